@@ -1,0 +1,14 @@
+"""s2sad: source-to-source reverse-mode automatic differentiation for Python.
+
+``grad(f)`` returns a plain Python function computing the gradient of ``f``; its generated
+source (a forward sweep with explicit pushes onto ``_stack``, then the adjoint sweep) is in
+the ``source`` attribute and printed with ``verbose=True``.
+"""
+
+from .api import grad, transform, value_and_grad, vjp
+from .errors import S2SADError
+from .rules import adjoint, nondifferentiable
+
+__all__ = ["grad", "value_and_grad", "vjp", "adjoint", "nondifferentiable", "S2SADError",
+           "transform"]
+__version__ = "0.1.0"

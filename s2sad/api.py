@@ -1,0 +1,205 @@
+"""The public entry points: grad, value_and_grad, vjp, and the transformation cache."""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gast
+
+from .emit import compile_function, to_source
+from .errors import S2SADError
+from .parse import parse_function
+from .reverse import Context, reverse
+from .tape import like
+
+Wrt = int | str | Sequence[int | str]
+
+_CACHE: weakref.WeakKeyDictionary[Callable, dict] = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class Transformed:
+    """One generated adjoint: ``vjp(*params, b_out=1.0) -> (value, gradients)``."""
+
+    name: str
+    vjp: Callable
+    source: str  # this function's generated source
+    full_source: str  # callees' adjoints first, then this one
+    params: list[str]
+    wrt: list[str]
+    returns_tuple: bool
+    fir: Any
+    reverser: Any
+
+
+def _wrt_names(f: Callable, params: list[str], wrt: Wrt) -> tuple[list[str], bool]:
+    single = isinstance(wrt, (int, str))
+    items = [wrt] if single else list(wrt)
+    names = []
+    for w in items:
+        if isinstance(w, bool) or not isinstance(w, (int, str)):
+            raise S2SADError(f"wrt must be a parameter position or name, got {w!r}")
+        if isinstance(w, int):
+            if not -len(params) <= w < len(params):
+                raise S2SADError(f"wrt={w} is out of range: {f.__name__} takes "
+                                 f"{len(params)} parameters ({', '.join(params)})")
+            names.append(params[w])
+        else:
+            if w not in params:
+                raise S2SADError(f"wrt={w!r} is not a parameter of {f.__name__} "
+                                 f"({', '.join(params)})")
+            names.append(w)
+    if not names:
+        raise S2SADError("wrt is empty: name at least one parameter")
+    return names, single
+
+
+def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None) -> Transformed:
+    """Parse, analyze and reverse ``f`` for ``wrt_names`` (cached per function and wrt)."""
+    key = tuple(wrt_names)
+    try:
+        per_func = _CACHE.setdefault(f, {})
+    except TypeError:
+        per_func = {}
+    if key in per_func:
+        return per_func[key]
+    ctx = _ctx or Context(None)
+    outer = ctx.stack[-1] if ctx.stack else None
+    ctx.stack.append(f)
+    try:
+        fir = parse_function(f)
+        for w in wrt_names:
+            if w not in fir.params:
+                raise S2SADError(f"{w!r} is not a parameter of {f.__name__}")
+        callee_sources: list[str] = []
+
+        def make_vjp(callee, wrt_pos):
+            params = list(inspect.signature(callee).parameters)
+            t = transform(callee, [params[k] for k in wrt_pos], ctx)
+            if t.full_source not in callee_sources:
+                callee_sources.append(t.full_source)
+            return t.name, t.vjp
+
+        ctx.make_vjp = make_vjp
+        # one name per (function, wrt): f_grad for all parameters, f_grad_x for x only
+        suffix = "" if list(wrt_names) == fir.params else "_" + "_".join(wrt_names)
+        name = f"{fir.name}_grad{suffix}"
+        try:
+            fdef, injected, rev = reverse(fir, list(wrt_names), name, ctx)
+            source = to_source(fdef)
+        except S2SADError:
+            raise
+        except Exception as exc:  # a bug of ours: still say where it happened
+            raise fir.error(f"internal error while differentiating {fir.name}: {exc!r}",
+                            None, "please report this with the function") from exc
+        extra = dict(fir.closure)
+        extra.update(injected)
+        vjp = compile_function(source, name, f.__globals__, extra)
+        full = "\n".join(callee_sources + [source])
+        result = Transformed(name, vjp, source, full, fir.params, list(wrt_names),
+                             isinstance(fir.body[-1].value, gast.Tuple), fir, rev)
+    finally:
+        ctx.stack.pop()
+        if outer is not None:
+            pass
+    per_func[key] = result
+    return result
+
+
+def _argument_binder(f: Callable, params: list[str]) -> Callable:
+    sig = inspect.signature(f)
+    n = len(params)
+
+    def values(args, kwargs):
+        if not kwargs and len(args) == n:
+            return args
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return tuple(bound.arguments.values())
+
+    return values
+
+
+def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
+    if not callable(f):
+        raise S2SADError(f"expected a function to differentiate, got {type(f).__name__}")
+    try:
+        params = list(inspect.signature(f).parameters)
+    except (TypeError, ValueError):
+        params = []
+    names, single = _wrt_names(f, params, wrt) if params else ([], True)
+    t = transform(f, names)
+    if t.returns_tuple:
+        raise S2SADError(f"{f.__name__} returns a tuple; grad needs a single scalar output",
+                         t.fir.filename, t.fir.line_of(t.fir.body[-1]), None,
+                         "use s2sad.vjp for functions with several outputs")
+    if verbose:
+        print(t.full_source)
+    bind = _argument_binder(f, params)
+    positions = [params.index(w) for w in names]
+    vjp = t.vjp
+
+    def shaped(args, g):
+        if single:
+            return like(args[positions[0]], g)
+        if len(positions) == 1:
+            g = (g,)
+        return tuple(like(args[p], gi) for p, gi in zip(positions, g))
+
+    if with_value:
+        def value_and_grad_f(*args, **kwargs):
+            args = bind(args, kwargs)
+            value, g = vjp(*args)
+            return value, shaped(args, g)
+        fn = value_and_grad_f
+    else:
+        def grad_f(*args, **kwargs):
+            args = bind(args, kwargs)
+            return shaped(args, vjp(*args)[1])
+        fn = grad_f
+    fn.__name__ = f"{'value_and_grad' if with_value else 'grad'}_{f.__name__}"
+    fn.__doc__ = f"Gradient of {f.__name__} with respect to {', '.join(names)} (s2sad)."
+    fn.source = t.full_source
+    fn.transformed = t
+    return fn
+
+
+def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False) -> Callable:
+    """Return a function with ``f``'s signature that computes the gradient of ``f``.
+
+    ``wrt`` is a parameter position or name, or a tuple of them; the gradient is a float (or a
+    list/tuple/array shaped like the input) for one ``wrt`` and a tuple for a tuple ``wrt``.
+    The transformation runs once, here, and is cached per (function, wrt).  With
+    ``verbose=True`` the generated source is printed; it is always available as the returned
+    function's ``source`` attribute.
+    """
+    return _make(f, wrt, verbose, with_value=False)
+
+
+def value_and_grad(f: Callable, wrt: Wrt = 0, verbose: bool = False) -> Callable:
+    """Like ``grad``, but the returned function returns ``(f(*args), gradient)``."""
+    return _make(f, wrt, verbose, with_value=True)
+
+
+def vjp(f: Callable, *args: Any) -> tuple[Any, Callable]:
+    """Evaluate ``f(*args)`` and return ``(value, pullback)``.
+
+    ``pullback(seed)`` returns a tuple with one cotangent per argument of ``f``; ``seed`` has
+    the structure of the value (a tuple of floats when ``f`` returns a tuple).
+    """
+    params = list(inspect.signature(f).parameters)
+    t = transform(f, params)
+    args = _argument_binder(f, params)(args, {})
+    value, _ = t.vjp(*args) if not t.returns_tuple else (f(*args), None)
+
+    def pullback(seed):
+        g = t.vjp(*args, seed)[1]
+        if len(params) == 1:
+            g = (g,)
+        return tuple(like(a, gi) for a, gi in zip(args, g))
+
+    return value, pullback

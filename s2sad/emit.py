@@ -1,0 +1,79 @@
+"""IR -> readable Python source -> a compiled function object.
+
+The adjoint IR (gast) is converted to a standard ``ast`` tree, printed with astor, and compiled
+inside a small factory function whose parameters are the names the generated code needs besides
+the user's globals: derivative-rule helpers (``math``, ``zeros_like``), the adjoints of called
+user functions, and the user function's closure variables.  The generated function's globals
+are the user's module globals, which are read, never written.  The source is registered with
+``linecache`` so a traceback through generated code shows the generated line.
+"""
+
+from __future__ import annotations
+
+import ast
+import linecache
+from collections.abc import Callable
+from typing import Any
+
+import astor
+import gast
+
+from .reverse import COMMENT
+
+
+class _Tidy(ast.NodeTransformer):
+    """Printing touches: ``if c: pass else: X`` -> ``if not c: X``; empty blocks get ``pass``."""
+
+    def visit_If(self, node):
+        self.generic_visit(node)
+        if not node.body and node.orelse:
+            node.test = ast.UnaryOp(op=ast.Not(), operand=node.test)
+            node.body, node.orelse = node.orelse, []
+        if all(isinstance(s, ast.Pass) for s in node.body) and node.orelse:
+            node.test = ast.UnaryOp(op=ast.Not(), operand=node.test)
+            node.body, node.orelse = node.orelse, []
+        if not node.body:
+            node.body = [ast.Pass()]
+        return node
+
+    def generic_visit(self, node):
+        super().generic_visit(node)
+        if isinstance(node, (ast.For, ast.While, ast.FunctionDef)) and not node.body:
+            node.body = [ast.Pass()]
+        return node
+
+
+def to_source(fdef: gast.FunctionDef) -> str:
+    """Print an IR function as Python source; comment markers become ``# ...`` lines."""
+    tree = gast.gast_to_ast(gast.Module(body=[fdef], type_ignores=[]))
+    tree = _Tidy().visit(tree)
+    ast.fix_missing_locations(tree)
+    text = astor.to_source(tree)
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        for quote in ('"""', "'", '"'):
+            marker = quote + COMMENT
+            if stripped.startswith(marker) and stripped.endswith(quote):
+                indent = line[: len(line) - len(line.lstrip())]
+                line = f"{indent}# {stripped[len(marker):-len(quote)]}"
+                break
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+_counter = [0]
+
+
+def compile_function(source: str, name: str, globals_: dict, extra: dict[str, Any]) -> Callable:
+    """Compile ``source`` (one ``def name``) with ``extra`` names bound around it."""
+    params = sorted(extra)
+    body = "".join("    " + line + "\n" if line else "\n" for line in source.splitlines())
+    factory = f"def _s2sad_factory({', '.join(params)}):\n{body}    return {name}\n"
+    _counter[0] += 1
+    filename = f"<s2sad generated {name} #{_counter[0]}>"
+    linecache.cache[filename] = (len(factory), None, factory.splitlines(True), filename)
+    code = compile(factory, filename, "exec")
+    namespace: dict[str, Any] = {}
+    exec(code, globals_, namespace)  # definitions land in `namespace`, not in the user's globals
+    return namespace["_s2sad_factory"](*[extra[p] for p in params])

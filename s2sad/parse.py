@@ -1,0 +1,661 @@
+"""Source -> IR.
+
+``parse_function(f)`` reads ``f``'s source (``inspect.getsource``, dedented), parses it with
+gast, refuses what s2sad does not differentiate (with the user's file, line and source line),
+lowers early jumps (``lower.py``) and flattens every expression to administrative normal form:
+each statement applies one operation to names and constants (``_t1 = x * y``).  Names that are
+not local to the function are resolved in its globals, closure and builtins; they stay in the
+IR as written and are constants for the gradient.  Calls to other user functions get their
+keyword and default arguments bound to positions here, so later passes see plain calls.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import linecache
+import textwrap
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gast
+
+from .errors import S2SADError
+from .lower import _at, _name, lower_jumps
+
+MISSING = object()
+
+REFUSED = {
+    gast.Try: ("try/except", "move the try/except outside the function you differentiate"),
+    gast.With: ("with statement", "move the with block outside the differentiated function"),
+    gast.AsyncWith: ("async with", "s2sad differentiates ordinary synchronous functions"),
+    gast.AsyncFor: ("async for", "s2sad differentiates ordinary synchronous functions"),
+    gast.AsyncFunctionDef: ("async def", "s2sad differentiates ordinary synchronous functions"),
+    gast.Await: ("await", "s2sad differentiates ordinary synchronous functions"),
+    gast.Yield: ("yield (generator)", "return a value instead of yielding it"),
+    gast.YieldFrom: ("yield from (generator)", "return a value instead of yielding it"),
+    gast.Global: ("global statement", "pass the value as an argument and return the result"),
+    gast.Nonlocal: ("nonlocal statement", "pass the value as an argument and return the result"),
+    gast.Delete: ("del statement", "assign a new value instead of deleting"),
+    gast.ClassDef: ("nested class", "define the class at module level"),
+    gast.FunctionDef: ("nested function definition", "define the function at module level; "
+                       "s2sad differentiates through calls to it"),
+    gast.Lambda: ("lambda", "define a named function at module level and call it"),
+    gast.ListComp: ("list comprehension", "write it as a for loop"),
+    gast.SetComp: ("set comprehension", "write it as a for loop"),
+    gast.DictComp: ("dict comprehension", "write it as a for loop"),
+    gast.GeneratorExp: ("generator expression", "write it as a for loop"),
+    gast.NamedExpr: ("assignment expression (:=)", "assign in a statement of its own"),
+    gast.Starred: ("starred expression (*args)", "pass the arguments one by one"),
+    gast.Import: ("import inside the function", "import at module level"),
+    gast.ImportFrom: ("import inside the function", "import at module level"),
+    gast.Raise: ("raise statement", "check inputs before calling the differentiated function"),
+    gast.Set: ("set literal", "use a tuple or a list"),
+    gast.Dict: ("dict literal", "pass the values as separate arguments"),
+}
+if hasattr(gast, "Match"):
+    REFUSED[gast.Match] = ("match statement", "use if/elif/else")
+
+MUTATING_METHODS = {"append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear",
+                    "update", "setdefault", "popitem", "fill", "resize", "add", "discard",
+                    "itemset", "put"}
+
+
+@dataclass
+class FunctionIR:
+    """A function in IR form plus what later passes need to know about the original."""
+
+    func: Callable
+    name: str
+    params: list[str]
+    body: list
+    filename: str
+    firstline: int
+    file_lines: list[str]
+    closure: dict[str, Any]
+    locals: set[str]
+    temps: int = 0
+    meta: dict = field(default_factory=dict)
+
+    # -- locations and errors -------------------------------------------------------------
+    def line_of(self, node) -> int:
+        return getattr(node, "lineno", 1) + self.firstline - 1
+
+    def error(self, what: str, node=None, hint: str | None = None) -> S2SADError:
+        return make_error(what, self.filename, self.file_lines, self.firstline, node, hint)
+
+    # -- names ----------------------------------------------------------------------------
+    def resolve(self, node) -> Any:
+        """The object a non-local name or attribute chain denotes, or MISSING."""
+        if isinstance(node, gast.Name):
+            if node.id in self.locals:
+                return MISSING
+            if node.id in self.closure:
+                return self.closure[node.id]
+            g = self.func.__globals__
+            if node.id in g:
+                return g[node.id]
+            return getattr(builtins, node.id, MISSING)
+        if isinstance(node, gast.Attribute):
+            base = self.resolve(node.value)
+            if base is MISSING:
+                return MISSING
+            return getattr(base, node.attr, MISSING)
+        return MISSING
+
+    def is_local(self, node) -> bool:
+        return isinstance(node, gast.Name) and node.id in self.locals
+
+
+def make_error(what, filename, file_lines, firstline, node, hint) -> S2SADError:
+    lineno = getattr(node, "lineno", None)
+    line = None
+    if lineno is not None:
+        lineno = lineno + firstline - 1
+        if 0 < lineno <= len(file_lines):
+            line = file_lines[lineno - 1]
+    return S2SADError(what, filename, lineno, line, hint)
+
+
+def _source_of(f: Callable) -> tuple[str, str, int, list[str]]:
+    if not isinstance(f, types.FunctionType):
+        kind = "a builtin" if isinstance(f, types.BuiltinFunctionType) else type(f).__name__
+        raise S2SADError(f"cannot differentiate {f!r}: it is {kind}, not a Python function "
+                         "with source", hint="pass a function defined with def; register a rule "
+                         "for other callables with s2sad.adjoint")
+    if f.__name__ == "<lambda>":
+        code = f.__code__
+        raise S2SADError("cannot differentiate a lambda", code.co_filename, code.co_firstlineno,
+                         linecache.getline(code.co_filename, code.co_firstlineno),
+                         "define the function with def")
+    code = f.__code__
+    filename = code.co_filename
+    try:
+        lines, firstline = inspect.getsourcelines(f)
+    except (OSError, TypeError) as exc:
+        raise S2SADError(f"cannot read the source of {f.__qualname__} ({exc})", filename,
+                         code.co_firstlineno, None,
+                         "define it in a file (not in an interactive prompt or exec), or "
+                         "register a rule with s2sad.adjoint") from None
+    file_lines = linecache.getlines(filename) or lines
+    return textwrap.dedent("".join(lines)), filename, firstline, file_lines
+
+
+def parse_function(f: Callable) -> FunctionIR:
+    """Parse and normalize ``f``; raise S2SADError for anything s2sad refuses."""
+    source, filename, firstline, file_lines = _source_of(f)
+    try:
+        module = gast.parse(source)
+    except SyntaxError as exc:
+        lineno = (exc.lineno or 1) + firstline - 1
+        raise S2SADError(f"syntax error: {exc.msg}", filename, lineno,
+                         exc.text or None, "fix the syntax of the function") from None
+    fdef = module.body[0]
+    if not isinstance(fdef, gast.FunctionDef):
+        raise S2SADError("expected a function definition", filename, firstline,
+                         file_lines[firstline - 1] if file_lines else None)
+    for deco in fdef.decorator_list:
+        # decorators from s2sad itself are fine; others change what the function means
+        deco_obj = None
+        try:
+            deco_obj = eval(compile(gast.gast_to_ast(gast.Expression(body=deco)), "", "eval"),
+                            f.__globals__)
+        except Exception:
+            pass
+        if getattr(deco_obj, "__module__", "").split(".")[0] != "s2sad":
+            raise make_error("decorated function", filename, file_lines, firstline, deco,
+                             "differentiate the undecorated function")
+    args = fdef.args
+    if args.vararg or args.kwarg or args.kwonlyargs or getattr(args, "posonlyargs", None):
+        raise make_error("*args, **kwargs, keyword-only or positional-only parameters",
+                         filename, file_lines, firstline, fdef,
+                         "use plain positional parameters")
+    params = [a.id for a in args.args]
+    closure = {}
+    if f.__closure__:
+        for name, cell in zip(f.__code__.co_freevars, f.__closure__):
+            try:
+                closure[name] = cell.cell_contents
+            except ValueError:
+                pass
+    local_names = set(params) | _assigned_names(fdef.body)
+    fir = FunctionIR(f, fdef.name, params, [], filename, firstline, file_lines, closure,
+                     local_names)
+    _refuse(fir, fdef.body)
+    body = [s for s in fdef.body if not _is_docstring(s)]
+    body = lower_jumps(body)
+    fir.locals |= _assigned_names(body)
+    norm = Normalizer(fir)
+    fir.body = norm.block(body)
+    if not fir.body or not isinstance(fir.body[-1], gast.Return):
+        ret = _at(gast.Return(value=gast.Constant(value=None, kind=None)), fdef)
+        fir.body.append(ret)
+    fir.temps = norm.n
+    return fir
+
+
+def _is_docstring(s) -> bool:
+    return (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant)
+            and isinstance(s.value.value, str))
+
+
+def _assigned_names(stmts) -> set[str]:
+    names = set()
+    for node in gast.walk(gast.Module(body=list(stmts), type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            names.add(node.id)
+    return names
+
+
+def _refuse(fir: FunctionIR, body) -> None:
+    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+        for kind, (what, hint) in REFUSED.items():
+            if type(node) is kind:
+                raise fir.error(f"unsupported construct: {what}", node, hint)
+        if isinstance(node, (gast.For, gast.While)) and node.orelse:
+            raise fir.error("unsupported construct: else clause on a loop", node,
+                            "use a flag set before break")
+        if isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Store):
+            raise fir.error("unsupported construct: assignment to an attribute", node,
+                            "s2sad differentiates functions that do not mutate objects")
+        if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store):
+            base = node.value
+            while isinstance(base, gast.Subscript):
+                base = base.value
+            if not isinstance(base, gast.Name):
+                raise fir.error("unsupported construct: assignment into a complex target", node,
+                                "assign into a local name, e.g. a[i] = v")
+            if base.id in fir.params:
+                raise fir.error(f"mutation of argument '{base.id}'", node,
+                                f"copy it first (e.g. {base.id} = list({base.id}) or "
+                                f"{base.id}.copy()) and mutate the copy")
+            if base.id not in fir.locals:
+                raise fir.error(f"mutation of global '{base.id}'", node,
+                                "s2sad treats globals as constants; pass the value as an "
+                                "argument and return the result")
+        if (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                and node.func.attr in MUTATING_METHODS):
+            base = node.func.value
+            if isinstance(base, gast.Name):
+                if base.id in fir.params:
+                    raise fir.error(f"mutation of argument '{base.id}' by .{node.func.attr}()",
+                                    node, f"copy it first ({base.id} = list({base.id})) and "
+                                    "mutate the copy")
+                if base.id not in fir.locals and fir.resolve(base) is not MISSING and not \
+                        isinstance(fir.resolve(base), types.ModuleType):
+                    raise fir.error(f"mutation of global '{base.id}' by .{node.func.attr}()",
+                                    node, "s2sad treats globals as constants")
+        if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name) \
+                and node.target.id not in fir.locals:
+            raise fir.error(f"mutation of global '{node.target.id}'", node)
+
+
+def _const(v) -> gast.Constant:
+    return gast.Constant(value=v, kind=None)
+
+
+def is_atom(node) -> bool:
+    return isinstance(node, (gast.Name, gast.Constant))
+
+
+class Normalizer:
+    """Flattens statements and expressions into the IR subset (see DESIGN.md)."""
+
+    def __init__(self, fir: FunctionIR) -> None:
+        self.fir = fir
+        self.n = 0
+
+    def temp(self) -> str:
+        self.n += 1
+        name = f"_t{self.n}"
+        self.fir.locals.add(name)
+        return name
+
+    # -- statements -----------------------------------------------------------------------
+    def block(self, stmts) -> list:
+        out: list = []
+        for s in stmts:
+            self.stmt(s, out)
+        return out
+
+    def emit(self, out, node, like):
+        out.append(_at(node, like))
+
+    def assign(self, out, target: str, value, like):
+        self.emit(out, gast.Assign(targets=[_name(target, True)], value=value,
+                                   type_comment=None), like)
+
+    def stmt(self, s, out) -> None:
+        fir = self.fir
+        if isinstance(s, gast.Assign):
+            if len(s.targets) != 1:
+                # a = b = e  ->  _t = e; a = _t; b = _t
+                value = self.atom(s.value, out)
+                for t in s.targets:
+                    self.store(t, value, out, s)
+                return
+            target = s.targets[0]
+            if isinstance(target, gast.Name):
+                self.assign(out, target.id, self.flat(s.value, out), s)
+            elif isinstance(target, (gast.Tuple, gast.List)):
+                self.unpack(target, s.value, out, s)
+            else:
+                self.store(target, self.atom(s.value, out), out, s)
+        elif isinstance(s, gast.AnnAssign):
+            if s.value is not None:
+                self.stmt(_at(gast.Assign(targets=[s.target], value=s.value,
+                                          type_comment=None), s), out)
+        elif isinstance(s, gast.AugAssign):
+            if isinstance(s.target, gast.Name):
+                value = gast.BinOp(left=_name(s.target.id), op=s.op, right=s.value)
+                self.assign(out, s.target.id, self.flat(_at(value, s), out), s)
+            elif isinstance(s.target, gast.Subscript):
+                base, index = self.subscript_parts(s.target, out)
+                old = self.temp()
+                self.assign(out, old, gast.Subscript(value=base, slice=index,
+                                                     ctx=gast.Load()), s)
+                rhs = self.atom(s.value, out)
+                new = self.temp()
+                self.assign(out, new, gast.BinOp(left=_name(old), op=s.op, right=rhs), s)
+                self.emit(out, gast.Assign(targets=[gast.Subscript(
+                    value=base, slice=index, ctx=gast.Store())], value=_name(new),
+                    type_comment=None), s)
+            else:
+                raise fir.error("unsupported augmented assignment target", s)
+        elif isinstance(s, gast.Expr):
+            if isinstance(s.value, gast.Constant):
+                return
+            value = self.flat(s.value, out)
+            if isinstance(value, gast.Call):
+                self.emit(out, gast.Expr(value=value), s)
+        elif isinstance(s, gast.If):
+            test = self.atom(s.test, out)
+            self.emit(out, gast.If(test=test, body=self.block(s.body),
+                                   orelse=self.block(s.orelse)), s)
+        elif isinstance(s, gast.For):
+            self.for_loop(s, out)
+        elif isinstance(s, gast.While):
+            pre: list = []
+            test = self.atom(s.test, pre)
+            computed = pre and isinstance(pre[-1], gast.Assign) and isinstance(test, gast.Name) \
+                and pre[-1].targets[0].id == test.id
+            plain_local = not pre and isinstance(test, gast.Name) and test.id in fir.locals
+            if not (computed or plain_local):
+                # make the condition a name of its own, recomputed at the end of the body
+                c = self.temp()
+                self.assign(pre, c, test, s)
+                test = _name(c)
+            out.extend(pre)
+            body = self.block(s.body)
+            body.extend(self._clone(pre))
+            self.emit(out, gast.While(test=test, body=body, orelse=[]), s)
+        elif isinstance(s, gast.Return):
+            value = s.value
+            if value is None:
+                value = _const(None)
+            if isinstance(value, gast.Tuple):
+                elts = [self.atom(e, out) for e in value.elts]
+                self.emit(out, gast.Return(value=gast.Tuple(elts=elts, ctx=gast.Load())), s)
+            else:
+                self.emit(out, gast.Return(value=self.atom(value, out)), s)
+        elif isinstance(s, gast.Break):
+            self.emit(out, gast.Break(), s)
+        elif isinstance(s, gast.Continue):
+            raise fir.error("internal: continue survived lowering", s)
+        elif isinstance(s, gast.Pass):
+            return
+        elif isinstance(s, gast.Assert):
+            test = self.atom(s.test, out)
+            self.emit(out, gast.Assert(test=test, msg=None), s)
+        else:
+            raise fir.error(f"unsupported statement: {type(s).__name__}", s)
+
+    def _clone(self, stmts):
+        return [_deepcopy(s) for s in stmts]
+
+    def store(self, target, value, out, like):
+        if isinstance(target, gast.Name):
+            self.assign(out, target.id, value, like)
+        elif isinstance(target, gast.Subscript):
+            base, index = self.subscript_parts(target, out)
+            self.emit(out, gast.Assign(targets=[gast.Subscript(value=base, slice=index,
+                                                               ctx=gast.Store())],
+                                       value=value, type_comment=None), like)
+        elif isinstance(target, (gast.Tuple, gast.List)):
+            self.unpack(target, value, out, like)
+        else:
+            raise self.fir.error("unsupported assignment target", like)
+
+    def subscript_parts(self, node, out):
+        base = node.value
+        if isinstance(base, gast.Name):
+            base_atom = base
+        else:
+            base_atom = self.atom(base, out)
+        return base_atom, self.index(node.slice, out)
+
+    def unpack(self, target, value, out, like):
+        names = target.elts
+        if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(names):
+            # a, b = b, a * b: evaluate every right-hand side before assigning any target
+            atoms = [self.atom(e, out) for e in value.elts]
+            # a copy is needed when a name read on the right is assigned earlier on the left
+            for k, a in enumerate(atoms):
+                if isinstance(a, gast.Name):
+                    earlier = {n.id for n in names[:k] if isinstance(n, gast.Name)}
+                    if a.id in earlier:
+                        copy = self.temp()
+                        self.assign(out, copy, a, like)
+                        atoms[k] = _name(copy)
+            for t, a in zip(names, atoms):
+                self.store(t, a, out, like)
+            return
+        src = self.atom(value, out)
+        for k, t in enumerate(names):
+            if isinstance(t, gast.Starred):
+                raise self.fir.error("unsupported construct: starred assignment", like)
+            elem = self.flat_index_read(src, k, like)
+            if isinstance(t, gast.Name):
+                self.assign(out, t.id, elem, like)
+            else:
+                tmp = self.temp()
+                self.assign(out, tmp, elem, like)
+                self.store(t, _name(tmp), out, like)
+
+    def flat_index_read(self, src, k, like):
+        return _at(gast.Subscript(value=src, slice=_const(k), ctx=gast.Load()), like)
+
+    def for_loop(self, s, out):
+        fir = self.fir
+        it = s.iter
+        target = s.target
+        if (isinstance(it, gast.Call) and fir.resolve(it.func) is range and not it.keywords
+                and isinstance(target, gast.Name)):
+            args = [self.atom(a, out) for a in it.args]
+            rng = gast.Call(func=_name("range"), args=args, keywords=[])
+            body = self.block(s.body)
+            self.emit(out, gast.For(target=_name(target.id, True), iter=_at(rng, s), body=body,
+                                    orelse=[], type_comment=None), s)
+            return
+        func = fir.resolve(it.func) if isinstance(it, gast.Call) else MISSING
+        pre = []
+        if func is enumerate and isinstance(target, gast.Tuple) and len(target.elts) == 2 \
+                and len(it.args) == 1 and not it.keywords:
+            seqs = [self.atom(it.args[0], out)]
+            index = target.elts[0]
+            targets = [target.elts[1]]
+            if not isinstance(index, gast.Name):
+                raise fir.error("unsupported loop target", s)
+            index_name = index.id
+        else:
+            if func is zip and isinstance(target, gast.Tuple) and not it.keywords \
+                    and len(target.elts) == len(it.args):
+                seqs = [self.atom(a, out) for a in it.args]
+                targets = list(target.elts)
+            else:
+                seqs = [self.atom(it, out)]
+                targets = [target]
+            index_name = self.temp().replace("_t", "_i")
+            fir.locals.add(index_name)
+        # for v in seq  ->  for _i in range(len(seq)): v = seq[_i]
+        lens = []
+        for q in seqs:
+            if isinstance(q, gast.Constant):
+                raise fir.error("cannot loop over a constant", s)
+            n = self.temp()
+            self.assign(pre, n, gast.Call(func=_name("len"), args=[q], keywords=[]), s)
+            lens.append(_name(n))
+        stop = lens[0]
+        if len(lens) > 1:
+            m = self.temp()
+            self.assign(pre, m, gast.Call(func=_name("min"), args=lens, keywords=[]), s)
+            stop = _name(m)
+        out.extend(pre)
+        head: list = []
+        for q, t in zip(seqs, targets):
+            read = gast.Subscript(value=q, slice=_name(index_name), ctx=gast.Load())
+            if isinstance(t, gast.Name):
+                self.assign(head, t.id, read, s)
+            else:
+                tmp = self.temp()
+                self.assign(head, tmp, read, s)
+                self.store(t, _name(tmp), head, s)
+        body = head + self.block(s.body)
+        rng = gast.Call(func=_name("range"), args=[stop], keywords=[])
+        self.emit(out, gast.For(target=_name(index_name, True), iter=rng, body=body, orelse=[],
+                                type_comment=None), s)
+
+    # -- expressions ----------------------------------------------------------------------
+    def atom(self, e, out):
+        """Flatten ``e`` and return a name or constant holding its value."""
+        value = self.flat(e, out)
+        if is_atom(value) or self.is_constant_ref(value):
+            return value
+        t = self.temp()
+        self.assign(out, t, value, e)
+        return _name(t)
+
+    def is_constant_ref(self, node) -> bool:
+        """A non-local name or attribute chain (math.pi, np, a global)."""
+        if isinstance(node, gast.Name):
+            return node.id not in self.fir.locals
+        if isinstance(node, gast.Attribute):
+            return self.is_constant_ref(node.value)
+        return False
+
+    def index(self, sl, out):
+        if isinstance(sl, gast.Slice):
+            return gast.Slice(lower=self._opt_atom(sl.lower, out),
+                              upper=self._opt_atom(sl.upper, out),
+                              step=self._opt_atom(sl.step, out))
+        if isinstance(sl, gast.Tuple):
+            return gast.Tuple(elts=[self.index(e, out) for e in sl.elts], ctx=gast.Load())
+        return self.atom(sl, out)
+
+    def _opt_atom(self, e, out):
+        return None if e is None else self.atom(e, out)
+
+    def flat(self, e, out):
+        """Flatten ``e`` to one operation on atoms (or an atom)."""
+        fir = self.fir
+        if isinstance(e, gast.Name):
+            return _name(e.id)
+        if isinstance(e, gast.Constant):
+            return e
+        if self.is_constant_ref(e):
+            return e
+        if isinstance(e, gast.Attribute):
+            return _at(gast.Attribute(value=self.atom(e.value, out), attr=e.attr,
+                                      ctx=gast.Load()), e)
+        if isinstance(e, gast.BinOp):
+            return _at(gast.BinOp(left=self.atom(e.left, out), op=e.op,
+                                  right=self.atom(e.right, out)), e)
+        if isinstance(e, gast.UnaryOp):
+            operand = self.atom(e.operand, out)
+            if isinstance(e.op, gast.UAdd):
+                return operand
+            return _at(gast.UnaryOp(op=e.op, operand=operand), e)
+        if isinstance(e, gast.BoolOp):
+            # a and b -> _t = a; if _t: _t = b   (a or b -> if not _t: _t = b)
+            t = self.temp()
+            self.assign(out, t, self.flat(e.values[0], out), e)
+            self._boolop_rest(t, e.op, e.values[1:], out, e)
+            return _name(t)
+        if isinstance(e, gast.Compare):
+            if len(e.ops) == 1:
+                return _at(gast.Compare(left=self.atom(e.left, out), ops=e.ops,
+                                        comparators=[self.atom(e.comparators[0], out)]), e)
+            # a < b < c  ->  _t = a < b; if _t: _t = b < c
+            t = self.temp()
+            left = self.atom(e.left, out)
+            right = self.atom(e.comparators[0], out)
+            self.assign(out, t, gast.Compare(left=left, ops=[e.ops[0]], comparators=[right]), e)
+            rest = gast.Compare(left=_OpaqueAtom(right), ops=e.ops[1:],
+                                comparators=e.comparators[1:])
+            body: list = []
+            self.assign(body, t, self.flat(_at(rest, e), body), e)
+            self.emit(out, gast.If(test=_name(t), body=body, orelse=[]), e)
+            return _name(t)
+        if isinstance(e, _OpaqueAtom):
+            return e.atom
+        if isinstance(e, gast.IfExp):
+            test = self.atom(e.test, out)
+            t = self.temp()
+            body: list = []
+            orelse: list = []
+            self.assign(body, t, self.flat(e.body, body), e)
+            self.assign(orelse, t, self.flat(e.orelse, orelse), e)
+            self.emit(out, gast.If(test=test, body=body, orelse=orelse), e)
+            return _name(t)
+        if isinstance(e, gast.Call):
+            return self.call(e, out)
+        if isinstance(e, gast.Subscript):
+            base, index = self.subscript_parts(e, out)
+            return _at(gast.Subscript(value=base, slice=index, ctx=gast.Load()), e)
+        if isinstance(e, (gast.Tuple, gast.List)):
+            return _at(type(e)(elts=[self.atom(x, out) for x in e.elts], ctx=gast.Load()), e)
+        if isinstance(e, gast.JoinedStr):
+            return e  # an f-string: a constant for the gradient
+        kind = REFUSED.get(type(e), (type(e).__name__, None))
+        raise fir.error(f"unsupported construct: {kind[0]}", e, kind[1])
+
+    def _boolop_rest(self, t, op, values, out, like):
+        if not values:
+            return
+        test = _name(t)
+        if isinstance(op, gast.Or):
+            neg = self.temp()
+            self.assign(out, neg, gast.UnaryOp(op=gast.Not(), operand=_name(t)), like)
+            test = _name(neg)
+        body: list = []
+        self.assign(body, t, self.flat(values[0], body), like)
+        self._boolop_rest(t, op, values[1:], body, like)
+        self.emit(out, gast.If(test=test, body=body, orelse=[]), like)
+
+    def call(self, e, out):
+        fir = self.fir
+        func = e.func
+        target = fir.resolve(func)
+        if isinstance(func, gast.Attribute) and target is MISSING:
+            func = gast.Attribute(value=self.atom(func.value, out), attr=func.attr,
+                                  ctx=gast.Load())
+        elif not (isinstance(func, gast.Name) or self.is_constant_ref(func)):
+            func = self.atom(func, out)
+        args = [self.atom(a, out) for a in e.args]
+        keywords = []
+        for kw in e.keywords:
+            if kw.arg is None:
+                raise fir.error("unsupported construct: **kwargs in a call", e,
+                                "pass the keyword arguments one by one")
+            keywords.append(gast.keyword(arg=kw.arg, value=self.atom(kw.value, out)))
+        if _is_user_function(target):
+            args, keywords = self.bind(target, args, keywords, e)
+        return _at(gast.Call(func=func, args=args, keywords=keywords), e)
+
+    def bind(self, target, args, keywords, node):
+        """Bind keywords and defaults of a call to a user function to positions."""
+        try:
+            sig = inspect.signature(target)
+            bound = sig.bind(*args, **{k.arg: k.value for k in keywords})
+        except TypeError as exc:
+            raise self.fir.error(f"bad call to {target.__name__}: {exc}", node) from None
+        out = []
+        for name, p in sig.parameters.items():
+            if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                raise self.fir.error(f"call to {target.__name__}, which takes *args, **kwargs "
+                                     "or keyword-only parameters", node,
+                                     "use plain positional parameters")
+            if name in bound.arguments:
+                out.append(bound.arguments[name])
+            else:
+                default = p.default
+                if not isinstance(default, (int, float, bool, str, type(None))):
+                    raise self.fir.error(f"call to {target.__name__} relies on a default of "
+                                         f"type {type(default).__name__} for '{name}'", node,
+                                         "pass the argument explicitly")
+                out.append(_const(default))
+        return out, []
+
+
+class _OpaqueAtom(gast.expr):
+    """An already-flattened atom standing inside an expression being flattened."""
+
+    _fields = ()
+
+    def __init__(self, atom):
+        super().__init__()
+        self.atom = atom
+
+
+def _is_user_function(obj) -> bool:
+    from .rules import lookup
+
+    return isinstance(obj, types.FunctionType) and lookup(obj) is None
+
+
+def _deepcopy(node):
+    import copy
+
+    return copy.deepcopy(node)

@@ -1,0 +1,958 @@
+"""Reverse-mode rewriting: IR of ``f`` -> IR of ``f_vjp(params..., b_out)``.
+
+The generated function runs the *forward sweep* (the primal statements, plus pushes onto
+``_stack``) and then the *adjoint sweep* (the statements in reverse order, each replaced by
+its derivative rule) and returns ``(value, gradients)``.
+
+Taping follows one invariant: when the adjoint sweep reaches a statement, every primal value
+its rule reads holds what it held when the statement ran.  So a value is pushed only when it
+is overwritten *and* an earlier (in time) adjoint needs the old one:
+
+* an assignment pushes the old value of its target when a rule at or before it (within the
+  same loop iteration) reads that variable, and the adjoint sweep pops it back after the
+  statement's adjoint;
+* a loop pushes, at the end of each iteration, one tuple of the variables its body assigns
+  and its adjoints read (the *snapshot*), popped at the start of each reversed iteration;
+  before the loop it pushes what it overwrites that code before the loop still needs;
+* ``for`` over ``range`` is reversed with ``reversed(range(...))`` (its trip count is pushed
+  only when the loop can exit early); ``while`` pushes its trip count; branch conditions
+  are ordinary values, pushed only if overwritten inside a loop.
+
+Adjoints: ``bx`` for active ``x``, accumulated with ``bx = bx + ...``; a temporary used once
+gets its adjoint assigned directly (``b_t1 = b_t2 * math.cos(_t1)``).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import gast
+
+from . import rules
+from .activity import Activity, Op, analyze, classify, returned_names, store_base
+from .lower import _at, _name
+from .parse import MISSING, FunctionIR
+
+COMMENT = "__s2sad_comment__ "
+
+
+def _const(v):
+    return gast.Constant(value=v, kind=None)
+
+
+def _assign(target, value, like=None):
+    if isinstance(target, str):
+        target = _name(target, True)
+    node = gast.Assign(targets=[target], value=value, type_comment=None)
+    return _at(node, like) if like is not None else node
+
+
+def _call(func, *args):
+    if isinstance(func, str):
+        parts = func.split(".")
+        node = _name(parts[0])
+        for p in parts[1:]:
+            node = gast.Attribute(value=node, attr=p, ctx=gast.Load())
+        func = node
+    return gast.Call(func=func, args=list(args), keywords=[])
+
+
+def _add(a, b):
+    return gast.BinOp(left=a, op=gast.Add(), right=b)
+
+
+def comment(text: str) -> gast.Expr:
+    return gast.Expr(value=_const(COMMENT + text))
+
+
+def _push(value):
+    return gast.Expr(value=_call("_stack.append", value))
+
+
+def _pop():
+    return _call("_stack.pop")
+
+
+def _tuple_or_one(names, ctx_store):
+    if len(names) == 1:
+        return _name(names[0], ctx_store)
+    return gast.Tuple(elts=[_name(n, ctx_store) for n in names],
+                      ctx=gast.Store() if ctx_store else gast.Load())
+
+
+def adj(name: str) -> str:
+    """The adjoint name of a primal variable: ``x`` -> ``bx``, ``_t1`` -> ``b_t1``."""
+    return "b" + name
+
+
+def _names_in(node) -> set[str]:
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+
+
+def _is_trailing_break(s) -> bool:
+    return (isinstance(s, gast.If) and len(s.body) == 1 and isinstance(s.body[0], gast.Break)
+            and not s.orelse)
+
+
+@dataclass
+class Contribution:
+    operand: str
+    expr: Any  # gast expression of the cotangent; None for element accumulation
+    index: Any = None  # for xs[i] reads: accumulate into bxs[i]
+
+
+@dataclass
+class StmtPlan:
+    op: Op
+    contributions: list = field(default_factory=list)
+    reads_before: set = field(default_factory=set)
+    reads_after: set = field(default_factory=set)
+    pre: list = field(default_factory=list)  # statements computing call results first
+    uses_ans: bool = False
+
+
+class Reverser:
+    """Builds the adjoint function of one FunctionIR for one ``wrt``."""
+
+    def __init__(self, fir: FunctionIR, wrt: list[str], context: Context) -> None:
+        self.fir = fir
+        self.wrt = wrt
+        self.ctx = context
+        self.act: Activity = analyze(fir, wrt)
+        self.injected: dict[str, Any] = {}
+        self.plans: dict[int, StmtPlan] = {}
+        self.index: dict[int, int] = {}
+        self.parent_loop: dict[int, Any] = {}
+        self.loop_range: dict[int, tuple[int, int]] = {}
+        self.containers: set[str] = set()
+        self.n_tmp = 0
+        self.trips: dict[int, str] = {}
+        self.chain: dict[int, tuple] = {}
+        self.block_inits: dict[int, list] = {}
+
+    # ------------------------------------------------------------------ analysis helpers --
+    def _number(self, stmts, loop, chain=()):
+        chain = chain + (id(stmts),)
+        for s in stmts:
+            self.index[id(s)] = len(self.index)
+            self.parent_loop[id(s)] = loop
+            self.chain[id(s)] = chain
+            if isinstance(s, gast.If):
+                self._number(s.body, loop, chain)
+                self._number(s.orelse, loop, chain)
+            elif isinstance(s, (gast.For, gast.While)):
+                start = len(self.index)
+                self._number(s.body, s, chain)
+                self.loop_range[id(s)] = (start, len(self.index) - 1)
+
+    def _find_containers(self):
+        for node in gast.walk(gast.Module(body=self.fir.body, type_ignores=[])):
+            if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name):
+                self.containers.add(node.value.id)
+            if isinstance(node, gast.Assign) and isinstance(node.value, (gast.Tuple, gast.List)):
+                base = store_base(node.targets[0])
+                if base:
+                    self.containers.add(base)
+        ret = self.fir.body[-1].value
+        if isinstance(ret, gast.Name) and ret.id in self.containers:
+            pass
+        changed = True
+        while changed:  # copies of containers are containers
+            changed = False
+            for s in _walk(self.fir.body):
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                        and isinstance(s.value, gast.Name) and s.value.id in self.containers \
+                        and s.targets[0].id not in self.containers:
+                    self.containers.add(s.targets[0].id)
+                    changed = True
+
+    def _active_stmt(self, s) -> bool:
+        if not isinstance(s, gast.Assign):
+            return False
+        base = store_base(s.targets[0])
+        return base is not None and self.act.is_active(base) and bool(self.plans.get(id(s))
+                                                                      and self.plans[id(s)]
+                                                                      .contributions)
+
+    # ------------------------------------------------------------------------ planning --
+    def plan_statements(self):
+        for s in _walk(self.fir.body):
+            if not isinstance(s, gast.Assign):
+                continue
+            target = s.targets[0]
+            base = store_base(target)
+            if base is None or not self.act.is_active(base):
+                continue
+            if isinstance(target, gast.Subscript):
+                plan = StmtPlan(Op("store"))
+                value = s.value
+                if isinstance(value, gast.Name) and self.act.is_active(value.id):
+                    gname = gast.Subscript(value=_name(adj(base)), slice=copy.deepcopy(
+                        target.slice), ctx=gast.Load())
+                    plan.contributions.append(Contribution(value.id, gname))
+                plan.reads_before |= _names_in(target.slice) & self.fir.locals
+                self.plans[id(s)] = plan
+                continue
+            op = classify(self.fir, s.value)
+            plan = StmtPlan(op)
+            self._plan_assign(s, base, op, plan)
+            self.plans[id(s)] = plan
+
+    def _active_operands(self, op):
+        return [a for a in op.operands if self.act.is_active(a.id)]
+
+    def _plan_assign(self, s, t, op: Op, plan: StmtPlan):
+        g = _name(adj(t))
+        fir = self.fir
+        if op.kind == "copy":
+            if self.act.is_active(op.operands[0].id):
+                plan.contributions.append(Contribution(op.operands[0].id, g))
+            return
+        if op.kind == "literal":
+            for k, e in enumerate(op.node.elts):
+                if isinstance(e, gast.Name) and self.act.is_active(e.id):
+                    plan.contributions.append(Contribution(
+                        e.id, gast.Subscript(value=g, slice=_const(k), ctx=gast.Load())))
+            return
+        if op.kind == "index":
+            base = op.node.value.id
+            if self.act.is_active(base):
+                plan.contributions.append(Contribution(base, None, index=op.node.slice))
+                plan.reads_before |= _names_in(op.node.slice) & fir.locals
+            return
+        if op.kind == "nondiff" or not self._active_operands(op):
+            return
+        if op.kind == "rule":
+            self._plan_rule(s, t, op, plan)
+            return
+        if op.kind == "user":
+            self._plan_user_call(s, t, op, plan)
+            return
+        what = _describe(op)
+        raise fir.error(f"no derivative rule for {what}", s,
+                        f"register one with @s2sad.adjoint({what.split(' ')[0]}) "
+                        "or pass only constants to it")
+
+    def _call_args(self, op):
+        node = op.node
+        if isinstance(node, gast.BinOp):
+            return [node.left, node.right]
+        if isinstance(node, gast.UnaryOp):
+            return [node.operand]
+        if isinstance(node, gast.Attribute):
+            return [node.value]
+        if isinstance(node.func, gast.Attribute) and self.fir.resolve(node.func) is MISSING:
+            return [node.func.value] + list(node.args)
+        return list(node.args)
+
+    def _plan_rule(self, s, t, op: Op, plan: StmtPlan):
+        rule: rules.Rule = op.rule
+        args = self._call_args(op)
+        if op.node is not None and isinstance(op.node, gast.Call) and op.node.keywords:
+            raise self.fir.error(f"keyword arguments to {_describe(op)}", s,
+                                 "pass the arguments by position")
+        names = rule.arg_names
+        if len(args) > len(names):
+            raise self.fir.error(f"{_describe(op)} called with {len(args)} arguments; its "
+                                 f"rule takes {len(names)}", s)
+        template = rule.template()
+        g = _name(adj(t))
+        active_pos = [k for k, a in enumerate(args)
+                      if isinstance(a, gast.Name) and a.id in self.fir.locals
+                      and self.act.is_active(a.id)]
+        if template is None:
+            # call the rule itself: _dx, _dy = rule(g, ans, x, y)
+            fname = self._inject(rule.func, "_vjp_" + _short(rule.primitive))
+            outs = [self._tmp("_d") for _ in names]
+            call = _call(fname, g, _name(t), *[copy.deepcopy(a) for a in args])
+            plan.pre.append(_assign(_tuple_or_one(outs, True) if len(names) > 1 else
+                                    _name(outs[0], True), call, s))
+            plan.reads_before |= {a.id for a in args if isinstance(a, gast.Name)} & \
+                self.fir.locals
+            plan.reads_after.add(t)
+            plan.uses_ans = True
+            for k in active_pos:
+                plan.contributions.append(Contribution(args[k].id, _name(outs[k])))
+            return
+        defaults = _rule_defaults(rule)
+        for k in active_pos:
+            expr = template[k]
+            if isinstance(expr, gast.Constant) and expr.value is None:
+                continue
+            mapping = {"g": g, "ans": _name(t)}
+            for j, pname in enumerate(names):
+                if j < len(args):
+                    mapping[pname] = args[j]
+                elif pname in defaults:
+                    mapping[pname] = _const(defaults[pname])
+            inst = _fold(_substitute(expr, mapping))
+            free = _names_in(expr) - set(rule.params)
+            for name in free:
+                obj = rule.func.__globals__.get(name, MISSING)
+                if obj is not MISSING:
+                    self.injected.setdefault(name, obj)
+            used = _names_in(expr)
+            for j, pname in enumerate(names):
+                if pname in used and j < len(args) and isinstance(args[j], gast.Name) \
+                        and args[j].id in self.fir.locals:
+                    plan.reads_before.add(args[j].id)
+            if "ans" in used:
+                plan.reads_after.add(t)
+                plan.uses_ans = True
+            plan.contributions.append(Contribution(args[k].id, inst))
+
+    def _plan_user_call(self, s, t, op: Op, plan: StmtPlan):
+        callee = op.primitive
+        args = list(op.node.args)
+        wrt_pos = [k for k, a in enumerate(args)
+                   if isinstance(a, gast.Name) and a.id in self.fir.locals
+                   and self.act.is_active(a.id)]
+        vjp_name, vjp_obj = self.ctx.vjp_of(callee, wrt_pos, self.fir, s)
+        self.injected[vjp_name] = vjp_obj
+        outs = [self._tmp("_d" + args[k].id.lstrip("_")) for k in wrt_pos]
+        call = gast.Subscript(value=_call(vjp_name, *[copy.deepcopy(a) for a in args],
+                                          _name(adj(t))), slice=_const(1), ctx=gast.Load())
+        plan.pre.append(_assign(_tuple_or_one(outs, True), call, s))
+        plan.reads_before |= {a.id for a in args if isinstance(a, gast.Name)} & \
+            self.fir.locals
+        for k, o in zip(wrt_pos, outs):
+            plan.contributions.append(Contribution(args[k].id, _name(o)))
+
+    def _tmp(self, prefix):
+        self.n_tmp += 1
+        return f"{prefix}{self.n_tmp}"
+
+    def _inject(self, obj, name):
+        while name in self.injected and self.injected[name] is not obj:
+            name += "_"
+        self.injected[name] = obj
+        return name
+
+    # ----------------------------------------------------------------- tape decisions --
+    def collect_reads(self, reversed_ids):
+        reads = {}  # var -> list of (index, kind)
+
+        def add(var, idx, kind, s=None):
+            # a for loop's own variable is re-derived by the reversed loop: not a tape read
+            loop = self.parent_loop.get(id(s)) if s is not None else None
+            while loop is not None:
+                if isinstance(loop, gast.For) and loop.target.id == var:
+                    return
+                loop = self.parent_loop[id(loop)]
+            reads.setdefault(var, []).append((idx, kind))
+
+        for s in _walk(self.fir.body):
+            idx = self.index[id(s)]
+            plan = self.plans.get(id(s))
+            if plan is not None and plan.contributions:
+                for v in plan.reads_before:
+                    add(v, idx, "before", s)
+                for v in plan.reads_after:
+                    add(v, idx, "after", s)
+            if id(s) in reversed_ids:
+                if isinstance(s, gast.If) and isinstance(s.test, gast.Name):
+                    add(s.test.id, idx, "before", s)
+                elif isinstance(s, gast.For):
+                    for a in s.iter.args:
+                        if isinstance(a, gast.Name) and a.id in self.fir.locals:
+                            add(a.id, idx, "before", s)
+        return reads
+
+    def decide(self):
+        reversed_ids = {id(s) for s in _walk(self.fir.body)
+                        if isinstance(s, (gast.If, gast.For, gast.While))
+                        and any(self._active_stmt(x) for x in _walk(_children(s)))}
+        while True:
+            reads = self.collect_reads(reversed_ids)
+            self.push_at, self.loop_restore, self.snapshot = self._pushes(reads)
+            more = {id(s) for s in _walk(self.fir.body)
+                    if isinstance(s, (gast.If, gast.For, gast.While))
+                    and self._has_tape(s)} - reversed_ids
+            if not more:
+                break
+            reversed_ids |= more
+        self.reversed_ids = reversed_ids
+
+    def _has_tape(self, s) -> bool:
+        for x in _walk(_children(s)):
+            if id(x) in self.push_at or self.loop_restore.get(id(x)) or self.snapshot.get(id(x)):
+                return True
+        return bool(self.snapshot.get(id(s)))
+
+    def _scope_start(self, s):
+        loop = self.parent_loop[id(s)]
+        return self.loop_range[id(loop)][0] if loop is not None else 0
+
+    def _pushes(self, reads):
+        push_at = set()
+        for s in _walk(self.fir.body):
+            if not isinstance(s, gast.Assign):
+                continue
+            target = s.targets[0]
+            idx = self.index[id(s)]
+            if isinstance(target, gast.Name):
+                lo = self._scope_start(s)
+                for r, kind in reads.get(target.id, ()):
+                    if lo <= r and (r <= idx if kind == "before" else r < idx):
+                        push_at.add(id(s))
+                        break
+            else:
+                base = store_base(target)
+                hi = idx
+                loop = self.parent_loop[id(s)]
+                while loop is not None:
+                    hi = max(hi, self.loop_range[id(loop)][1])
+                    loop = self.parent_loop[id(loop)]
+                if any(r <= hi for r, _ in reads.get(base, ())):
+                    push_at.add(id(s))
+        loop_restore, snapshot = {}, {}
+        for s in _walk(self.fir.body):
+            if not isinstance(s, (gast.For, gast.While)):
+                continue
+            idx = self.index[id(s)]
+            lo = self._scope_start(s)
+            start, end = self.loop_range[id(s)]
+            assigned = _assigned(s)
+            loop_restore[id(s)] = sorted(v for v in assigned if any(
+                lo <= r < idx for r, _ in reads.get(v, ())))
+            body_assigned = _assigned_in(s.body)
+            own = {s.target.id} if isinstance(s, gast.For) else set()
+            snap = []
+            for v in sorted(body_assigned - own):
+                if not any(start <= r <= end for r, _ in reads.get(v, ())):
+                    continue
+                if self._fully_restored(v, s.body, push_at, loop_restore):
+                    continue
+                snap.append(v)
+            snapshot[id(s)] = snap
+        return push_at, loop_restore, snapshot
+
+    def _fully_restored(self, v, body, push_at, loop_restore) -> bool:
+        for s in body:
+            if isinstance(s, gast.Assign) and store_base(s.targets[0]) == v:
+                if not isinstance(s.targets[0], gast.Name) or id(s) not in push_at:
+                    return False
+            elif isinstance(s, gast.If):
+                if not (self._fully_restored(v, s.body, push_at, loop_restore)
+                        and self._fully_restored(v, s.orelse, push_at, loop_restore)):
+                    return False
+            elif isinstance(s, (gast.For, gast.While)):
+                if v in _assigned(s) and v not in loop_restore.get(id(s), ()):
+                    return False
+        return True
+
+    # ------------------------------------------------------------------ adjoint naming --
+    def decide_direct(self):
+        """Temporaries defined once and used once in the same block get assigned adjoints."""
+        defs: dict[str, list] = {}
+        uses: dict[str, list] = {}
+        self.block_of: dict[int, int] = {}
+
+        def scan(stmts):
+            for s in stmts:
+                self.block_of[id(s)] = id(stmts)
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+                    defs.setdefault(s.targets[0].id, []).append(s)
+                if isinstance(s, (gast.For, gast.While)):
+                    target = s.target.id if isinstance(s, gast.For) else None
+                    if target:
+                        defs.setdefault(target, []).extend([s, s])
+                plan = self.plans.get(id(s))
+                if plan is not None:
+                    for c in plan.contributions:
+                        uses.setdefault(c.operand, []).append(s)
+                if isinstance(s, gast.If):
+                    scan(s.body)
+                    scan(s.orelse)
+                elif isinstance(s, (gast.For, gast.While)):
+                    scan(s.body)
+
+        scan(self.fir.body)
+        self.defs = defs
+        returned = set(returned_names(self.fir))
+        self.direct = set()
+        for v, ds in defs.items():
+            us = uses.get(v, [])
+            if (len(ds) == 1 and len(us) == 1 and v not in self.fir.params
+                    and v not in returned and v not in self.containers
+                    and self.block_of[id(ds[0])] == self.block_of[id(us[0])]
+                    and self.index[id(ds[0])] < self.index[id(us[0])]
+                    and self._active_stmt(ds[0])):
+                self.direct.add(v)
+
+    # ---------------------------------------------------------------------- generation --
+    def build(self, name: str) -> gast.FunctionDef:
+        fir = self.fir
+        self._number(fir.body, None)
+        self._find_containers()
+        self.plan_statements()
+        self.attach_index_targets()
+        self.decide()
+        self.decide_direct()
+        body = fir.body[:-1]
+        ret = fir.body[-1]
+        fwd = self.forward(body)
+        bwd = self.backward(body)
+        needs_stack = any(_uses_stack(x) for x in _walk(fwd))
+        out = []
+        if needs_stack:
+            out.append(_assign("_stack", gast.List(elts=[], ctx=gast.Load())))
+        out.extend(self.unbound_inits())
+        out.extend(fwd)
+        # the value to return, kept safe from restores in the adjoint sweep
+        value = ret.value
+        restored = {store_base(s.targets[0]) for s in _walk(body) if id(s) in self.push_at}
+        for v in self.loop_restore.values():
+            restored |= set(v)
+        for v in self.snapshot.values():
+            restored |= set(v)
+        if _names_in(value) & restored:
+            out.append(_assign("_value", copy.deepcopy(value)))
+            value = _name("_value")
+        out.append(comment("adjoint sweep"))
+        out.extend(self.adjoint_inits(ret))
+        out.extend(bwd)
+        grads = []
+        for p in self.wrt:
+            if self.act.is_active(p):
+                grads.append(_name(adj(p)))
+            else:  # the result does not depend on p
+                self.injected["zeros_like"] = _tape().zeros_like
+                grads.append(_call("zeros_like", _name(p)))
+        grad_expr = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
+        out.append(gast.Return(value=gast.Tuple(elts=[value, grad_expr], ctx=gast.Load())))
+        args = gast.arguments(
+            args=[_name(p, False) for p in fir.params] + [_name("b_out", False)],
+            posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+            defaults=[_const(1.0)])
+        for a in args.args:
+            a.ctx = gast.Param()
+        return gast.FunctionDef(name=name, args=args, body=out, decorator_list=[],
+                                returns=None, type_comment=None, type_params=[])
+
+    def unbound_inits(self):
+        """``v = None`` for values pushed where they may not be bound yet (rare)."""
+        pushed = set()
+        for s in _walk(self.fir.body):
+            if id(s) in self.push_at and isinstance(s.targets[0], gast.Name):
+                if s.targets[0].id not in self.bound_before.get(id(s), set()):
+                    pushed.add(s.targets[0].id)
+            if isinstance(s, (gast.For, gast.While)):
+                for v in self.loop_restore.get(id(s), ()):
+                    if v not in self.bound_before.get(id(s), set()):
+                        pushed.add(v)
+                for v in self.snapshot.get(id(s), ()):
+                    if v not in self.bound_end.get(id(s), set()):
+                        pushed.add(v)
+        return [_assign(v, _const(None)) for v in sorted(pushed)]
+
+    def adjoint_inits(self, ret):
+        inits = {}
+        top = self.chain[id(ret)][0]
+        for v in sorted(self.act.active):
+            if v in self.direct:
+                continue
+            block = self._init_block(v) if v in self.containers else top
+            if block != top:
+                # a container defined in a branch or loop: zeroed where it exists
+                self.block_inits.setdefault(block, []).append(_assign(adj(v), self._zero(v)))
+                continue
+            inits[v] = self._zero(v)
+        value = ret.value
+        if isinstance(value, gast.Name) and self.act.is_active(value.id):
+            inits[value.id] = _name("b_out")
+        elif isinstance(value, gast.Tuple):
+            for k, e in enumerate(value.elts):
+                if isinstance(e, gast.Name) and self.act.is_active(e.id):
+                    seed = gast.Subscript(value=_name("b_out"), slice=_const(k), ctx=gast.Load())
+                    prev = inits.get(e.id)
+                    if isinstance(prev, gast.Constant) and prev.value == 0.0:
+                        inits[e.id] = seed
+                    else:
+                        inits[e.id] = self._accumulate_expr(e.id, prev, seed)
+        if isinstance(value, gast.Name) and value.id in self.containers and \
+                self.act.is_active(value.id):
+            self.injected["add"] = _tape().add
+            self.injected["zeros_like"] = _tape().zeros_like
+            inits[value.id] = _call("add", _call("zeros_like", _name(value.id)), _name("b_out"))
+        return [_assign(adj(v), e) for v, e in inits.items()]
+
+    def _init_block(self, v):
+        """The innermost block holding every definition and use of v (params: the top)."""
+        if v in self.fir.params or v in returned_names(self.fir):
+            return self.chain[id(self.fir.body[-1])][0]
+        chains = [self.chain[id(d)] for d in self.defs.get(v, [])]
+        for s in _walk(self.fir.body):
+            plan = self.plans.get(id(s))
+            if plan and any(c.operand == v for c in plan.contributions):
+                chains.append(self.chain[id(s)])
+        common = chains[0]
+        for c in chains[1:]:
+            k = 0
+            while k < min(len(common), len(c)) and common[k] == c[k]:
+                k += 1
+            common = common[:k]
+        return common[-1]
+
+    def _zero(self, v):
+        if v in self.containers:
+            self.injected["zeros_like"] = _tape().zeros_like
+            return _call("zeros_like", _name(v))
+        return _const(0.0)
+
+    def _accumulate_expr(self, v, current, expr):
+        if v in self.containers:
+            self.injected["add"] = _tape().add
+            return _call("add", current, expr)
+        return _add(current, expr)
+
+    # forward sweep --------------------------------------------------------------------------
+    def forward(self, stmts, bound=None):
+        if bound is None:
+            bound = set(self.fir.params)
+            self.bound_before = {}
+            self.bound_end = {}
+        out = []
+        for s in stmts:
+            self.bound_before[id(s)] = set(bound)
+            if isinstance(s, gast.Assign):
+                if id(s) in self.push_at:
+                    target = s.targets[0]
+                    if isinstance(target, gast.Name):
+                        out.append(_push(_name(target.id)))
+                    else:
+                        old = copy.deepcopy(target)
+                        old.ctx = gast.Load()
+                        out.append(_push(old))
+                out.append(s)
+                if isinstance(s.targets[0], gast.Name):
+                    bound.add(s.targets[0].id)
+            elif isinstance(s, gast.If):
+                b1, b2 = set(bound), set(bound)
+                new = gast.If(test=s.test, body=self.forward(s.body, b1),
+                              orelse=self.forward(s.orelse, b2))
+                out.append(_at(new, s))
+                bound |= b1 & b2
+            elif isinstance(s, (gast.For, gast.While)):
+                out.extend(self._forward_loop(s, set(bound)))
+            else:
+                out.append(s)
+        return out
+
+    def _forward_loop(self, s, bound):
+        out = []
+        restore = self.loop_restore.get(id(s), [])
+        if restore:
+            out.append(_push(_tuple_or_one(restore, False)))
+        rev = id(s) in self.reversed_ids
+        body_in = list(s.body)
+        trailing = body_in.pop() if body_in and _is_trailing_break(body_in[-1]) else None
+        # for while loops, the statements after the trailing check recompute the condition
+        tail = []
+        if trailing is None and isinstance(s, gast.While):
+            pass
+        elif trailing is not None:
+            k = len(body_in)
+            tail = [trailing] + list(s.body[k + 1:])
+            body_in = list(s.body[:k])
+        inner_bound = bound | ({s.target.id} if isinstance(s, gast.For) else set())
+        body = self.forward(body_in, inner_bound)
+        self.bound_end[id(s)] = inner_bound
+        counted = rev and (isinstance(s, gast.While) or trailing is not None)
+        if counted:
+            trips = "_trips" if not self.trips else f"_trips{len(self.trips) + 1}"
+            self.trips[id(s)] = trips
+            out.append(_assign(trips, _const(0), s))
+            body.insert(0, _assign(trips, _add(_name(trips), _const(1)), s))
+        snap = self.snapshot.get(id(s), [])
+        if rev and snap:
+            body.append(_push(_tuple_or_one(snap, False)))
+        body.extend(self.forward(tail, inner_bound) if tail else [])
+        new = copy.copy(s)
+        new.body = body
+        out.append(new)
+        if counted:
+            out.append(_push(_name(self.trips[id(s)])))
+        return out
+
+    # adjoint sweep --------------------------------------------------------------------------
+    def backward(self, stmts):
+        out = list(self.block_inits.get(id(stmts), []))
+        for s in reversed(stmts):
+            if isinstance(s, gast.Assign):
+                out.extend(self._backward_assign(s))
+            elif isinstance(s, gast.If) and id(s) in self.reversed_ids:
+                body = self.backward(s.body) or [gast.Pass()]
+                orelse = self.backward(s.orelse)
+                if orelse == [] and body == [gast.Pass()]:
+                    continue
+                out.append(_at(gast.If(test=s.test, body=body, orelse=orelse), s))
+            elif isinstance(s, (gast.For, gast.While)):
+                out.extend(self._backward_loop(s))
+        return out
+
+    def _backward_loop(self, s):
+        out = []
+        restore = self.loop_restore.get(id(s), [])
+        if id(s) in self.reversed_ids:
+            body_in = [x for x in s.body if not _is_trailing_break(x)]
+            body = []
+            snap = self.snapshot.get(id(s), [])
+            if snap:
+                body.append(_assign(_tuple_or_one(snap, True), _pop()))
+            body.extend(self.backward(body_in))
+            if not body:
+                body = [gast.Pass()]
+            if isinstance(s, gast.For):
+                rng = copy.deepcopy(s.iter)
+                if id(s) in self.trips:
+                    rng = gast.Subscript(value=rng, slice=gast.Slice(
+                        lower=None, upper=_pop(), step=None), ctx=gast.Load())
+                it = _call("reversed", rng)
+                target = copy.deepcopy(s.target)
+            else:
+                it = _call("range", _pop())
+                target = _name("_", True)
+            out.append(comment(f"reversed loop from line {self.fir.line_of(s)}"))
+            out.append(_at(gast.For(target=target, iter=it, body=body, orelse=[],
+                                    type_comment=None), s))
+        if restore:
+            out.append(_assign(_tuple_or_one(restore, True), _pop()))
+        return out
+
+    def _backward_assign(self, s):
+        target = s.targets[0]
+        plan = self.plans.get(id(s))
+        pushed = id(s) in self.push_at
+        restore = []
+        if pushed:
+            load = copy.deepcopy(target)
+            load.ctx = gast.Store()
+            restore = [_assign(load, _pop())]
+        if plan is None or not plan.contributions:
+            return restore
+        if isinstance(target, gast.Subscript):
+            # a[i] = v: v receives ba[i], which is then cleared (the old a[i] was overwritten)
+            out = [self._contribute(c) for c in plan.contributions]
+            cleared = copy.deepcopy(target)
+            cleared.value = _name(adj(store_base(target)))
+            cleared.ctx = gast.Store()
+            out.append(_assign(cleared, _const(0.0)))
+            return out + restore
+        t = target.id
+        g = adj(t)
+        self_ref = any(c.operand == t for c in plan.contributions)
+        out = []
+        if self_ref and not _is_identity(plan.contributions, t, g):
+            out.append(_assign("_g", _name(g)))
+            out.append(_assign(g, self._zero(t)))
+            subst = {g: _name("_g")}
+            if plan.uses_ans:
+                out.append(_assign("_ans", _name(t)))
+                subst[t] = _name("_ans")
+            out.extend(restore)
+            out.extend(_substitute(p, subst) for p in plan.pre)
+            out.extend(self._contribute(c, subst) for c in plan.contributions)
+            return out
+        if self_ref:
+            # t = t + e: the adjoint of t passes through unchanged
+            out.extend(plan.pre)
+            out.extend(self._contribute(c) for c in plan.contributions if c.operand != t)
+            return out + restore
+        out.extend(plan.pre)
+        out.extend(self._contribute(c) for c in plan.contributions)
+        if t not in self.direct and self._needs_reset(t, s):
+            out.append(_assign(g, self._zero(t)))
+        return out + restore
+
+    def _needs_reset(self, t, s) -> bool:
+        """Whether bt is read again after this definition's adjoint: only if t was defined
+        earlier in time (an earlier definition, a loop around this one, or a parameter)."""
+        earlier = any(self.index[id(d)] < self.index[id(s)] for d in self.defs.get(t, []))
+        return earlier or self.parent_loop[id(s)] is not None or t in self.fir.params
+
+    def _contribute(self, c: Contribution, subst=None):
+        o = c.operand
+        bo = adj(o)
+        if c.index is not None:
+            # x = xs[i]  ->  bxs[i] = bxs[i] + bx
+            slot = gast.Subscript(value=_name(bo), slice=copy.deepcopy(c.index),
+                                  ctx=gast.Load())
+            g = _name(adj(self._index_target(c)))
+            value = self._accumulate_expr(self._index_target(c), slot, g) \
+                if self._index_target(c) in self.containers else _add(slot, g)
+            store = copy.deepcopy(slot)
+            store.ctx = gast.Store()
+            return _assign(store, value)
+        expr = c.expr if subst is None else _substitute(c.expr, subst)
+        if o in self.direct:
+            return _assign(bo, expr)
+        return _assign(bo, self._accumulate_expr(o, _name(bo), expr))
+
+    def _index_target(self, c):
+        return c._target
+
+    def attach_index_targets(self):
+        for s in _walk(self.fir.body):
+            plan = self.plans.get(id(s))
+            if plan is None:
+                continue
+            for c in plan.contributions:
+                if c.index is not None:
+                    c._target = s.targets[0].id
+
+
+def _is_identity(contributions, t, g) -> bool:
+    for c in contributions:
+        if c.operand == t:
+            if not (isinstance(c.expr, gast.Name) and c.expr.id == g):
+                return False
+    return sum(1 for c in contributions if c.operand == t) == 1
+
+
+def _uses_stack(node) -> bool:
+    return any(isinstance(n, gast.Name) and n.id == "_stack" for n in gast.walk(node))
+
+
+def _walk(stmts):
+    for s in stmts:
+        yield s
+        if isinstance(s, gast.If):
+            yield from _walk(s.body)
+            yield from _walk(s.orelse)
+        elif isinstance(s, (gast.For, gast.While)):
+            yield from _walk(s.body)
+
+
+def _children(s):
+    if isinstance(s, gast.If):
+        return list(s.body) + list(s.orelse)
+    return list(s.body)
+
+
+def _assigned_in(stmts) -> set[str]:
+    out = set()
+    for s in _walk(stmts):
+        if isinstance(s, gast.Assign):
+            out.add(store_base(s.targets[0]))
+        elif isinstance(s, gast.For):
+            out.add(s.target.id)
+    out.discard(None)
+    return out
+
+
+def _assigned(loop) -> set[str]:
+    out = _assigned_in(loop.body)
+    if isinstance(loop, gast.For):
+        out.add(loop.target.id)
+    return out
+
+
+class _Subst(gast.NodeTransformer):
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load) and node.id in self.mapping:
+            return copy.deepcopy(self.mapping[node.id])
+        return node
+
+
+def _substitute(node, mapping):
+    return _Subst(mapping).visit(copy.deepcopy(node))
+
+
+class _Fold(gast.NodeTransformer):
+    """Tiny constant folding so instantiated templates read well (``x ** (2 - 1)`` -> ``x``)."""
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        left, right = node.left, node.right
+        if isinstance(left, gast.Constant) and isinstance(right, gast.Constant) and \
+                isinstance(left.value, (int, float)) and isinstance(right.value, (int, float)):
+            try:
+                value = eval(compile(gast.gast_to_ast(gast.Expression(body=node)), "", "eval"))
+                return _const(value)
+            except Exception:
+                return node
+        if isinstance(node.op, gast.Pow) and isinstance(right, gast.Constant) and \
+                right.value == 1:
+            return left
+        if isinstance(node.op, (gast.Mult, gast.Div)) and isinstance(right, gast.Constant) and \
+                right.value == 1 and not isinstance(right.value, bool):
+            return left
+        return node
+
+    def visit_Call(self, node):
+        # math.log(2.718281828459045) -> 1.0 (a default argument of a rule, folded away)
+        self.generic_visit(node)
+        func = node.func
+        if (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
+                and func.value.id == "math" and not node.keywords
+                and all(isinstance(a, gast.Constant) for a in node.args)):
+            import math
+
+            try:
+                return _const(getattr(math, func.attr)(*[a.value for a in node.args]))
+            except Exception:
+                return node
+        return node
+
+
+def _fold(node):
+    return _Fold().visit(node)
+
+
+def _rule_defaults(rule):
+    import inspect
+
+    out = {}
+    for name, p in inspect.signature(rule.func).parameters.items():
+        if p.default is not inspect.Parameter.empty:
+            out[name] = p.default
+    return out
+
+
+def _short(prim) -> str:
+    return getattr(prim, "__name__", "rule").strip("_<>") or "rule"
+
+
+def _describe(op: Op) -> str:
+    prim = op.primitive
+    if isinstance(prim, tuple):
+        return f".{prim[1]}" + ("()" if prim[0] == "method" else "")
+    if prim is not None:
+        mod = getattr(prim, "__module__", None) or ""
+        name = getattr(prim, "__qualname__", getattr(prim, "__name__", repr(prim)))
+        return f"{mod}.{name}" if mod and mod != "builtins" else name
+    return "this call"
+
+
+def _tape():
+    from . import tape
+
+    return tape
+
+
+class Context:
+    """Shared state of one transformation: callee adjoints generated so far, recursion guard."""
+
+    def __init__(self, make_vjp) -> None:
+        self.make_vjp = make_vjp  # (func, wrt positions) -> (name, compiled function)
+        self.stack: list = []
+
+    def vjp_of(self, callee, wrt_pos, fir, node):
+        if callee in self.stack:
+            chain = " -> ".join(f.__name__ for f in self.stack + [callee])
+            raise fir.error(f"recursion is not supported ({chain})", node,
+                            "rewrite the recursion as a loop")
+        return self.make_vjp(callee, tuple(wrt_pos))
+
+
+def reverse(fir: FunctionIR, wrt: list[str], name: str, context: Context):
+    """Build the adjoint FunctionDef of ``fir``; returns (FunctionDef, injected names)."""
+    r = Reverser(fir, wrt, context)
+    fdef = r.build(name)
+    return fdef, r.injected, r
