@@ -14,6 +14,7 @@ from .emit import compile_function, to_source
 from .errors import S2SADError
 from .parse import parse_function
 from .reverse import Context, reverse
+from .tidy import tidy
 from .tape import like
 
 Wrt = int | str | Sequence[int | str]
@@ -90,7 +91,7 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
         name = f"{fir.name}_grad{suffix}"
         try:
             fdef, injected, rev = reverse(fir, list(wrt_names), name, ctx)
-            source = to_source(fdef)
+            source = to_source(tidy(fdef))
         except S2SADError:
             raise
         except Exception as exc:  # a bug of ours: still say where it happened

@@ -906,12 +906,16 @@ def _fold(node):
 
 
 def _rule_defaults(rule):
+    cached = getattr(rule, "_defaults", None)
+    if cached is not None:
+        return cached
     import inspect
 
     out = {}
     for name, p in inspect.signature(rule.func).parameters.items():
         if p.default is not inspect.Parameter.empty:
             out[name] = p.default
+    rule._defaults = out
     return out
 
 

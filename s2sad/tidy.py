@@ -1,0 +1,220 @@
+"""Peephole passes on an adjoint IR function before it is printed as Python.
+
+The IR is in administrative normal form -- good for the passes, noisy to read and slow to run
+in CPython, where every temporary is a store and a load.  ``tidy`` folds it back:
+
+* a generated temporary (``_t3``, ``b_t2``, ``_d1``) that is assigned once and read once, later
+  in the same block, with nothing in between writing what its expression reads, is inlined into
+  its use: ``b_t1 = b_t2 * math.cos(_t1); bx = bx + b_t1 * i`` becomes
+  ``bx = bx + b_t2 * math.cos(_t1) * i``;
+* a generated adjoint that is a plain copy (``b_t3 = bs``) is replaced by the name it copies
+  when that name is not reassigned before the copy's last use.
+
+Temporaries that are pushed, restored or read twice stay.  Expressions that pop the tape or
+call user code are never moved.  The result computes the same values in the same order.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import gast
+
+GENERATED_PREFIXES = ("_t", "b_t", "_d", "_g", "_ans")
+
+
+def _is_generated(name: str) -> bool:
+    return name.startswith(GENERATED_PREFIXES) and name != "_stack"
+
+
+def _reads(node) -> list[str]:
+    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Load)]
+
+
+def _writes(stmts) -> set[str]:
+    out = set()
+    for s in stmts:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                out.add(n.id)
+            elif isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store):
+                base = n.value
+                while isinstance(base, gast.Subscript):
+                    base = base.value
+                if isinstance(base, gast.Name):
+                    out.add(base.id)
+    return out
+
+
+def _movable(expr) -> bool:
+    for n in gast.walk(expr):
+        if isinstance(n, gast.Name) and n.id == "_stack":
+            return False
+        if isinstance(n, gast.Call):
+            func = n.func
+            # math.* and other module functions are pure; calls of local names are not moved
+            if not isinstance(func, gast.Attribute):
+                if isinstance(func, gast.Name) and func.id in ("abs", "min", "max", "float"):
+                    continue
+                return False
+        if isinstance(n, (gast.List, gast.ListComp)):
+            return False  # a fresh mutable object must stay one object
+    return True
+
+
+class _Counts:
+    def __init__(self, fdef):
+        self.stores: dict[str, int] = {}
+        self.loads: dict[str, int] = {}
+        for n in gast.walk(fdef):
+            if isinstance(n, gast.Name):
+                table = self.stores if isinstance(n.ctx, gast.Store) else self.loads
+                table[n.id] = table.get(n.id, 0) + 1
+
+
+class _Replace(gast.NodeTransformer):
+    def __init__(self, name, expr):
+        self.name = name
+        self.expr = expr
+        self.done = False
+
+    def visit_Name(self, node):
+        if not self.done and isinstance(node.ctx, gast.Load) and node.id == self.name:
+            self.done = True
+            return copy.deepcopy(self.expr)
+        return node
+
+
+def _header(s):
+    """The part of a statement evaluated once, before anything inside it runs."""
+    if isinstance(s, (gast.Assign, gast.Expr, gast.Return)):
+        return s
+    if isinstance(s, gast.If):
+        return s.test
+    if isinstance(s, gast.For):
+        return s.iter
+    return None
+
+
+def _fold_block(stmts, counts) -> list:
+    stmts = list(stmts)
+    reads = [_reads(x) for x in stmts]
+    writes = [_writes([x]) for x in stmts]
+    headers = [_reads(h) if (h := _header(x)) is not None else [] for x in stmts]
+    k = 0
+    while k < len(stmts):
+        s = stmts[k]
+        name = s.targets[0].id if (isinstance(s, gast.Assign)
+                                   and isinstance(s.targets[0], gast.Name)) else None
+        if (name is None or not _is_generated(name) or counts.stores.get(name) != 1
+                or counts.loads.get(name) != 1 or not _movable(s.value)):
+            k += 1
+            continue
+        operands = set(reads[k])
+        folded = False
+        for j in range(k + 1, len(stmts)):
+            if name in headers[j]:
+                later = stmts[j]
+                replacer = _Replace(name, s.value)
+                if isinstance(later, gast.If):
+                    later.test = replacer.visit(later.test)
+                elif isinstance(later, gast.For):
+                    later.iter = replacer.visit(later.iter)
+                else:
+                    replacer.visit(later)
+                if replacer.done:
+                    reads[j] = _reads(later)
+                    header = _header(later)
+                    headers[j] = _reads(header) if header is not None else []
+                    for table in (stmts, reads, writes, headers):
+                        del table[k]
+                    counts.stores[name] = 0
+                    folded = True
+                break
+            if name in reads[j] or writes[j] & (operands | {name}):
+                break
+        if not folded:
+            k += 1
+        else:
+            k = max(k - 1, 0)  # the statement before may now fold into its new neighbour
+    return stmts
+
+
+def _copy_propagate(stmts, counts) -> list:
+    out = list(stmts)
+    reads = [_reads(x) for x in out]
+    writes = [_writes([x]) for x in out]
+    k = 0
+    while k < len(out):
+        s = out[k]
+        if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                and isinstance(s.value, gast.Name) and _is_generated(s.targets[0].id)
+                and s.targets[0].id.startswith("b") and counts.stores.get(s.targets[0].id) == 1):
+            name, source = s.targets[0].id, s.value.id
+            uses = [j for j in range(k + 1, len(out)) if name in reads[j]]
+            total = sum(reads[j].count(name) for j in uses)
+            last = uses[-1] if uses else k
+            clobbered = any(source in writes[j] for j in range(k + 1, last)) or \
+                (last > k and source in writes[last] and not isinstance(out[last], gast.Assign))
+            if uses and total == counts.loads.get(name) and not clobbered:
+                for j in uses:
+                    out[j] = _Rename(name, source).visit(out[j])
+                    reads[j] = _reads(out[j])
+                for table in (out, reads, writes):
+                    del table[k]
+                counts.loads[source] = counts.loads.get(source, 0) + total
+                counts.loads[name] = 0
+                continue
+        k += 1
+    return out
+
+
+class _Rename(gast.NodeTransformer):
+    def __init__(self, old, new):
+        self.old, self.new = old, new
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load) and node.id == self.old:
+            return gast.Name(id=self.new, ctx=node.ctx, annotation=None, type_comment=None)
+        return node
+
+
+def _merge_accumulations(stmts, counts) -> list:
+    """``bx = bx + A`` followed by ``bx = bx + B`` -> ``bx = bx + A + B``."""
+    out: list = []
+    for s in stmts:
+        prev = out[-1] if out else None
+        if (_is_accumulation(s) and _is_accumulation(prev)
+                and s.targets[0].id == prev.targets[0].id
+                and s.targets[0].id not in _reads(s.value.right)):
+            prev.value = gast.BinOp(left=prev.value, op=gast.Add(), right=s.value.right)
+            continue
+        out.append(s)
+    return out
+
+
+def _is_accumulation(s) -> bool:
+    return (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+            and s.targets[0].id.startswith("b") and isinstance(s.value, gast.BinOp)
+            and isinstance(s.value.op, gast.Add) and isinstance(s.value.left, gast.Name)
+            and s.value.left.id == s.targets[0].id)
+
+
+def _visit_blocks(stmts, fn):
+    for s in stmts:
+        for field in ("body", "orelse"):
+            block = getattr(s, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
+                setattr(s, field, _visit_blocks(block, fn))
+    return fn(stmts)
+
+
+def tidy(fdef: gast.FunctionDef) -> gast.FunctionDef:
+    """Fold single-use temporaries and copies of ``fdef`` in place (see module docstring)."""
+    counts = _Counts(fdef)
+    fdef.body = _visit_blocks(fdef.body, lambda b: _copy_propagate(b, counts))
+    counts = _Counts(fdef)
+    fdef.body = _visit_blocks(fdef.body, lambda b: _fold_block(b, counts))
+    fdef.body = _visit_blocks(fdef.body, lambda b: _merge_accumulations(b, counts))
+    return fdef
