@@ -14,8 +14,8 @@ from .emit import compile_function, to_source
 from .errors import S2SADError
 from .parse import parse_function
 from .reverse import Context, reverse
-from .tidy import tidy
 from .tape import like
+from .tidy import tidy
 
 Wrt = int | str | Sequence[int | str]
 
@@ -91,7 +91,8 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
         name = f"{fir.name}_grad{suffix}"
         try:
             fdef, injected, rev = reverse(fir, list(wrt_names), name, ctx)
-            source = to_source(tidy(fdef))
+            recomputed = {d.targets[0].id for ds in rev.recomputed.values() for d in ds}
+            source = to_source(tidy(fdef, recomputed))
         except S2SADError:
             raise
         except Exception as exc:  # a bug of ours: still say where it happened

@@ -350,7 +350,9 @@ class Normalizer:
             out.extend(pre)
             body = self.block(s.body)
             body.extend(self._clone(pre))
-            self.emit(out, gast.While(test=test, body=body, orelse=[]), s)
+            loop = gast.While(test=test, body=body, orelse=[])
+            loop.recompute = len(pre)  # the last statements of the body recompute the test
+            self.emit(out, loop, s)
         elif isinstance(s, gast.Return):
             value = s.value
             if value is None:

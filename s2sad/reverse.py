@@ -25,6 +25,7 @@ gets its adjoint assigned directly (``b_t1 = b_t2 * math.cos(_t1)``).
 from __future__ import annotations
 
 import copy
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -277,6 +278,14 @@ class Reverser:
                 plan.contributions.append(Contribution(args[k].id, _name(outs[k])))
             return
         defaults = _rule_defaults(rule)
+        if (rule.primitive is operator.mul and len(args) == 2 and active_pos == [0, 1]
+                and args[0].id == args[1].id):
+            # x * x: one contribution, 2 * g * x, instead of g * x twice
+            plan.contributions.append(Contribution(args[0].id, gast.BinOp(
+                left=gast.BinOp(left=_const(2.0), op=gast.Mult(), right=g), op=gast.Mult(),
+                right=copy.deepcopy(args[0]))))
+            plan.reads_before.add(args[0].id)
+            return
         for k in active_pos:
             expr = template[k]
             if isinstance(expr, gast.Constant) and expr.value is None:
@@ -367,6 +376,7 @@ class Reverser:
         while True:
             reads = self.collect_reads(reversed_ids)
             self.push_at, self.loop_restore, self.snapshot = self._pushes(reads)
+            self.reads = reads
             more = {id(s) for s in _walk(self.fir.body)
                     if isinstance(s, (gast.If, gast.For, gast.While))
                     and self._has_tape(s)} - reversed_ids
@@ -374,6 +384,137 @@ class Reverser:
                 break
             reversed_ids |= more
         self.reversed_ids = reversed_ids
+        self._decide_copies()
+
+    def _decide_copies(self):
+        """Restores that need no tape: outside loops the old value is kept in a local
+        (``_old_x = x``); at the top level of a loop body it is kept in a local that joins
+        the iteration's snapshot tuple, so each iteration still pushes once."""
+        self.copies: dict[int, str] = {}
+        used: set[str] = set()
+        for s in _walk(self.fir.body):
+            if id(s) not in self.push_at or not isinstance(s.targets[0], gast.Name):
+                continue
+            loop = self.parent_loop[id(s)]
+            if loop is not None and not any(x is s for x in loop.body):
+                continue
+            name = "_old_" + s.targets[0].id.lstrip("_")
+            k = 2
+            while name in used or name in self.fir.locals:
+                name = f"_old{k}_" + s.targets[0].id.lstrip("_")
+                k += 1
+            used.add(name)
+            self.copies[id(s)] = name
+            if loop is not None:
+                self.snapshot.setdefault(id(loop), []).append(name)
+        self.early: dict[int, Any] = {}
+        self.recomputed: dict[int, list] = {}
+        for loop in _walk(self.fir.body):
+            if isinstance(loop, (gast.For, gast.While)):
+                self._decide_early_push(loop)
+                self._decide_recompute(loop)
+
+    CHEAP = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.USub)
+
+    def _decide_recompute(self, loop):
+        """Cheap arithmetic of an iteration (``_t4 = 3.0 * x``) is recomputed at the start of
+        the reversed iteration instead of being taped, when its operands then hold the values
+        they held when it ran: loop invariants, the loop variable, popped or recomputed values
+        last assigned before it.  The forward sweep then folds back into the user's own
+        expressions, and the tape carries only what is expensive to recompute."""
+        snap = self.snapshot.get(id(loop))
+        if not snap:
+            return
+        body = loop.body
+        assigned_at: dict[str, list[int]] = {}
+        for x in _walk(body):
+            if isinstance(x, gast.Assign):
+                assigned_at.setdefault(store_base(x.targets[0]), []).append(self.index[id(x)])
+            elif isinstance(x, gast.For):
+                assigned_at.setdefault(x.target.id, []).append(self.index[id(x)])
+        early = self.early.get(id(loop))
+        own = loop.target.id if isinstance(loop, gast.For) else None
+        available = set()  # names whose value at the reversed iteration start is right
+        recompute = []
+        for d in body:
+            if not (isinstance(d, gast.Assign) and isinstance(d.targets[0], gast.Name)):
+                continue
+            v = d.targets[0].id
+            if v not in snap or len(assigned_at.get(v, [])) != 1 or v in self.fir.params:
+                continue
+            value = d.value
+            if isinstance(value, gast.BinOp):
+                ops, operands = value.op, [value.left, value.right]
+            elif isinstance(value, gast.UnaryOp):
+                ops, operands = value.op, [value.operand]
+            else:
+                continue
+            if not isinstance(ops, self.CHEAP):
+                continue
+            idx = self.index[id(d)]
+            ok = True
+            for u in operands:
+                if not isinstance(u, gast.Name) or u.id not in self.fir.locals:
+                    continue
+                u = u.id
+                sites = assigned_at.get(u, [])
+                if not sites or u == own and sites == [self.index[id(loop)]]:
+                    continue  # loop invariant, or the for loop's own variable
+                if u in available:
+                    continue
+                if early is not None and u == early.targets[0].id and \
+                        sites == [self.index[id(early)]] and self.index[id(early)] > idx:
+                    continue  # restored to its value before the assignment
+                if u in snap and u not in [r.targets[0].id for r in recompute] and \
+                        all(site < idx for site in sites):
+                    continue
+                ok = False
+                break
+            if ok:
+                recompute.append(d)
+                available.add(v)
+        if recompute:
+            names = {d.targets[0].id for d in recompute}
+            self.snapshot[id(loop)] = [n for n in snap if n not in names]
+            self.recomputed[id(loop)] = [copy.deepcopy(d) for d in recompute]
+
+    def _decide_early_push(self, loop):
+        """Push the iteration's tuple right before the last restored assignment instead of
+        copying the old value and pushing at the end, when nothing after that assignment
+        touches the tape or the tuple, and no adjoint after it reads the new value: then
+        ``_t1, x = _stack.pop()`` at the start of the reversed iteration restores both."""
+        body = [x for x in loop.body if not _is_trailing_break(x)]
+        cut = len(body) - (getattr(loop, "recompute", 0) if not any(
+            _is_trailing_break(x) for x in loop.body) else 0)
+        body = body[:cut]
+        tops = [k for k, x in enumerate(body) if id(x) in self.copies]
+        if not tops:
+            return
+        k = tops[-1]
+        a = body[k]
+        v = a.targets[0].id
+        snap = self.snapshot.get(id(loop), [])
+        others = [n for n in snap if n != self.copies[id(a)]]
+        after = body[k + 1:]
+        for x in after:
+            if isinstance(x, (gast.For, gast.While)) or (_assigned_in([x]) & set(others + [v])):
+                return
+            for y in _walk([x]):
+                if id(y) in self.push_at or (isinstance(y, (gast.If,)) and
+                                             id(y) in self.reversed_ids and
+                                             any(id(z) in self.push_at for z in _walk([y]))):
+                    return
+        plan = self.plans.get(id(a))
+        if plan is not None and v in plan.reads_after:
+            return
+        start, end = self.loop_range[id(loop)]
+        idx = self.index[id(a)]
+        if any(idx < r <= end for r, _ in self.reads.get(v, ())):
+            return
+        if v in others:
+            return
+        snap[snap.index(self.copies[id(a)])] = v
+        self.early[id(loop)] = a
 
     def _has_tape(self, s) -> bool:
         for x in _walk(_children(s)):
@@ -543,8 +684,9 @@ class Reverser:
                 for v in self.loop_restore.get(id(s), ()):
                     if v not in self.bound_before.get(id(s), set()):
                         pushed.add(v)
+                copies = set(self.copies.values())
                 for v in self.snapshot.get(id(s), ()):
-                    if v not in self.bound_end.get(id(s), set()):
+                    if v not in self.bound_end.get(id(s), set()) and v not in copies:
                         pushed.add(v)
         return [_assign(v, _const(None)) for v in sorted(pushed)]
 
@@ -618,7 +760,12 @@ class Reverser:
         for s in stmts:
             self.bound_before[id(s)] = set(bound)
             if isinstance(s, gast.Assign):
-                if id(s) in self.push_at:
+                loop = self.parent_loop.get(id(s))
+                if loop is not None and self.early.get(id(loop)) is s:
+                    out.append(_push(_tuple_or_one(self.snapshot[id(loop)], False)))
+                elif id(s) in self.copies:
+                    out.append(_assign(self.copies[id(s)], _name(s.targets[0].id)))
+                elif id(s) in self.push_at:
                     target = s.targets[0]
                     if isinstance(target, gast.Name):
                         out.append(_push(_name(target.id)))
@@ -647,34 +794,45 @@ class Reverser:
         if restore:
             out.append(_push(_tuple_or_one(restore, False)))
         rev = id(s) in self.reversed_ids
-        body_in = list(s.body)
-        trailing = body_in.pop() if body_in and _is_trailing_break(body_in[-1]) else None
-        # for while loops, the statements after the trailing check recompute the condition
-        tail = []
-        if trailing is None and isinstance(s, gast.While):
-            pass
-        elif trailing is not None:
-            k = len(body_in)
-            tail = [trailing] + list(s.body[k + 1:])
-            body_in = list(s.body[:k])
+        # the exit check `if _break: break` ends the body proper; in a while loop only the
+        # recomputation of the condition follows it
+        checks = [k for k, x in enumerate(s.body) if _is_trailing_break(x)]
+        cut = checks[-1] if checks else len(s.body) - getattr(s, "recompute", 0)
+        trailing = s.body[cut] if checks else None
+        body_in = list(s.body[:cut])
+        tail = list(s.body[cut:])
         inner_bound = bound | ({s.target.id} if isinstance(s, gast.For) else set())
         body = self.forward(body_in, inner_bound)
         self.bound_end[id(s)] = inner_bound
         counted = rev and (isinstance(s, gast.While) or trailing is not None)
-        if counted:
-            trips = "_trips" if not self.trips else f"_trips{len(self.trips) + 1}"
-            self.trips[id(s)] = trips
-            out.append(_assign(trips, _const(0), s))
-            body.insert(0, _assign(trips, _add(_name(trips), _const(1)), s))
         snap = self.snapshot.get(id(s), [])
-        if rev and snap:
+        # when each iteration pushes exactly one snapshot and nothing else, the trip count is
+        # the growth of the stack: no counter to bump in every iteration
+        pushes = sum(1 for x in _walk(body) if _uses_stack(x) and not isinstance(
+            x, (gast.If, gast.For, gast.While)))
+        by_height = counted and snap and pushes == (1 if id(s) in self.early else 0)
+        if counted:
+            n = len(self.trips)
+            if by_height:
+                trips = "_height" if n == 0 else f"_height{n + 1}"
+                out.append(_assign(trips, _call("len", _name("_stack")), s))
+            else:
+                trips = "_trips" if n == 0 else f"_trips{n + 1}"
+                out.append(_assign(trips, _const(0), s))
+                body.insert(0, _assign(trips, _add(_name(trips), _const(1)), s))
+            self.trips[id(s)] = trips
+        if rev and snap and id(s) not in self.early and self.snapshot.get(id(s)):
             body.append(_push(_tuple_or_one(snap, False)))
         body.extend(self.forward(tail, inner_bound) if tail else [])
         new = copy.copy(s)
         new.body = body
         out.append(new)
         if counted:
-            out.append(_push(_name(self.trips[id(s)])))
+            trips = _name(self.trips[id(s)])
+            if by_height:
+                trips = gast.BinOp(left=_call("len", _name("_stack")), op=gast.Sub(),
+                                   right=trips)
+            out.append(_push(trips))
         return out
 
     # adjoint sweep --------------------------------------------------------------------------
@@ -702,6 +860,7 @@ class Reverser:
             snap = self.snapshot.get(id(s), [])
             if snap:
                 body.append(_assign(_tuple_or_one(snap, True), _pop()))
+            body.extend(copy.deepcopy(self.recomputed.get(id(s), [])))
             body.extend(self.backward(body_in))
             if not body:
                 body = [gast.Pass()]
@@ -730,7 +889,11 @@ class Reverser:
         if pushed:
             load = copy.deepcopy(target)
             load.ctx = gast.Store()
-            restore = [_assign(load, _pop())]
+            saved = self.copies.get(id(s))
+            restore = [_assign(load, _name(saved) if saved else _pop())]
+            loop = self.parent_loop.get(id(s))
+            if loop is not None and self.early.get(id(loop)) is s:
+                restore = []  # restored by the iteration's pop
         if plan is None or not plan.contributions:
             return restore
         if isinstance(target, gast.Subscript):

@@ -64,13 +64,30 @@ def _movable(expr) -> bool:
 
 
 class _Counts:
-    def __init__(self, fdef):
+    """Stores and loads of each name.  Names in ``recomputed`` are assigned again by the
+    adjoint sweep before it reads them, so the two sweeps count separately for them."""
+
+    def __init__(self, fdef, recomputed=frozenset()):
         self.stores: dict[str, int] = {}
         self.loads: dict[str, int] = {}
-        for n in gast.walk(fdef):
-            if isinstance(n, gast.Name):
-                table = self.stores if isinstance(n.ctx, gast.Store) else self.loads
-                table[n.id] = table.get(n.id, 0) + 1
+        split = _sweep_split(fdef.body)
+        for k, s in enumerate(fdef.body):
+            for n in gast.walk(s):
+                if isinstance(n, gast.Name):
+                    key = (n.id, "adjoint") if n.id in recomputed and k >= split else n.id
+                    table = self.stores if isinstance(n.ctx, gast.Store) else self.loads
+                    table[key] = table.get(key, 0) + 1
+
+
+def _sweep_split(body) -> int:
+    """The index of the ``# adjoint sweep`` marker in a function body."""
+    from .reverse import COMMENT
+
+    for k, s in enumerate(body):
+        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant) and \
+                str(s.value.value).startswith(COMMENT):
+            return k
+    return len(body)
 
 
 class _Replace(gast.NodeTransformer):
@@ -174,9 +191,40 @@ class _Rename(gast.NodeTransformer):
     def __init__(self, old, new):
         self.old, self.new = old, new
 
+    @staticmethod
+    def substitute(expr, name, value):
+        """Replace every read of ``name`` in ``expr`` by a copy of ``value``."""
+
+        class _Sub(gast.NodeTransformer):
+            def visit_Name(self, node):
+                if isinstance(node.ctx, gast.Load) and node.id == name:
+                    return copy.deepcopy(value)
+                return node
+
+        return _Sub().visit(expr)
+
     def visit_Name(self, node):
         if isinstance(node.ctx, gast.Load) and node.id == self.old:
             return gast.Name(id=self.new, ctx=node.ctx, annotation=None, type_comment=None)
+        return node
+
+
+class _Signs(gast.NodeTransformer):
+    """``a + -b`` -> ``a - b`` and ``a - -b`` -> ``a + b``."""
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        right = node.right
+        if isinstance(node.op, (gast.Add, gast.Sub)) and isinstance(right, gast.UnaryOp) \
+                and isinstance(right.op, gast.USub):
+            node.op = gast.Sub() if isinstance(node.op, gast.Add) else gast.Add()
+            node.right = right.operand
+        elif isinstance(node.op, (gast.Add, gast.Sub)) and isinstance(right, gast.BinOp) \
+                and isinstance(right.op, (gast.Mult, gast.Div)) \
+                and isinstance(right.left, gast.UnaryOp) and isinstance(right.left.op, gast.USub):
+            # a + -g * x -> a - g * x
+            node.op = gast.Sub() if isinstance(node.op, gast.Add) else gast.Add()
+            right.left = right.left.operand
         return node
 
 
@@ -195,10 +243,62 @@ def _merge_accumulations(stmts, counts) -> list:
 
 
 def _is_accumulation(s) -> bool:
-    return (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-            and s.targets[0].id.startswith("b") and isinstance(s.value, gast.BinOp)
-            and isinstance(s.value.op, gast.Add) and isinstance(s.value.left, gast.Name)
-            and s.value.left.id == s.targets[0].id)
+    if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+            and s.targets[0].id.startswith("b")):
+        return False
+    left = s.value
+    while isinstance(left, gast.BinOp) and isinstance(left.op, gast.Add):
+        left = left.left
+    return left is not s.value and isinstance(left, gast.Name) and left.id == s.targets[0].id
+
+
+def _fold_while_tests(stmts, counts) -> list:
+    """``_t1 = c; while _t1: ...; _t1 = c`` -> ``while c: ...`` (the IR's recomputed test,
+    printed the way a person writes it)."""
+    out = list(stmts)
+    for w, loop in enumerate(out):
+        if not (isinstance(loop, gast.While) and isinstance(loop.test, gast.Name)):
+            continue
+        # statements between the test's computation and the loop (a stack mark, a flag) that
+        # do not touch it move above it
+        j = w
+        while j > 0 and not (isinstance(out[j - 1], gast.Assign)
+                             and isinstance(out[j - 1].targets[0], gast.Name)
+                             and out[j - 1].targets[0].id == loop.test.id):
+            j -= 1
+        if j == 0:
+            continue
+        between = out[j:w]
+        n = 0
+        while (n < j and n < len(loop.body) - 1
+               and gast.dump(out[j - n - 1]) == gast.dump(loop.body[-n - 1])
+               and isinstance(out[j - n - 1], gast.Assign)
+               and isinstance(out[j - n - 1].targets[0], gast.Name)
+               and _is_generated(out[j - n - 1].targets[0].id)):
+            n += 1
+        if n == 0:
+            continue
+        touched = {loop.test.id}
+        for c in out[j - n:j]:
+            touched |= set(_reads(c)) | _writes([c])
+        if any(_writes([b]) & touched or set(_reads(b)) & touched for b in between):
+            continue
+        out[j - n:w] = between + out[j - n:j]
+        chain = out[w - n:w]
+        names = [c.targets[0].id for c in chain]
+        inner_reads = [r for c in chain for r in _reads(c.value)]
+        ok = all(counts.stores.get(t) == 2 and counts.loads.get(t) ==
+                 2 * inner_reads.count(t) + (1 if t == loop.test.id else 0) for t in names)
+        if not ok or not all(_movable(c.value) for c in chain):
+            continue
+        expr = copy.deepcopy(chain[-1].value)
+        for c in reversed(chain[:-1]):
+            expr = _Rename.substitute(expr, c.targets[0].id, c.value)
+        loop.test = expr
+        loop.body = loop.body[:-n]
+        del out[w - n:w]
+        return _fold_while_tests(out, counts)
+    return out
 
 
 def _visit_blocks(stmts, fn):
@@ -210,11 +310,19 @@ def _visit_blocks(stmts, fn):
     return fn(stmts)
 
 
-def tidy(fdef: gast.FunctionDef) -> gast.FunctionDef:
-    """Fold single-use temporaries and copies of ``fdef`` in place (see module docstring)."""
+def tidy(fdef: gast.FunctionDef, recomputed=frozenset()) -> gast.FunctionDef:
+    """Fold single-use temporaries and copies of ``fdef`` in place (see module docstring).
+
+    ``recomputed`` names temporaries that the adjoint sweep recomputes rather than reads from
+    the forward sweep; in the forward sweep they fold like any other single-use temporary."""
     counts = _Counts(fdef)
     fdef.body = _visit_blocks(fdef.body, lambda b: _copy_propagate(b, counts))
     counts = _Counts(fdef)
-    fdef.body = _visit_blocks(fdef.body, lambda b: _fold_block(b, counts))
+    fdef.body = _visit_blocks(fdef.body, lambda b: _fold_while_tests(b, counts))
+    counts = _Counts(fdef, recomputed)
+    split = _sweep_split(fdef.body)
+    fdef.body = _visit_blocks(fdef.body[:split], lambda b: _fold_block(b, counts)) + \
+        _visit_blocks(fdef.body[split:], lambda b: _fold_block(b, _Counts(fdef)))
     fdef.body = _visit_blocks(fdef.body, lambda b: _merge_accumulations(b, counts))
+    _Signs().visit(fdef)
     return fdef
