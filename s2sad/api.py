@@ -30,6 +30,7 @@ class Transformed:
     vjp: Callable
     source: str  # this function's generated source
     full_source: str  # callees' adjoints first, then this one
+    sources: list[str]  # the same, one function each
     params: list[str]
     wrt: list[str]
     returns_tuple: bool
@@ -69,7 +70,7 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
     if key in per_func:
         return per_func[key]
     ctx = _ctx or Context(None)
-    outer = ctx.stack[-1] if ctx.stack else None
+    outer_make_vjp = ctx.make_vjp
     ctx.stack.append(f)
     try:
         fir = parse_function(f)
@@ -81,8 +82,9 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
         def make_vjp(callee, wrt_pos):
             params = list(inspect.signature(callee).parameters)
             t = transform(callee, [params[k] for k in wrt_pos], ctx)
-            if t.full_source not in callee_sources:
-                callee_sources.append(t.full_source)
+            for piece in t.sources:
+                if piece not in callee_sources:
+                    callee_sources.append(piece)
             return t.name, t.vjp
 
         ctx.make_vjp = make_vjp
@@ -101,13 +103,13 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
         extra = dict(fir.closure)
         extra.update(injected)
         vjp = compile_function(source, name, f.__globals__, extra)
-        full = "\n".join(callee_sources + [source])
-        result = Transformed(name, vjp, source, full, fir.params, list(wrt_names),
-                             isinstance(fir.body[-1].value, gast.Tuple), fir, rev)
+        sources = callee_sources + [source]
+        result = Transformed(name, vjp, source, "\n".join(sources), sources, fir.params,
+                             list(wrt_names), isinstance(fir.body[-1].value, gast.Tuple), fir,
+                             rev)
     finally:
         ctx.stack.pop()
-        if outer is not None:
-            pass
+        ctx.make_vjp = outer_make_vjp  # the caller's callees are collected by the caller
     per_func[key] = result
     return result
 

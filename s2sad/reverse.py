@@ -131,9 +131,21 @@ class Reverser:
         self.n_tmp = 0
         self.trips: dict[int, str] = {}
         self.chain: dict[int, tuple] = {}
+        self.branch_of: dict[int, tuple] = {}
         self.block_inits: dict[int, list] = {}
 
     # ------------------------------------------------------------------ analysis helpers --
+    def _exclusive(self, a, b) -> bool:
+        """Whether a and b sit in different branches of one if statement."""
+        ca, cb = self.chain[id(a)], self.chain[id(b)]
+        k = 0
+        while k < min(len(ca), len(cb)) and ca[k] == cb[k]:
+            k += 1
+        if k >= min(len(ca), len(cb)):
+            return False
+        ia, ib = self.branch_of.get(ca[k]), self.branch_of.get(cb[k])
+        return ia is not None and ib is not None and ia[0] == ib[0] and ia[1] != ib[1]
+
     def _number(self, stmts, loop, chain=()):
         chain = chain + (id(stmts),)
         for s in stmts:
@@ -141,6 +153,8 @@ class Reverser:
             self.parent_loop[id(s)] = loop
             self.chain[id(s)] = chain
             if isinstance(s, gast.If):
+                self.branch_of[id(s.body)] = (id(s), "body")
+                self.branch_of[id(s.orelse)] = (id(s), "orelse")
                 self._number(s.body, loop, chain)
                 self._number(s.orelse, loop, chain)
             elif isinstance(s, (gast.For, gast.While)):
@@ -259,6 +273,8 @@ class Reverser:
             raise self.fir.error(f"{_describe(op)} called with {len(args)} arguments; its "
                                  f"rule takes {len(names)}", s)
         template = rule.template()
+        if template is not None and not self._inlinable(rule, template):
+            template = None  # the rule's names would mean something else here: call it
         g = _name(adj(t))
         active_pos = [k for k, a in enumerate(args)
                       if isinstance(a, gast.Name) and a.id in self.fir.locals
@@ -297,9 +313,8 @@ class Reverser:
                 elif pname in defaults:
                     mapping[pname] = _const(defaults[pname])
             inst = _fold(_substitute(expr, mapping))
-            free = _names_in(expr) - set(rule.params)
-            for name in free:
-                obj = rule.func.__globals__.get(name, MISSING)
+            for name in _names_in(expr) - set(rule.params):
+                obj = _rule_name(rule, name)
                 if obj is not MISSING:
                     self.injected.setdefault(name, obj)
             used = _names_in(expr)
@@ -311,6 +326,24 @@ class Reverser:
                 plan.reads_after.add(t)
                 plan.uses_ans = True
             plan.contributions.append(Contribution(args[k].id, inst))
+
+    def _inlinable(self, rule, template) -> bool:
+        """A template inlines when each free name resolves for the rule and means the same
+        object in the generated code (not a local of the user's function, not another
+        injected object, not a different global of the user's module)."""
+        names = set()
+        for expr in template:
+            names |= _names_in(expr)
+        for name in names - set(rule.params):
+            obj = _rule_name(rule, name)
+            if obj is MISSING or name in self.fir.locals:
+                return False
+            if name in self.injected and self.injected[name] is not obj:
+                return False
+            user = self.fir.resolve(_name(name))
+            if user is not MISSING and user is not obj:
+                return False
+        return True
 
     def _plan_user_call(self, s, t, op: Op, plan: StmtPlan):
         callee = op.primitive
@@ -932,8 +965,10 @@ class Reverser:
 
     def _needs_reset(self, t, s) -> bool:
         """Whether bt is read again after this definition's adjoint: only if t was defined
-        earlier in time (an earlier definition, a loop around this one, or a parameter)."""
-        earlier = any(self.index[id(d)] < self.index[id(s)] for d in self.defs.get(t, []))
+        earlier in time (an earlier definition not in the other branch of an if, a loop
+        around this one, or a parameter)."""
+        earlier = any(self.index[id(d)] < self.index[id(s)] and not self._exclusive(d, s)
+                      for d in self.defs.get(t, []))
         return earlier or self.parent_loop[id(s)] is not None or t in self.fir.params
 
     def _contribute(self, c: Contribution, subst=None):
@@ -1066,6 +1101,21 @@ class _Fold(gast.NodeTransformer):
 
 def _fold(node):
     return _Fold().visit(node)
+
+
+def _rule_name(rule, name):
+    """What a free name of a rule's template denotes (its closure, globals, builtins)."""
+    func = rule.func
+    if func.__closure__ and name in func.__code__.co_freevars:
+        try:
+            return func.__closure__[func.__code__.co_freevars.index(name)].cell_contents
+        except ValueError:
+            return MISSING
+    if name in func.__globals__:
+        return func.__globals__[name]
+    import builtins
+
+    return getattr(builtins, name, MISSING)
 
 
 def _rule_defaults(rule):

@@ -158,6 +158,65 @@ def _fold_block(stmts, counts) -> list:
     return stmts
 
 
+def _zero_then_accumulate(stmts, counts) -> list:
+    """``bx = 0.0; bx = bx + E`` -> ``bx = E``; and ``b_t = bx; ...; bx = b_t`` with nothing
+    writing either in between drops the copy back."""
+    out = list(stmts)
+    k = 0
+    while k < len(out):
+        s = out[k]
+        if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                and s.targets[0].id.startswith("b") and isinstance(s.value, gast.Constant)
+                and s.value.value == 0.0 and not isinstance(s.value.value, bool)):
+            name = s.targets[0].id
+            for j in range(k + 1, len(out)):
+                t = out[j]
+                touched = name in _reads(t) or name in _writes([t])
+                if not touched:
+                    continue
+                if _is_accumulation(t) and t.targets[0].id == name:
+                    rest = _drop_leftmost(t.value)
+                    if name not in _reads(rest):
+                        t = copy.copy(t)
+                        t.value = rest
+                        out[j] = t
+                        del out[k]
+                        counts.loads[name] = counts.loads.get(name, 1) - 1
+                        counts.stores[name] = counts.stores.get(name, 1) - 1
+                        k -= 1
+                break
+        k += 1
+    # copies back
+    k = 0
+    while k < len(out):
+        s = out[k]
+        if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                and isinstance(s.value, gast.Name)):
+            dst, src = s.targets[0].id, s.value.id
+            for j in range(k + 1, len(out)):
+                t = out[j]
+                if (isinstance(t, gast.Assign) and isinstance(t.targets[0], gast.Name)
+                        and t.targets[0].id == src and isinstance(t.value, gast.Name)
+                        and t.value.id == dst):
+                    del out[j]
+                    counts.loads[dst] = counts.loads.get(dst, 1) - 1
+                    counts.stores[src] = counts.stores.get(src, 1) - 1
+                    break
+                if _writes([t]) & {dst, src}:
+                    break
+        k += 1
+    return out
+
+
+def _drop_leftmost(expr):
+    """``bx + A + B`` -> ``A + B`` (the leftmost operand of a chain of additions)."""
+    if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Add):
+        if isinstance(expr.left, gast.Name):
+            return expr.right
+        return gast.BinOp(left=_drop_leftmost(expr.left), op=gast.Add(), right=expr.right)
+    return expr
+
+
 def _copy_propagate(stmts, counts) -> list:
     out = list(stmts)
     reads = [_reads(x) for x in out]
@@ -219,12 +278,17 @@ class _Signs(gast.NodeTransformer):
                 and isinstance(right.op, gast.USub):
             node.op = gast.Sub() if isinstance(node.op, gast.Add) else gast.Add()
             node.right = right.operand
-        elif isinstance(node.op, (gast.Add, gast.Sub)) and isinstance(right, gast.BinOp) \
-                and isinstance(right.op, (gast.Mult, gast.Div)) \
-                and isinstance(right.left, gast.UnaryOp) and isinstance(right.left.op, gast.USub):
-            # a + -g * x -> a - g * x
-            node.op = gast.Sub() if isinstance(node.op, gast.Add) else gast.Add()
-            right.left = right.left.operand
+        elif isinstance(node.op, (gast.Add, gast.Sub)) and isinstance(right, gast.BinOp):
+            # a + -g * x * y -> a - g * x * y
+            inner = right
+            while isinstance(inner, gast.BinOp) and isinstance(inner.op, (gast.Mult, gast.Div)) \
+                    and isinstance(inner.left, gast.BinOp):
+                inner = inner.left
+            if isinstance(inner, gast.BinOp) and isinstance(inner.op, (gast.Mult, gast.Div)) \
+                    and isinstance(inner.left, gast.UnaryOp) \
+                    and isinstance(inner.left.op, gast.USub):
+                node.op = gast.Sub() if isinstance(node.op, gast.Add) else gast.Add()
+                inner.left = inner.left.operand
         return node
 
 
@@ -315,6 +379,8 @@ def tidy(fdef: gast.FunctionDef, recomputed=frozenset()) -> gast.FunctionDef:
 
     ``recomputed`` names temporaries that the adjoint sweep recomputes rather than reads from
     the forward sweep; in the forward sweep they fold like any other single-use temporary."""
+    counts = _Counts(fdef)
+    fdef.body = _visit_blocks(fdef.body, lambda b: _zero_then_accumulate(b, counts))
     counts = _Counts(fdef)
     fdef.body = _visit_blocks(fdef.body, lambda b: _copy_propagate(b, counts))
     counts = _Counts(fdef)

@@ -1,0 +1,88 @@
+"""Functions s2sad must refuse (tests/test_errors.py), kept in a file so lines are known."""
+
+import math
+
+import numpy as np
+
+TABLE = [1.0, 2.0]
+
+
+def uses_try(x):
+    try:
+        return x * 2
+    except ValueError:
+        return x
+
+
+def uses_with(x):
+    with open("f") as fh:
+        fh.read()
+    return x
+
+
+def uses_yield(x):
+    yield x * 2
+
+
+def uses_global(x):
+    global TABLE
+    TABLE = x
+    return x
+
+
+def uses_del(x):
+    y = x
+    del y
+    return x
+
+
+def uses_nested_class(x):
+    class A:
+        pass
+    return x
+
+
+def uses_lambda(x):
+    f = lambda t: t * 2  # noqa: E731
+    return f(x)
+
+
+def mutates_argument(xs):
+    xs[0] = 1.0
+    return xs[1]
+
+
+def appends_to_argument(xs):
+    xs.append(1.0)
+    return xs[0]
+
+
+def mutates_global(x):
+    TABLE[0] = x
+    return x
+
+
+def recursive(x, n):
+    if n == 0:
+        return x
+    return recursive(x * 2, n - 1)
+
+
+def ping(x):
+    return pong(x) * 2
+
+
+def pong(x):
+    return ping(x)
+
+
+def unknown_call(x):
+    return np.i0(x) * x
+
+
+def unknown_builtin_call(x):
+    return math.gamma(x) + x
+
+
+def comprehension(xs):
+    return sum([v * v for v in xs])

@@ -1,0 +1,97 @@
+"""Refusals: every unsupported construct raises S2SADError at transformation time, naming the
+construct, the user's file and line, the source line and a hint."""
+
+import inspect
+import math
+import os
+
+import pytest
+import refused
+
+import s2sad
+from s2sad import S2SADError
+
+CASES = [
+    (refused.uses_try, "try", "try:"),
+    (refused.uses_with, "with", 'with open("f") as fh:'),
+    (refused.uses_yield, "yield", "yield x * 2"),
+    (refused.uses_global, "global", "global TABLE"),
+    (refused.uses_del, "del", "del y"),
+    (refused.uses_nested_class, "class", "class A:"),
+    (refused.uses_lambda, "lambda", "f = lambda t: t * 2  # noqa: E731"),
+    (refused.mutates_argument, "mutation of argument 'xs'", "xs[0] = 1.0"),
+    (refused.appends_to_argument, "mutation of argument 'xs'", "xs.append(1.0)"),
+    (refused.mutates_global, "mutation of global 'TABLE'", "TABLE[0] = x"),
+    (refused.recursive, "recursion", "return recursive(x * 2, n - 1)"),
+    (refused.ping, "recursion", "return ping(x)"),
+    (refused.unknown_call, "no derivative rule for numpy.i0", "return np.i0(x) * x"),
+    (refused.unknown_builtin_call, "no derivative rule for math.gamma",
+     "return math.gamma(x) + x"),
+    (refused.comprehension, "list comprehension", "return sum([v * v for v in xs])"),
+]
+
+
+def line_of(text):
+    lines = inspect.getsource(refused).splitlines()
+    return [k + 1 for k, line in enumerate(lines) if line.strip() == text][0]
+
+
+@pytest.mark.parametrize("f,what,line", CASES, ids=[c[0].__name__ for c in CASES])
+def test_refusal_names_construct_file_line_and_hint(f, what, line):
+    with pytest.raises(S2SADError) as info:
+        s2sad.grad(f)
+    err = info.value
+    assert what in err.what
+    assert err.filename == refused.__file__
+    assert err.lineno == line_of(line), str(err)
+    assert err.source_line.strip() == line
+    assert err.hint
+    message = str(err)
+    assert f"{os.path.basename(refused.__file__)}:{err.lineno}" in message
+    assert line in message and "hint:" in message
+
+
+def test_unknown_function_hint_names_adjoint():
+    with pytest.raises(S2SADError) as info:
+        s2sad.grad(refused.unknown_call)
+    assert "s2sad.adjoint" in info.value.hint
+
+
+def test_lambda_and_builtin_are_refused_clearly():
+    with pytest.raises(S2SADError, match="lambda"):
+        s2sad.grad(lambda x: x * 2)
+    with pytest.raises(S2SADError, match="builtin"):
+        s2sad.grad(math.sin)
+
+
+def test_syntax_error_in_the_source(tmp_path):
+    path = tmp_path / "broken_mod.py"
+    path.write_text("def f(x):\n    return x * 2\n")
+    import importlib.util
+    import linecache
+
+    spec = importlib.util.spec_from_file_location("broken_mod", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    path.write_text("def f(x):\n    return x *\n")  # the file changed on disk since import
+    linecache.checkcache(str(path))
+    with pytest.raises(S2SADError) as info:
+        s2sad.grad(mod.f)
+    assert "syntax error" in info.value.what
+    assert info.value.filename == str(path) and info.value.lineno == 2
+
+
+def test_errors_come_before_the_gradient_is_called():
+    # raised by grad() itself, not by calling its result
+    with pytest.raises(S2SADError):
+        s2sad.grad(refused.uses_try)
+
+
+def test_bad_wrt():
+    def f(x, y):
+        return x * y
+
+    with pytest.raises(S2SADError, match="not a parameter"):
+        s2sad.grad(f, wrt="z")
+    with pytest.raises(S2SADError, match="out of range"):
+        s2sad.grad(f, wrt=5)

@@ -1,0 +1,36 @@
+"""Golden files of generated source, so that readability changes show up in review.
+
+Regenerate after an intended change with ``S2SAD_UPDATE_GOLDEN=1 python -m pytest
+tests/test_golden.py`` and read the diff.
+"""
+
+import os
+from pathlib import Path
+
+import programs as P
+import pytest
+
+import s2sad
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = {
+    "sin_sum": (P.sin_sum, 0),
+    "newton_sqrt": (P.newton_sqrt, 0),
+    "while_halving": (P.while_halving, 0),
+    "return_in_branch": (P.return_in_branch, (0, 1)),
+    "list_mutation": (P.list_mutation, 0),
+    "nested_calls": (P.nested_calls, (0, 1)),
+    "pendulum": (P.pendulum, 0),
+    "break_in_for": (P.break_in_for, 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_generated_source_matches_golden_file(name):
+    f, wrt = CASES[name]
+    source = s2sad.grad(f, wrt=wrt).source
+    path = GOLDEN / f"{name}.py"
+    if os.environ.get("S2SAD_UPDATE_GOLDEN"):
+        path.write_text(source)
+    assert path.exists(), f"missing golden file {path}; run with S2SAD_UPDATE_GOLDEN=1"
+    assert source == path.read_text()
