@@ -30,13 +30,26 @@ def _assign(target: str, value: gast.expr, like: gast.AST) -> gast.Assign:
 
 
 def _at(node, like):
+    """Give ``node`` (and its expressions that have none) the location of ``like``; nested
+    statement blocks keep their own."""
+    if not hasattr(like, "lineno"):
+        return node
     for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
         if hasattr(like, attr):
             setattr(node, attr, getattr(like, attr))
-    for child in gast.walk(node):
-        if not hasattr(child, "lineno") and hasattr(like, "lineno"):
-            child.lineno = like.lineno
-            child.col_offset = getattr(like, "col_offset", 0)
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if not hasattr(n, "lineno"):
+            n.lineno = like.lineno
+            n.col_offset = getattr(like, "col_offset", 0)
+        for f in n._fields:
+            v = getattr(n, f)
+            if isinstance(v, gast.AST) and not isinstance(v, gast.stmt):
+                stack.append(v)
+            elif type(v) is list:
+                stack.extend(x for x in v if isinstance(x, gast.AST)
+                             and not isinstance(x, gast.stmt))
     return node
 
 
@@ -189,17 +202,16 @@ class JumpLowering:
 
     @staticmethod
     def _flatten(stmts):
+        """Splice the statement lists that loops with flags were lowered to."""
         out = []
-        for s in stmts:
-            if isinstance(s, list):
-                out.extend(s)
-            else:
+        for item in stmts:
+            for s in (item if isinstance(item, list) else [item]):
+                if isinstance(s, gast.If):
+                    s.body = JumpLowering._flatten(s.body)
+                    s.orelse = JumpLowering._flatten(s.orelse)
+                elif isinstance(s, (gast.For, gast.While)):
+                    s.body = JumpLowering._flatten(s.body)
                 out.append(s)
-            if isinstance(s, gast.If):
-                s.body = JumpLowering._flatten(s.body)
-                s.orelse = JumpLowering._flatten(s.orelse)
-            elif isinstance(s, (gast.For, gast.While)):
-                s.body = JumpLowering._flatten(s.body)
         return out
 
     def _drop_unused_flags(self, stmts):

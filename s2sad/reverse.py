@@ -204,7 +204,7 @@ class Reverser:
                 plan = StmtPlan(Op("store"))
                 value = s.value
                 if isinstance(value, gast.Name) and self.act.is_active(value.id):
-                    gname = gast.Subscript(value=_name(adj(base)), slice=copy.deepcopy(
+                    gname = gast.Subscript(value=_name(adj(base)), slice=_clone(
                         target.slice), ctx=gast.Load())
                     plan.contributions.append(Contribution(value.id, gname))
                 plan.reads_before |= _names_in(target.slice) & self.fir.locals
@@ -279,11 +279,15 @@ class Reverser:
         active_pos = [k for k, a in enumerate(args)
                       if isinstance(a, gast.Name) and a.id in self.fir.locals
                       and self.act.is_active(a.id)]
+        # the result, by name; when the target is also an argument (x = f(x)) the adjoint
+        # sweep saves it as _ans before restoring x's old value
+        ans = _name("_ans") if any(isinstance(a, gast.Name) and a.id == t for a in args) \
+            else _name(t)
         if template is None:
             # call the rule itself: _dx, _dy = rule(g, ans, x, y)
             fname = self._inject(rule.func, "_vjp_" + _short(rule.primitive))
             outs = [self._tmp("_d") for _ in names]
-            call = _call(fname, g, _name(t), *[copy.deepcopy(a) for a in args])
+            call = _call(fname, g, ans, *[_clone(a) for a in args])
             plan.pre.append(_assign(_tuple_or_one(outs, True) if len(names) > 1 else
                                     _name(outs[0], True), call, s))
             plan.reads_before |= {a.id for a in args if isinstance(a, gast.Name)} & \
@@ -299,14 +303,14 @@ class Reverser:
             # x * x: one contribution, 2 * g * x, instead of g * x twice
             plan.contributions.append(Contribution(args[0].id, gast.BinOp(
                 left=gast.BinOp(left=_const(2.0), op=gast.Mult(), right=g), op=gast.Mult(),
-                right=copy.deepcopy(args[0]))))
+                right=_clone(args[0]))))
             plan.reads_before.add(args[0].id)
             return
         for k in active_pos:
             expr = template[k]
             if isinstance(expr, gast.Constant) and expr.value is None:
                 continue
-            mapping = {"g": g, "ans": _name(t)}
+            mapping = {"g": g, "ans": ans}
             for j, pname in enumerate(names):
                 if j < len(args):
                     mapping[pname] = args[j]
@@ -354,7 +358,7 @@ class Reverser:
         vjp_name, vjp_obj = self.ctx.vjp_of(callee, wrt_pos, self.fir, s)
         self.injected[vjp_name] = vjp_obj
         outs = [self._tmp("_d" + args[k].id.lstrip("_")) for k in wrt_pos]
-        call = gast.Subscript(value=_call(vjp_name, *[copy.deepcopy(a) for a in args],
+        call = gast.Subscript(value=_call(vjp_name, *[_clone(a) for a in args],
                                           _name(adj(t))), slice=_const(1), ctx=gast.Load())
         plan.pre.append(_assign(_tuple_or_one(outs, True), call, s))
         plan.reads_before |= {a.id for a in args if isinstance(a, gast.Name)} & \
@@ -403,9 +407,16 @@ class Reverser:
         return reads
 
     def decide(self):
+        # a branch or loop is mirrored in the adjoint sweep when it holds an active statement
+        # or overwrites an active variable (whose adjoint must then be reset there)
+        def touches_active(x):
+            return self._active_stmt(x) or (
+                isinstance(x, gast.Assign) and store_base(x.targets[0]) is not None
+                and self.act.is_active(store_base(x.targets[0])))
+
         reversed_ids = {id(s) for s in _walk(self.fir.body)
                         if isinstance(s, (gast.If, gast.For, gast.While))
-                        and any(self._active_stmt(x) for x in _walk(_children(s)))}
+                        and any(touches_active(x) for x in _walk(_children(s)))}
         while True:
             reads = self.collect_reads(reversed_ids)
             self.push_at, self.loop_restore, self.snapshot = self._pushes(reads)
@@ -467,14 +478,25 @@ class Reverser:
                 assigned_at.setdefault(x.target.id, []).append(self.index[id(x)])
         early = self.early.get(id(loop))
         own = loop.target.id if isinstance(loop, gast.For) else None
+        outermost = loop
+        while self.parent_loop.get(id(outermost)) is not None:
+            outermost = self.parent_loop[id(outermost)]
+        first = self.index[id(outermost)]
+        all_sites: dict[str, list[int]] = {}
+        for x in _walk(self.fir.body):
+            if isinstance(x, gast.Assign):
+                all_sites.setdefault(store_base(x.targets[0]), []).append(self.index[id(x)])
+            elif isinstance(x, gast.For):
+                all_sites.setdefault(x.target.id, []).append(self.index[id(x)])
         available = set()  # names whose value at the reversed iteration start is right
         recompute = []
         for d in body:
             if not (isinstance(d, gast.Assign) and isinstance(d.targets[0], gast.Name)):
                 continue
             v = d.targets[0].id
-            if v not in snap or len(assigned_at.get(v, [])) != 1 or v in self.fir.params:
-                continue
+            if v not in snap or len(assigned_at.get(v, [])) != 1 or v in self.fir.params \
+                    or id(d) in self.push_at:
+                continue  # (a pushed value is also read before it is overwritten)
             value = d.value
             if isinstance(value, gast.BinOp):
                 ops, operands = value.op, [value.left, value.right]
@@ -491,8 +513,10 @@ class Reverser:
                     continue
                 u = u.id
                 sites = assigned_at.get(u, [])
-                if not sites or u == own and sites == [self.index[id(loop)]]:
-                    continue  # loop invariant, or the for loop's own variable
+                if u == own and not sites:
+                    continue  # the for loop's own variable, re-derived by the reversed loop
+                if not sites and all(k < first for k in all_sites.get(u, [])):
+                    continue  # set before the loop (nest) and never again
                 if u in available:
                     continue
                 if early is not None and u == early.targets[0].id and \
@@ -509,7 +533,7 @@ class Reverser:
         if recompute:
             names = {d.targets[0].id for d in recompute}
             self.snapshot[id(loop)] = [n for n in snap if n not in names]
-            self.recomputed[id(loop)] = [copy.deepcopy(d) for d in recompute]
+            self.recomputed[id(loop)] = [_clone(d) for d in recompute]
 
     def _decide_early_push(self, loop):
         """Push the iteration's tuple right before the last restored assignment instead of
@@ -683,7 +707,7 @@ class Reverser:
         for v in self.snapshot.values():
             restored |= set(v)
         if _names_in(value) & restored:
-            out.append(_assign("_value", copy.deepcopy(value)))
+            out.append(_assign("_value", _clone(value)))
             value = _name("_value")
         out.append(comment("adjoint sweep"))
         out.extend(self.adjoint_inits(ret))
@@ -803,7 +827,7 @@ class Reverser:
                     if isinstance(target, gast.Name):
                         out.append(_push(_name(target.id)))
                     else:
-                        old = copy.deepcopy(target)
+                        old = _clone(target)
                         old.ctx = gast.Load()
                         out.append(_push(old))
                 out.append(s)
@@ -893,17 +917,17 @@ class Reverser:
             snap = self.snapshot.get(id(s), [])
             if snap:
                 body.append(_assign(_tuple_or_one(snap, True), _pop()))
-            body.extend(copy.deepcopy(self.recomputed.get(id(s), [])))
+            body.extend(_clone(self.recomputed.get(id(s), [])))
             body.extend(self.backward(body_in))
             if not body:
                 body = [gast.Pass()]
             if isinstance(s, gast.For):
-                rng = copy.deepcopy(s.iter)
+                rng = _clone(s.iter)
                 if id(s) in self.trips:
                     rng = gast.Subscript(value=rng, slice=gast.Slice(
                         lower=None, upper=_pop(), step=None), ctx=gast.Load())
                 it = _call("reversed", rng)
-                target = copy.deepcopy(s.target)
+                target = _clone(s.target)
             else:
                 it = _call("range", _pop())
                 target = _name("_", True)
@@ -920,7 +944,7 @@ class Reverser:
         pushed = id(s) in self.push_at
         restore = []
         if pushed:
-            load = copy.deepcopy(target)
+            load = _clone(target)
             load.ctx = gast.Store()
             saved = self.copies.get(id(s))
             restore = [_assign(load, _name(saved) if saved else _pop())]
@@ -928,11 +952,20 @@ class Reverser:
             if loop is not None and self.early.get(id(loop)) is s:
                 restore = []  # restored by the iteration's pop
         if plan is None or not plan.contributions:
+            # an active variable overwritten by a constant: its old value gets no cotangent
+            if isinstance(target, gast.Name) and self.act.is_active(target.id) \
+                    and target.id not in self.direct and self._needs_reset(target.id, s):
+                return [_assign(adj(target.id), self._zero(target.id))] + restore
+            if isinstance(target, gast.Subscript) and self.act.is_active(store_base(target)):
+                cleared = _clone(target)
+                cleared.value = _name(adj(store_base(target)))
+                cleared.ctx = gast.Store()
+                return [_assign(cleared, _const(0.0))] + restore
             return restore
         if isinstance(target, gast.Subscript):
             # a[i] = v: v receives ba[i], which is then cleared (the old a[i] was overwritten)
             out = [self._contribute(c) for c in plan.contributions]
-            cleared = copy.deepcopy(target)
+            cleared = _clone(target)
             cleared.value = _name(adj(store_base(target)))
             cleared.ctx = gast.Store()
             out.append(_assign(cleared, _const(0.0)))
@@ -947,7 +980,6 @@ class Reverser:
             subst = {g: _name("_g")}
             if plan.uses_ans:
                 out.append(_assign("_ans", _name(t)))
-                subst[t] = _name("_ans")
             out.extend(restore)
             out.extend(_substitute(p, subst) for p in plan.pre)
             out.extend(self._contribute(c, subst) for c in plan.contributions)
@@ -976,12 +1008,12 @@ class Reverser:
         bo = adj(o)
         if c.index is not None:
             # x = xs[i]  ->  bxs[i] = bxs[i] + bx
-            slot = gast.Subscript(value=_name(bo), slice=copy.deepcopy(c.index),
+            slot = gast.Subscript(value=_name(bo), slice=_clone(c.index),
                                   ctx=gast.Load())
             g = _name(adj(self._index_target(c)))
             value = self._accumulate_expr(self._index_target(c), slot, g) \
                 if self._index_target(c) in self.containers else _add(slot, g)
-            store = copy.deepcopy(slot)
+            store = _clone(slot)
             store.ctx = gast.Store()
             return _assign(store, value)
         expr = c.expr if subst is None else _substitute(c.expr, subst)
@@ -1048,18 +1080,32 @@ def _assigned(loop) -> set[str]:
     return out
 
 
-class _Subst(gast.NodeTransformer):
-    def __init__(self, mapping):
-        self.mapping = mapping
-
-    def visit_Name(self, node):
-        if isinstance(node.ctx, gast.Load) and node.id in self.mapping:
-            return copy.deepcopy(self.mapping[node.id])
+def _clone(node):
+    """A copy of a gast tree (faster than copy.deepcopy for these plain trees)."""
+    if isinstance(node, list):
+        return [_clone(x) for x in node]
+    if not isinstance(node, gast.AST):
         return node
+    new = type(node)(**{f: _clone(getattr(node, f)) for f in node._fields})
+    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+        if hasattr(node, attr):
+            setattr(new, attr, getattr(node, attr))
+    return new
 
 
 def _substitute(node, mapping):
-    return _Subst(mapping).visit(copy.deepcopy(node))
+    """A copy of ``node`` with each read of a name in ``mapping`` replaced by its value."""
+    if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id in mapping:
+        return _clone(mapping[node.id])
+    if isinstance(node, list):
+        return [_substitute(x, mapping) for x in node]
+    if not isinstance(node, gast.AST):
+        return node
+    new = type(node)(**{f: _substitute(getattr(node, f), mapping) for f in node._fields})
+    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+        if hasattr(node, attr):
+            setattr(new, attr, getattr(node, attr))
+    return new
 
 
 class _Fold(gast.NodeTransformer):

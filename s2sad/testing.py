@@ -75,6 +75,38 @@ def numerical_grad(f: Callable, args: Sequence[Any], wrt: int = 0, step: float |
     return out
 
 
+def _one_sided(f, args, wrt, step):
+    x = args[wrt]
+    flat = _flatten(x)
+    f0 = float(f(*args))
+    out = np.zeros(flat.size)
+    for k, xk in enumerate(flat):
+        h = step * max(1.0, abs(xk))
+        moved = list(args)
+        moved[wrt] = _replace(x, k, xk + h)
+        out[k] = (float(f(*moved)) - f0) / h
+    return out, f0
+
+
+def is_smooth(f: Callable, args: Sequence[Any], wrt: int = 0) -> bool:
+    """Whether ``f`` is differentiable at ``args`` along ``args[wrt]`` as far as finite
+    differences can tell.
+
+    The gap between the forward and the backward difference shrinks in proportion to the
+    step where ``f`` is smooth (it is about ``h * f''``) and tends to the jump in the slope at
+    a kink such as ``abs`` at 0, ``min(x, y)`` at ``x == y``, or a branch that flips within
+    the step.  Two steps a decade apart tell the two apart.
+    """
+    gaps = []
+    for step in (1e-5, 1e-6):
+        fwd, f0 = _one_sided(f, args, wrt, step)
+        bwd, _ = _one_sided(f, args, wrt, -step)
+        gaps.append((np.abs(fwd - bwd), f0, step))
+    (g1, f0, _), (g2, _, h2) = gaps
+    noise = 1e3 * np.finfo(float).eps * max(1.0, abs(f0)) / h2
+    return bool(np.all((g2 <= 0.5 * g1) | (g2 <= noise)))
+
+
 def _worst(got: np.ndarray, want: np.ndarray, rtol: float, atol: float):
     err = np.abs(got - want) - (atol + rtol * np.abs(want))
     k = int(np.argmax(err)) if err.size else 0

@@ -32,6 +32,48 @@ def _reads(node) -> list[str]:
             and isinstance(n.ctx, gast.Load)]
 
 
+_memo: dict[int, tuple] = {}
+
+
+def _facts(s) -> tuple[list[str], set[str]]:
+    """(names read, names written) by statement ``s``, its nested blocks included; computed
+    bottom-up and memoized for the current pass (``_forget`` after changing ``s``)."""
+    hit = _memo.get(id(s))
+    if hit is not None and hit[0] is s:
+        return hit[1], hit[2]
+    reads: list[str] = []
+    writes: set[str] = set()
+    for field in s._fields:
+        value = getattr(s, field)
+        if isinstance(value, list) and value and isinstance(value[0], gast.stmt):
+            for child in value:
+                r, w = _facts(child)
+                reads += r
+                writes |= w
+        elif isinstance(value, (gast.AST, list)):
+            for node in (value if isinstance(value, list) else [value]):
+                if not isinstance(node, gast.AST):
+                    continue
+                for n in gast.walk(node):
+                    if isinstance(n, gast.Name):
+                        if isinstance(n.ctx, gast.Store):
+                            writes.add(n.id)
+                        else:
+                            reads.append(n.id)
+                    elif isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store):
+                        base = n.value
+                        while isinstance(base, gast.Subscript):
+                            base = base.value
+                        if isinstance(base, gast.Name):
+                            writes.add(base.id)
+    _memo[id(s)] = (s, reads, writes)
+    return reads, writes
+
+
+def _forget(s) -> None:
+    _memo.pop(id(s), None)
+
+
 def _writes(stmts) -> set[str]:
     out = set()
     for s in stmts:
@@ -71,12 +113,23 @@ class _Counts:
         self.stores: dict[str, int] = {}
         self.loads: dict[str, int] = {}
         split = _sweep_split(fdef.body)
+        stores, loads = self.stores, self.loads
         for k, s in enumerate(fdef.body):
-            for n in gast.walk(s):
-                if isinstance(n, gast.Name):
-                    key = (n.id, "adjoint") if n.id in recomputed and k >= split else n.id
-                    table = self.stores if isinstance(n.ctx, gast.Store) else self.loads
+            adjoint = k >= split
+            stack = [s]
+            while stack:
+                n = stack.pop()
+                if type(n) is gast.Name:
+                    key = (n.id, "adjoint") if adjoint and n.id in recomputed else n.id
+                    table = stores if type(n.ctx) is gast.Store else loads
                     table[key] = table.get(key, 0) + 1
+                    continue
+                for f in n._fields:
+                    v = getattr(n, f)
+                    if type(v) is list:
+                        stack.extend(x for x in v if isinstance(x, gast.AST))
+                    elif isinstance(v, gast.AST):
+                        stack.append(v)
 
 
 def _sweep_split(body) -> int:
@@ -116,8 +169,8 @@ def _header(s):
 
 def _fold_block(stmts, counts) -> list:
     stmts = list(stmts)
-    reads = [_reads(x) for x in stmts]
-    writes = [_writes([x]) for x in stmts]
+    reads = [_facts(x)[0] for x in stmts]
+    writes = [_facts(x)[1] for x in stmts]
     headers = [_reads(h) if (h := _header(x)) is not None else [] for x in stmts]
     k = 0
     while k < len(stmts):
@@ -141,7 +194,8 @@ def _fold_block(stmts, counts) -> list:
                 else:
                     replacer.visit(later)
                 if replacer.done:
-                    reads[j] = _reads(later)
+                    _forget(later)
+                    reads[j] = _facts(later)[0]
                     header = _header(later)
                     headers[j] = _reads(header) if header is not None else []
                     for table in (stmts, reads, writes, headers):
@@ -162,6 +216,7 @@ def _zero_then_accumulate(stmts, counts) -> list:
     """``bx = 0.0; bx = bx + E`` -> ``bx = E``; and ``b_t = bx; ...; bx = b_t`` with nothing
     writing either in between drops the copy back."""
     out = list(stmts)
+    touched = [set(_facts(x)[0]) | _facts(x)[1] for x in out]
     k = 0
     while k < len(out):
         s = out[k]
@@ -170,17 +225,18 @@ def _zero_then_accumulate(stmts, counts) -> list:
                 and s.value.value == 0.0 and not isinstance(s.value.value, bool)):
             name = s.targets[0].id
             for j in range(k + 1, len(out)):
-                t = out[j]
-                touched = name in _reads(t) or name in _writes([t])
-                if not touched:
+                if name not in touched[j]:
                     continue
+                t = out[j]
                 if _is_accumulation(t) and t.targets[0].id == name:
                     rest = _drop_leftmost(t.value)
                     if name not in _reads(rest):
                         t = copy.copy(t)
                         t.value = rest
                         out[j] = t
+                        touched[j] = set(_reads(t)) | {name}
                         del out[k]
+                        del touched[k]
                         counts.loads[name] = counts.loads.get(name, 1) - 1
                         counts.stores[name] = counts.stores.get(name, 1) - 1
                         k -= 1
@@ -199,10 +255,11 @@ def _zero_then_accumulate(stmts, counts) -> list:
                         and t.targets[0].id == src and isinstance(t.value, gast.Name)
                         and t.value.id == dst):
                     del out[j]
+                    del touched[j]
                     counts.loads[dst] = counts.loads.get(dst, 1) - 1
                     counts.stores[src] = counts.stores.get(src, 1) - 1
                     break
-                if _writes([t]) & {dst, src}:
+                if {dst, src} & touched[j] and (_facts(t)[1] & {dst, src}):
                     break
         k += 1
     return out
@@ -219,8 +276,8 @@ def _drop_leftmost(expr):
 
 def _copy_propagate(stmts, counts) -> list:
     out = list(stmts)
-    reads = [_reads(x) for x in out]
-    writes = [_writes([x]) for x in out]
+    reads = [_facts(x)[0] for x in out]
+    writes = [_facts(x)[1] for x in out]
     k = 0
     while k < len(out):
         s = out[k]
@@ -235,8 +292,10 @@ def _copy_propagate(stmts, counts) -> list:
                 (last > k and source in writes[last] and not isinstance(out[last], gast.Assign))
             if uses and total == counts.loads.get(name) and not clobbered:
                 for j in uses:
+                    _forget(out[j])
                     out[j] = _Rename(name, source).visit(out[j])
-                    reads[j] = _reads(out[j])
+                    _forget(out[j])
+                    reads[j] = _facts(out[j])[0]
                 for table in (out, reads, writes):
                     del table[k]
                 counts.loads[source] = counts.loads.get(source, 0) + total
@@ -269,7 +328,14 @@ class _Rename(gast.NodeTransformer):
 
 
 class _Signs(gast.NodeTransformer):
-    """``a + -b`` -> ``a - b`` and ``a - -b`` -> ``a + b``."""
+    """``a + -b`` -> ``a - b``, ``a - -b`` -> ``a + b``, ``--a`` -> ``a``."""
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) \
+                and isinstance(node.operand.op, gast.USub):
+            return node.operand.operand
+        return node
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -365,12 +431,14 @@ def _fold_while_tests(stmts, counts) -> list:
     return out
 
 
-def _visit_blocks(stmts, fn):
+def _visit_blocks(stmts, fn, top=True):
+    if top:
+        _memo.clear()  # a new pass: statements may have changed since the last one
     for s in stmts:
         for field in ("body", "orelse"):
             block = getattr(s, field, None)
             if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
-                setattr(s, field, _visit_blocks(block, fn))
+                setattr(s, field, _visit_blocks(block, fn, top=False))
     return fn(stmts)
 
 
@@ -387,8 +455,9 @@ def tidy(fdef: gast.FunctionDef, recomputed=frozenset()) -> gast.FunctionDef:
     fdef.body = _visit_blocks(fdef.body, lambda b: _fold_while_tests(b, counts))
     counts = _Counts(fdef, recomputed)
     split = _sweep_split(fdef.body)
-    fdef.body = _visit_blocks(fdef.body[:split], lambda b: _fold_block(b, counts)) + \
-        _visit_blocks(fdef.body[split:], lambda b: _fold_block(b, _Counts(fdef)))
+    forward = _visit_blocks(fdef.body[:split], lambda b: _fold_block(b, counts))
+    counts = _Counts(fdef)
+    fdef.body = forward + _visit_blocks(fdef.body[split:], lambda b: _fold_block(b, counts))
     fdef.body = _visit_blocks(fdef.body, lambda b: _merge_accumulations(b, counts))
     _Signs().visit(fdef)
     return fdef

@@ -10,7 +10,7 @@ def f(x, y, n):
     a = x * 2          # varied by x
     b = y * 3          # varied by y
     k = n + 1          # integer, never varied
-    unused = math.exp(x)   # varied but not useful
+    unused = math.exp(x)   # varied but not useful  # noqa: F841
     c = int(a)         # not varied: int() has no derivative
     return a * b + c + k
 
