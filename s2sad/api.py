@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gast
@@ -13,7 +13,7 @@ import gast
 from .emit import compile_function, to_source
 from .errors import S2SADError
 from .parse import parse_function
-from .reverse import Context, reverse
+from .reverse import Context, _clone, reverse
 from .tape import like
 from .tidy import tidy
 
@@ -34,8 +34,10 @@ class Transformed:
     params: list[str]
     wrt: list[str]
     returns_tuple: bool
-    fir: Any
+    fir: Any  # the primal IR
     reverser: Any
+    adjoint_ir: Any = None  # the adjoint IR after tidy (what emit printed)
+    callees: dict = field(default_factory=dict)  # adjoint name -> Transformed of callees
 
 
 def _wrt_names(f: Callable, params: list[str], wrt: Wrt) -> tuple[list[str], bool]:
@@ -78,10 +80,12 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
             if w not in fir.params:
                 raise S2SADError(f"{w!r} is not a parameter of {f.__name__}")
         callee_sources: list[str] = []
+        callees: dict = {}
 
         def make_vjp(callee, wrt_pos):
             params = list(inspect.signature(callee).parameters)
             t = transform(callee, [params[k] for k in wrt_pos], ctx)
+            callees[t.name] = t
             for piece in t.sources:
                 if piece not in callee_sources:
                     callee_sources.append(piece)
@@ -94,7 +98,9 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
         try:
             fdef, injected, rev = reverse(fir, list(wrt_names), name, ctx)
             recomputed = {d.targets[0].id for ds in rev.recomputed.values() for d in ds}
-            source = to_source(tidy(fdef, recomputed))
+            # tidy rewrites statements in place: give it a copy, so the primal IR stays flat
+            adjoint_ir = tidy(_clone(fdef), recomputed)
+            source = to_source(adjoint_ir)
         except S2SADError:
             raise
         except Exception as exc:  # a bug of ours: still say where it happened
@@ -106,7 +112,7 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
         sources = callee_sources + [source]
         result = Transformed(name, vjp, source, "\n".join(sources), sources, fir.params,
                              list(wrt_names), isinstance(fir.body[-1].value, gast.Tuple), fir,
-                             rev)
+                             rev, adjoint_ir, callees)
     finally:
         ctx.stack.pop()
         ctx.make_vjp = outer_make_vjp  # the caller's callees are collected by the caller

@@ -1,0 +1,712 @@
+"""The Wasm backend: build a module from the IR, run it under wasmtime.
+
+``build_module(f, wrt, kinds)`` gathers the primal IR of ``f`` and of every user function it
+calls, the adjoint IR that emit.py prints, and the math kernels they need, translates each with
+wasm_emit and wraps them in one module.  The module imports nothing and exports:
+
+* ``<f>`` -- the primal, and ``<f>_grad`` -- ``(args..., b_out, gradient buffers...) ->
+  (value, gradient per wrt)``; an array argument is passed as an address and its extents;
+* ``memory``, ``tape_top`` (the tape's stack pointer, where the tape starts) and
+  ``error_code`` (1: the tape could not grow, 2: an index out of range).
+
+``grad(f, wrt)`` returns a Python callable that copies arrays into linear memory, calls the
+module through a fast path (types resolved once, argument buffers reused) and returns the same
+results as the Python backend; ``primal(f)`` does the same for ``f`` itself.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gast
+import numpy as np
+
+from . import wasm_math
+from .api import Wrt, _wrt_names, transform
+from .errors import S2SADError
+from .parse import MISSING, parse_function
+from .wasm_emit import F64, I32, I64, Arr, FunctionEmitter, ModuleContext
+
+RUNTIME = r"""
+  (func $tape.reserve (param $n i32)
+    ;; make room for $n more bytes of tape, growing the memory; a failed grow traps
+    (local $need i32)
+    global.get $sp
+    local.get $n
+    i32.add
+    local.tee $need
+    memory.size
+    i32.const 16
+    i32.shl
+    i32.gt_u
+    (if (then
+      local.get $need
+      memory.size
+      i32.const 16
+      i32.shl
+      i32.sub
+      i32.const 16
+      i32.shr_u
+      i32.const 1
+      i32.add
+      memory.grow
+      i32.const -1
+      i32.eq
+      (if (then (global.set $error_code (i32.const 1)) unreachable))))
+    memory.size
+    i32.const 16
+    i32.shl
+    global.set $tape_end
+  )
+  (func $range.len (param $stop i64) (param $start i64) (param $step i64) (result i64)
+    ;; len(range(start, stop, step))
+    local.get $step
+    i64.const 0
+    i64.gt_s
+    (if (result i64)
+      (then
+        local.get $stop
+        local.get $start
+        i64.gt_s
+        (if (result i64)
+          (then local.get $stop local.get $start i64.sub local.get $step i64.add
+                i64.const 1 i64.sub local.get $step i64.div_s)
+          (else i64.const 0)))
+      (else
+        local.get $start
+        local.get $stop
+        i64.gt_s
+        (if (result i64)
+          (then local.get $start local.get $stop i64.sub local.get $step i64.sub
+                i64.const 1 i64.sub i64.const 0 local.get $step i64.sub i64.div_s)
+          (else i64.const 0))))
+  )
+  (func $math.ifloordiv (param $a i64) (param $b i64) (result i64)
+    ;; Python's a // b: rounds toward minus infinity
+    (local $q i64)
+    local.get $a
+    local.get $b
+    i64.div_s
+    local.set $q
+    local.get $a
+    local.get $b
+    i64.rem_s
+    i64.const 0
+    i64.ne
+    local.get $a
+    i64.const 0
+    i64.lt_s
+    local.get $b
+    i64.const 0
+    i64.lt_s
+    i32.ne
+    i32.and
+    (if (result i64) (then local.get $q i64.const 1 i64.sub) (else local.get $q))
+  )
+  (func $math.imod (param $a i64) (param $b i64) (result i64)
+    ;; Python's a % b: the sign of b
+    (local $r i64)
+    local.get $a
+    local.get $b
+    i64.rem_s
+    local.tee $r
+    i64.const 0
+    i64.ne
+    local.get $r
+    i64.const 0
+    i64.lt_s
+    local.get $b
+    i64.const 0
+    i64.lt_s
+    i32.ne
+    i32.and
+    (if (result i64) (then local.get $r local.get $b i64.add) (else local.get $r))
+  )
+  (func $math.mod (param $a f64) (param $b f64) (result f64)
+    ;; Python's float a % b (fmod, then the sign of b)
+    (local $r f64)
+    local.get $a
+    local.get $a
+    local.get $b
+    f64.div
+    f64.trunc
+    local.get $b
+    f64.mul
+    f64.sub
+    local.tee $r
+    f64.const 0
+    f64.ne
+    local.get $r
+    f64.const 0
+    f64.lt
+    local.get $b
+    f64.const 0
+    f64.lt
+    i32.ne
+    i32.and
+    (if (result f64) (then local.get $r local.get $b f64.add) (else local.get $r))
+  )
+  (func $math.floordiv (param $a f64) (param $b f64) (result f64)
+    local.get $a
+    local.get $a
+    local.get $b
+    call $math.mod
+    f64.sub
+    local.get $b
+    f64.div
+    f64.nearest
+  )
+  (func $math.ldexp (param $y f64) (param $k i64) (result f64)
+    ;; y * 2**k (musl's scalbn)
+    local.get $k
+    i64.const 1023
+    i64.gt_s
+    (if (then
+      local.get $y f64.const 0x1p1023 f64.mul local.set $y
+      local.get $k i64.const 1023 i64.sub local.set $k
+      local.get $k i64.const 1023 i64.gt_s
+      (if (then
+        local.get $y f64.const 0x1p1023 f64.mul local.set $y
+        local.get $k i64.const 1023 i64.sub local.set $k
+        local.get $k i64.const 1023 i64.gt_s
+        (if (then i64.const 1023 local.set $k))))))
+    local.get $k
+    i64.const -1022
+    i64.lt_s
+    (if (then
+      local.get $y f64.const 0x1p-969 f64.mul local.set $y
+      local.get $k i64.const 969 i64.add local.set $k
+      local.get $k i64.const -1022 i64.lt_s
+      (if (then
+        local.get $y f64.const 0x1p-969 f64.mul local.set $y
+        local.get $k i64.const 969 i64.add local.set $k
+        local.get $k i64.const -1022 i64.lt_s
+        (if (then i64.const -1022 local.set $k))))))
+    local.get $y
+    local.get $k
+    i64.const 1023
+    i64.add
+    i64.const 52
+    i64.shl
+    f64.reinterpret_i64
+    f64.mul
+  )
+  (func $math.frexp_exponent (param $x f64) (result i64)
+    (local $e i64)
+    local.get $x
+    f64.const 0
+    f64.eq
+    (if (then i64.const 0 return))
+    local.get $x
+    i64.reinterpret_f64
+    i64.const 52
+    i64.shr_u
+    i64.const 2047
+    i64.and
+    local.tee $e
+    i64.eqz
+    (if (then
+      local.get $x f64.const 0x1p64 f64.mul call $math.frexp_exponent
+      i64.const 64 i64.sub return))
+    local.get $e
+    i64.const 1022
+    i64.sub
+  )
+  (func $math.frexp_mantissa (param $x f64) (result f64)
+    local.get $x
+    f64.const 0
+    f64.eq
+    (if (then local.get $x return))
+    local.get $x
+    i64.reinterpret_f64
+    i64.const 52
+    i64.shr_u
+    i64.const 2047
+    i64.and
+    i64.eqz
+    (if (then local.get $x f64.const 0x1p64 f64.mul call $math.frexp_mantissa return))
+    local.get $x
+    i64.reinterpret_f64
+    i64.const 0x800fffffffffffff
+    i64.and
+    i64.const 0x3fe0000000000000
+    i64.or
+    f64.reinterpret_i64
+  )
+"""
+
+INTRINSIC_SIGNATURES = {
+    "math.ldexp": ([F64, I64], [F64]),
+    "math.frexp_mantissa": ([F64], [F64]),
+    "math.frexp_exponent": ([F64], [I64]),
+}
+
+
+def kind_of(value: Any):
+    """The Wasm type an argument value is passed as (see wasm_emit)."""
+    if isinstance(value, (bool, np.bool_)):
+        return I32
+    if isinstance(value, (int, np.integer)):
+        return I64
+    if isinstance(value, (float, np.floating)):
+        return F64
+    if isinstance(value, np.ndarray) and value.ndim in (1, 2) and \
+            np.issubdtype(value.dtype, np.number):
+        return Arr(value.ndim)
+    raise S2SADError(f"the Wasm backend takes floats, ints and 1-d or 2-d float arrays; got "
+                     f"{type(value).__name__}"
+                     + (f" with {value.ndim} dimensions" if isinstance(value, np.ndarray)
+                        else ""), hint="use the Python backend for this argument")
+
+
+def _wasm_params(names: list[str], kinds: dict) -> list[tuple[str, str]]:
+    out = []
+    for n in names:
+        k = kinds[n]
+        if isinstance(k, Arr):
+            out.append((n, I32))
+            out.extend((f"{n}.n{d}", I64) for d in range(k.ndim))
+        else:
+            out.append((n, k))
+    return out
+
+
+@dataclass
+class ModuleSource:
+    """The WAT of one module and how to call its exports."""
+
+    wat: str
+    name: str
+    params: list[str]
+    kinds: dict
+    wrt: list[str]
+    grad_export: str
+    primal_export: str
+    notes: list[str] = field(default_factory=list)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.ctx = ModuleContext()
+        self.ctx.signatures.update(INTRINSIC_SIGNATURES)
+        self.functions: list[str] = []
+        self.done: set[str] = set()
+        self.user_names: dict[int, str] = {}
+        self.pending: list = []
+
+    # names -----------------------------------------------------------------------------
+    def user_name(self, func) -> str:
+        key = id(func)
+        if key not in self.user_names:
+            base = func.__name__
+            name = base
+            k = 2
+            while name in self.user_names.values():
+                name = f"{base}{k}"
+                k += 1
+            self.user_names[key] = name
+        return self.user_names[key]
+
+    def callee_map(self, fir, stmts) -> dict:
+        """IR names of called user functions -> their Wasm names (queued for emission)."""
+        out = {}
+        for node in gast.walk(gast.Module(body=stmts, type_ignores=[])):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
+                obj = fir.resolve(node.func) if fir is not None else MISSING
+                if isinstance(obj, types.FunctionType):
+                    if obj.__module__ == wasm_math.__name__:
+                        name = f"math.{obj.__name__}"
+                        self.queue_math(obj.__name__)
+                    else:
+                        name = self.user_name(obj)
+                        self.queue_user(obj)
+                    out[node.func.id] = name
+        return out
+
+    def queue_user(self, func) -> None:
+        name = self.user_name(func)
+        if name not in self.done:
+            self.done.add(name)
+            fir = parse_function(func)
+            self.ctx.signatures[name] = ([F64] * len(fir.params), [F64])
+            self.pending.append(("primal", fir, name, {p: F64 for p in fir.params}))
+
+    def queue_math(self, name: str) -> None:
+        wasm_name = f"math.{name}"
+        if wasm_name in self.done or wasm_name in INTRINSIC_SIGNATURES:
+            return
+        self.done.add(wasm_name)
+        func = getattr(wasm_math, name)
+        fir = parse_function(func)
+        self.ctx.signatures[wasm_name] = ([F64] * len(fir.params), [F64])
+        self.pending.append(("primal", fir, wasm_name, {p: F64 for p in fir.params}))
+
+    # functions -------------------------------------------------------------------------
+    def emit_primal(self, fir, name, kinds, export=None) -> None:
+        fdef = gast.FunctionDef(name=name, args=gast.arguments(
+            args=[gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)
+                  for p in fir.params], posonlyargs=[], vararg=None, kwonlyargs=[],
+            kw_defaults=[], kwarg=None, defaults=[]), body=fir.body, decorator_list=[],
+            returns=None, type_comment=None, type_params=[])
+        if isinstance(fir.body[-1].value, gast.Tuple):
+            raise fir.error("not supported by the Wasm backend: returning a tuple",
+                            fir.body[-1], "the Python backend supports it")
+        emitter = FunctionEmitter(fdef, dict(kinds), fir, self.ctx, name,
+                                  fir.resolve, self.callee_map(fir, fir.body))
+        self.functions.append(emitter.function(_wasm_params(fir.params, kinds), [F64], export))
+        self._drain()
+
+    def emit_grad(self, t, kinds, export=None) -> list:
+        """The adjoint of ``t`` (a Transformed); returns its result types."""
+        fir = t.fir
+        fdef = t.adjoint_ir
+        params = _wasm_params(fir.params, kinds) + [("b_out", F64)]
+        types_ = dict(kinds)
+        types_["b_out"] = F64
+        results = [F64]
+        for w in t.wrt:
+            if isinstance(kinds[w], Arr):
+                params += _wasm_params([f"b{w}"], {f"b{w}": kinds[w]})
+                types_[f"b{w}"] = kinds[w]
+                results.append(I32)
+            else:
+                results.append(F64)
+        callees = self.callee_map(fir, fir.body)
+        for vjp_name, sub in t.callees.items():
+            wasm_name = sub.name
+            callees[vjp_name] = wasm_name
+            if wasm_name not in self.done:
+                self.done.add(wasm_name)
+                sub_kinds = {p: F64 for p in sub.fir.params}
+                self.ctx.signatures[wasm_name] = (
+                    [F64] * (len(sub.fir.params) + 1), [F64] * (1 + len(sub.wrt)))
+                self.pending.append(("grad", sub, wasm_name, sub_kinds))
+        emitter = FunctionEmitter(fdef, types_, fir, self.ctx, t.name, fir.resolve, callees)
+        self.functions.append(emitter.function(params, results, export))
+        self._drain()
+        return results
+
+    def _drain(self) -> None:
+        while self.pending:
+            kind, obj, name, kinds = self.pending.pop()
+            if kind == "primal":
+                self.emit_primal(obj, name, kinds)
+            else:
+                self.emit_grad(obj, kinds)
+        while self.ctx.math_used - {n.split(".", 1)[1] for n in self.done
+                                    if n.startswith("math.")}:
+            for m in sorted(self.ctx.math_used):
+                if m in ("floordiv", "mod", "ifloordiv", "imod", "range_len"):
+                    self.done.add(f"math.{m}")
+                    continue
+                self.queue_math(m)
+            while self.pending:
+                kind, obj, name, kinds = self.pending.pop()
+                self.emit_primal(obj, name, kinds)
+
+    def module(self) -> str:
+        body = "\n".join(self.functions)
+        return ("(module\n"
+                '  (memory (export "memory") 1)\n'
+                '  (global $sp (export "tape_top") (mut i32) (i32.const 1024))\n'
+                '  (global $error_code (export "error_code") (mut i32) (i32.const 0))\n'
+                "  (global $tape_end (mut i32) (i32.const 0))\n"
+                f"{RUNTIME}\n{body}\n)\n")
+
+
+def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None) -> ModuleSource:
+    """The WAT module for ``f`` and its gradient with respect to ``wrt``.
+
+    ``kinds`` gives each parameter's type (``"f64"``, ``"i64"``, ``"i32"`` or ``Arr(ndim)``);
+    by default every parameter is a float.
+    """
+    params = list(inspect.signature(f).parameters)
+    names, _ = _wrt_names(f, params, wrt)
+    kinds = dict(kinds or {p: F64 for p in params})
+    t = transform(f, names)
+    if t.returns_tuple:
+        raise S2SADError(f"{f.__name__} returns a tuple; the Wasm backend differentiates "
+                         "scalar functions", hint="use s2sad.vjp (Python backend)")
+    for w in names:
+        if kinds[w] in (I64, I32):
+            raise S2SADError(f"cannot differentiate with respect to the integer argument '{w}'")
+    b = _Builder()
+    name = t.fir.name
+    b.done.add(name)
+    b.user_names[id(f)] = name
+    b.emit_primal(t.fir, name, kinds, export=name)
+    b.done.add(t.name)
+    b.emit_grad(t, kinds, export=f"{name}_grad")
+    return ModuleSource(b.module(), name, params, kinds, names, f"{name}_grad", name)
+
+
+# -- running modules ---------------------------------------------------------------------------
+
+def _wasmtime():
+    try:
+        import wasmtime
+    except ImportError:  # pragma: no cover - wasmtime is a dependency
+        raise S2SADError("the Wasm backend needs the wasmtime package",
+                         hint="pip install wasmtime") from None
+    return wasmtime
+
+
+class _Runtime:
+    """One instantiated module and fast callers for its exports."""
+
+    def __init__(self, wat: str) -> None:
+        wasmtime = _wasmtime()
+        self.engine = wasmtime.Engine()
+        self.store = wasmtime.Store(self.engine)
+        try:
+            self.module = wasmtime.Module(self.engine, wat)
+        except wasmtime.WasmtimeError as exc:  # a bug of ours: say so with the text
+            raise S2SADError(f"internal error: the emitted module does not assemble: {exc}",
+                             hint="please report this with the function") from None
+        self.instance = wasmtime.Instance(self.store, self.module, [])
+        self.exports = self.instance.exports(self.store)
+        self.memory = self.exports["memory"]
+        self.tape_top = self.exports["tape_top"]
+        self.error_code = self.exports["error_code"]
+        self.tape_base = 1024
+
+    def set_tape_base(self, base: int) -> None:
+        wasmtime = _wasmtime()
+        self.tape_base = base
+        self.tape_top.set_value(self.store, wasmtime.Val.i32(base))
+
+    def ensure_memory(self, nbytes: int) -> None:
+        have = self.memory.data_len(self.store)
+        if nbytes > have:
+            self.memory.grow(self.store, (nbytes - have) // 65536 + 1)
+
+    def fail(self, exc) -> S2SADError:
+        code = self.error_code.value(self.store)
+        self.set_tape_base(self.tape_base)
+        wasmtime = _wasmtime()
+        self.error_code.set_value(self.store, wasmtime.Val.i32(0))
+        if code == 1:
+            return S2SADError("the Wasm tape is exhausted: linear memory could not grow "
+                              "(4 GiB is the limit of a 32-bit module)",
+                              hint="the Python backend's tape is only limited by RAM")
+        if code == 2:
+            return S2SADError("index out of range in an array access (Wasm backend)")
+        return S2SADError(f"the Wasm module trapped: {exc}")
+
+    def caller(self, export: str, param_types: list[str], result_types: list[str]):
+        """A fast function ``call(*raw_args) -> tuple`` for one export: the function type
+        is resolved once, and the argument buffer is reused, through wasmtime's unchecked
+        call; it falls back to the public ``Func.__call__`` where that binding is missing."""
+        func = self.exports[export]
+        try:
+            return _fast_caller(self, func, param_types, result_types)
+        except Exception:  # the low-level binding moved: the public path still works
+            store = self.store
+
+            def slow(*args):
+                try:
+                    out = func(store, *args)
+                except _wasmtime().Trap as exc:
+                    raise self.fail(exc) from None
+                return tuple(out) if isinstance(out, list) else (out,)
+
+            return slow
+
+
+def _fast_caller(rt: _Runtime, func, param_types, result_types):
+    import ctypes
+
+    from wasmtime import _bindings as ffi
+
+    raw_call = ffi._wasmtime_func_call_unchecked
+    n = max(len(param_types), len(result_types), 1)
+    buf = (ffi.wasmtime_val_raw * n)()
+    stride = ctypes.sizeof(ffi.wasmtime_val_raw) // 8
+    as_f64 = memoryview(buf).cast("B").cast("d")
+    as_i64 = memoryview(buf).cast("B").cast("q")
+    context = rt.store._context()
+    func_ref = ctypes.byref(func._func)
+    slot = [ctypes.POINTER(ffi.wasm_trap_t)()]  # where a trap is reported; renewed after one
+    trap_ref = [ctypes.byref(slot[0])]
+    setters = [(as_f64 if t == F64 else as_i64, k * stride, t)
+               for k, t in enumerate(param_types)]
+    getters = [(as_f64 if t == F64 else as_i64, k * stride, t)
+               for k, t in enumerate(result_types)]
+    wasmtime = _wasmtime()
+
+    def call(*args):
+        for (view, k, t), a in zip(setters, args):
+            view[k] = a if t != I32 else int(a)
+        error = raw_call(context, func_ref, buf, n, trap_ref[0])
+        if error or slot[0]:
+            if slot[0]:
+                exc = wasmtime.Trap._from_ptr(slot[0])  # takes ownership of the trap
+                slot[0] = ctypes.POINTER(ffi.wasm_trap_t)()
+                trap_ref[0] = ctypes.byref(slot[0])
+            else:
+                exc = wasmtime.WasmtimeError._from_ptr(error)
+            raise rt.fail(exc)
+        return tuple(view[k] for view, k, _ in getters)
+
+    return call
+
+
+class WasmFunction:
+    """What ``grad(f, backend="wasm")`` returns: specialized per argument types on first
+    call, then a fast call into the module per call."""
+
+    def __init__(self, f: Callable, wrt: Wrt, with_value: bool, primal: bool = False,
+                 verbose: bool = False) -> None:
+        self.f = f
+        self.wrt = wrt
+        self.with_value = with_value
+        self.primal = primal
+        self.verbose = verbose
+        self.params = list(inspect.signature(f).parameters)
+        self.wrt_names, self.single = _wrt_names(f, self.params, wrt)
+        self.specialized: dict = {}
+        self._bind = inspect.signature(f)
+        # validate now: unsupported constructs are reported when the gradient is built (with
+        # every argument a float; other argument types are compiled on first call)
+        t = transform(f, self.wrt_names)
+        if not set(t.fir.params) & t.reverser.containers:  # (arrays: built on first call)
+            build_module(f, tuple(self.wrt_names))
+
+    def source(self, *args) -> str:
+        """The WAT of the module specialized for these arguments (floats by default)."""
+        kinds = {p: kind_of(a) for p, a in zip(self.params, args)} if args else None
+        return build_module(self.f, tuple(self.wrt_names), kinds).wat
+
+    def _specialize(self, args):
+        kinds = tuple(kind_of(a) for a in args)
+        spec = self.specialized.get(kinds)
+        if spec is None:
+            spec = _Specialized(self.f, self.wrt_names, dict(zip(self.params, kinds)))
+            if self.verbose:
+                print(spec.source.wat)
+            self.specialized[kinds] = spec
+        return spec
+
+    def __call__(self, *args, **kwargs):
+        if kwargs or len(args) != len(self.params):
+            bound = self._bind.bind(*args, **kwargs)
+            bound.apply_defaults()
+            args = tuple(bound.arguments.values())
+        spec = self._specialize(args)
+        if self.primal:
+            return spec.run_primal(args)
+        value, grads = spec.run_grad(args)
+        out = grads[0] if self.single else tuple(grads)
+        return (value, out) if self.with_value else out
+
+
+class _Specialized:
+    """One module built for one tuple of argument kinds, with its callers."""
+
+    def __init__(self, f, wrt_names, kinds) -> None:
+        self.source = build_module(f, tuple(wrt_names), kinds)
+        self.rt = _Runtime(self.source.wat)
+        self.kinds = kinds
+        self.params = list(kinds)
+        self.wrt = wrt_names
+        flat = [t for _, t in _wasm_params(self.params, kinds)]
+        grad_params = flat + [F64]
+        results = [F64]
+        for w in wrt_names:
+            if isinstance(kinds[w], Arr):
+                grad_params += [t for _, t in _wasm_params([w], {w: kinds[w]})]
+                results.append(I32)
+            else:
+                results.append(F64)
+        self.call_primal = self.rt.caller(self.source.primal_export, flat, [F64])
+        self.call_grad = self.rt.caller(self.source.grad_export, grad_params, results)
+        self.has_arrays = any(isinstance(k, Arr) for k in kinds.values())
+
+    def _layout(self, args, with_grads):
+        """Copy array arguments into linear memory; returns the flat argument list and the
+        gradient buffers (address, shape) of array wrt arguments."""
+        import ctypes
+
+        flat = []
+        offset = 64
+        arrays = []
+        for p, a in zip(self.params, args):
+            k = self.kinds[p]
+            if isinstance(k, Arr):
+                arr = np.ascontiguousarray(a, dtype=np.float64)
+                arrays.append((offset, arr))
+                flat.append(offset)
+                flat.extend(arr.shape)
+                offset += (arr.nbytes + 15) // 16 * 16
+            else:
+                flat.append(a)
+        buffers = []
+        if with_grads:
+            for w in self.wrt:
+                k = self.kinds[w]
+                if isinstance(k, Arr):
+                    a = args[self.params.index(w)]
+                    shape = np.shape(a)
+                    buffers.append((offset, shape))
+                    offset += (int(np.prod(shape)) * 8 + 15) // 16 * 16
+        tape = (offset + 1023) // 1024 * 1024
+        self.rt.ensure_memory(tape + 65536)
+        base = ctypes.cast(self.rt.memory.data_ptr(self.rt.store), ctypes.c_void_p).value
+        for off, arr in arrays:
+            ctypes.memmove(base + off, arr.ctypes.data, arr.nbytes)
+        for off, shape in buffers:
+            ctypes.memset(base + off, 0, int(np.prod(shape)) * 8)
+        if tape != self.rt.tape_base:
+            self.rt.set_tape_base(tape)
+        return flat, buffers
+
+    def run_primal(self, args):
+        if self.has_arrays:
+            flat, _ = self._layout(args, False)
+            return self.call_primal(*flat)[0]
+        return self.call_primal(*args)[0]
+
+    def run_grad(self, args, seed: float = 1.0):
+        import ctypes
+
+        if not self.has_arrays:
+            out = self.call_grad(*args, seed)
+            return out[0], out[1:]
+        flat, buffers = self._layout(args, True)
+        extra = []
+        for off, shape in buffers:
+            extra.append(off)
+            extra.extend(shape)
+        out = self.call_grad(*flat, seed, *extra)
+        base = ctypes.cast(self.rt.memory.data_ptr(self.rt.store), ctypes.c_void_p).value
+        grads = []
+        it = iter(buffers)
+        for w, g in zip(self.wrt, out[1:]):
+            if isinstance(self.kinds[w], Arr):
+                off, shape = next(it)
+                n = int(np.prod(shape))
+                buf = (ctypes.c_double * n).from_address(base + off)
+                grads.append(np.frombuffer(buf, dtype=np.float64).reshape(shape).copy())
+            else:
+                grads.append(g)
+        return out[0], grads
+
+
+def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False) -> WasmFunction:
+    """The gradient of ``f`` computed by a WebAssembly module (see the module docstring)."""
+    return WasmFunction(f, wrt, with_value=False, verbose=verbose)
+
+
+def value_and_grad(f: Callable, wrt: Wrt = 0, verbose: bool = False) -> WasmFunction:
+    """``(f(*args), gradient)`` computed by a WebAssembly module."""
+    return WasmFunction(f, wrt, with_value=True, verbose=verbose)
+
+
+def primal(f: Callable) -> WasmFunction:
+    """``f`` itself, compiled to WebAssembly (the module's primal export)."""
+    return WasmFunction(f, 0 if inspect.signature(f).parameters else (), with_value=False,
+                        primal=True)

@@ -1,0 +1,1007 @@
+"""IR -> WebAssembly text (WAT).
+
+The same IR that emit.py prints as Python -- the primal after ``parse`` and the adjoint after
+``reverse``/``tidy`` -- is translated statement by statement into one Wasm function each:
+
+* types are inferred once per function from the argument types the module is built for:
+  ``float`` -> f64, ``int`` -> i64, ``bool`` -> i32, a float64 array -> an i32 address in
+  linear memory plus one i64 per dimension (``$xs``, ``$xs.n0``); a variable that holds both
+  ints and floats is an f64;
+* locals keep the user's names (``$x``, ``$bx``, ``$_t1``); ``;;`` comments mark loops and
+  branches with the user's line numbers;
+* the tape is a region of linear memory above the arrays: ``$sp`` is its top, every push
+  stores 8-byte slots and grows the memory when needed (a failed grow traps with
+  ``error_code`` = 1, never overwrites);
+* ``for`` over ``range`` counts a hidden trip index, so ``reversed(range(...)[:n])`` and
+  Python's evaluate-once semantics come out exact; ``while`` is ``block``/``loop``.
+
+Math that Wasm has (sqrt, abs, floor, ceil, min, max, copysign) is inline; the rest calls the
+functions of ``wasm_math`` compiled into the same module.  Anything outside this subset raises
+``S2SADError`` naming the construct and the user's line.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from dataclasses import dataclass
+
+import gast
+
+from . import wasm_math
+from .errors import S2SADError
+from .reverse import COMMENT
+
+F64, I64, I32 = "f64", "i64", "i32"
+MISSING_ITEM = object()
+
+
+@dataclass(frozen=True)
+class Arr:
+    """A float64 array argument: an address in linear memory and ``ndim`` extents."""
+
+    ndim: int
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The value of ``x.shape`` for an array ``x`` (only indexed with constants)."""
+
+    of: str
+
+
+def unify(a, b):
+    if a is None:
+        return b
+    if b is None or a == b:
+        return a
+    if isinstance(a, (Arr, Shape)) or isinstance(b, (Arr, Shape)):
+        raise TypeError(f"{a} and {b}")
+    if F64 in (a, b):
+        return F64
+    return I64
+
+
+MATH_NATIVE = {"sqrt": "f64.sqrt", "fabs": "f64.abs"}
+MATH_TO_INT = {"floor": "f64.floor", "ceil": "f64.ceil", "trunc": "f64.trunc"}
+MATH_LIBRARY = {"sin", "cos", "tan", "exp", "log", "log1p", "expm1", "tanh", "sinh", "cosh",
+                "atan", "atan2", "asin", "acos", "hypot", "pow", "log2", "log10", "erf",
+                "erfc", "asinh", "acosh", "atanh", "degrees", "radians"}
+CMP = {gast.Lt: "lt", gast.LtE: "le", gast.Gt: "gt", gast.GtE: "ge", gast.Eq: "eq",
+       gast.NotEq: "ne"}
+
+
+class ModuleContext:
+    """What the functions of one module share: callee signatures, the math it needs."""
+
+    def __init__(self) -> None:
+        self.signatures: dict[str, tuple[list, list]] = {}  # wasm name -> (params, results)
+        self.math_used: set[str] = set()
+
+
+class FunctionEmitter:
+    """Translates one IR function to a WAT ``func``."""
+
+    def __init__(self, fdef: gast.FunctionDef, param_types: dict, fir, ctx: ModuleContext,
+                 name: str, resolve, callee_names: dict) -> None:
+        self.fdef = fdef
+        self.fir = fir
+        self.ctx = ctx
+        self.name = name
+        self.resolve = resolve  # IR name/attribute -> Python object (the user's globals)
+        self.callee_names = callee_names  # python name in the IR -> wasm function name
+        self.types: dict = dict(param_types)
+        self.params = [a.id for a in fdef.args.args]
+        self.lines: list[str] = []
+        self.indent = 2
+        self.hidden: dict[str, str] = {}
+        self.exits: list[str] = []
+        self.n_labels = 0
+        self.heights: dict[str, int] = {}
+        self.last_push_size: dict[int, int] = {}
+
+    # -- errors ---------------------------------------------------------------------------
+    def refuse(self, what: str, node=None):
+        hint = "the Python backend (the default) supports it"
+        if self.fir is not None:
+            return self.fir.error(f"not supported by the Wasm backend: {what}", node, hint)
+        return S2SADError(f"not supported by the Wasm backend: {what}", hint=hint)
+
+    # -- type inference -------------------------------------------------------------------
+    def infer(self) -> None:
+        for _ in range(20):
+            before = dict(self.types)
+            self._infer_block(self.fdef.body)
+            if before == self.types:
+                break
+        for name, t in list(self.types.items()):
+            if t is None:
+                self.types[name] = F64
+
+    def _set(self, name, t, node):
+        try:
+            self.types[name] = unify(self.types.get(name), t)
+        except TypeError:
+            raise self.refuse(f"'{name}' holds both an array and a number", node) from None
+
+    def _infer_block(self, stmts):
+        for s in stmts:
+            if isinstance(s, gast.Assign):
+                target = s.targets[0]
+                if isinstance(target, gast.Name) and target.id == "_stack":
+                    continue  # the tape lives in linear memory
+                if isinstance(target, gast.Name):
+                    if self._is_pop(s.value):
+                        self.types.setdefault(target.id, None)
+                    elif self._is_vjp_call(s.value):
+                        self._set(target.id, F64, s)
+                    else:
+                        self._set(target.id, self.type_of(s.value), s)
+                elif isinstance(target, gast.Tuple):
+                    for e in target.elts:
+                        if isinstance(e, gast.Name):
+                            if self._is_vjp_call(s.value):
+                                self._set(e.id, F64, s)
+                            else:
+                                self.types.setdefault(e.id, None)
+            elif isinstance(s, gast.If):
+                self._infer_block(s.body)
+                self._infer_block(s.orelse)
+            elif isinstance(s, gast.While):
+                self._infer_block(s.body)
+            elif isinstance(s, gast.For):
+                if isinstance(s.target, gast.Name):
+                    self._set(s.target.id, I64, s)
+                self._infer_block(s.body)
+
+    @staticmethod
+    def _is_pop(e) -> bool:
+        return (isinstance(e, gast.Call) and isinstance(e.func, gast.Attribute)
+                and isinstance(e.func.value, gast.Name) and e.func.value.id == "_stack"
+                and e.func.attr == "pop")
+
+    def _is_vjp_call(self, e) -> bool:
+        return (isinstance(e, gast.Subscript) and isinstance(e.value, gast.Call)
+                and isinstance(e.value.func, gast.Name)
+                and e.value.func.id in self.callee_names)
+
+    def type_of(self, e):
+        if isinstance(e, gast.Constant):
+            v = e.value
+            if isinstance(v, bool):
+                return I32
+            if isinstance(v, int):
+                return I64
+            if isinstance(v, float):
+                return F64
+            if v is None:
+                return None
+            raise self.refuse(f"the constant {v!r}", e)
+        if isinstance(e, gast.Name):
+            if e.id in self.types:
+                return self.types[e.id]
+            obj = self.resolve(e)
+            return self._const_type(obj, e)
+        if isinstance(e, gast.Attribute):
+            if isinstance(e.value, gast.Name) and isinstance(self.types.get(e.value.id), Arr):
+                if e.attr == "shape":
+                    return Shape(e.value.id)
+                raise self.refuse(f"the array attribute .{e.attr}", e)
+            return self._const_type(self.resolve(e), e)
+        if isinstance(e, gast.BinOp):
+            lt, rt = self.type_of(e.left), self.type_of(e.right)
+            if isinstance(e.op, gast.Div):
+                return F64
+            if isinstance(e.op, gast.Pow) and F64 not in (lt, rt):
+                if not (isinstance(e.right, gast.Constant) and e.right.value >= 0):
+                    return F64
+            if lt is None or rt is None:
+                return None
+            return F64 if F64 in (lt, rt) else I64
+        if isinstance(e, gast.UnaryOp):
+            if isinstance(e.op, gast.Not):
+                return I32
+            t = self.type_of(e.operand)
+            return I64 if t == I32 else t
+        if isinstance(e, (gast.Compare, gast.BoolOp)):
+            return I32
+        if isinstance(e, gast.IfExp):
+            return unify(self.type_of(e.body), self.type_of(e.orelse))
+        if isinstance(e, gast.Subscript) and self._constant_item(e) is not MISSING_ITEM:
+            return self._const_type(self._constant_item(e), e)
+        if isinstance(e, gast.Subscript):
+            base = self.type_of(e.value)
+            if isinstance(base, Arr):
+                return F64
+            if isinstance(base, Shape):
+                return I64
+            raise self.refuse("indexing something other than an array argument", e)
+        if isinstance(e, gast.Call):
+            return self._call_type(e)
+        raise self.refuse(type(e).__name__, e)
+
+    def _constant_item(self, e):
+        """The value of ``G[k]`` for a global tuple or list ``G`` and a constant ``k``."""
+        if not (isinstance(e.value, (gast.Name, gast.Attribute))
+                and not (isinstance(e.value, gast.Name) and e.value.id in self.types)
+                and isinstance(e.slice, gast.Constant) and isinstance(e.slice.value, int)):
+            return MISSING_ITEM
+        seq = self.resolve(e.value)
+        if isinstance(seq, (tuple, list)) and -len(seq) <= e.slice.value < len(seq):
+            return seq[e.slice.value]
+        return MISSING_ITEM
+
+    def _const_type(self, obj, node):
+        if isinstance(obj, bool):
+            return I32
+        if isinstance(obj, int):
+            return I64
+        if isinstance(obj, float):
+            return F64
+        raise self.refuse(f"the global '{gast.unparse(node).strip()}' of type "
+                          f"{type(obj).__name__}", node)
+
+    def _call_type(self, e):
+        func = e.func
+        if isinstance(func, gast.Name) and func.id == "zeros_like":
+            return self.type_of(e.args[0])
+        if isinstance(func, gast.Name) and func.id in ("len",):
+            return I64
+        obj = self.resolve(func)
+        if obj in (builtins.float, builtins.pow):
+            return F64
+        if obj in (builtins.int, builtins.round, builtins.len):
+            return I64
+        if obj in (builtins.abs,):
+            t = self.type_of(e.args[0])
+            return I64 if t == I32 else t
+        if obj in (builtins.min, builtins.max):
+            ts = [self.type_of(a) for a in e.args]
+            out = None
+            for t in ts:
+                out = unify(out, I64 if t == I32 else t)
+            return out
+        if getattr(obj, "__module__", None) == "math" or obj in vars(math).values():
+            name = getattr(obj, "__name__", "")
+            if name in MATH_TO_INT:
+                return I64
+            return F64
+        if isinstance(func, gast.Name) and func.id in self.callee_names:
+            return self.ctx.signatures[self.callee_names[func.id]][1][0]
+        raise self.refuse(f"a call to {gast.unparse(func).strip()}", e)
+
+    # -- emission helpers -----------------------------------------------------------------
+    def emit(self, text: str) -> None:
+        self.lines.append("  " * self.indent + text)
+
+    def label(self, kind: str) -> str:
+        self.n_labels += 1
+        return f"${kind}{self.n_labels}"
+
+    def hidden_local(self, stem: str, t: str) -> str:
+        name = f"{stem}.{len(self.hidden) + 1}"
+        self.hidden[name] = t
+        return name
+
+    def convert(self, src, dst) -> None:
+        if src == dst or dst is None or src is None:
+            return
+        pair = (src, dst)
+        table = {(I64, F64): "f64.convert_i64_s", (I32, F64): "f64.convert_i32_u",
+                 (I32, I64): "i64.extend_i32_u", (I64, I32): "i32.wrap_i64",
+                 (F64, I64): "i64.trunc_f64_s"}
+        if pair not in table:
+            raise self.refuse(f"converting {src} to {dst}")
+        self.emit(table[pair])
+
+    def expr(self, e, want=None):
+        """Emit ``e``, leaving one value of type ``want`` (or its own type) on the stack."""
+        if isinstance(e, gast.Constant) and want in (F64, I64) and \
+                isinstance(e.value, (int, float)) and not isinstance(e.value, bool) and \
+                (want == F64 or isinstance(e.value, int)):
+            self._expr(e, want)
+            return want
+        t = self.type_of(e)
+        if t is None:  # None (an unbound placeholder) takes the type it is stored as
+            t = want or F64
+        self._expr(e, t)
+        if want is not None:
+            self.convert(t, want)
+        return want or t
+
+    def truth(self, e) -> None:
+        t = self.type_of(e)
+        self._expr(e, t)
+        if t == F64:
+            self.emit("f64.const 0")
+            self.emit("f64.ne")
+        elif t == I64:
+            self.emit("i64.const 0")
+            self.emit("i64.ne")
+
+    def _expr(self, e, t) -> None:
+        if isinstance(e, gast.Constant):
+            v = e.value
+            if v is None:
+                v = 0
+            if t == F64:
+                self.emit(f"f64.const {_f64(float(v))}")
+            elif t == I64:
+                self.emit(f"i64.const {int(v)}")
+            else:
+                self.emit(f"i32.const {int(v)}")
+            return
+        if isinstance(e, gast.Name):
+            if e.id in self.types:
+                if isinstance(self.types[e.id], Arr):
+                    raise self.refuse(f"the array '{e.id}' used as a value", e)
+                self.emit(f"local.get ${e.id}")
+            else:
+                self._expr(gast.Constant(value=self.resolve(e), kind=None), t)
+            return
+        if isinstance(e, gast.Attribute):
+            self._expr(gast.Constant(value=self.resolve(e), kind=None), t)
+            return
+        if isinstance(e, gast.BinOp):
+            self._binop(e, t)
+            return
+        if isinstance(e, gast.UnaryOp):
+            if isinstance(e.op, gast.Not):
+                self.truth(e.operand)
+                self.emit("i32.eqz")
+            elif isinstance(e.op, gast.USub):
+                if t == F64:
+                    self.expr(e.operand, F64)
+                    self.emit("f64.neg")
+                else:
+                    self.emit("i64.const 0")
+                    self.expr(e.operand, I64)
+                    self.emit("i64.sub")
+            elif isinstance(e.op, gast.UAdd):
+                self.expr(e.operand, t)
+            else:
+                raise self.refuse("the operator ~", e)
+            return
+        if isinstance(e, gast.Compare):
+            if len(e.ops) != 1 or type(e.ops[0]) not in CMP:
+                raise self.refuse("this comparison", e)
+            lt, rt = self.type_of(e.left), self.type_of(e.comparators[0])
+            ct = F64 if F64 in (lt, rt) else I64
+            self.expr(e.left, ct)
+            self.expr(e.comparators[0], ct)
+            op = CMP[type(e.ops[0])]
+            if ct == I64 and op not in ("eq", "ne"):
+                op += "_s"
+            self.emit(f"{ct}.{op}")
+            return
+        if isinstance(e, gast.BoolOp):
+            # only as a condition (flags): both sides are booleans without side effects
+            self.truth(e.values[0])
+            for v in e.values[1:]:
+                self.truth(v)
+                self.emit("i32.or" if isinstance(e.op, gast.Or) else "i32.and")
+            return
+        if isinstance(e, gast.IfExp):
+            self.truth(e.test)
+            self.emit(f"(if (result {t})")
+            self.indent += 1
+            self.emit("(then")
+            self.indent += 1
+            self.expr(e.body, t)
+            self.indent -= 1
+            self.emit(")")
+            self.emit("(else")
+            self.indent += 1
+            self.expr(e.orelse, t)
+            self.indent -= 1
+            self.emit(")")
+            self.indent -= 1
+            self.emit(")")
+            return
+        if isinstance(e, gast.Subscript):
+            item = self._constant_item(e)
+            if item is not MISSING_ITEM:
+                self._expr(gast.Constant(value=item, kind=None), t)
+                return
+            self._load(e)
+            return
+        if isinstance(e, gast.Call):
+            self._call(e, t)
+            return
+        raise self.refuse(type(e).__name__, e)
+
+    def _binop(self, e, t) -> None:
+        op = type(e.op)
+        if op is gast.Pow:
+            if isinstance(e.right, gast.Constant) and isinstance(e.right.value, int) \
+                    and not isinstance(e.right.value, bool) and 0 <= e.right.value <= 8:
+                n = e.right.value
+                if n == 0:
+                    self._expr(gast.Constant(value=1, kind=None), t)
+                    return
+                for k in range(n):
+                    self.expr(e.left, t)
+                    if k:
+                        self.emit(f"{t}.mul")
+                return
+            self.ctx.math_used.add("pow")
+            self.expr(e.left, F64)
+            self.expr(e.right, F64)
+            self.emit("call $math.pow")
+            return
+        if op is gast.Div:
+            self.expr(e.left, F64)
+            self.expr(e.right, F64)
+            self.emit("f64.div")
+            return
+        simple = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul"}
+        if op in simple:
+            self.expr(e.left, t)
+            self.expr(e.right, t)
+            self.emit(f"{t}.{simple[op]}")
+            return
+        if op in (gast.FloorDiv, gast.Mod):
+            if t == F64:
+                self.ctx.math_used.add("floordiv" if op is gast.FloorDiv else "mod")
+                self.expr(e.left, F64)
+                self.expr(e.right, F64)
+                self.emit("call $math.floordiv" if op is gast.FloorDiv else "call $math.mod")
+            else:
+                self.ctx.math_used.add("ifloordiv" if op is gast.FloorDiv else "imod")
+                self.expr(e.left, I64)
+                self.expr(e.right, I64)
+                self.emit("call $math.ifloordiv" if op is gast.FloorDiv else "call $math.imod")
+            return
+        raise self.refuse(f"the operator {type(e.op).__name__}", e)
+
+    def _address(self, e) -> None:
+        """Leave the i32 address of the array element ``e`` (``a[i]`` or ``a[i, j]``)."""
+        base = e.value.id
+        arr = self.types[base]
+        index = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]
+        if len(index) != arr.ndim or any(isinstance(i, gast.Slice) for i in index):
+            raise self.refuse(f"indexing the {arr.ndim}-d array '{base}' with "
+                              f"'{gast.unparse(e.slice).strip()}' (one integer per dimension)",
+                              e)
+        # flat = ((i0 * n1) + i1); each index checked against its extent (traps if outside)
+        for k, i in enumerate(index):
+            tmp = self.hidden_local("index", I64)
+            self.expr(i, I64)
+            if not (isinstance(i, gast.Constant) and i.value >= 0):
+                # Python's negative indices count from the end
+                self.emit(f"local.tee ${tmp}")
+                self.emit(f"local.get ${base}.n{k}")
+                self.emit("i64.add")
+                self.emit(f"local.get ${tmp}")
+                self.emit(f"local.get ${tmp}")
+                self.emit("i64.const 0")
+                self.emit("i64.lt_s")
+                self.emit("select")
+            self.emit(f"local.tee ${tmp}")
+            self.emit(f"local.get ${base}.n{k}")
+            self.emit("i64.ge_u")
+            self.emit("(if (then (global.set $error_code (i32.const 2)) unreachable))")
+            if k:
+                self.emit(f"local.get ${base}.n{k}")
+                self.emit("i64.mul")
+                self.emit(f"local.get ${tmp}")
+                self.emit("i64.add")
+            else:
+                self.emit(f"local.get ${tmp}")
+        self.emit("i32.wrap_i64")
+        self.emit("i32.const 3")
+        self.emit("i32.shl")
+        self.emit(f"local.get ${base}")
+        self.emit("i32.add")
+
+    def _load(self, e) -> None:
+        base_t = self.type_of(e.value)
+        if isinstance(base_t, Shape):
+            if not (isinstance(e.slice, gast.Constant) and isinstance(e.slice.value, int)):
+                raise self.refuse("x.shape indexed with a variable", e)
+            k = e.slice.value
+            ndim = self.types[base_t.of].ndim
+            if not -ndim <= k < ndim:
+                raise self.refuse(f"shape index {k} of a {ndim}-d array", e)
+            self.emit(f"local.get ${base_t.of}.n{k % ndim}")
+            return
+        if not isinstance(e.value, gast.Name) or not isinstance(base_t, Arr):
+            raise self.refuse("indexing something other than an array argument", e)
+        self._address(e)
+        self.emit("f64.load")
+
+    def _call(self, e, t) -> None:
+        func = e.func
+        if e.keywords:
+            raise self.refuse("keyword arguments", e)
+        if self._is_pop(e):
+            raise self.refuse("a tape pop inside an expression", e)
+        if isinstance(func, gast.Name) and func.id == "zeros_like":
+            self._expr(gast.Constant(value=0.0, kind=None), t)
+            return
+        if isinstance(func, gast.Name) and func.id in self.callee_names:
+            wasm_name = self.callee_names[func.id]
+            params, _ = self.ctx.signatures[wasm_name]
+            for a, pt in zip(e.args, params):
+                self.expr(a, pt)
+            self.emit(f"call ${wasm_name}")
+            return
+        obj = self.resolve(func)
+        args = e.args
+        if obj is builtins.len and self._is_len_stack(e):
+            self.emit("global.get $sp")
+            self.emit("i64.extend_i32_u")
+            return
+        if obj is builtins.len:
+            arr = self.type_of(args[0])
+            if not isinstance(arr, Arr):
+                raise self.refuse("len() of something other than an array argument", e)
+            self.emit(f"local.get ${args[0].id}.n0")
+            return
+        if obj is builtins.float:
+            self.expr(args[0], F64)
+            return
+        if obj is builtins.int:
+            at = self.type_of(args[0])
+            self.expr(args[0], at)
+            if at == F64:
+                self.emit("i64.trunc_f64_s")
+            else:
+                self.convert(at, I64)
+            return
+        if obj is builtins.pow and len(args) == 2:
+            self.ctx.math_used.add("pow")
+            self.expr(args[0], F64)
+            self.expr(args[1], F64)
+            self.emit("call $math.pow")
+            return
+        if obj is builtins.round and len(args) == 1:
+            self.expr(args[0], F64)
+            self.emit("f64.nearest")
+            self.emit("i64.trunc_f64_s")
+            return
+        if obj is builtins.abs or obj is math.fabs:
+            if t == F64:
+                self.expr(args[0], F64)
+                self.emit("f64.abs")
+            else:
+                tmp = self.hidden_local("abs", I64)
+                self.expr(args[0], I64)
+                self.emit(f"local.tee ${tmp}")
+                self.emit("i64.const 0")
+                self.emit(f"local.get ${tmp}")
+                self.emit("i64.sub")
+                self.emit(f"local.get ${tmp}")
+                self.emit("i64.const 0")
+                self.emit("i64.ge_s")
+                self.emit("select")
+            return
+        if obj in (builtins.min, builtins.max):
+            if len(args) != 2:
+                raise self.refuse(f"{obj.__name__}() of {len(args)} arguments", e)
+            # Python's semantics: min(a, b) is b only if b < a (ties keep a)
+            a = self.hidden_local("a", t)
+            b = self.hidden_local("b", t)
+            self.expr(args[0], t)
+            self.emit(f"local.set ${a}")
+            self.expr(args[1], t)
+            self.emit(f"local.tee ${b}")
+            self.emit(f"local.get ${a}")
+            self.emit(f"local.get ${b}")
+            self.emit(f"local.get ${a}")
+            op = "lt" if obj is builtins.min else "gt"
+            self.emit(f"{t}.{op}{'_s' if t == I64 else ''}")
+            self.emit("select")
+            return
+        name = getattr(obj, "__name__", None)
+        if obj is getattr(math, name or "", None):
+            if name in MATH_NATIVE:
+                self.expr(args[0], F64)
+                self.emit(MATH_NATIVE[name])
+                return
+            if name in MATH_TO_INT:
+                self.expr(args[0], F64)
+                self.emit(MATH_TO_INT[name])
+                self.emit("i64.trunc_f64_s")
+                return
+            if name == "copysign":
+                self.expr(args[0], F64)
+                self.expr(args[1], F64)
+                self.emit("f64.copysign")
+                return
+            if name == "log" and len(args) == 2:
+                self.ctx.math_used.add("log")
+                self.expr(args[0], F64)
+                self.emit("call $math.log")
+                self.expr(args[1], F64)
+                self.emit("call $math.log")
+                self.emit("f64.div")
+                return
+            if name in MATH_LIBRARY and hasattr(wasm_math, name):
+                self.ctx.math_used.add(name)
+                for a in args:
+                    self.expr(a, F64)
+                self.emit(f"call $math.{name}")
+                return
+        raise self.refuse(f"a call to {gast.unparse(func).strip()}", e)
+
+    # -- statements -----------------------------------------------------------------------
+    def block(self, stmts) -> None:
+        for s in stmts:
+            self.stmt(s)
+
+    def stmt(self, s) -> None:
+        if isinstance(s, gast.Expr):
+            v = s.value
+            if isinstance(v, gast.Constant) and isinstance(v.value, str):
+                if v.value.startswith(COMMENT):
+                    self.emit(f";; {v.value[len(COMMENT):]}")
+                return
+            if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) and \
+                    isinstance(v.func.value, gast.Name) and v.func.value.id == "_stack" \
+                    and v.func.attr == "append":
+                self.push(v.args[0], s)
+                return
+            raise self.refuse(f"the statement '{gast.unparse(s).strip()}'", s)
+        if isinstance(s, gast.Assign):
+            self.assign(s)
+            return
+        if isinstance(s, gast.If):
+            self.emit(f";; if (line {self._line(s)})")
+            self.truth(s.test)
+            self.emit("(if")
+            self.indent += 1
+            self.emit("(then")
+            self.indent += 1
+            self.block(s.body)
+            self.indent -= 1
+            self.emit(")")
+            if s.orelse:
+                self.emit("(else")
+                self.indent += 1
+                self.block(s.orelse)
+                self.indent -= 1
+                self.emit(")")
+            self.indent -= 1
+            self.emit(")")
+            return
+        if isinstance(s, gast.While):
+            self.while_loop(s)
+            return
+        if isinstance(s, gast.For):
+            self.for_loop(s)
+            return
+        if isinstance(s, gast.Break):
+            if not self.exits:
+                raise self.refuse("break outside a loop", s)
+            self.emit(f"br {self.exits[-1]}")
+            return
+        if isinstance(s, gast.Return):
+            self.ret(s)
+            return
+        if isinstance(s, (gast.Pass, gast.Assert)):
+            return
+        raise self.refuse(type(s).__name__, s)
+
+    def _line(self, s) -> int:
+        return self.fir.line_of(s) if self.fir is not None else getattr(s, "lineno", 0)
+
+    def assign(self, s) -> None:
+        target = s.targets[0]
+        value = s.value
+        if isinstance(target, gast.Name) and target.id == "_stack":
+            return  # the tape lives in linear memory
+        if self._is_pop(value):
+            names = target.elts if isinstance(target, gast.Tuple) else [target]
+            self.pop([n.id for n in names], s)
+            return
+        if self._is_vjp_call(value):
+            call = value.value
+            wasm_name = self.callee_names[call.func.id]
+            params, results = self.ctx.signatures[wasm_name]
+            for a, pt in zip(call.args, params):
+                self.expr(a, pt)
+            self.emit(f"call ${wasm_name}")
+            names = target.elts if isinstance(target, gast.Tuple) else [target]
+            for n in reversed(names):
+                self.convert(F64, self.types[n.id])
+                self.emit(f"local.set ${n.id}")
+            self.emit("drop")  # the callee's value
+            return
+        if isinstance(target, gast.Name):
+            t = self.types[target.id]
+            if isinstance(t, Shape):
+                return  # x.shape: its items are read from the extents directly
+            if isinstance(t, Arr):
+                if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
+                        and value.func.id == "zeros_like":
+                    return  # the gradient buffer, zeroed by the caller
+                raise self.refuse(f"assigning an array to '{target.id}'", s)
+            self.expr(value, t)
+            self.emit(f"local.set ${target.id}")
+            return
+        if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) and \
+                isinstance(self.types.get(target.value.id), Arr):
+            self._address(target)
+            self.expr(value, F64)
+            self.emit("f64.store")
+            return
+        if isinstance(target, gast.Tuple):
+            raise self.refuse("unpacking a tuple", s)
+        raise self.refuse(f"assignment to '{gast.unparse(target).strip()}'", s)
+
+    def _slot_type(self, t):
+        return F64 if t == F64 else I64
+
+    def push(self, value, node) -> None:
+        elts = value.elts if isinstance(value, gast.Tuple) else [value]
+        if len(elts) == 1 and isinstance(elts[0], gast.BinOp) and \
+                isinstance(elts[0].left, gast.Call) and self._is_len_stack(elts[0].left):
+            # the trip count of a loop that pushes one tuple per iteration: stack growth /
+            # the tuple's size in bytes
+            height = elts[0].right.id
+            size = self.heights.get(height, 1)
+            self.emit("global.get $sp")
+            self.emit("i64.extend_i32_u")
+            self.emit(f"local.get ${height}")
+            self.emit("i64.sub")
+            self.emit(f"i64.const {8 * size}")
+            self.emit("i64.div_u")
+            tmp = self.hidden_local("trips", I64)
+            self.emit(f"local.set ${tmp}")
+            elts = [gast.Name(id=tmp, ctx=gast.Load(), annotation=None, type_comment=None)]
+            self.types[tmp] = I64
+        nbytes = 8 * len(elts)
+        self.last_push_size[id(node)] = len(elts)
+        # grow the memory only when the tape reaches its end ($tape_end caches it)
+        self.emit("global.get $sp")
+        self.emit(f"i32.const {nbytes}")
+        self.emit("i32.add")
+        self.emit("global.get $tape_end")
+        self.emit("i32.gt_u")
+        self.emit(f"(if (then (call $tape.reserve (i32.const {nbytes}))))")
+        for k, e in enumerate(elts):
+            t = self.type_of(e)
+            self.emit("global.get $sp")
+            self.expr(e, self._slot_type(t))
+            self.emit(f"{self._slot_type(t)}.store offset={8 * k}")
+        self.emit("global.get $sp")
+        self.emit(f"i32.const {nbytes}")
+        self.emit("i32.add")
+        self.emit("global.set $sp")
+
+    @staticmethod
+    def _is_len_stack(e) -> bool:
+        return (isinstance(e, gast.Call) and isinstance(e.func, gast.Name)
+                and e.func.id == "len" and isinstance(e.args[0], gast.Name)
+                and e.args[0].id == "_stack")
+
+    def pop(self, names, node) -> None:
+        for n in names:
+            if n in self.hidden:
+                self.types.setdefault(n, self.hidden[n])
+        nbytes = 8 * len(names)
+        self.emit("global.get $sp")
+        self.emit(f"i32.const {nbytes}")
+        self.emit("i32.sub")
+        self.emit("global.set $sp")
+        for k, n in enumerate(names):
+            t = self.types[n]
+            slot = self._slot_type(t)
+            self.emit("global.get $sp")
+            self.emit(f"{slot}.load offset={8 * k}")
+            self.convert(slot, t)
+            self.emit(f"local.set ${n}")
+
+    def while_loop(self, s) -> None:
+        exit_, top = self.label("exit"), self.label("loop")
+        self.emit(f";; while loop (line {self._line(s)})")
+        self.emit(f"(block {exit_}")
+        self.indent += 1
+        self.emit(f"(loop {top}")
+        self.indent += 1
+        self.truth(s.test)
+        self.emit("i32.eqz")
+        self.emit(f"br_if {exit_}")
+        self.exits.append(exit_)
+        self.block(s.body)
+        self.exits.pop()
+        self.emit(f"br {top}")
+        self.indent -= 1
+        self.emit(")")
+        self.indent -= 1
+        self.emit(")")
+
+    def _range_parts(self, call, node):
+        args = call.args
+        if call.keywords or not 1 <= len(args) <= 3:
+            raise self.refuse("range() with these arguments", node)
+        zero, one = gast.Constant(value=0, kind=None), gast.Constant(value=1, kind=None)
+        if len(args) == 1:
+            return zero, args[0], one
+        if len(args) == 2:
+            return args[0], args[1], one
+        return args[0], args[1], args[2]
+
+    def for_loop(self, s) -> None:
+        it = s.iter
+        rev = False
+        limit = None
+        if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and \
+                it.func.id == "reversed":
+            rev = True
+            it = it.args[0]
+        if isinstance(it, gast.Subscript) and isinstance(it.slice, gast.Slice):
+            limit = it.slice.upper
+            it = it.value
+        if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name)
+                and it.func.id == "range"):
+            raise self.refuse("a for loop over something other than range()", s)
+        start, stop, step = self._range_parts(it, s)
+        if self._is_pop(stop):  # for _ in range(_stack.pop()): a reversed while loop
+            popped = self.hidden_local("trips", I64)
+            self.pop([popped], s)
+            stop = gast.Name(id=popped, ctx=gast.Load(), annotation=None, type_comment=None)
+        target = s.target.id if isinstance(s.target, gast.Name) else None
+        a = self.hidden_local("start", I64)
+        c = self.hidden_local("step", I64)
+        n = self.hidden_local("n", I64)
+        k = self.hidden_local("k", I64)
+        self.emit(f";; {'reversed ' if rev else ''}for loop (line {self._line(s)})")
+        self.expr(start, I64)
+        self.emit(f"local.set ${a}")
+        self.expr(step, I64)
+        self.emit(f"local.set ${c}")
+        self.expr(stop, I64)
+        self.emit(f"local.get ${a}")
+        self.emit(f"local.get ${c}")
+        self.ctx.math_used.add("range_len")
+        self.emit("call $range.len")
+        self.emit(f"local.set ${n}")
+        if limit is not None:
+            # range(...)[:m]: the first min(n, m) elements
+            m = self.hidden_local("m", I64)
+            self._limit_value(limit, m)
+            self.emit(f"local.get ${n}")
+            self.emit(f"local.get ${m}")
+            self.emit(f"local.get ${n}")
+            self.emit(f"local.get ${m}")
+            self.emit("i64.lt_s")
+            self.emit("select")
+            self.emit(f"local.set ${n}")
+        if rev:
+            self.emit(f"local.get ${n}")
+            self.emit(f"local.set ${k}")
+        else:
+            self.emit("i64.const 0")
+            self.emit(f"local.set ${k}")
+        exit_, top = self.label("exit"), self.label("loop")
+        self.emit(f"(block {exit_}")
+        self.indent += 1
+        self.emit(f"(loop {top}")
+        self.indent += 1
+        if rev:
+            self.emit(f"local.get ${k}")
+            self.emit("i64.eqz")
+            self.emit(f"br_if {exit_}")
+            self.emit(f"local.get ${k}")
+            self.emit("i64.const 1")
+            self.emit("i64.sub")
+            self.emit(f"local.set ${k}")
+        else:
+            self.emit(f"local.get ${k}")
+            self.emit(f"local.get ${n}")
+            self.emit("i64.ge_s")
+            self.emit(f"br_if {exit_}")
+        if target is not None:
+            self.emit(f"local.get ${a}")
+            self.emit(f"local.get ${k}")
+            self.emit(f"local.get ${c}")
+            self.emit("i64.mul")
+            self.emit("i64.add")
+            self.emit(f"local.set ${target}")
+        if not rev:
+            self.emit(f"local.get ${k}")
+            self.emit("i64.const 1")
+            self.emit("i64.add")
+            self.emit(f"local.set ${k}")
+        self.exits.append(exit_)
+        self.block(s.body)
+        self.exits.pop()
+        self.emit(f"br {top}")
+        self.indent -= 1
+        self.emit(")")
+        self.indent -= 1
+        self.emit(")")
+
+    def _limit_value(self, limit, local) -> None:
+        if self._is_pop(limit):
+            self.types[local] = I64
+            self.pop([local], limit)
+        else:
+            self.expr(limit, I64)
+            self.emit(f"local.set ${local}")
+
+    def ret(self, s) -> None:
+        value = s.value
+        elts = []
+        if isinstance(value, gast.Tuple):
+            for e in value.elts:
+                if isinstance(e, gast.Tuple):
+                    elts.extend(e.elts)
+                else:
+                    elts.append(e)
+        else:
+            elts = [value]
+        for e, rt in zip(elts, self.results):
+            if rt == I32 and isinstance(self.type_of(e), Arr):
+                self.emit(f"local.get ${e.id}")
+            elif isinstance(e, gast.Call) and isinstance(e.func, gast.Name) and \
+                    e.func.id == "zeros_like" and isinstance(self.type_of(e.args[0]), Arr):
+                self.emit(f"local.get $b{e.args[0].id}")
+            else:
+                self.expr(e, rt)
+        self.emit("return")
+
+    # -- the function -----------------------------------------------------------------------
+    def function(self, params: list, results: list, export: str | None) -> str:
+        """``params``: [(name, wasm type)]; returns the WAT of the function."""
+        self.results = results
+        self.infer()
+        for s in self.fdef.body:
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and \
+                    self._is_len_stack(s.value):
+                pass
+        self._scan_heights(self.fdef.body)
+        self.block(self.fdef.body)
+        param_names = {p for p, _ in params}
+        locals_ = {n: t for n, t in self.types.items()
+                   if n not in param_names and not isinstance(t, (Arr, Shape))
+                   and n not in self.params}
+        locals_.update(self.hidden)
+        head = f"(func ${self.name}"
+        if export:
+            head += f' (export "{export}")'
+        out = [head]
+        for p, t in params:
+            out.append(f"    (param ${p} {t})")
+        if results:
+            out.append(f"    (result {' '.join(results)})")
+        for n, t in sorted(locals_.items()):
+            out.append(f"    (local ${n} {t})")
+        out.extend(self.lines)
+        out.append("    unreachable")
+        out.append("  )")
+        return "\n".join(out)
+
+    def _scan_heights(self, stmts) -> None:
+        """Tuple size pushed per iteration by the loop after each ``_height = len(_stack)``."""
+        for k, s in enumerate(stmts):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and \
+                    self._is_len_stack(s.value):
+                name = s.targets[0].id
+                self.types[name] = I64
+                for loop in stmts[k + 1:]:
+                    if isinstance(loop, (gast.For, gast.While)):
+                        for x in loop.body:
+                            if isinstance(x, gast.Expr) and isinstance(x.value, gast.Call) \
+                                    and isinstance(x.value.func, gast.Attribute) \
+                                    and x.value.func.attr == "append":
+                                arg = x.value.args[0]
+                                self.heights[name] = len(arg.elts) if isinstance(
+                                    arg, gast.Tuple) else 1
+                        break
+            for field in ("body", "orelse"):
+                self._scan_heights(getattr(s, field, []) or [])
+
+
+def _f64(v: float) -> str:
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return float.hex(v) if v != int(v) or abs(v) > 2 ** 53 else repr(v)
+
+
+def _len_stack_fix(expr: str) -> str:
+    return expr

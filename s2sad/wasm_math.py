@@ -1,0 +1,444 @@
+"""The math library of emitted Wasm modules, written in the scalar subset s2sad compiles.
+
+Wasm has sqrt, abs, floor, ceil, min, max and copysign as instructions and nothing else, and a
+call from Wasm back into Python costs microseconds, so each module carries its own versions of
+the functions below, compiled by wasm_emit from this file.  They follow the published
+algorithms (fdlibm / musl: argument reduction then a polynomial; Kahan's and Goldberg's
+formulations for expm1 and log1p) and run as ordinary Python too, which is how the tests check
+them against Python's ``math`` (tests/test_wasm_math.py) before checking the compiled ones.
+
+``ldexp``, ``frexp_mantissa`` and ``frexp_exponent`` are intrinsics: plain Python here, bit
+operations in Wasm.  Known limit: sin, cos and tan reduce their argument with a three-part
+pi/2 (Cody-Waite), exact for |x| < 2**20 * pi/2; beyond that their error grows with |x|.
+"""
+
+import math
+
+INF = math.inf
+PI = 3.141592653589793
+PIO2_HI = 1.5707963267948966
+PIO2_LO = 6.123233995736766e-17
+LN2_HI = 6.93147180369123816490e-01
+LN2_LO = 1.90821492927058770002e-10
+INV_LN2 = 1.44269504088896338700e+00
+INV_PIO2 = 6.36619772367581382433e-01
+PIO2_1 = 1.57079632673412561417e+00
+PIO2_1T = 6.07710050650619224932e-11
+PIO2_2 = 6.07710050630396597660e-11
+PIO2_2T = 2.02226624879595063154e-21
+PIO2_3 = 2.02226624871116645580e-21
+PIO2_3T = 8.47842766036889956997e-32
+
+
+def ldexp(y, k):
+    """y * 2**k (intrinsic)."""
+    return math.ldexp(y, k)
+
+
+def frexp_mantissa(x):
+    """m in [0.5, 1) with x = m * 2**e (intrinsic)."""
+    return math.frexp(x)[0]
+
+
+def frexp_exponent(x):
+    """e with x = m * 2**e (intrinsic)."""
+    return math.frexp(x)[1]
+
+
+def exp(x):
+    if x != x:
+        return x
+    if x > 709.782712893384:
+        return INF
+    if x < -745.1332191019412:
+        return 0.0
+    if abs(x) < 3.725290298461914e-09:
+        return 1.0 + x
+    k = math.floor(x * INV_LN2 + 0.5)
+    hi = x - k * LN2_HI
+    lo = k * LN2_LO
+    r = hi - lo
+    t = r * r
+    c = r - t * (1.66666666666666019037e-01 + t * (-2.77777777770155933842e-03 + t * (
+        6.61375632143793436117e-05 + t * (-1.65339022054652515390e-06
+                                          + t * 4.13813679705723846039e-08))))
+    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+    return ldexp(y, k)
+
+
+def log(x):
+    if x != x or x == INF:
+        return x
+    if x < 0.0:
+        return math.nan
+    if x == 0.0:
+        return -INF
+    m = frexp_mantissa(x)
+    e = frexp_exponent(x)
+    if m < 0.7071067811865476:
+        m = m * 2.0
+        e = e - 1
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01
+                                              + w * 1.531383769920937332e-01))
+    t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01 + w * (
+        1.818357216161805012e-01 + w * 1.479819860511658591e-01)))
+    r = t2 + t1
+    hfsq = 0.5 * f * f
+    return e * LN2_HI - ((hfsq - (s * (hfsq + r) + e * LN2_LO)) - f)
+
+
+def log1p(x):
+    u = 1.0 + x
+    if u == 1.0:
+        return x
+    if u == INF:
+        return u
+    return log(u) * x / (u - 1.0)
+
+
+def expm1(x):
+    if x != x:
+        return x
+    if abs(x) < 1e-5:
+        return x + 0.5 * x * x + x * x * x / 6.0
+    u = exp(x)
+    if u == INF:
+        return u
+    if u == 1.0:
+        return x
+    um1 = u - 1.0
+    if um1 == -1.0:
+        return -1.0
+    return um1 * x / log(u)
+
+
+def log2(x):
+    return log(x) * 1.4426950408889634
+
+
+def log10(x):
+    return log(x) * 0.4342944819032518
+
+
+def tanh(x):
+    a = abs(x)
+    if a > 22.0:
+        return math.copysign(1.0, x)
+    if a < 2.7755575615628914e-17:
+        return x
+    if a >= 1.0:
+        t = expm1(2.0 * a)
+        z = 1.0 - 2.0 / (t + 2.0)
+    else:
+        t = expm1(-2.0 * a)
+        z = -t / (t + 2.0)
+    return math.copysign(z, x)
+
+
+def sinh(x):
+    a = abs(x)
+    if a < 22.0:
+        t = expm1(a)
+        if a < 1.0:
+            return math.copysign(0.5 * (2.0 * t - t * t / (t + 1.0)), x)
+        return math.copysign(0.5 * (t + t / (t + 1.0)), x)
+    if a < 709.7822265625:
+        return math.copysign(0.5 * exp(a), x)
+    w = exp(0.5 * a)
+    return math.copysign(0.5 * w * w, x)
+
+
+def cosh(x):
+    a = abs(x)
+    if a < 0.34657359027997264:
+        t = expm1(a)
+        w = 1.0 + t
+        return 1.0 + (t * t) / (w + w)
+    if a < 22.0:
+        t = exp(a)
+        return 0.5 * t + 0.5 / t
+    if a < 709.7822265625:
+        return 0.5 * exp(a)
+    w = exp(0.5 * a)
+    return 0.5 * w * w
+
+
+def _sin_kernel(x, y):
+    z = x * x
+    w = z * z
+    r = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04
+                                          + z * 2.75573137070700676789e-06) + z * w * (
+        -2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)
+    v = z * x
+    return x - ((z * (0.5 * y - v * r) - y) - v * -1.66666666666666324348e-01)
+
+
+def _cos_kernel(x, y):
+    z = x * x
+    w = z * z
+    r = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03
+                                               + z * 2.48015872894767294178e-05)) + w * w * (
+        -2.75573143513906633035e-07 + z * (2.08757232129817482790e-09
+                                           + z * -1.13596475577881948265e-11))
+    hz = 0.5 * z
+    w = 1.0 - hz
+    return w + (((1.0 - w) - hz) + (z * r - x * y))
+
+
+def _sin_or_cos(x, shift):
+    """sin(x) for shift 0, cos(x) for shift 1: x = n * pi/2 + (y0 + y1), then a kernel."""
+    if x != x or abs(x) == INF:
+        return x - x
+    if abs(x) < 0.7853981633974483:
+        if shift == 0:
+            if abs(x) < 7.450580596923828e-09:
+                return x
+            return _sin_kernel(x, 0.0)
+        return _cos_kernel(x, 0.0)
+    fn = float(math.floor(x * INV_PIO2 + 0.5))
+    # x - fn * pi/2 with pi/2 in three parts (Cody-Waite); the third only when the first two
+    # leave a result small enough for their error to show
+    r = x - fn * PIO2_1
+    t = r
+    w = fn * PIO2_2
+    r = t - w
+    w = fn * PIO2_2T - ((t - r) - w)
+    y0 = r - w
+    if abs(y0) < 1e-6:
+        t = r
+        w = fn * PIO2_3
+        r = t - w
+        w = fn * PIO2_3T - ((t - r) - w)
+        y0 = r - w
+    y1 = (r - y0) - w
+    q = fn + shift
+    n = q - 4.0 * math.floor(q * 0.25)  # the quadrant, (fn + shift) mod 4
+    if n == 0:
+        return _sin_kernel(y0, y1)
+    if n == 1:
+        return _cos_kernel(y0, y1)
+    if n == 2:
+        return -_sin_kernel(y0, y1)
+    return -_cos_kernel(y0, y1)
+
+
+def sin(x):
+    return _sin_or_cos(x, 0)
+
+
+def cos(x):
+    return _sin_or_cos(x, 1)
+
+
+def tan(x):
+    return sin(x) / cos(x)
+
+
+def atan(x):
+    if x != x:
+        return x
+    a = abs(x)
+    if a >= 7.37869762948382064640e+19:
+        return math.copysign(PIO2_HI + PIO2_LO, x)
+    hi = 0.0
+    lo = 0.0
+    reduced = True
+    if a < 0.4375:
+        if a < 3.725290298461914e-09:
+            return x
+        reduced = False
+        t = a
+    elif a < 0.6875:
+        hi = 4.63647609000806093515e-01
+        lo = 2.26987774529616870924e-17
+        t = (2.0 * a - 1.0) / (2.0 + a)
+    elif a < 1.1875:
+        hi = 7.85398163397448278999e-01
+        lo = 3.06161699786838301793e-17
+        t = (a - 1.0) / (a + 1.0)
+    elif a < 2.4375:
+        hi = 9.82793723247329054082e-01
+        lo = 1.39033110312309984516e-17
+        t = (a - 1.5) / (1.0 + 1.5 * a)
+    else:
+        hi = 1.57079632679489655800e+00
+        lo = 6.12323399573676603587e-17
+        t = -1.0 / a
+    z = t * t
+    w = z * z
+    s1 = z * (3.33333333333329318027e-01 + w * (1.42857142725034663711e-01 + w * (
+        9.09088713343650656196e-02 + w * (6.66107313738753120669e-02 + w * (
+            4.97687799461593236017e-02 + w * 1.62858201153657823623e-02)))))
+    s2 = w * (-1.99999999998764832476e-01 + w * (-1.11111104054623557880e-01 + w * (
+        -7.69187620504482999495e-02 + w * (-5.83357013379057348645e-02
+                                           + w * -3.65315727442169155270e-02))))
+    if not reduced:
+        return math.copysign(t - t * (s1 + s2), x)
+    return math.copysign(hi - ((t * (s1 + s2) - lo) - t), x)
+
+
+def atan2(y, x):
+    if x != x or y != y:
+        return x + y
+    if y == 0.0:
+        if math.copysign(1.0, x) > 0.0:
+            return y
+        return math.copysign(PI, y)
+    if x == 0.0:
+        return math.copysign(PIO2_HI, y)
+    if abs(x) == INF:
+        if abs(y) == INF:
+            if x > 0.0:
+                return math.copysign(0.7853981633974483, y)
+            return math.copysign(2.356194490192345, y)
+        if x > 0.0:
+            return math.copysign(0.0, y)
+        return math.copysign(PI, y)
+    if abs(y) == INF:
+        return math.copysign(PIO2_HI, y)
+    z = atan(abs(y / x))
+    if x > 0.0:
+        return math.copysign(z, y)
+    return math.copysign(PI - (z - 1.2246467991473532e-16), y)
+
+
+def asin(x):
+    if abs(x) > 1.0:
+        return math.nan
+    return atan2(x, math.sqrt((1.0 - x) * (1.0 + x)))
+
+
+def acos(x):
+    if abs(x) > 1.0:
+        return math.nan
+    return atan2(math.sqrt((1.0 - x) * (1.0 + x)), x)
+
+
+def hypot(x, y):
+    a = abs(x)
+    b = abs(y)
+    if a == INF or b == INF:
+        return INF
+    if a != a or b != b:
+        return a + b
+    if a < b:
+        t = a
+        a = b
+        b = t
+    if a == 0.0:
+        return 0.0
+    r = b / a
+    return a * math.sqrt(1.0 + r * r)
+
+
+def _log_tail(x, hi):
+    """The rounding error of ``hi = log(x)``: log(x) - hi, from a double-double evaluation of
+    the same formula (two-sums and Dekker's exact square carry what rounding drops)."""
+    m = frexp_mantissa(x)
+    e = frexp_exponent(x)
+    if m < 0.7071067811865476:
+        m = m * 2.0
+        e = e - 1
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01
+                                              + w * 1.531383769920937332e-01))
+    t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01 + w * (
+        1.818357216161805012e-01 + w * 1.479819860511658591e-01)))
+    # f * f exactly: ff + ff_err (Veltkamp split)
+    c = 134217729.0 * f
+    fh = c - (c - f)
+    fl = f - fh
+    ff = f * f
+    ff_err = ((fh * fh - ff) + 2.0 * fh * fl) + fl * fl
+    hfsq = 0.5 * ff
+    small = s * (hfsq + t2 + t1) + e * LN2_LO
+    # (e * LN2_HI + f) - hfsq + small, each sum with its error (two-sum)
+    a = e * LN2_HI
+    b1 = a + f
+    bb = b1 - a
+    err1 = (a - (b1 - bb)) + (f - bb)
+    b2 = b1 - hfsq
+    bb = b2 - b1
+    err2 = (b1 - (b2 - bb)) + (-hfsq - bb)
+    total = b2 + small
+    bb = total - b2
+    err3 = (b2 - (total - bb)) + (small - bb)
+    return (total - hi) + (err1 + err2 + err3 - 0.5 * ff_err)
+
+
+def _pow_positive(a, y):
+    """a ** y for a > 0: exp(y * log(a)) with log(a) in double-double and Dekker's exact
+    product, so that the large |y log a| does not magnify rounding errors."""
+    big = log(a)
+    tail = _log_tail(a, big)
+    p = y * big
+    c = 134217729.0 * y
+    yh = c - (c - y)
+    yl = y - yh
+    c = 134217729.0 * big
+    bh = c - (c - big)
+    bl = big - bh
+    err = ((yh * bh - p) + yh * bl + yl * bh) + yl * bl
+    e = exp(p)
+    return e + e * (err + y * tail)
+
+
+def pow(x, y):
+    if y == 0.0 or x == 1.0:
+        return 1.0
+    if x != x or y != y:
+        return x + y
+    if x == 0.0:
+        if y < 0.0:
+            return INF
+        return 0.0
+    if y == math.floor(y) and abs(y) < 9007199254740992.0:
+        # an integer exponent: a negative base keeps its sign for odd exponents
+        r = _pow_positive(abs(x), y)
+        if x < 0.0 and math.floor(y) % 2 == 1:
+            return -r
+        return r
+    if x < 0.0:
+        return math.nan
+    return _pow_positive(x, y)
+
+
+def asinh(x):
+    a = abs(x)
+    if a > 1e8:
+        return math.copysign(log(a) + LN2_HI + LN2_LO, x)
+    return math.copysign(log1p(a + a * a / (1.0 + math.sqrt(1.0 + a * a))), x)
+
+
+def acosh(x):
+    if x < 1.0:
+        return math.nan
+    if x > 1e8:
+        return log(x) + LN2_HI + LN2_LO
+    t = x - 1.0
+    return log1p(t + math.sqrt(2.0 * t + t * t))
+
+
+def atanh(x):
+    a = abs(x)
+    if a > 1.0:
+        return math.nan
+    return math.copysign(0.5 * log1p(2.0 * a / (1.0 - a)), x)
+
+
+def degrees(x):
+    return x * 57.29577951308232
+
+
+def radians(x):
+    return x * 0.017453292519943295
+
+
+INTRINSICS = ("ldexp", "frexp_mantissa", "frexp_exponent")

@@ -1,0 +1,117 @@
+"""The Wasm math library: the kernels agree with Python's math to a few ulp, first as Python
+code, then compiled into a module."""
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from s2sad import wasm, wasm_math
+
+FINITE = dict(allow_nan=False, allow_infinity=False)
+# function, domain strategy, ulp bound
+UNARY = {
+    "sin": (st.floats(-2 ** 20 * math.pi / 2, 2 ** 20 * math.pi / 2, **FINITE), 2),
+    "cos": (st.floats(-2 ** 20 * math.pi / 2, 2 ** 20 * math.pi / 2, **FINITE), 2),
+    "tan": (st.floats(-1e5, 1e5, **FINITE), 4),
+    "exp": (st.floats(-745, 709, **FINITE), 2),
+    "log": (st.floats(1e-300, 1e300, **FINITE), 2),
+    "log1p": (st.floats(-0.999, 1e10, **FINITE), 3),
+    "expm1": (st.floats(-40, 700, **FINITE), 3),
+    "tanh": (st.floats(-40, 40, **FINITE), 4),
+    "sinh": (st.floats(-700, 700, **FINITE), 3),
+    "cosh": (st.floats(-700, 700, **FINITE), 3),
+    "atan": (st.floats(-1e10, 1e10, **FINITE), 2),
+    "asin": (st.floats(-1, 1, **FINITE), 3),
+    "acos": (st.floats(-1, 1, **FINITE), 3),
+    "log2": (st.floats(1e-300, 1e300, **FINITE), 2),
+    "log10": (st.floats(1e-300, 1e300, **FINITE), 3),
+    "asinh": (st.floats(-1e10, 1e10, **FINITE), 3),
+    "acosh": (st.floats(1, 1e10, **FINITE), 3),
+    "atanh": (st.floats(-0.999, 0.999, **FINITE), 3),
+}
+
+
+def ulps(got: float, want: float) -> float:
+    if got == want or (math.isnan(got) and math.isnan(want)):
+        return 0.0
+    return abs(got - want) / math.ulp(want) if want != 0 else abs(got) / 5e-324
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_python_kernel_agrees_with_math(name):
+    domain, bound = UNARY[name]
+    ours, ref = getattr(wasm_math, name), getattr(math, name)
+
+    @settings(max_examples=300, deadline=None)
+    @given(domain)
+    def check(x):
+        assert ulps(ours(x), ref(x)) <= bound, (x, ours(x), ref(x))
+
+    check()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(-1e6, 1e6, **FINITE), st.floats(-1e6, 1e6, **FINITE))
+def test_atan2_and_hypot(y, x):
+    assert ulps(wasm_math.atan2(y, x), math.atan2(y, x)) <= 2
+    assert ulps(wasm_math.hypot(y, x), math.hypot(y, x)) <= 2
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.floats(1e-5, 1e5, **FINITE), st.floats(-60, 60, **FINITE))
+def test_pow(a, b):
+    want = math.pow(a, b)
+    assert ulps(wasm_math.pow(a, b), want) <= 4, (a, b)
+
+
+def test_pow_special_cases():
+    for a, b in [(-2.0, 3.0), (-2.0, 2.0), (2.0, 0.5), (0.0, 2.0), (10.0, -2.0), (1.0, 1e300)]:
+        assert wasm_math.pow(a, b) == pytest.approx(math.pow(a, b), rel=1e-15)
+    assert math.isnan(wasm_math.pow(-2.0, 0.5))
+
+
+def k_sin(x):
+    return math.sin(x)
+
+
+def k_exp(x):
+    return math.exp(x)
+
+
+def k_log(x):
+    return math.log(x)
+
+
+def k_atan2(y, x):
+    return math.atan2(y, x)
+
+
+def k_pow(a, b):
+    return a ** b
+
+
+def k_tanh(x):
+    return math.tanh(x)
+
+
+COMPILED = [(k_sin, [st.floats(-1e6, 1e6, **FINITE)], math.sin),
+            (k_exp, [st.floats(-700, 700, **FINITE)], math.exp),
+            (k_log, [st.floats(1e-300, 1e300, **FINITE)], math.log),
+            (k_tanh, [st.floats(-30, 30, **FINITE)], math.tanh),
+            (k_atan2, [st.floats(-1e3, 1e3, **FINITE), st.floats(-1e3, 1e3, **FINITE)],
+             math.atan2),
+            (k_pow, [st.floats(1e-3, 1e3, **FINITE), st.floats(-20, 20, **FINITE)], math.pow)]
+
+
+@pytest.mark.parametrize("f,domains,ref", COMPILED, ids=[c[0].__name__ for c in COMPILED])
+def test_compiled_kernel_agrees_with_math(f, domains, ref):
+    run = wasm.primal(f)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.tuples(*domains))
+    def check(args):
+        assert ulps(run(*args), ref(*args)) <= 4, args
+
+    check()

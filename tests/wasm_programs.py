@@ -1,0 +1,45 @@
+"""Programs with array arguments for the Wasm backend tests (read element-wise in loops)."""
+
+import math
+
+
+def dot_tanh(w, xs):
+    s = 0.0
+    for i in range(len(xs)):
+        s = s + math.tanh(w[i] * xs[i])
+    return s
+
+
+def matvec_norm(a, v):
+    n, m = a.shape
+    total = 0.0
+    for i in range(n):
+        row = 0.0
+        for j in range(m):
+            row = row + a[i, j] * v[j]
+        total = total + row * row
+    return math.sqrt(total)
+
+
+def horner(coeffs, x):
+    y = 0.0
+    for k in range(len(coeffs)):
+        y = y * x + coeffs[k]
+    return y
+
+
+def last_minus_first(xs):
+    return xs[-1] * xs[0] - xs[len(xs) - 1]
+
+
+def running_max(xs, x):
+    best = xs[0] * x
+    for i in range(1, len(xs)):
+        v = xs[i] * x
+        if v > best:
+            best = v
+    return best
+
+
+def out_of_range(xs):
+    return xs[len(xs)] * 2.0
