@@ -178,7 +178,7 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
     return fn
 
 
-def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False) -> Callable:
+def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False, backend: str = "python") -> Callable:
     """Return a function with ``f``'s signature that computes the gradient of ``f``.
 
     ``wrt`` is a parameter position or name, or a tuple of them; the gradient is a float (or a
@@ -186,13 +186,32 @@ def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False) -> Callable:
     The transformation runs once, here, and is cached per (function, wrt).  With
     ``verbose=True`` the generated source is printed; it is always available as the returned
     function's ``source`` attribute.
+
+    ``backend="wasm"`` compiles the same adjoint to a WebAssembly module run by wasmtime
+    (scalar and array-loop code; see ``s2sad.wasm``); its ``source()`` is the WAT text.
     """
+    if backend == "wasm":
+        from . import wasm
+
+        return wasm.grad(f, wrt, verbose)
+    _check_backend(backend)
     return _make(f, wrt, verbose, with_value=False)
 
 
-def value_and_grad(f: Callable, wrt: Wrt = 0, verbose: bool = False) -> Callable:
+def value_and_grad(f: Callable, wrt: Wrt = 0, verbose: bool = False,
+                   backend: str = "python") -> Callable:
     """Like ``grad``, but the returned function returns ``(f(*args), gradient)``."""
+    if backend == "wasm":
+        from . import wasm
+
+        return wasm.value_and_grad(f, wrt, verbose)
+    _check_backend(backend)
     return _make(f, wrt, verbose, with_value=True)
+
+
+def _check_backend(backend: str) -> None:
+    if backend != "python":
+        raise S2SADError(f"unknown backend {backend!r}", hint='use "python" or "wasm"')
 
 
 def vjp(f: Callable, *args: Any) -> tuple[Any, Callable]:

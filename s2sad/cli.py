@@ -1,0 +1,129 @@
+"""``s2sad-cli module.py:func --emit python|wat|wasm [--wrt NAMES] [-o FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+
+from .errors import S2SADError
+
+EXAMPLE = """examples:
+  s2sad-cli examples/pendulum.py:pendulum --emit python
+  s2sad-cli examples/pendulum.py:pendulum --wrt theta0,length --emit wat -o pendulum.wat
+  s2sad-cli examples/newton.py:cubic_root --emit wasm          # writes cubic_root.wasm
+
+The Wasm module exports <func> (the primal), <func>_grad (args..., b_out) -> (value,
+gradients...), and its memory; it imports nothing, so node, a browser or wasmtime can run it.
+"""
+
+
+class CliError(Exception):
+    """A one-line message for stderr (exit code 2)."""
+
+
+def _load(target: str):
+    if ":" not in target:
+        raise CliError(f"{target}: expected module.py:function")
+    path, _, name = target.rpartition(":")
+    if not os.path.isfile(path):
+        raise CliError(f"{path}: no such file")
+    module_name = os.path.splitext(os.path.basename(path))[0]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise CliError(f"{exc.filename or path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except Exception as exc:  # the user's module failed while importing
+        tb = exc.__traceback__
+        line = None
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == os.path.abspath(path) or \
+                    tb.tb_frame.f_code.co_filename == path:
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        where = f"{path}:{line}" if line else path
+        raise CliError(f"{where}: importing the module failed: "
+                       f"{type(exc).__name__}: {exc}") from None
+    func = getattr(module, name, None)
+    if func is None:
+        raise CliError(f"{path}: no function named '{name}'")
+    if not callable(func):
+        raise CliError(f"{path}: '{name}' is not a function")
+    return func
+
+
+def _wrt(value: str | None):
+    if not value:
+        return 0
+    items = []
+    for part in value.split(","):
+        part = part.strip()
+        items.append(int(part) if part.lstrip("-").isdigit() else part)
+    return tuple(items) if len(items) > 1 else items[0]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="s2sad-cli", description="Write the gradient of a Python function as readable "
+        "Python, WebAssembly text, or a WebAssembly module.", epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("target", help="module.py:function")
+    parser.add_argument("--emit", choices=("python", "wat", "wasm"), default="python",
+                        help="what to write (default: python)")
+    parser.add_argument("--wrt", help="parameters to differentiate with respect to: names or "
+                        "positions, comma-separated (default: the first)")
+    parser.add_argument("-o", "--output", help="file to write (default: stdout; for --emit "
+                        "wasm, FUNC.wasm)")
+    args = parser.parse_args(argv)
+    try:
+        func = _load(args.target)
+        wrt = _wrt(args.wrt)
+        if args.emit == "python":
+            from .api import grad
+
+            text = grad(func, wrt=wrt).source
+            _write(text, args.output)
+        else:
+            from .wasm import build_module
+
+            source = build_module(func, wrt).wat
+            if args.emit == "wat":
+                _write(source, args.output)
+            else:
+                import wasmtime
+
+                binary = wasmtime.wat2wasm(source)
+                out = args.output or f"{func.__name__}.wasm"
+                with open(out, "wb") as fh:
+                    fh.write(binary)
+                print(f"wrote {out} ({len(binary)} bytes): exports {func.__name__}, "
+                      f"{func.__name__}_grad, memory", file=sys.stderr)
+    except CliError as exc:
+        print(f"s2sad-cli: {exc}", file=sys.stderr)
+        return 2
+    except S2SADError as exc:
+        hint = f" (hint: {exc.hint})" if exc.hint else ""
+        print(f"s2sad-cli: {exc.one_line()}{hint}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"s2sad-cli: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _write(text: str, path: str | None) -> None:
+    if path:
+        with open(path, "w") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""s2sad-cli through a subprocess, and the emitted module run by Node."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import s2sad
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def cli(*args, cwd=None):
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "s2sad.cli", *args], capture_output=True,
+                          text=True, cwd=cwd or ROOT, env=env)
+
+
+def test_emit_python():
+    out = cli(f"{EXAMPLES}/pendulum.py:pendulum", "--wrt", "theta0,length", "--emit", "python")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("def pendulum_grad(theta0, length, b_out=1.0):")
+    assert "# adjoint sweep" in out.stdout
+
+
+def test_emit_wat_to_a_file(tmp_path):
+    target = tmp_path / "newton.wat"
+    out = cli(f"{EXAMPLES}/newton.py:cubic_root", "--emit", "wat", "-o", str(target))
+    assert out.returncode == 0, out.stderr
+    text = target.read_text()
+    assert text.startswith("(module") and '(export "cubic_root_grad")' in text
+
+
+def test_emit_wasm_default_name(tmp_path):
+    out = cli(f"{EXAMPLES}/newton.py:cubic_root", "--emit", "wasm", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    binary = (tmp_path / "cubic_root.wasm").read_bytes()
+    assert binary[:4] == b"\0asm"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_node_runs_the_module_and_agrees_with_python(tmp_path):
+    sys.path.insert(0, str(EXAMPLES))
+    import newton
+
+    cli(f"{EXAMPLES}/newton.py:cubic_root", "--emit", "wasm", "-o", str(tmp_path / "m.wasm"))
+    script = tmp_path / "run.js"
+    script.write_text("""
+const fs = require('fs');
+WebAssembly.instantiate(fs.readFileSync(process.argv[2]), {}).then(({instance}) => {
+  const out = [];
+  for (const x of [0.5, 1.0, 2.0, 3.7]) {
+    out.push([instance.exports.cubic_root(x), instance.exports.cubic_root_grad(x, 1.0)]);
+  }
+  console.log(JSON.stringify(out));
+});
+""")
+    run = subprocess.run(["node", str(script), str(tmp_path / "m.wasm")], capture_output=True,
+                         text=True, check=True)
+    results = json.loads(run.stdout)
+    dgrad = s2sad.grad(newton.cubic_root)
+    for x, (value, (value2, g)) in zip([0.5, 1.0, 2.0, 3.7], results):
+        assert value == pytest.approx(newton.cubic_root(x), rel=1e-9)
+        assert value2 == pytest.approx(value, rel=1e-15)
+        assert g == pytest.approx(dgrad(x), rel=1e-9)
+
+
+def one_line_error(out):
+    assert out.returncode == 2
+    assert out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("s2sad-cli: "), out.stderr
+    assert "Traceback" not in out.stderr
+    return lines[0]
+
+
+def test_missing_file():
+    line = one_line_error(cli("no/such/file.py:f", "--emit", "python"))
+    assert "no/such/file.py: no such file" in line
+
+
+def test_missing_function():
+    line = one_line_error(cli(f"{EXAMPLES}/newton.py:nope"))
+    assert "newton.py: no function named 'nope'" in line
+
+
+def test_syntax_error_in_the_module(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(x):\n    return x *\n")
+    line = one_line_error(cli(f"{bad}:f"))
+    assert f"{bad}:2: syntax error" in line
+
+
+def test_unsupported_construct(tmp_path):
+    line = one_line_error(cli(f"{ROOT}/tests/refused.py:uses_try", "--emit", "wat"))
+    assert "refused.py:11: unsupported construct: try/except" in line
+
+
+def test_construct_outside_the_wasm_subset(tmp_path):
+    line = one_line_error(cli(f"{ROOT}/tests/programs.py:list_literal", "--emit", "wasm",
+                              "-o", str(tmp_path / "x.wasm")))
+    assert "programs.py:" in line and "Wasm backend" in line
+
+
+def test_help_shows_an_example():
+    out = cli("--help")
+    assert out.returncode == 0
+    assert "s2sad-cli examples/pendulum.py:pendulum --emit python" in out.stdout
