@@ -490,11 +490,12 @@ class Reverser:
                 all_sites.setdefault(x.target.id, []).append(self.index[id(x)])
         available = set()  # names whose value at the reversed iteration start is right
         recompute = []
+        deps: dict[str, set] = {}
         for d in body:
             if not (isinstance(d, gast.Assign) and isinstance(d.targets[0], gast.Name)):
                 continue
             v = d.targets[0].id
-            if v not in snap or len(assigned_at.get(v, [])) != 1 or v in self.fir.params \
+            if len(assigned_at.get(v, [])) != 1 or v in self.fir.params \
                     or id(d) in self.push_at:
                 continue  # (a pushed value is also read before it is overwritten)
             value = d.value
@@ -522,14 +523,23 @@ class Reverser:
                 if early is not None and u == early.targets[0].id and \
                         sites == [self.index[id(early)]] and self.index[id(early)] > idx:
                     continue  # restored to its value before the assignment
-                if u in snap and u not in [r.targets[0].id for r in recompute] and \
-                        all(site < idx for site in sites):
-                    continue
+                if u in snap and u not in available and all(site < idx for site in sites):
+                    continue  # popped at the start of the reversed iteration
                 ok = False
                 break
             if ok:
                 recompute.append(d)
                 available.add(v)
+                deps[v] = {u.id for u in operands if isinstance(u, gast.Name)} & available
+        # what the tape would carry, and the cheap values it is computed from
+        chosen = set(snap) & available
+        todo = list(chosen)
+        while todo:
+            for u in deps.get(todo.pop(), ()):
+                if u not in chosen:
+                    chosen.add(u)
+                    todo.append(u)
+        recompute = [d for d in recompute if d.targets[0].id in chosen]
         if recompute:
             names = {d.targets[0].id for d in recompute}
             self.snapshot[id(loop)] = [n for n in snap if n not in names]

@@ -497,17 +497,21 @@ class _Runtime:
             return S2SADError("index out of range in an array access (Wasm backend)")
         return S2SADError(f"the Wasm module trapped: {exc}")
 
-    def caller(self, export: str, param_types: list[str], result_types: list[str]):
+    def caller(self, export: str, param_types: list[str], result_types: list[str],
+               tail=()):
         """A fast function ``call(*raw_args) -> tuple`` for one export: the function type
         is resolved once, and the argument buffer is reused, through wasmtime's unchecked
         call; it falls back to the public ``Func.__call__`` where that binding is missing."""
         func = self.exports[export]
         try:
-            return _fast_caller(self, func, param_types, result_types)
+            return _fast_caller(self, func, param_types, result_types, tail)
         except Exception:  # the low-level binding moved: the public path still works
             store = self.store
 
             def slow(*args):
+                missing = len(param_types) - len(args)
+                if missing > 0:
+                    args = args + tuple(tail[len(tail) - missing:])
                 try:
                     out = func(store, *args)
                 except _wasmtime().Trap as exc:
@@ -517,7 +521,7 @@ class _Runtime:
             return slow
 
 
-def _fast_caller(rt: _Runtime, func, param_types, result_types):
+def _fast_caller(rt: _Runtime, func, param_types, result_types, tail=()):
     import ctypes
 
     from wasmtime import _bindings as ffi
@@ -538,9 +542,14 @@ def _fast_caller(rt: _Runtime, func, param_types, result_types):
                for k, t in enumerate(result_types)]
     wasmtime = _wasmtime()
 
+    tail_slots = [(setters[len(param_types) - len(tail) + j], v) for j, v in enumerate(tail)]
+
     def call(*args):
         for (view, k, t), a in zip(setters, args):
             view[k] = a if t != I32 else int(a)
+        for (view, k, _), v in tail_slots:
+            if len(args) < len(setters):
+                view[k] = v
         error = raw_call(context, func_ref, buf, n, trap_ref[0])
         if error or slot[0]:
             if slot[0]:
@@ -569,6 +578,7 @@ class WasmFunction:
         self.params = list(inspect.signature(f).parameters)
         self.wrt_names, self.single = _wrt_names(f, self.params, wrt)
         self.specialized: dict = {}
+        self._fast: dict = {}
         self._bind = inspect.signature(f)
         # validate now: unsupported constructs are reported when the gradient is built (with
         # every argument a float; other argument types are compiled on first call)
@@ -596,7 +606,19 @@ class WasmFunction:
             bound = self._bind.bind(*args, **kwargs)
             bound.apply_defaults()
             args = tuple(bound.arguments.values())
+        # fast path: the module for these Python types was built and needs no array copies
+        key = tuple(map(type, args))
+        fast = self._fast.get(key)
+        if fast is not None:
+            out = fast(*args)
+            if self.primal:
+                return out[0]
+            if self.with_value:
+                return (out[0], out[1] if self.single else out[1:])
+            return out[1] if self.single else out[1:]
         spec = self._specialize(args)
+        if not spec.has_arrays:
+            self._fast[key] = spec.call_primal if self.primal else spec.call_grad
         if self.primal:
             return spec.run_primal(args)
         value, grads = spec.run_grad(args)
@@ -623,7 +645,10 @@ class _Specialized:
             else:
                 results.append(F64)
         self.call_primal = self.rt.caller(self.source.primal_export, flat, [F64])
-        self.call_grad = self.rt.caller(self.source.grad_export, grad_params, results)
+        # the seed b_out defaults to 1.0 when the caller leaves it out
+        self.call_grad = self.rt.caller(self.source.grad_export, grad_params, results,
+                                        tail=() if any(isinstance(k, Arr) for k in kinds.values())
+                                        else (1.0,))
         self.has_arrays = any(isinstance(k, Arr) for k in kinds.values())
 
     def _layout(self, args, with_grads):

@@ -149,3 +149,18 @@ def test_long_loops_grow_the_tape():
     pc, px = s2sad.grad(W.horner, wrt=(0, 1))(coeffs, 0.999)
     assert close(gx, px) and close(gc, pc)
     assert math.isfinite(gx)
+
+
+def test_public_call_path_when_the_fast_binding_is_missing(monkeypatch):
+    import programs
+
+    from s2sad import wasm as backend
+
+    def missing(*args, **kwargs):
+        raise AttributeError("wasmtime._bindings has no _wasmtime_func_call_unchecked")
+
+    monkeypatch.setattr(backend, "_fast_caller", missing)
+    g = backend.grad(programs.sin_sum)
+    assert g(0.3) == pytest.approx(s2sad.grad(programs.sin_sum)(0.3), rel=1e-12)
+    with pytest.raises(S2SADError, match="index out of range"):
+        backend.grad(W.out_of_range)(np.ones(3))
