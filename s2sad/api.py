@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gast
+import numpy as np
 
 from .emit import compile_function, to_source
 from .errors import S2SADError
@@ -62,9 +63,11 @@ def _wrt_names(f: Callable, params: list[str], wrt: Wrt) -> tuple[list[str], boo
     return names, single
 
 
-def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None) -> Transformed:
-    """Parse, analyze and reverse ``f`` for ``wrt_names`` (cached per function and wrt)."""
-    key = tuple(wrt_names)
+def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None,
+              arrays: frozenset = frozenset()) -> Transformed:
+    """Parse, analyze and reverse ``f`` for ``wrt_names`` (cached per function, wrt and the
+    set of parameters that are NumPy arrays)."""
+    key = (tuple(wrt_names), frozenset(arrays))
     try:
         per_func = _CACHE.setdefault(f, {})
     except TypeError:
@@ -82,9 +85,10 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
         callee_sources: list[str] = []
         callees: dict = {}
 
-        def make_vjp(callee, wrt_pos):
+        def make_vjp(callee, wrt_pos, array_pos=()):
             params = list(inspect.signature(callee).parameters)
-            t = transform(callee, [params[k] for k in wrt_pos], ctx)
+            t = transform(callee, [params[k] for k in wrt_pos], ctx,
+                          frozenset(params[k] for k in array_pos))
             callees[t.name] = t
             for piece in t.sources:
                 if piece not in callee_sources:
@@ -94,9 +98,11 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
         ctx.make_vjp = make_vjp
         # one name per (function, wrt): f_grad for all parameters, f_grad_x for x only
         suffix = "" if list(wrt_names) == fir.params else "_" + "_".join(wrt_names)
+        if arrays and _ctx is not None:  # a callee specialized for array arguments
+            suffix += "_on_" + "_".join(sorted(arrays))
         name = f"{fir.name}_grad{suffix}"
         try:
-            fdef, injected, rev = reverse(fir, list(wrt_names), name, ctx)
+            fdef, injected, rev = reverse(fir, list(wrt_names), name, ctx, frozenset(arrays))
             recomputed = {d.targets[0].id for ds in rev.recomputed.values() for d in ds}
             # tidy rewrites statements in place: give it a copy, so the primal IR stays flat
             adjoint_ir = tidy(_clone(fdef), recomputed)
@@ -142,7 +148,10 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
     except (TypeError, ValueError):
         params = []
     names, single = _wrt_names(f, params, wrt) if params else ([], True)
-    t = transform(f, names)
+    # built now for scalar (and list) arguments; specialized once more the first time NumPy
+    # arrays come in, so scalar code keeps its plain adjoint and array code gets unbroadcast
+    fir_probe = transform(f, names, arrays=frozenset()) if not _mutates_params(f) else None
+    t = fir_probe or transform(f, names, arrays=frozenset(_mutated_params(f)))
     if t.returns_tuple:
         raise S2SADError(f"{f.__name__} returns a tuple; grad needs a single scalar output",
                          t.fir.filename, t.fir.line_of(t.fir.body[-1]), None,
@@ -151,7 +160,20 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
         print(t.full_source)
     bind = _argument_binder(f, params)
     positions = [params.index(w) for w in names]
-    vjp = t.vjp
+    specs: dict = {}
+    ndarray = np.ndarray
+
+    def vjp_for(args):
+        arrays = frozenset(p for p, a in zip(params, args) if type(a) is ndarray)
+        spec = specs.get(arrays)
+        if spec is None:
+            spec = transform(f, names, arrays=arrays)
+            if spec is not t and verbose:
+                print(spec.full_source)
+            specs[arrays] = spec
+            fn.source = spec.full_source
+            fn.transformed = spec
+        return spec.vjp
 
     def shaped(args, g):
         if single:
@@ -163,19 +185,32 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
     if with_value:
         def value_and_grad_f(*args, **kwargs):
             args = bind(args, kwargs)
-            value, g = vjp(*args)
+            value, g = vjp_for(args)(*args)
             return value, shaped(args, g)
         fn = value_and_grad_f
     else:
         def grad_f(*args, **kwargs):
             args = bind(args, kwargs)
-            return shaped(args, vjp(*args)[1])
+            return shaped(args, vjp_for(args)(*args)[1])
         fn = grad_f
     fn.__name__ = f"{'value_and_grad' if with_value else 'grad'}_{f.__name__}"
     fn.__doc__ = f"Gradient of {f.__name__} with respect to {', '.join(names)} (s2sad)."
     fn.source = t.full_source
     fn.transformed = t
     return fn
+
+
+def _mutated_params(f) -> list[str]:
+    from .parse import parse_function
+
+    return list(parse_function(f).meta.get("mutated", {}))
+
+
+def _mutates_params(f) -> bool:
+    try:
+        return bool(_mutated_params(f))
+    except S2SADError:
+        return False
 
 
 def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False, backend: str = "python") -> Callable:
@@ -221,8 +256,9 @@ def vjp(f: Callable, *args: Any) -> tuple[Any, Callable]:
     the structure of the value (a tuple of floats when ``f`` returns a tuple).
     """
     params = list(inspect.signature(f).parameters)
-    t = transform(f, params)
     args = _argument_binder(f, params)(args, {})
+    t = transform(f, params, arrays=frozenset(
+        p for p, a in zip(params, args) if isinstance(a, np.ndarray)))
     value, _ = t.vjp(*args) if not t.returns_tuple else (f(*args), None)
 
     def pullback(seed):

@@ -228,9 +228,13 @@ def _refuse(fir: FunctionIR, body) -> None:
                 raise fir.error("unsupported construct: assignment into a complex target", node,
                                 "assign into a local name, e.g. a[i] = v")
             if base.id in fir.params:
-                raise fir.error(f"mutation of argument '{base.id}'", node,
-                                f"copy it first (e.g. {base.id} = list({base.id}) or "
-                                f"{base.id}.copy()) and mutate the copy")
+                # fine for a NumPy array (the gradient works on a copy), refused otherwise:
+                # reverse.py decides once it knows the argument's kind
+                fir.meta.setdefault("mutated", {}).setdefault(base.id, fir.error(
+                    f"mutation of argument '{base.id}'", node,
+                    f"copy it first (e.g. {base.id} = list({base.id}) or {base.id}.copy()) "
+                    "and mutate the copy"))
+                continue
             if base.id not in fir.locals:
                 raise fir.error(f"mutation of global '{base.id}'", node,
                                 "s2sad treats globals as constants; pass the value as an "

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import operator
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,11 +118,14 @@ class StmtPlan:
 class Reverser:
     """Builds the adjoint function of one FunctionIR for one ``wrt``."""
 
-    def __init__(self, fir: FunctionIR, wrt: list[str], context: Context) -> None:
+    def __init__(self, fir: FunctionIR, wrt: list[str], context: Context,
+                 arrays: frozenset = frozenset()) -> None:
         self.fir = fir
         self.wrt = wrt
         self.ctx = context
         self.act: Activity = analyze(fir, wrt)
+        self.array_params = set(arrays)
+        self.arrays = self._infer_arrays()
         self.injected: dict[str, Any] = {}
         self.plans: dict[int, StmtPlan] = {}
         self.index: dict[int, int] = {}
@@ -133,6 +137,61 @@ class Reverser:
         self.chain: dict[int, tuple] = {}
         self.branch_of: dict[int, tuple] = {}
         self.block_inits: dict[int, list] = {}
+
+    # ------------------------------------------------------------------ array kinds -------
+    def _infer_arrays(self) -> set[str]:
+        """Which variables may hold NumPy arrays: array arguments, results of NumPy calls and
+        of arithmetic, indexing and methods on arrays.  Only these get broadcasting-aware
+        adjoints; scalar code keeps its plain ones."""
+        import numpy as np
+
+        arrays = set(self.array_params)
+        changed = True
+        while changed:
+            changed = False
+            for s in _walk(self.fir.body):
+                if not isinstance(s, gast.Assign):
+                    continue
+                base = store_base(s.targets[0])
+                if base is None or base in arrays or isinstance(s.targets[0], gast.Subscript):
+                    continue
+                if self._makes_array(s.value, arrays, np):
+                    arrays.add(base)
+                    changed = True
+        return arrays
+
+    def _makes_array(self, value, arrays, np) -> bool:
+        def is_arr(a):
+            if isinstance(a, gast.Name):
+                if a.id in arrays:
+                    return True
+                if a.id not in self.fir.locals:
+                    return isinstance(self.fir.resolve(a), np.ndarray)
+            return False
+
+        if isinstance(value, gast.Name):
+            return is_arr(value)
+        if isinstance(value, gast.BinOp):
+            return is_arr(value.left) or is_arr(value.right) or isinstance(value.op, gast.MatMult)
+        if isinstance(value, gast.UnaryOp):
+            return is_arr(value.operand)
+        if isinstance(value, gast.Subscript):
+            return is_arr(value.value)
+        if isinstance(value, gast.Attribute):
+            return is_arr(value.value) and value.attr not in ("shape", "ndim", "size", "dtype")
+        if isinstance(value, gast.Call):
+            func = self.fir.resolve(value.func)
+            if func is MISSING and isinstance(value.func, gast.Attribute):
+                return is_arr(value.func.value)  # a method of an array
+            module = getattr(func, "__module__", None) or ""
+            if module.startswith("numpy") or isinstance(func, np.ufunc):
+                return True
+            if isinstance(func, types.FunctionType):
+                return any(is_arr(a) for a in value.args)
+        return False
+
+    def is_array(self, name: str) -> bool:
+        return name in self.arrays
 
     # ------------------------------------------------------------------ analysis helpers --
     def _exclusive(self, a, b) -> bool:
@@ -240,6 +299,10 @@ class Reverser:
         if op.kind == "nondiff" or not self._active_operands(op):
             return
         if op.kind == "rule":
+            if self.is_array(t) and not isinstance(op.primitive, tuple):
+                variant = rules.lookup_for_arrays(op.primitive)
+                if variant is not None:
+                    op.rule = variant
             self._plan_rule(s, t, op, plan)
             return
         if op.kind == "user":
@@ -262,74 +325,101 @@ class Reverser:
             return [node.func.value] + list(node.args)
         return list(node.args)
 
-    def _plan_rule(self, s, t, op: Op, plan: StmtPlan):
-        rule: rules.Rule = op.rule
+    def _bind_rule_args(self, s, op, rule):
+        """The call's arguments bound to the rule's parameter names (positional, keyword,
+        then the rule's defaults): {name: atom}."""
         args = self._call_args(op)
-        if op.node is not None and isinstance(op.node, gast.Call) and op.node.keywords:
-            raise self.fir.error(f"keyword arguments to {_describe(op)}", s,
-                                 "pass the arguments by position")
+        keywords = list(op.node.keywords) if isinstance(op.node, gast.Call) else []
         names = rule.arg_names
         if len(args) > len(names):
             raise self.fir.error(f"{_describe(op)} called with {len(args)} arguments; its "
                                  f"rule takes {len(names)}", s)
+        bound = dict(zip(names, args))
+        for kw in keywords:
+            if kw.arg not in names:
+                raise self.fir.error(f"{_describe(op)}: its derivative rule has no parameter "
+                                     f"'{kw.arg}'", s, "register a rule that takes it with "
+                                     "s2sad.adjoint")
+            bound[kw.arg] = kw.value
+        return bound, keywords
+
+    def _plan_rule(self, s, t, op: Op, plan: StmtPlan):
+        rule: rules.Rule = op.rule
+        names = rule.arg_names
+        bound, keywords = self._bind_rule_args(s, op, rule)
+        args = self._call_args(op)
         template = rule.template()
         if template is not None and not self._inlinable(rule, template):
             template = None  # the rule's names would mean something else here: call it
         g = _name(adj(t))
-        active_pos = [k for k, a in enumerate(args)
-                      if isinstance(a, gast.Name) and a.id in self.fir.locals
-                      and self.act.is_active(a.id)]
+        active = [n for n in names if n in bound and isinstance(bound[n], gast.Name)
+                  and bound[n].id in self.fir.locals and self.act.is_active(bound[n].id)]
         # the result, by name; when the target is also an argument (x = f(x)) the adjoint
         # sweep saves it as _ans before restoring x's old value
-        ans = _name("_ans") if any(isinstance(a, gast.Name) and a.id == t for a in args) \
-            else _name(t)
+        ans = _name("_ans") if any(isinstance(a, gast.Name) and a.id == t
+                                   for a in bound.values()) else _name(t)
+        locals_read = {a.id for a in bound.values() if isinstance(a, gast.Name)} & \
+            self.fir.locals
         if template is None:
             # call the rule itself: _dx, _dy = rule(g, ans, x, y)
             fname = self._inject(rule.func, "_vjp_" + _short(rule.primitive))
             outs = [self._tmp("_d") for _ in names]
             call = _call(fname, g, ans, *[_clone(a) for a in args])
+            call.keywords = [gast.keyword(arg=k.arg, value=_clone(k.value)) for k in keywords]
             plan.pre.append(_assign(_tuple_or_one(outs, True) if len(names) > 1 else
                                     _name(outs[0], True), call, s))
-            plan.reads_before |= {a.id for a in args if isinstance(a, gast.Name)} & \
-                self.fir.locals
+            plan.reads_before |= locals_read
             plan.reads_after.add(t)
             plan.uses_ans = True
-            for k in active_pos:
-                plan.contributions.append(Contribution(args[k].id, _name(outs[k])))
+            for n in active:
+                plan.contributions.append(Contribution(
+                    bound[n].id, self._fit(_name(outs[names.index(n)]), bound[n], rule, t)))
             return
         defaults = _rule_defaults(rule)
-        if (rule.primitive is operator.mul and len(args) == 2 and active_pos == [0, 1]
-                and args[0].id == args[1].id):
+        if (rule.primitive is operator.mul and len(args) == 2 and len(active) == 2
+                and args[0].id == args[1].id and not self.is_array(t)):
             # x * x: one contribution, 2 * g * x, instead of g * x twice
             plan.contributions.append(Contribution(args[0].id, gast.BinOp(
                 left=gast.BinOp(left=_const(2.0), op=gast.Mult(), right=g), op=gast.Mult(),
                 right=_clone(args[0]))))
             plan.reads_before.add(args[0].id)
             return
-        for k in active_pos:
-            expr = template[k]
+        mapping = {"g": g, "ans": ans}
+        for n in names:
+            if n in bound:
+                mapping[n] = bound[n]
+            elif n in defaults:
+                mapping[n] = _const_tree(defaults[n])
+        for n in active:
+            expr = template[names.index(n)]
             if isinstance(expr, gast.Constant) and expr.value is None:
                 continue
-            mapping = {"g": g, "ans": ans}
-            for j, pname in enumerate(names):
-                if j < len(args):
-                    mapping[pname] = args[j]
-                elif pname in defaults:
-                    mapping[pname] = _const(defaults[pname])
             inst = _fold(_substitute(expr, mapping))
             for name in _names_in(expr) - set(rule.params):
                 obj = _rule_name(rule, name)
                 if obj is not MISSING:
                     self.injected.setdefault(name, obj)
             used = _names_in(expr)
-            for j, pname in enumerate(names):
-                if pname in used and j < len(args) and isinstance(args[j], gast.Name) \
-                        and args[j].id in self.fir.locals:
-                    plan.reads_before.add(args[j].id)
+            for pname in names:
+                if pname in used and pname in bound and isinstance(bound[pname], gast.Name) \
+                        and bound[pname].id in self.fir.locals:
+                    plan.reads_before.add(bound[pname].id)
             if "ans" in used:
                 plan.reads_after.add(t)
                 plan.uses_ans = True
-            plan.contributions.append(Contribution(args[k].id, inst))
+            plan.contributions.append(Contribution(bound[n].id,
+                                                   self._fit(inst, bound[n], rule, t)))
+
+    def _fit(self, expr, operand, rule, t):
+        """For an elementwise rule on arrays, sum the cotangent back to the operand's shape
+        (``unbroadcast``): x + y with x of shape (3,) and y of shape (2, 3) gives bx the
+        shape (3,).  Scalar code is left alone."""
+        if not rule.elementwise or not self.is_array(t):
+            return expr
+        from . import tape
+
+        self.injected["unbroadcast"] = tape.unbroadcast
+        return _call("unbroadcast", expr, _clone(operand))
 
     def _inlinable(self, rule, template) -> bool:
         """A template inlines when each free name resolves for the rule and means the same
@@ -355,7 +445,9 @@ class Reverser:
         wrt_pos = [k for k, a in enumerate(args)
                    if isinstance(a, gast.Name) and a.id in self.fir.locals
                    and self.act.is_active(a.id)]
-        vjp_name, vjp_obj = self.ctx.vjp_of(callee, wrt_pos, self.fir, s)
+        arrays = tuple(k for k, a in enumerate(args)
+                       if isinstance(a, gast.Name) and self.is_array(a.id))
+        vjp_name, vjp_obj = self.ctx.vjp_of(callee, wrt_pos, self.fir, s, arrays)
         self.injected[vjp_name] = vjp_obj
         outs = [self._tmp("_d" + args[k].id.lstrip("_")) for k in wrt_pos]
         call = gast.Subscript(value=_call(vjp_name, *[_clone(a) for a in args],
@@ -693,6 +785,12 @@ class Reverser:
     # ---------------------------------------------------------------------- generation --
     def build(self, name: str) -> gast.FunctionDef:
         fir = self.fir
+        mutated = fir.meta.get("mutated", {})
+        for p, error in mutated.items():
+            if p not in self.array_params:
+                raise error
+        self.written = {store_base(x.targets[0]) for x in _walk(fir.body)
+                        if isinstance(x, gast.Assign) and isinstance(x.targets[0], gast.Subscript)}
         self._number(fir.body, None)
         self._find_containers()
         self.plan_statements()
@@ -705,6 +803,9 @@ class Reverser:
         bwd = self.backward(body)
         needs_stack = any(_uses_stack(x) for x in _walk(fwd))
         out = []
+        for p in sorted(mutated):  # the caller's arrays are never written
+            out.append(_assign(p, _call(gast.Attribute(value=_name(p), attr="copy",
+                                                       ctx=gast.Load()))))
         if needs_stack:
             out.append(_assign("_stack", gast.List(elts=[], ctx=gast.Load())))
         out.extend(self.unbound_inits())
@@ -826,6 +927,14 @@ class Reverser:
         out = []
         for s in stmts:
             self.bound_before[id(s)] = set(bound)
+            if isinstance(s, gast.Assign) and isinstance(s.value, gast.Subscript) and \
+                    isinstance(s.value.value, gast.Name) and s.value.value.id in self.written \
+                    and self.is_array(s.value.value.id):
+                # a slice of an array that is written later is a view: keep its values
+                from . import tape
+
+                self.injected["copy_of"] = tape.copy_of
+                s = _assign(_clone(s.targets[0]), _call("copy_of", _clone(s.value)), s)
             if isinstance(s, gast.Assign):
                 loop = self.parent_loop.get(id(s))
                 if loop is not None and self.early.get(id(loop)) is s:
@@ -839,6 +948,11 @@ class Reverser:
                     else:
                         old = _clone(target)
                         old.ctx = gast.Load()
+                        if self.is_array(store_base(target)):
+                            from . import tape
+
+                            self.injected["copy_of"] = tape.copy_of
+                            old = _call("copy_of", old)
                         out.append(_push(old))
                 out.append(s)
                 if isinstance(s.targets[0], gast.Name):
@@ -974,6 +1088,14 @@ class Reverser:
             return restore
         if isinstance(target, gast.Subscript):
             # a[i] = v: v receives ba[i], which is then cleared (the old a[i] was overwritten)
+            if self.is_array(store_base(target)):
+                from . import tape
+
+                self.injected["copy_of"] = tape.copy_of
+                self.injected["unbroadcast"] = tape.unbroadcast
+                plan.contributions = [Contribution(c.operand, _call(
+                    "unbroadcast", _call("copy_of", c.expr), _name(c.operand)))
+                    for c in plan.contributions]
             out = [self._contribute(c) for c in plan.contributions]
             cleared = _clone(target)
             cleared.value = _name(adj(store_base(target)))
@@ -1016,6 +1138,19 @@ class Reverser:
     def _contribute(self, c: Contribution, subst=None):
         o = c.operand
         bo = adj(o)
+        if c.index is not None and self.is_array(o):
+            # x = a[idx] -> add_at(ba, idx, bx): repeated fancy indices accumulate
+            from . import tape
+
+            self.injected["add_at"] = tape.add_at
+            g = _name(adj(self._index_target(c)))
+            index = _clone(c.index)
+            if isinstance(index, gast.Slice) or (isinstance(index, gast.Tuple) and any(
+                    isinstance(e, gast.Slice) for e in index.elts)):
+                # a slice is not an expression: build the index object with a subscript
+                self.injected["index_of"] = tape.index_of
+                index = gast.Subscript(value=_name("index_of"), slice=index, ctx=gast.Load())
+            return gast.Expr(value=_call("add_at", _name(bo), index, g))
         if c.index is not None:
             # x = xs[i]  ->  bxs[i] = bxs[i] + bx
             slot = gast.Subscript(value=_name(bo), slice=_clone(c.index),
@@ -1159,6 +1294,13 @@ def _fold(node):
     return _Fold().visit(node)
 
 
+def _const_tree(value):
+    """A constant (or a tuple of constants) as an IR expression."""
+    if isinstance(value, tuple):
+        return gast.Tuple(elts=[_const_tree(v) for v in value], ctx=gast.Load())
+    return _const(value)
+
+
 def _rule_name(rule, name):
     """What a free name of a rule's template denotes (its closure, globals, builtins)."""
     func = rule.func
@@ -1216,16 +1358,18 @@ class Context:
         self.make_vjp = make_vjp  # (func, wrt positions) -> (name, compiled function)
         self.stack: list = []
 
-    def vjp_of(self, callee, wrt_pos, fir, node):
+    def vjp_of(self, callee, wrt_pos, fir, node, arrays=()):
         if callee in self.stack:
             chain = " -> ".join(f.__name__ for f in self.stack + [callee])
             raise fir.error(f"recursion is not supported ({chain})", node,
                             "rewrite the recursion as a loop")
-        return self.make_vjp(callee, tuple(wrt_pos))
+        return self.make_vjp(callee, tuple(wrt_pos), tuple(arrays))
 
 
-def reverse(fir: FunctionIR, wrt: list[str], name: str, context: Context):
-    """Build the adjoint FunctionDef of ``fir``; returns (FunctionDef, injected names)."""
-    r = Reverser(fir, wrt, context)
+def reverse(fir: FunctionIR, wrt: list[str], name: str, context: Context,
+            arrays: frozenset = frozenset()):
+    """Build the adjoint FunctionDef of ``fir`` (``arrays``: the parameters that are NumPy
+    arrays); returns (FunctionDef, injected names, the Reverser)."""
+    r = Reverser(fir, wrt, context, arrays)
     fdef = r.build(name)
     return fdef, r.injected, r

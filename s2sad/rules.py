@@ -35,6 +35,7 @@ class Rule:
     primitive: Any
     func: Callable
     params: list[str]  # the rule's own parameter names: g, ans, then one per argument
+    elementwise: bool = False  # broadcasts its arguments: cotangents are unbroadcast
     _template: Any = None
     _parsed: bool = False
 
@@ -72,7 +73,7 @@ def _key(primitive) -> int:
     return id(primitive)
 
 
-def adjoint(primitive: Any) -> Callable[[Callable], Callable]:
+def adjoint(primitive: Any, elementwise: bool = False) -> Callable[[Callable], Callable]:
     """Register a vector-Jacobian rule for ``primitive`` (a decorator).
 
     The rule takes ``(g, ans, *args)`` -- the cotangent of the result, the result, and the
@@ -83,7 +84,9 @@ def adjoint(primitive: Any) -> Callable[[Callable], Callable]:
         def _(g, ans, x):
             return g / (1.0 + math.exp(-x))
 
-    A rule whose body is one ``return`` is inlined into the generated code.
+    A rule whose body is one ``return`` is inlined into the generated code.  With
+    ``elementwise=True`` (a primitive that broadcasts its array arguments, like ``np.add``)
+    the generated code sums each cotangent back to its argument's shape.
     """
 
     def register(func: Callable) -> Callable:
@@ -91,7 +94,7 @@ def adjoint(primitive: Any) -> Callable[[Callable], Callable]:
         if len(params) < 3 or params[:2] != ["g", "ans"]:
             raise TypeError("an adjoint rule takes (g, ans, *args); got "
                             f"({', '.join(params)})")
-        _RULES[_key(primitive)] = Rule(primitive, func, params)
+        _RULES[_key(primitive)] = Rule(primitive, func, params, elementwise)
         _NONDIFF.pop(_key(primitive), None)
         return func
 
@@ -113,39 +116,34 @@ def is_nondifferentiable(primitive: Any) -> bool:
     return _key(primitive) in _NONDIFF
 
 
-def all_rules() -> list[Rule]:
-    """Every registered rule (the test suite checks each against finite differences)."""
-    return list(_RULES.values())
-
-
 # -- operators ---------------------------------------------------------------------------------
 
-@adjoint(operator.add)
+@adjoint(operator.add, elementwise=True)
 def _(g, ans, a, b):
     return g, g
 
 
-@adjoint(operator.sub)
+@adjoint(operator.sub, elementwise=True)
 def _(g, ans, a, b):
     return g, -g
 
 
-@adjoint(operator.mul)
+@adjoint(operator.mul, elementwise=True)
 def _(g, ans, a, b):
     return g * b, g * a
 
 
-@adjoint(operator.truediv)
+@adjoint(operator.truediv, elementwise=True)
 def _(g, ans, a, b):
     return g / b, -g * a / (b * b)
 
 
-@adjoint(operator.pow)
+@adjoint(operator.pow, elementwise=True)
 def _(g, ans, a, b):
-    return g * b * a ** (b - 1), g * ans * math.log(a)
+    return g * b * a ** (b - 1), g * ans * _log(a)
 
 
-@adjoint(operator.mod)
+@adjoint(operator.mod, elementwise=True)
 def _(g, ans, a, b):
     return g, -g * (a // b)
 
@@ -194,7 +192,12 @@ def _(g, ans, x):
 
 @adjoint(builtins.pow)
 def _(g, ans, a, b):
-    return g * b * a ** (b - 1), g * ans * math.log(a)
+    return g * b * a ** (b - 1), g * ans * _log(a)
+
+
+def _log(a):
+    """log for a float or an array (the exponent of ** is rarely differentiated)."""
+    return math.log(a) if isinstance(a, (int, float)) else np.log(a)
 
 
 nondifferentiable(builtins.int, builtins.round, builtins.len, builtins.bool, builtins.range,
@@ -355,3 +358,456 @@ _METHOD_RULES: dict[tuple[str, str], Rule] = {}
 def lookup_method(kind: str, name: str) -> Rule | None:
     """The rule for ``x.name(...)`` (kind ``method``) or ``x.name`` (kind ``attr``), or None."""
     return _METHOD_RULES.get((kind, name))
+
+
+def adjoint_method(name: str, elementwise: bool = False, attribute: bool = False):
+    """Register the rule of ``x.name(...)`` (or of the attribute ``x.name``) for array
+    values ``x``; the rule's first argument after ``g, ans`` is ``x`` itself."""
+
+    def register(func):
+        params = list(inspect.signature(func).parameters)
+        kind = "attr" if attribute else "method"
+        _METHOD_RULES[(kind, name)] = Rule((kind, name), func, params, elementwise)
+        return func
+
+    return register
+
+
+_ARRAY_RULES: dict[int, Rule] = {}
+
+
+def adjoint_for_arrays(primitive: Any, elementwise: bool = False):
+    """Register the rule used when ``primitive`` (e.g. the builtin ``abs``) is applied to
+    arrays, where its scalar rule would not do."""
+
+    def register(func):
+        params = list(inspect.signature(func).parameters)
+        _ARRAY_RULES[_key(primitive)] = Rule(primitive, func, params, elementwise)
+        return func
+
+    return register
+
+
+def lookup_for_arrays(primitive: Any) -> Rule | None:
+    return _ARRAY_RULES.get(_key(primitive))
+
+
+def all_rules() -> list[Rule]:
+    """Every registered rule: functions, array variants, methods."""
+    return list(_RULES.values()) + list(_ARRAY_RULES.values()) + list(_METHOD_RULES.values())
+
+
+# -- NumPy -------------------------------------------------------------------------------------
+# The helpers (unbroadcast, unreduce, matmul_grad_a...) live in tape.py, which generated code
+# imports; rules whose body is one return are inlined into the generated code.
+
+import numpy as np  # noqa: E402
+
+from .tape import (  # noqa: E402
+    clip_mask,
+    count,
+    dot_grad_a,
+    dot_grad_b,
+    einsum_grad,
+    matmul_grad_a,
+    matmul_grad_b,
+    max_grad,
+    norm_grad,
+    share_max,
+    solve_grad_a,
+    solve_grad_b,
+    split_like,
+    unbroadcast,
+    unreduce,
+    unstack,
+    untranspose,
+    var_grad,
+)
+
+
+@adjoint(operator.matmul)
+def _(g, ans, a, b):
+    return matmul_grad_a(g, a, b), matmul_grad_b(g, a, b)
+
+
+@adjoint_for_arrays(builtins.abs)
+def _(g, ans, x):
+    return g * np.sign(x)
+
+
+@adjoint(np.sin)
+def _(g, ans, x):
+    return g * np.cos(x)
+
+
+@adjoint(np.cos)
+def _(g, ans, x):
+    return -g * np.sin(x)
+
+
+@adjoint(np.tan)
+def _(g, ans, x):
+    return g * (1.0 + ans * ans)
+
+
+@adjoint(np.exp)
+def _(g, ans, x):
+    return g * ans
+
+
+@adjoint(np.log)
+def _(g, ans, x):
+    return g / x
+
+
+@adjoint(np.log1p)
+def _(g, ans, x):
+    return g / (1.0 + x)
+
+
+@adjoint(np.expm1)
+def _(g, ans, x):
+    return g * (ans + 1.0)
+
+
+@adjoint(np.sqrt)
+def _(g, ans, x):
+    return g / (2.0 * ans)
+
+
+@adjoint(np.square)
+def _(g, ans, x):
+    return 2.0 * g * x
+
+
+@adjoint(np.tanh)
+def _(g, ans, x):
+    return g * (1.0 - ans * ans)
+
+
+@adjoint(np.sinh)
+def _(g, ans, x):
+    return g * np.cosh(x)
+
+
+@adjoint(np.cosh)
+def _(g, ans, x):
+    return g * np.sinh(x)
+
+
+@adjoint(np.arcsin)
+def _(g, ans, x):
+    return g / np.sqrt(1.0 - x * x)
+
+
+@adjoint(np.arccos)
+def _(g, ans, x):
+    return -g / np.sqrt(1.0 - x * x)
+
+
+@adjoint(np.arctan)
+def _(g, ans, x):
+    return g / (1.0 + x * x)
+
+
+@adjoint(np.abs)
+def _(g, ans, x):
+    return g * np.sign(x)
+
+
+@adjoint(np.negative)
+def _(g, ans, x):
+    return -g
+
+
+@adjoint(np.reciprocal)
+def _(g, ans, x):
+    return -g * ans * ans
+
+
+@adjoint(np.add, elementwise=True)
+def _(g, ans, a, b):
+    return g, g
+
+
+@adjoint(np.subtract, elementwise=True)
+def _(g, ans, a, b):
+    return g, -g
+
+
+@adjoint(np.multiply, elementwise=True)
+def _(g, ans, a, b):
+    return g * b, g * a
+
+
+@adjoint(np.divide, elementwise=True)
+def _(g, ans, a, b):
+    return g / b, -g * a / (b * b)
+
+
+@adjoint(np.power, elementwise=True)
+def _(g, ans, a, b):
+    return g * b * a ** (b - 1), g * ans * np.log(a)
+
+
+@adjoint(np.arctan2, elementwise=True)
+def _(g, ans, y, x):
+    return g * x / (x * x + y * y), -g * y / (x * x + y * y)
+
+
+@adjoint(np.hypot, elementwise=True)
+def _(g, ans, a, b):
+    return g * a / ans, g * b / ans
+
+
+@adjoint(np.maximum, elementwise=True)
+def _(g, ans, a, b):
+    return g * share_max(a, b), g * share_max(b, a)
+
+
+@adjoint(np.minimum, elementwise=True)
+def _(g, ans, a, b):
+    return g * share_max(b, a), g * share_max(a, b)
+
+
+@adjoint(np.logaddexp, elementwise=True)
+def _(g, ans, a, b):
+    return g * np.exp(a - ans), g * np.exp(b - ans)
+
+
+@adjoint(np.where, elementwise=True)
+def _(g, ans, condition, x, y):
+    return None, np.where(condition, g, 0.0), np.where(condition, 0.0, g)
+
+
+@adjoint(np.clip)
+def _(g, ans, x, a_min=None, a_max=None):
+    return g * clip_mask(x, a_min, a_max), None, None
+
+
+@adjoint(np.sum)
+def _(g, ans, x, axis=None, keepdims=False):
+    return unreduce(g, x, axis, keepdims), None, None
+
+
+@adjoint(np.mean)
+def _(g, ans, x, axis=None, keepdims=False):
+    return unreduce(g, x, axis, keepdims) / count(x, axis), None, None
+
+
+@adjoint(np.prod)
+def _(g, ans, x, axis=None, keepdims=False):
+    return unreduce(g * ans, x, axis, keepdims) / x, None, None
+
+
+@adjoint(np.max)
+def _(g, ans, x, axis=None, keepdims=False):
+    return max_grad(g, ans, x, axis, keepdims), None, None
+
+
+@adjoint(np.min)
+def _(g, ans, x, axis=None, keepdims=False):
+    return max_grad(g, ans, x, axis, keepdims), None, None
+
+
+@adjoint(np.var)
+def _(g, ans, x, axis=None, keepdims=False, ddof=0):
+    return var_grad(g, x, axis, keepdims, ddof), None, None, None
+
+
+@adjoint(np.std)
+def _(g, ans, x, axis=None, keepdims=False, ddof=0):
+    return var_grad(g / (2.0 * ans), x, axis, keepdims, ddof), None, None, None
+
+
+@adjoint(np.linalg.norm)
+def _(g, ans, x, ord=None, axis=None, keepdims=False):
+    return norm_grad(g, ans, x, ord, axis, keepdims), None, None, None
+
+
+@adjoint(np.dot)
+def _(g, ans, a, b):
+    return dot_grad_a(g, a, b), dot_grad_b(g, a, b)
+
+
+@adjoint(np.matmul)
+def _(g, ans, a, b):
+    return matmul_grad_a(g, a, b), matmul_grad_b(g, a, b)
+
+
+@adjoint(np.outer)
+def _(g, ans, a, b):
+    return (g @ np.ravel(b)).reshape(np.shape(a)), (np.ravel(a) @ g).reshape(np.shape(b))
+
+
+@adjoint(np.einsum)
+def _(g, ans, subscripts, a, b):
+    return None, einsum_grad(g, subscripts, a, b, 0), einsum_grad(g, subscripts, a, b, 1)
+
+
+@adjoint(np.linalg.solve)
+def _(g, ans, a, b):
+    return solve_grad_a(g, ans, a), solve_grad_b(g, a)
+
+
+@adjoint(np.linalg.inv)
+def _(g, ans, a):
+    return -np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)
+
+
+@adjoint(np.reshape)
+def _(g, ans, x, shape):
+    return np.reshape(g, np.shape(x)), None
+
+
+@adjoint(np.transpose)
+def _(g, ans, x, axes=None):
+    return untranspose(g, axes), None
+
+
+@adjoint(np.swapaxes)
+def _(g, ans, x, axis1, axis2):
+    return np.swapaxes(g, axis1, axis2), None, None
+
+
+@adjoint(np.expand_dims)
+def _(g, ans, x, axis):
+    return np.reshape(g, np.shape(x)), None
+
+
+@adjoint(np.squeeze)
+def _(g, ans, x, axis=None):
+    return np.reshape(g, np.shape(x)), None
+
+
+@adjoint(np.ravel)
+def _(g, ans, x):
+    return np.reshape(g, np.shape(x))
+
+
+@adjoint(np.concatenate)
+def _(g, ans, arrays, axis=0):
+    return split_like(g, arrays, axis), None
+
+
+@adjoint(np.stack)
+def _(g, ans, arrays, axis=0):
+    return unstack(g, arrays, axis), None
+
+
+@adjoint(np.broadcast_to)
+def _(g, ans, x, shape):
+    return unbroadcast(g, x), None
+
+
+@adjoint(np.array)
+def _(g, ans, x):
+    return g
+
+
+@adjoint(np.asarray)
+def _(g, ans, x):
+    return g
+
+
+@adjoint(np.copy)
+def _(g, ans, x):
+    return g
+
+
+nondifferentiable(np.zeros, np.ones, np.zeros_like, np.ones_like, np.empty, np.empty_like,
+                  np.arange, np.linspace, np.eye, np.full, np.full_like, np.sign, np.floor,
+                  np.ceil, np.round, np.rint, np.argmax, np.argmin, np.argsort, np.shape,
+                  np.ndim, np.size, np.isnan, np.isfinite, np.isinf, np.greater, np.less,
+                  np.equal, np.logical_and, np.logical_or, np.logical_not, np.identity,
+                  np.tri, np.tril_indices, np.triu_indices)
+
+# methods of arrays: x.sum(axis=0), x.T, ...
+
+
+@adjoint_method("sum")
+def _(g, ans, x, axis=None, keepdims=False):
+    return unreduce(g, x, axis, keepdims), None, None
+
+
+@adjoint_method("mean")
+def _(g, ans, x, axis=None, keepdims=False):
+    return unreduce(g, x, axis, keepdims) / count(x, axis), None, None
+
+
+@adjoint_method("prod")
+def _(g, ans, x, axis=None, keepdims=False):
+    return unreduce(g * ans, x, axis, keepdims) / x, None, None
+
+
+@adjoint_method("max")
+def _(g, ans, x, axis=None, keepdims=False):
+    return max_grad(g, ans, x, axis, keepdims), None, None
+
+
+@adjoint_method("min")
+def _(g, ans, x, axis=None, keepdims=False):
+    return max_grad(g, ans, x, axis, keepdims), None, None
+
+
+@adjoint_method("var")
+def _(g, ans, x, axis=None, keepdims=False, ddof=0):
+    return var_grad(g, x, axis, keepdims, ddof), None, None, None
+
+
+@adjoint_method("std")
+def _(g, ans, x, axis=None, keepdims=False, ddof=0):
+    return var_grad(g / (2.0 * ans), x, axis, keepdims, ddof), None, None, None
+
+
+@adjoint_method("dot")
+def _(g, ans, x, other):
+    return dot_grad_a(g, x, other), dot_grad_b(g, x, other)
+
+
+@adjoint_method("reshape")
+def _(g, ans, x, d0=None, d1=None, d2=None, d3=None):
+    return np.reshape(g, np.shape(x)), None, None, None, None
+
+
+@adjoint_method("transpose")
+def _(g, ans, x, a0=None, a1=None, a2=None, a3=None):
+    return untranspose(g, None if a0 is None else ans_axes(a0, a1, a2, a3)), None, None, \
+        None, None
+
+
+def ans_axes(*axes):
+    """The axes of ``x.transpose(0, 2, 1)`` or ``x.transpose((0, 2, 1))``."""
+    if isinstance(axes[0], (tuple, list)):
+        return tuple(axes[0])
+    return tuple(a for a in axes if a is not None)
+
+
+@adjoint_method("copy")
+def _(g, ans, x):
+    return g
+
+
+@adjoint_method("flatten")
+def _(g, ans, x):
+    return np.reshape(g, np.shape(x))
+
+
+@adjoint_method("ravel")
+def _(g, ans, x):
+    return np.reshape(g, np.shape(x))
+
+
+@adjoint_method("squeeze")
+def _(g, ans, x, axis=None):
+    return np.reshape(g, np.shape(x)), None
+
+
+@adjoint_method("clip")
+def _(g, ans, x, a_min=None, a_max=None):
+    return g * clip_mask(x, a_min, a_max), None, None
+
+
+@adjoint_method("T", attribute=True)
+def _(g, ans, x):
+    return np.transpose(g)

@@ -42,3 +42,204 @@ def like(structure: Any, cotangent: Any) -> Any:
     if isinstance(structure, list) and isinstance(cotangent, list):
         return [like(s, c) for s, c in zip(structure, cotangent)]
     return cotangent
+
+
+def unbroadcast(g: Any, x: Any) -> Any:
+    """Sum a cotangent back to the shape of ``x`` after broadcasting (the one unbroadcast:
+    leading axes summed away, axes of length 1 summed with keepdims)."""
+    shape = np.shape(x)
+    if np.shape(g) == shape:
+        return g
+    g = np.asarray(g)
+    if not shape:
+        return float(np.sum(g)) if not isinstance(x, np.ndarray) else np.sum(g)
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for axis, n in enumerate(shape):
+        if n == 1 and g.shape[axis] != 1:
+            g = g.sum(axis=axis, keepdims=True)
+    return g
+
+
+class _IndexOf:
+    """``index_of[1:3, ::2]`` is the index object ``(slice(1, 3), slice(None, None, 2))``."""
+
+    def __getitem__(self, index):
+        return index
+
+
+index_of = _IndexOf()
+
+
+def add_at(target: Any, index: Any, g: Any) -> None:
+    """``target[index] += g`` where repeated integer indices accumulate (``np.add.at``)."""
+    if isinstance(target, np.ndarray):
+        if _is_basic(index):
+            target[index] += g
+        else:
+            np.add.at(target, index, g)
+    else:
+        target[index] = add(target[index], g)
+
+
+def _is_basic(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis
+               for p in parts)
+
+
+def unreduce(g: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Broadcast the cotangent of a reduction (sum over ``axis``) back to ``x``'s shape."""
+    shape = np.shape(x)
+    g = np.asarray(g)
+    if axis is not None and not keepdims:
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        axes = tuple(a % len(shape) for a in axes)
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+def count(x: Any, axis: Any = None) -> int:
+    """How many elements a reduction over ``axis`` combines."""
+    shape = np.shape(x)
+    if axis is None:
+        return int(np.prod(shape))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    return int(np.prod([shape[a] for a in axes]))
+
+
+def keep(ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """A reduction's result broadcast against ``x`` (to compare with or divide by)."""
+    return unreduce(ans, x, axis, keepdims)
+
+
+def _as2d(a, side):
+    a = np.asarray(a)
+    if a.ndim == 1:
+        return a[None, :] if side == "left" else a[:, None]
+    return a
+
+
+def matmul_grad_a(g: Any, a: Any, b: Any) -> Any:
+    """Cotangent of ``a`` in ``a @ b`` (1-d, 2-d and batched operands)."""
+    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if a.ndim == 1 and b.ndim == 1:
+        return g * b
+    b2 = _as2d(b, "right")
+    g2 = g
+    if a.ndim == 1:
+        g2 = g2[..., None, :]
+    if b.ndim == 1:
+        g2 = g2[..., :, None]
+    ga = g2 @ np.swapaxes(b2, -1, -2)
+    if a.ndim == 1:
+        ga = ga[..., 0, :]
+    return unbroadcast(ga, a)
+
+
+def matmul_grad_b(g: Any, a: Any, b: Any) -> Any:
+    """Cotangent of ``b`` in ``a @ b`` (1-d, 2-d and batched operands)."""
+    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if a.ndim == 1 and b.ndim == 1:
+        return g * a
+    a2 = _as2d(a, "left")
+    g2 = g
+    if a.ndim == 1:
+        g2 = g2[..., None, :]
+    if b.ndim == 1:
+        g2 = g2[..., :, None]
+    gb = np.swapaxes(a2, -1, -2) @ g2
+    if b.ndim == 1:
+        gb = gb[..., :, 0]
+    return unbroadcast(gb, b)
+
+
+def dot_grad_a(g: Any, a: Any, b: Any) -> Any:
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    return matmul_grad_a(g, a, b)
+
+
+def dot_grad_b(g: Any, a: Any, b: Any) -> Any:
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    return matmul_grad_b(g, a, b)
+
+
+def einsum_grad(g: Any, spec: str, a: Any, b: Any, which: int) -> Any:
+    """Cotangent of operand ``which`` of a two-operand ``einsum(spec, a, b)``."""
+    inputs, _, out = spec.replace(" ", "").partition("->")
+    sa, sb = inputs.split(",")
+    if not _:
+        out = "".join(sorted(c for c in sa + sb if (sa + sb).count(c) == 1))
+    # a ones operand carries the indices that are summed away in the forward product
+    if which == 0:
+        return np.einsum(f"{out},{sb},{sa}->{sa}", g, b, np.ones_like(a))
+    return np.einsum(f"{sa},{out},{sb}->{sb}", a, g, np.ones_like(b))
+
+
+def solve_grad_a(g: Any, ans: Any, a: Any) -> Any:
+    gb = np.linalg.solve(np.swapaxes(a, -1, -2), g)
+    if np.ndim(ans) == np.ndim(a) - 1:
+        return -np.einsum("...i,...j->...ij", gb, ans)
+    return -gb @ np.swapaxes(ans, -1, -2)
+
+
+def solve_grad_b(g: Any, a: Any) -> Any:
+    return np.linalg.solve(np.swapaxes(a, -1, -2), g)
+
+
+def untranspose(g: Any, axes: Any = None) -> Any:
+    if axes is None:
+        return np.transpose(g)
+    return np.transpose(g, np.argsort(axes))
+
+
+def max_grad(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Cotangent of ``max``/``min``: shared evenly among the elements that attain it."""
+    hit = (np.asarray(x) == keep(ans, x, axis, keepdims)).astype(float)
+    n = unreduce(np.sum(hit, axis=axis, keepdims=keepdims), x, axis, keepdims)
+    return unreduce(g, x, axis, keepdims) * hit / n
+
+
+def var_grad(g: Any, x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Any:
+    mean = np.mean(x, axis=axis, keepdims=True)
+    return unreduce(g, x, axis, keepdims) * 2.0 * (x - mean) / (count(x, axis) - ddof)
+
+
+def norm_grad(g: Any, ans: Any, x: Any, ord: Any = None, axis: Any = None,
+              keepdims: bool = False) -> Any:
+    if ord not in (None, 2, "fro") or (ord == 2 and np.ndim(x) > 1 and axis is None):
+        raise NotImplementedError(f"the derivative of np.linalg.norm with ord={ord!r}")
+    return unreduce(g / ans, x, axis, keepdims) * x
+
+
+def split_like(g: Any, parts: Any, axis: int = 0) -> list:
+    """Cotangents of the pieces of ``np.concatenate(parts, axis)``."""
+    sizes = np.cumsum([np.shape(p)[axis] for p in parts])[:-1]
+    return list(np.split(g, sizes, axis=axis))
+
+
+def unstack(g: Any, parts: Any, axis: int = 0) -> list:
+    """Cotangents of the pieces of ``np.stack(parts, axis)``."""
+    return [np.take(g, k, axis=axis) for k in range(len(parts))]
+
+
+def clip_mask(x: Any, lo: Any, hi: Any) -> Any:
+    mask = np.ones(np.shape(x))
+    if lo is not None:
+        mask = mask * (np.asarray(x) >= lo)
+    if hi is not None:
+        mask = mask * (np.asarray(x) <= hi)
+    return mask
+
+
+def share_max(a: Any, b: Any) -> Any:
+    """1 where ``a`` is the maximum, 1/2 on ties, 0 elsewhere."""
+    return (np.asarray(a) > b) + 0.5 * (np.asarray(a) == b)
+
+
+def copy_of(value: Any) -> Any:
+    """A copy of an array (a slice is a view that later writes would change); other values
+    as they are."""
+    return value.copy() if isinstance(value, np.ndarray) else value

@@ -1,0 +1,301 @@
+"""Every rule in the rule table, checked against finite differences.
+
+For each registered rule a spec below says how to call its primitive; the test draws inputs
+with hypothesis (arrays with broadcasting shapes included), computes the rule's
+vector-Jacobian product for a random cotangent G, and compares <vjp, V> with the central
+difference of <G, f(x + hV)> along a random direction V.  A rule without a spec fails.
+"""
+
+import builtins
+import math
+import operator
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from s2sad import rules
+from s2sad.tape import unbroadcast
+from s2sad.testing import arrays, floats
+
+SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def F(lo=-3.0, hi=3.0, avoid=()):
+    return floats(lo, hi, avoid=avoid, margin=1e-2)
+
+
+def A(shape, lo=-3.0, hi=3.0, avoid=()):
+    return arrays(shape, lo, hi, avoid=avoid, margin=1e-2)
+
+
+@st.composite
+def broadcast_pair(draw, lo=-3.0, hi=3.0):
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
+                                                    max_side=3))
+    return [draw(A(s, lo, hi)) for s in shapes.input_shapes]
+
+
+def unary(lo=-3.0, hi=3.0, avoid=()):
+    return st.tuples(A(hnp.array_shapes(min_dims=0, max_dims=3, max_side=3), lo, hi, avoid))
+
+
+def scalar(lo=-3.0, hi=3.0, avoid=()):
+    return st.tuples(F(lo, hi, avoid))
+
+
+def pair(lo=-3.0, hi=3.0):
+    return st.tuples(F(lo, hi), F(lo, hi)).filter(lambda p: abs(p[0] - p[1]) > 1e-2)
+
+
+def method(name):
+    return lambda x, *rest, **kw: getattr(x, name)(*rest, **kw)
+
+
+M = {"shape": (3, 4)}
+MAT = A((3, 4))
+SQ = st.builds(lambda m: m + 4.0 * np.eye(3), A((3, 3), -1, 1))
+
+# key -> list of (callable, strategy of positional args, kwargs, differentiable positions)
+SPECS = {
+    operator.add: [(operator.add, broadcast_pair(), {}, (0, 1)),
+                   (operator.add, pair(), {}, (0, 1))],
+    operator.sub: [(operator.sub, broadcast_pair(), {}, (0, 1))],
+    operator.mul: [(operator.mul, broadcast_pair(), {}, (0, 1)),
+                   (operator.mul, pair(), {}, (0, 1))],
+    operator.truediv: [(operator.truediv, broadcast_pair(0.5, 3.0), {}, (0, 1))],
+    operator.pow: [(operator.pow, broadcast_pair(0.5, 2.0), {}, (0, 1)),
+                   (operator.pow, pair(0.5, 2.0), {}, (0, 1))],
+    operator.mod: [(operator.mod, st.tuples(F(0.1, 0.9), F(1.1, 2.0)), {}, (0, 1))],
+    operator.neg: [(operator.neg, unary(), {}, (0,))],
+    operator.pos: [(operator.pos, unary(), {}, (0,))],
+    operator.matmul: [(operator.matmul, st.tuples(A((2, 3)), A((3, 4))), {}, (0, 1)),
+                      (operator.matmul, st.tuples(A((3,)), A((3, 2))), {}, (0, 1)),
+                      (operator.matmul, st.tuples(A((2, 3)), A((3,))), {}, (0, 1)),
+                      (operator.matmul, st.tuples(A((3,)), A((3,))), {}, (0, 1)),
+                      (operator.matmul, st.tuples(A((2, 2, 3)), A((3, 2))), {}, (0, 1))],
+    builtins.abs: [(abs, scalar(avoid=[0.0]), {}, (0,))],
+    builtins.min: [(min, pair(), {}, (0, 1))],
+    builtins.max: [(max, pair(), {}, (0, 1))],
+    builtins.float: [(float, scalar(), {}, (0,))],
+    builtins.pow: [(pow, pair(0.5, 2.0), {}, (0, 1))],
+    math.sin: [(math.sin, scalar(), {}, (0,))], math.cos: [(math.cos, scalar(), {}, (0,))],
+    math.tan: [(math.tan, scalar(-1.4, 1.4), {}, (0,))],
+    math.exp: [(math.exp, scalar(), {}, (0,))],
+    math.log: [(math.log, scalar(0.1, 5), {}, (0,)),
+               (math.log, st.tuples(F(0.1, 5), F(1.5, 5)), {}, (0, 1))],
+    math.log2: [(math.log2, scalar(0.1, 5), {}, (0,))],
+    math.log10: [(math.log10, scalar(0.1, 5), {}, (0,))],
+    math.log1p: [(math.log1p, scalar(-0.9, 5), {}, (0,))],
+    math.expm1: [(math.expm1, scalar(), {}, (0,))],
+    math.sqrt: [(math.sqrt, scalar(0.1, 5), {}, (0,))],
+    math.pow: [(math.pow, pair(0.5, 2.0), {}, (0, 1))],
+    math.hypot: [(math.hypot, pair(), {}, (0, 1))],
+    math.tanh: [(math.tanh, scalar(), {}, (0,))], math.sinh: [(math.sinh, scalar(), {}, (0,))],
+    math.cosh: [(math.cosh, scalar(), {}, (0,))],
+    math.asin: [(math.asin, scalar(-0.9, 0.9), {}, (0,))],
+    math.acos: [(math.acos, scalar(-0.9, 0.9), {}, (0,))],
+    math.atan: [(math.atan, scalar(), {}, (0,))],
+    math.atan2: [(math.atan2, st.tuples(F(), F(0.5, 3.0)), {}, (0, 1))],
+    math.asinh: [(math.asinh, scalar(), {}, (0,))],
+    math.acosh: [(math.acosh, scalar(1.1, 5), {}, (0,))],
+    math.atanh: [(math.atanh, scalar(-0.9, 0.9), {}, (0,))],
+    math.erf: [(math.erf, scalar(), {}, (0,))], math.erfc: [(math.erfc, scalar(), {}, (0,))],
+    math.fabs: [(math.fabs, scalar(avoid=[0.0]), {}, (0,))],
+    math.degrees: [(math.degrees, scalar(), {}, (0,))],
+    math.radians: [(math.radians, scalar(), {}, (0,))],
+    math.copysign: [(math.copysign, st.tuples(F(avoid=[0.0]), F(avoid=[0.0])), {}, (0,))],
+    np.sin: [(np.sin, unary(), {}, (0,))], np.cos: [(np.cos, unary(), {}, (0,))],
+    np.tan: [(np.tan, unary(-1.4, 1.4), {}, (0,))], np.exp: [(np.exp, unary(), {}, (0,))],
+    np.log: [(np.log, unary(0.1, 5), {}, (0,))], np.log1p: [(np.log1p, unary(-0.9, 5), {}, (0,))],
+    np.expm1: [(np.expm1, unary(), {}, (0,))], np.sqrt: [(np.sqrt, unary(0.1, 5), {}, (0,))],
+    np.square: [(np.square, unary(), {}, (0,))], np.tanh: [(np.tanh, unary(), {}, (0,))],
+    np.sinh: [(np.sinh, unary(), {}, (0,))], np.cosh: [(np.cosh, unary(), {}, (0,))],
+    np.arcsin: [(np.arcsin, unary(-0.9, 0.9), {}, (0,))],
+    np.arccos: [(np.arccos, unary(-0.9, 0.9), {}, (0,))],
+    np.arctan: [(np.arctan, unary(), {}, (0,))],
+    np.abs: [(np.abs, unary(avoid=[0.0]), {}, (0,))],
+    np.negative: [(np.negative, unary(), {}, (0,))],
+    np.reciprocal: [(np.reciprocal, unary(0.5, 3), {}, (0,))],
+    np.add: [(np.add, broadcast_pair(), {}, (0, 1))],
+    np.subtract: [(np.subtract, broadcast_pair(), {}, (0, 1))],
+    np.multiply: [(np.multiply, broadcast_pair(), {}, (0, 1))],
+    np.divide: [(np.divide, broadcast_pair(0.5, 3.0), {}, (0, 1))],
+    np.power: [(np.power, broadcast_pair(0.5, 2.0), {}, (0, 1))],
+    np.arctan2: [(np.arctan2, broadcast_pair(0.5, 3.0), {}, (0, 1))],
+    np.hypot: [(np.hypot, broadcast_pair(0.5, 3.0), {}, (0, 1))],
+    np.maximum: [(np.maximum, broadcast_pair(), {}, (0, 1))],
+    np.minimum: [(np.minimum, broadcast_pair(), {}, (0, 1))],
+    np.logaddexp: [(np.logaddexp, broadcast_pair(), {}, (0, 1))],
+    np.where: [(np.where, st.tuples(st.just(np.array([True, False, True])), A((3,)), A((2, 3))),
+                {}, (1, 2))],
+    np.clip: [(np.clip, st.tuples(A((4,), avoid=[-1.0, 1.0]), st.just(-1.0), st.just(1.0)),
+               {}, (0,))],
+    np.sum: [(np.sum, st.tuples(MAT), {"axis": 0}, (0,)), (np.sum, st.tuples(MAT), {}, (0,)),
+             (np.sum, st.tuples(MAT), {"axis": -1, "keepdims": True}, (0,))],
+    np.mean: [(np.mean, st.tuples(MAT), {"axis": (0, 1)}, (0,)),
+              (np.mean, st.tuples(MAT), {"axis": 1}, (0,))],
+    np.prod: [(np.prod, st.tuples(A((3, 4), 0.5, 2)), {"axis": 1}, (0,))],
+    np.max: [(np.max, st.tuples(MAT), {"axis": 0}, (0,))],
+    np.min: [(np.min, st.tuples(MAT), {}, (0,))],
+    np.var: [(np.var, st.tuples(MAT), {"axis": 1}, (0,)), (np.var, st.tuples(MAT), {"ddof": 1},
+                                                           (0,))],
+    np.std: [(np.std, st.tuples(MAT), {"axis": 0, "keepdims": True}, (0,))],
+    np.linalg.norm: [(np.linalg.norm, st.tuples(A((5,))), {}, (0,)),
+                     (np.linalg.norm, st.tuples(MAT), {}, (0,)),
+                     (np.linalg.norm, st.tuples(MAT), {"axis": 1}, (0,))],
+    np.dot: [(np.dot, st.tuples(A((3,)), A((3,))), {}, (0, 1)),
+             (np.dot, st.tuples(A((2, 3)), A((3, 2))), {}, (0, 1))],
+    np.matmul: [(np.matmul, st.tuples(A((2, 3)), A((3,))), {}, (0, 1))],
+    np.outer: [(np.outer, st.tuples(A((3,)), A((2,))), {}, (0, 1))],
+    np.einsum: [(np.einsum, st.tuples(st.just("ij,jk->ik"), A((2, 3)), A((3, 2))), {}, (1, 2)),
+                (np.einsum, st.tuples(st.just("ij,j->"), A((2, 3)), A((3,))), {}, (1, 2)),
+                (np.einsum, st.tuples(st.just("i,i->i"), A((3,)), A((3,))), {}, (1, 2))],
+    np.linalg.solve: [(np.linalg.solve, st.tuples(SQ, A((3,))), {}, (0, 1)),
+                      (np.linalg.solve, st.tuples(SQ, A((3, 2))), {}, (0, 1))],
+    np.linalg.inv: [(np.linalg.inv, st.tuples(SQ), {}, (0,))],
+    np.reshape: [(np.reshape, st.tuples(MAT, st.just((2, 6))), {}, (0,))],
+    np.transpose: [(np.transpose, st.tuples(A((2, 3, 4)), st.just((1, 2, 0))), {}, (0,)),
+                   (np.transpose, st.tuples(MAT), {}, (0,))],
+    np.swapaxes: [(np.swapaxes, st.tuples(A((2, 3, 4)), st.just(0), st.just(2)), {}, (0,))],
+    np.expand_dims: [(np.expand_dims, st.tuples(MAT, st.just(1)), {}, (0,))],
+    np.squeeze: [(np.squeeze, st.tuples(A((3, 1, 2))), {}, (0,))],
+    np.ravel: [(np.ravel, st.tuples(MAT), {}, (0,))],
+    np.broadcast_to: [(np.broadcast_to, st.tuples(A((1, 3)), st.just((4, 3))), {}, (0,))],
+    np.array: [(np.array, st.tuples(MAT), {}, (0,))],
+    np.asarray: [(np.asarray, st.tuples(MAT), {}, (0,))],
+    np.copy: [(np.copy, st.tuples(MAT), {}, (0,))],
+    ("method", "sum"): [(method("sum"), st.tuples(MAT), {"axis": 1}, (0,))],
+    ("method", "mean"): [(method("mean"), st.tuples(MAT), {}, (0,))],
+    ("method", "prod"): [(method("prod"), st.tuples(A((3, 4), 0.5, 2)), {"axis": 0}, (0,))],
+    ("method", "max"): [(method("max"), st.tuples(MAT), {"axis": 1}, (0,))],
+    ("method", "min"): [(method("min"), st.tuples(MAT), {"axis": 0}, (0,))],
+    ("method", "var"): [(method("var"), st.tuples(MAT), {}, (0,))],
+    ("method", "std"): [(method("std"), st.tuples(MAT), {"axis": 1}, (0,))],
+    ("method", "dot"): [(method("dot"), st.tuples(A((2, 3)), A((3,))), {}, (0, 1))],
+    ("method", "reshape"): [(method("reshape"), st.tuples(MAT, st.just(6), st.just(2)), {},
+                             (0,))],
+    ("method", "transpose"): [(method("transpose"), st.tuples(A((2, 3, 4)), st.just(2),
+                                                              st.just(0), st.just(1)), {}, (0,))],
+    ("method", "copy"): [(method("copy"), st.tuples(MAT), {}, (0,))],
+    ("method", "flatten"): [(method("flatten"), st.tuples(MAT), {}, (0,))],
+    ("method", "ravel"): [(method("ravel"), st.tuples(MAT), {}, (0,))],
+    ("method", "squeeze"): [(method("squeeze"), st.tuples(A((3, 1))), {}, (0,))],
+    ("method", "clip"): [(method("clip"), st.tuples(A((4,), avoid=[-1.0, 1.0]), st.just(-1.0),
+                                                    st.just(1.0)), {}, (0,))],
+    ("attr", "T"): [(lambda x: x.T, st.tuples(MAT), {}, (0,))],
+}
+# rules whose argument is a list of arrays
+SEQUENCE_SPECS = {
+    np.concatenate: (np.concatenate, [(2, 3), (1, 3)], {"axis": 0}),
+    np.stack: (np.stack, [(2, 3), (2, 3)], {"axis": 1}),
+}
+
+
+def rule_key(rule):
+    return rule.primitive
+
+
+def test_every_rule_has_a_check():
+    missing = [getattr(r.primitive, "__name__", r.primitive) for r in rules.all_rules()
+               if rule_key(r) not in SPECS and rule_key(r) not in SEQUENCE_SPECS
+               and not (r.primitive is builtins.abs and r in rules._ARRAY_RULES.values())]
+    assert not missing, f"rules without a finite-difference check: {missing}"
+
+
+def _vjp(rule, g, ans, args, kwargs):
+    out = rule.func(g, ans, *args, **kwargs)
+    if len(rule.arg_names) == 1:
+        out = (out,)
+    if rule.elementwise:  # as the generated code does for broadcasting primitives
+        out = tuple(unbroadcast(c, a) if c is not None and k < len(args) else c
+                    for k, (c, a) in enumerate(zip(out, list(args) + [None] * len(out))))
+    return out
+
+
+def _check(rule, call, args, kwargs, positions, rng):
+    args = list(args)
+    ans = call(*args, **kwargs)
+    G = rng.normal(size=np.shape(ans))
+    G = float(G) if np.ndim(ans) == 0 else G
+    cot = _vjp(rule, G, ans, args, kwargs)
+
+    def L(moved):
+        return float(np.sum(G * np.asarray(call(*moved, **kwargs))))
+
+    for p in positions:
+        V = rng.normal(size=np.shape(args[p]))
+        V = float(V) if np.ndim(args[p]) == 0 else V
+        h = 1e-6
+        plus, minus = list(args), list(args)
+        plus[p] = args[p] + h * V
+        minus[p] = args[p] - h * V
+        fd = (L(plus) - L(minus)) / (2 * h)
+        analytic = float(np.sum(np.asarray(cot[p]) * V))
+        assert np.shape(cot[p]) == np.shape(args[p]) or np.ndim(args[p]) == 0, \
+            (rule.primitive, p, np.shape(cot[p]), np.shape(args[p]))
+        assert analytic == pytest.approx(fd, rel=1e-5, abs=1e-6), (rule.primitive, p, args)
+
+
+CASES = [(key, k) for key, specs in SPECS.items() for k in range(len(specs))]
+
+
+def _rule_for(key):
+    if isinstance(key, tuple):
+        return rules.lookup_method(*key)
+    return rules.lookup(key)
+
+
+@pytest.mark.parametrize("key,k", CASES, ids=[f"{getattr(k, '__name__', k)}-{i}"
+                                              for k, i in CASES])
+def test_rule_against_finite_differences(key, k):
+    rule = _rule_for(key)
+    assert rule is not None, key
+    call, strategy, kwargs, positions = SPECS[key][k]
+    rng = np.random.default_rng(k)
+
+    @SETTINGS
+    @given(strategy)
+    def check(args):
+        with np.errstate(all="ignore"):
+            try:
+                ans = call(*args, **kwargs)
+            except (ValueError, OverflowError, np.linalg.LinAlgError):
+                assume(False)
+            assume(np.all(np.isfinite(ans)))
+        if key in (np.max, np.min, ("method", "max"), ("method", "min")):
+            # no ties, not even within the finite-difference step: a kink
+            assume(np.all(np.diff(np.sort(np.ravel(args[0]))) > 1e-3))
+        if key in (np.maximum, np.minimum):
+            assume(np.all(np.abs(np.subtract(*args)) > 1e-2))  # no ties: a kink
+        if key in (np.std, np.linalg.norm, ("method", "std")):
+            assume(np.all(np.asarray(ans) > 1e-2))  # zero is where they have no derivative
+        _check(rule, call, args, kwargs, positions, rng)
+
+    check()
+
+
+def test_array_rule_of_builtin_abs():
+    rule = rules.lookup_for_arrays(builtins.abs)
+    rng = np.random.default_rng(0)
+    _check(rule, abs, [np.array([-1.5, 2.0, 0.3])], {}, (0,), rng)
+
+
+@pytest.mark.parametrize("prim", list(SEQUENCE_SPECS), ids=lambda p: p.__name__)
+def test_sequence_rules(prim):
+    call, shapes, kwargs = SEQUENCE_SPECS[prim]
+    rule = rules.lookup(prim)
+    rng = np.random.default_rng(1)
+    parts = [rng.normal(size=s) for s in shapes]
+    ans = call(parts, **kwargs)
+    G = rng.normal(size=ans.shape)
+    cot = rule.func(G, ans, parts, **kwargs)[0]
+    for k, part in enumerate(parts):
+        V = rng.normal(size=part.shape)
+        h = 1e-6
+        plus = [p + (h * V if j == k else 0) for j, p in enumerate(parts)]
+        minus = [p - (h * V if j == k else 0) for j, p in enumerate(parts)]
+        fd = (np.sum(G * call(plus, **kwargs)) - np.sum(G * call(minus, **kwargs))) / (2 * h)
+        assert np.sum(cot[k] * V) == pytest.approx(fd, rel=1e-6)
