@@ -199,7 +199,9 @@ def rule_key(rule):
 
 
 def test_every_rule_has_a_check():
-    missing = [getattr(r.primitive, "__name__", r.primitive) for r in rules.all_rules()
+    builtin = [r for r in rules.all_rules() if r.func.__module__ == rules.__name__]
+    assert len(builtin) > 100
+    missing = [getattr(r.primitive, "__name__", r.primitive) for r in builtin
                if rule_key(r) not in SPECS and rule_key(r) not in SEQUENCE_SPECS
                and not (r.primitive is builtins.abs and r in rules._ARRAY_RULES.values())]
     assert not missing, f"rules without a finite-difference check: {missing}"
