@@ -101,7 +101,7 @@ def _primitive_op(prim, args, fir, node) -> Op:
         rule = rules.lookup(prim)
     if rule is not None:
         return Op("rule", operands, primitive=prim, rule=rule, node=node)
-    if isinstance(prim, types.FunctionType):
+    if isinstance(prim, types.FunctionType) and not rules.is_library(prim):
         return Op("user", operands, primitive=prim, node=node)
     return Op("opaque", operands, primitive=prim, node=node)
 

@@ -656,9 +656,10 @@ class _OpaqueAtom(gast.expr):
 
 
 def _is_user_function(obj) -> bool:
-    from .rules import lookup
+    from .rules import is_library, is_nondifferentiable, lookup
 
-    return isinstance(obj, types.FunctionType) and lookup(obj) is None
+    return (isinstance(obj, types.FunctionType) and lookup(obj) is None
+            and not is_nondifferentiable(obj) and not is_library(obj))
 
 
 def _deepcopy(node):

@@ -116,6 +116,16 @@ def is_nondifferentiable(primitive: Any) -> bool:
     return _key(primitive) in _NONDIFF
 
 
+LIBRARIES = ("numpy", "scipy", "math", "builtins", "operator", "random", "s2sad")
+
+
+def is_library(obj: Any) -> bool:
+    """A function of NumPy, SciPy or the standard library: s2sad does not read its source
+    (it needs a rule), unlike the user's own functions."""
+    module = getattr(obj, "__module__", None) or ""
+    return module.split(".")[0] in LIBRARIES
+
+
 # -- operators ---------------------------------------------------------------------------------
 
 @adjoint(operator.add, elementwise=True)

@@ -1,0 +1,77 @@
+"""NumPy programs through the transformation, with hypothesis-drawn arrays, against central
+finite differences; gradients have exactly the shape of their input."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from numpy_programs import PROGRAMS
+from test_programs import smooth_fd
+
+import s2sad
+from s2sad import S2SADError
+from s2sad.testing import floats
+
+
+def inputs(shapes):
+    """Arrays away from 0 and without two equal values (kinks of abs, sign, max, where):
+    hypothesis draws the seed and the scale of random values, which are then distinct."""
+
+    def make(seed, scale):
+        rng = np.random.default_rng(seed)
+        return tuple(rng.uniform(-scale, scale, s) if s else float(rng.uniform(-scale, scale))
+                     for s in shapes)
+
+    strategy = st.builds(make, st.integers(0, 2 ** 32 - 1), floats(0.2, 1.5))
+    return strategy.filter(lambda args: _distinct(args))
+
+
+def _distinct(args):
+    values = np.sort(np.concatenate([np.ravel(a) for a in args]))
+    return bool(np.all(np.diff(values) > 1e-3))
+
+
+@pytest.mark.parametrize("f,shapes,wrt", PROGRAMS, ids=[p[0].__name__ for p in PROGRAMS])
+def test_numpy_gradient(f, shapes, wrt):
+    df = s2sad.grad(f, wrt=wrt)
+
+    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(inputs(shapes))
+    def check(args):
+        originals = [np.copy(a) for a in args]
+        try:
+            with np.errstate(all="raise"):
+                f(*[np.copy(a) for a in args])
+        except (FloatingPointError, ValueError, np.linalg.LinAlgError):
+            assume(False)
+        got = df(*args)
+        for a, o in zip(args, originals):  # never writes the caller's arrays
+            np.testing.assert_array_equal(a, o)
+        for p, g in zip(wrt, got):
+            assert np.shape(g) == np.shape(args[p])
+            want = smooth_fd(lambda *xs: f(*[np.copy(x) for x in xs]), args, p)
+            assume(want is not None)
+            np.testing.assert_allclose(np.ravel(g), want, rtol=1e-5, atol=1e-6)
+
+    check()
+
+
+def test_generated_numpy_code_is_readable():
+    import numpy_programs as P
+
+    source = s2sad.grad(P.tanh_aw, wrt=(0, 1))(np.ones((2, 3)), np.ones(3)) is not None
+    assert source
+    text = s2sad.grad(P.tanh_aw, wrt=(0, 1))
+    text(np.ones((2, 3)), np.ones(3))
+    assert "matmul_grad_a(" in text.source and "unreduce(" in text.source
+
+
+def uses_unknown(x):
+    return np.sum(np.i0(x))
+
+
+def test_numpy_function_without_rule_is_refused():
+    with pytest.raises(S2SADError) as info:
+        s2sad.grad(uses_unknown)(np.ones(3))
+    assert "numpy.i0" in info.value.what and "s2sad.adjoint" in info.value.hint
+    assert info.value.lineno and "np.i0" in info.value.source_line
