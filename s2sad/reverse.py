@@ -373,7 +373,8 @@ class Reverser:
             plan.uses_ans = True
             for n in active:
                 plan.contributions.append(Contribution(
-                    bound[n].id, self._fit(_name(outs[names.index(n)]), bound[n], rule, t)))
+                    bound[n].id, self._fit(_name(outs[names.index(n)]), bound[n], rule, t,
+                                           list(bound.values()))))
             return
         defaults = _rule_defaults(rule)
         if (rule.primitive is operator.mul and len(args) == 2 and len(active) == 2
@@ -407,14 +408,21 @@ class Reverser:
             if "ans" in used:
                 plan.reads_after.add(t)
                 plan.uses_ans = True
-            plan.contributions.append(Contribution(bound[n].id,
-                                                   self._fit(inst, bound[n], rule, t)))
+            plan.contributions.append(Contribution(
+                bound[n].id, self._fit(inst, bound[n], rule, t, list(bound.values()))))
 
-    def _fit(self, expr, operand, rule, t):
+    def _fit(self, expr, operand, rule, t, others=()):
         """For an elementwise rule on arrays, sum the cotangent back to the operand's shape
         (``unbroadcast``): x + y with x of shape (3,) and y of shape (2, 3) gives bx the
-        shape (3,).  Scalar code is left alone."""
+        shape (3,).  Scalar code is left alone, and so is an array operand whose partners
+        are scalars (its shape is the result's)."""
         if not rule.elementwise or not self.is_array(t):
+            return expr
+        operand_is_array = isinstance(operand, gast.Name) and self.is_array(operand.id)
+        partners_are_arrays = any(isinstance(o, gast.Name) and o is not operand and
+                                  (self.is_array(o.id) or o.id not in self.fir.locals)
+                                  for o in others)
+        if operand_is_array and not partners_are_arrays:
             return expr
         from . import tape
 
@@ -800,6 +808,7 @@ class Reverser:
         body = fir.body[:-1]
         ret = fir.body[-1]
         fwd = self.forward(body)
+        inits = self.adjoint_inits(ret)  # (also the zeroing of containers inside blocks)
         bwd = self.backward(body)
         needs_stack = any(_uses_stack(x) for x in _walk(fwd))
         out = []
@@ -821,7 +830,7 @@ class Reverser:
             out.append(_assign("_value", _clone(value)))
             value = _name("_value")
         out.append(comment("adjoint sweep"))
-        out.extend(self.adjoint_inits(ret))
+        out.extend(inits)
         out.extend(bwd)
         grads = []
         for p in self.wrt:
@@ -913,7 +922,7 @@ class Reverser:
         return _const(0.0)
 
     def _accumulate_expr(self, v, current, expr):
-        if v in self.containers:
+        if v in self.containers and not self.is_array(v):  # lists: elementwise
             self.injected["add"] = _tape().add
             return _call("add", current, expr)
         return _add(current, expr)
@@ -1017,8 +1026,8 @@ class Reverser:
         return out
 
     # adjoint sweep --------------------------------------------------------------------------
-    def backward(self, stmts):
-        out = list(self.block_inits.get(id(stmts), []))
+    def backward(self, stmts, block=None):
+        out = list(self.block_inits.get(block or id(stmts), []))
         for s in reversed(stmts):
             if isinstance(s, gast.Assign):
                 out.extend(self._backward_assign(s))
@@ -1042,7 +1051,7 @@ class Reverser:
             if snap:
                 body.append(_assign(_tuple_or_one(snap, True), _pop()))
             body.extend(_clone(self.recomputed.get(id(s), [])))
-            body.extend(self.backward(body_in))
+            body.extend(self.backward(body_in, block=id(s.body)))
             if not body:
                 body = [gast.Pass()]
             if isinstance(s, gast.For):

@@ -1,0 +1,65 @@
+"""The example programs run, and their gradients match finite differences."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad.testing import numerical_grad
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "examples"))
+
+import gmm  # noqa: E402
+import mlp  # noqa: E402
+import newton  # noqa: E402
+import pendulum  # noqa: E402
+import piecewise  # noqa: E402
+import springs  # noqa: E402
+
+
+def check(f, args, wrt, rtol=1e-6, atol=1e-6):
+    got = s2sad.grad(f, wrt=wrt)(*args)
+    got = got if isinstance(wrt, tuple) else (got,)
+    for p, g in zip(wrt if isinstance(wrt, tuple) else (wrt,), got):
+        want = numerical_grad(f, args, p)
+        np.testing.assert_allclose(np.ravel(g), want, rtol=rtol, atol=atol)
+
+
+def test_scalar_examples():
+    check(pendulum.pendulum, (0.7, 1.3), (0, 1))
+    check(newton.cubic_root, (1.7,), 0)
+    check(piecewise.piecewise_cost, (0.33, 1.7), (0, 1))
+
+
+@pytest.mark.parametrize("d,k,n", [(2, 3, 30), (3, 4, 25)])
+def test_gmm_objective_gradient(d, k, n):
+    problem = gmm.make_problem(d, k, n, seed=d)
+    check(gmm.gmm_objective, problem, (0, 1, 2), rtol=1e-5, atol=1e-5)
+
+
+def test_mlp_gradient_and_training():
+    x, labels = mlp.spirals(40)
+    params = mlp.init(hidden=6)
+    check(mlp.mlp_loss, (*params, x, labels), (0, 1, 2, 3), rtol=1e-5, atol=1e-7)
+    _, losses = mlp.train(steps=80)
+    assert losses[-1] < 0.8 * losses[0]
+
+
+def test_springs_gradient():
+    rng = np.random.default_rng(3)
+    check(springs.simulate, (rng.uniform(1, 3, 4), rng.normal(size=5)), (0, 1),
+          rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("script", ["pendulum", "newton", "piecewise", "gmm", "springs"])
+def test_example_runs(script):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / f"{script}.py")],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip()
