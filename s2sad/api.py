@@ -164,15 +164,17 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
     ndarray = np.ndarray
 
     def vjp_for(args):
+        key = tuple([type(a) is ndarray for a in args])
+        spec = specs.get(key)
+        if spec is not None:
+            return spec.vjp
         arrays = frozenset(p for p, a in zip(params, args) if type(a) is ndarray)
-        spec = specs.get(arrays)
-        if spec is None:
-            spec = transform(f, names, arrays=arrays)
-            if spec is not t and verbose:
-                print(spec.full_source)
-            specs[arrays] = spec
-            fn.source = spec.full_source
-            fn.transformed = spec
+        spec = transform(f, names, arrays=arrays)
+        if spec is not t and verbose:
+            print(spec.full_source)
+        specs[key] = spec
+        fn.source = spec.full_source
+        fn.transformed = spec
         return spec.vjp
 
     def shaped(args, g):

@@ -378,7 +378,7 @@ class Reverser:
             return
         defaults = _rule_defaults(rule)
         if (rule.primitive is operator.mul and len(args) == 2 and len(active) == 2
-                and args[0].id == args[1].id and not self.is_array(t)):
+                and args[0].id == args[1].id):
             # x * x: one contribution, 2 * g * x, instead of g * x twice
             plan.contributions.append(Contribution(args[0].id, gast.BinOp(
                 left=gast.BinOp(left=_const(2.0), op=gast.Mult(), right=g), op=gast.Mult(),

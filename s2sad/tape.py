@@ -91,8 +91,14 @@ def _is_basic(index) -> bool:
 def unreduce(g: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """Broadcast the cotangent of a reduction (sum over ``axis``) back to ``x``'s shape."""
     shape = np.shape(x)
+    if axis is None:
+        if np.ndim(g) == 0:  # the common case, a full sum: fill a new array (fastest)
+            out = np.empty(shape)
+            out.fill(g)
+            return out
+        return np.broadcast_to(g, shape)
     g = np.asarray(g)
-    if axis is not None and not keepdims:
+    if not keepdims:
         axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
         axes = tuple(a % len(shape) for a in axes)
         g = np.expand_dims(g, axes)
@@ -122,6 +128,11 @@ def _as2d(a, side):
 
 def matmul_grad_a(g: Any, a: Any, b: Any) -> Any:
     """Cotangent of ``a`` in ``a @ b`` (1-d, 2-d and batched operands)."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2:
+        if b.ndim == 1:
+            return np.outer(g, b)
+        if b.ndim == 2:
+            return g @ b.T
     a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
     if a.ndim == 1 and b.ndim == 1:
         return g * b
@@ -139,6 +150,8 @@ def matmul_grad_a(g: Any, a: Any, b: Any) -> Any:
 
 def matmul_grad_b(g: Any, a: Any, b: Any) -> Any:
     """Cotangent of ``b`` in ``a @ b`` (1-d, 2-d and batched operands)."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim <= 2:
+        return a.T @ g
     a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
     if a.ndim == 1 and b.ndim == 1:
         return g * a
@@ -172,10 +185,14 @@ def einsum_grad(g: Any, spec: str, a: Any, b: Any, which: int) -> Any:
     sa, sb = inputs.split(",")
     if not _:
         out = "".join(sorted(c for c in sa + sb if (sa + sb).count(c) == 1))
-    # a ones operand carries the indices that are summed away in the forward product
-    if which == 0:
-        return np.einsum(f"{out},{sb},{sa}->{sa}", g, b, np.ones_like(a))
-    return np.einsum(f"{sa},{out},{sb}->{sb}", a, g, np.ones_like(b))
+    mine, other = (sa, sb) if which == 0 else (sb, sa)
+    partner = b if which == 0 else a
+    target = a if which == 0 else b
+    if set(mine) <= set(out) | set(other):
+        return np.einsum(f"{out},{other}->{mine}", g, partner, optimize=True)
+    # an index summed away in the forward product: a ones operand carries it back
+    return np.einsum(f"{out},{other},{mine}->{mine}", g, partner, np.ones_like(target),
+                     optimize=True)
 
 
 def solve_grad_a(g: Any, ans: Any, a: Any) -> Any:
