@@ -99,7 +99,8 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
         # one name per (function, wrt): f_grad for all parameters, f_grad_x for x only
         suffix = "" if list(wrt_names) == fir.params else "_" + "_".join(wrt_names)
         if arrays and _ctx is not None:  # a callee specialized for array arguments
-            suffix += "_on_" + "_".join(sorted(arrays))
+            suffix += "_on_" + "_".join(sorted(a if isinstance(a, str) else a[0]
+                                               for a in arrays))
         name = f"{fir.name}_grad{suffix}"
         try:
             fdef, injected, rev = reverse(fir, list(wrt_names), name, ctx, frozenset(arrays))
@@ -168,7 +169,7 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
         spec = specs.get(key)
         if spec is not None:
             return spec.vjp
-        arrays = frozenset(p for p, a in zip(params, args) if type(a) is ndarray)
+        arrays = frozenset((p, a.ndim) for p, a in zip(params, args) if type(a) is ndarray)
         spec = transform(f, names, arrays=arrays)
         if spec is not t and verbose:
             print(spec.full_source)
@@ -260,7 +261,7 @@ def vjp(f: Callable, *args: Any) -> tuple[Any, Callable]:
     params = list(inspect.signature(f).parameters)
     args = _argument_binder(f, params)(args, {})
     t = transform(f, params, arrays=frozenset(
-        p for p, a in zip(params, args) if isinstance(a, np.ndarray)))
+        (p, a.ndim) for p, a in zip(params, args) if isinstance(a, np.ndarray)))
     value, _ = t.vjp(*args) if not t.returns_tuple else (f(*args), None)
 
     def pullback(seed):

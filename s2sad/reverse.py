@@ -38,6 +38,7 @@ from .lower import _at, _name
 from .parse import MISSING, FunctionIR
 
 COMMENT = "__s2sad_comment__ "
+_NOT_ARRAY = object()
 
 
 def _const(v):
@@ -124,7 +125,10 @@ class Reverser:
         self.wrt = wrt
         self.ctx = context
         self.act: Activity = analyze(fir, wrt)
-        self.array_params = set(arrays)
+        # arrays: parameter names, or (name, ndim) pairs when the rank is known
+        self.param_ndim = {a[0]: a[1] for a in arrays if isinstance(a, tuple)}
+        self.param_ndim.update({a: None for a in arrays if not isinstance(a, tuple)})
+        self.array_params = set(self.param_ndim)
         self.arrays = self._infer_arrays()
         self.injected: dict[str, Any] = {}
         self.plans: dict[int, StmtPlan] = {}
@@ -141,54 +145,113 @@ class Reverser:
     # ------------------------------------------------------------------ array kinds -------
     def _infer_arrays(self) -> set[str]:
         """Which variables may hold NumPy arrays: array arguments, results of NumPy calls and
-        of arithmetic, indexing and methods on arrays.  Only these get broadcasting-aware
-        adjoints; scalar code keeps its plain ones."""
+        of arithmetic, indexing and methods on arrays -- but not an element of an array of
+        known rank read with integers (``cam[0]`` of a 1-d ``cam`` is a number).  Only
+        arrays get broadcasting-aware adjoints; scalar code keeps its plain ones."""
         import numpy as np
 
-        arrays = set(self.array_params)
+        ndim = dict(self.param_ndim)
+        ints: set[str] = set()
+        int_tuples: set[str] = set()
         changed = True
         while changed:
             changed = False
             for s in _walk(self.fir.body):
-                if not isinstance(s, gast.Assign):
-                    continue
-                base = store_base(s.targets[0])
-                if base is None or base in arrays or isinstance(s.targets[0], gast.Subscript):
-                    continue
-                if self._makes_array(s.value, arrays, np):
-                    arrays.add(base)
+                if isinstance(s, gast.For) and s.target.id not in ints and \
+                        isinstance(s.iter, gast.Call) and isinstance(s.iter.func, gast.Name) \
+                        and s.iter.func.id == "range":
+                    ints.add(s.target.id)
                     changed = True
-        return arrays
+                if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+                    continue
+                t, value = s.targets[0].id, s.value
+                if t not in ints and self._is_int(value, ints, int_tuples):
+                    ints.add(t)
+                    changed = True
+                if t not in int_tuples and isinstance(value, gast.Attribute) and \
+                        value.attr == "shape":
+                    int_tuples.add(t)
+                    changed = True
+                if t in ndim:
+                    continue
+                k = self._array_ndim(value, ndim, ints, np)
+                if k is not _NOT_ARRAY:
+                    ndim[t] = k
+                    changed = True
+        self.ndims = ndim
+        self.ints = ints
+        self.int_tuples = int_tuples
+        return set(ndim)
 
-    def _makes_array(self, value, arrays, np) -> bool:
-        def is_arr(a):
+    def _is_int(self, value, ints, int_tuples) -> bool:
+        if isinstance(value, gast.Constant):
+            return isinstance(value.value, int) and not isinstance(value.value, bool)
+        if isinstance(value, gast.Name):
+            return value.id in ints
+        if isinstance(value, gast.BinOp) and isinstance(
+                value.op, (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv, gast.Mod)):
+            return self._is_int(value.left, ints, int_tuples) and \
+                self._is_int(value.right, ints, int_tuples)
+        if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
+            return self._is_int(value.operand, ints, int_tuples)
+        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
+            return value.value.id in int_tuples
+        if isinstance(value, gast.Attribute):
+            return value.attr in ("ndim", "size")
+        if isinstance(value, gast.Call):
+            import builtins
+
+            return self.fir.resolve(value.func) in (builtins.len, builtins.int, builtins.round)
+        return False
+
+    def _array_ndim(self, value, ndim, ints, np):
+        """The rank of the array ``value`` makes (None: unknown), or _NOT_ARRAY."""
+        def rank(a):
             if isinstance(a, gast.Name):
-                if a.id in arrays:
-                    return True
+                if a.id in ndim:
+                    return ndim[a.id]
                 if a.id not in self.fir.locals:
-                    return isinstance(self.fir.resolve(a), np.ndarray)
-            return False
+                    obj = self.fir.resolve(a)
+                    if isinstance(obj, np.ndarray):
+                        return obj.ndim
+            return _NOT_ARRAY
 
         if isinstance(value, gast.Name):
-            return is_arr(value)
+            return rank(value)
         if isinstance(value, gast.BinOp):
-            return is_arr(value.left) or is_arr(value.right) or isinstance(value.op, gast.MatMult)
+            ranks = [r for r in (rank(value.left), rank(value.right)) if r is not _NOT_ARRAY]
+            if isinstance(value.op, gast.MatMult):
+                return None
+            if not ranks:
+                return _NOT_ARRAY
+            return max(ranks) if None not in ranks else None
         if isinstance(value, gast.UnaryOp):
-            return is_arr(value.operand)
+            return rank(value.operand)
         if isinstance(value, gast.Subscript):
-            return is_arr(value.value)
+            base = rank(value.value)
+            if base is _NOT_ARRAY:
+                return _NOT_ARRAY
+            parts = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
+            if base is not None and all(self._is_int(p, ints, set()) for p in parts):
+                left = base - len(parts)
+                return _NOT_ARRAY if left == 0 else left
+            return None
         if isinstance(value, gast.Attribute):
-            return is_arr(value.value) and value.attr not in ("shape", "ndim", "size", "dtype")
+            base = rank(value.value)
+            if base is _NOT_ARRAY or value.attr in ("shape", "ndim", "size", "dtype"):
+                return _NOT_ARRAY
+            return base if value.attr == "T" else None
         if isinstance(value, gast.Call):
             func = self.fir.resolve(value.func)
             if func is MISSING and isinstance(value.func, gast.Attribute):
-                return is_arr(value.func.value)  # a method of an array
+                return None if rank(value.func.value) is not _NOT_ARRAY else _NOT_ARRAY
             module = getattr(func, "__module__", None) or ""
             if module.startswith("numpy") or isinstance(func, np.ufunc):
-                return True
-            if isinstance(func, types.FunctionType):
-                return any(is_arr(a) for a in value.args)
-        return False
+                return None
+            if isinstance(func, types.FunctionType) and any(
+                    rank(a) is not _NOT_ARRAY for a in value.args):
+                return None
+        return _NOT_ARRAY
 
     def is_array(self, name: str) -> bool:
         return name in self.arrays
@@ -1147,7 +1210,7 @@ class Reverser:
     def _contribute(self, c: Contribution, subst=None):
         o = c.operand
         bo = adj(o)
-        if c.index is not None and self.is_array(o):
+        if c.index is not None and self.is_array(o) and not self._int_index(c.index):
             # x = a[idx] -> add_at(ba, idx, bx): repeated fancy indices accumulate
             from . import tape
 
@@ -1174,6 +1237,11 @@ class Reverser:
         if o in self.direct:
             return _assign(bo, expr)
         return _assign(bo, self._accumulate_expr(o, _name(bo), expr))
+
+    def _int_index(self, index) -> bool:
+        """An index made of integers only (a[i], a[2, j]): plain += is exact for it."""
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        return all(self._is_int(p, self.ints, self.int_tuples) for p in parts)
 
     def _index_target(self, c):
         return c._target

@@ -47,12 +47,14 @@ def like(structure: Any, cotangent: Any) -> Any:
 def unbroadcast(g: Any, x: Any) -> Any:
     """Sum a cotangent back to the shape of ``x`` after broadcasting (the one unbroadcast:
     leading axes summed away, axes of length 1 summed with keepdims)."""
-    shape = np.shape(x)
-    if np.shape(g) == shape:
+    if type(x) is not np.ndarray:  # a scalar: float, int, or a NumPy scalar (a[i])
+        return g.sum() if type(g) is np.ndarray else g
+    shape = x.shape
+    if type(g) is np.ndarray and g.shape == shape:
         return g
     g = np.asarray(g)
     if not shape:
-        return float(np.sum(g)) if not isinstance(x, np.ndarray) else np.sum(g)
+        return np.sum(g)
     while g.ndim > len(shape):
         g = g.sum(axis=0)
     for axis, n in enumerate(shape):
@@ -73,8 +75,8 @@ index_of = _IndexOf()
 
 def add_at(target: Any, index: Any, g: Any) -> None:
     """``target[index] += g`` where repeated integer indices accumulate (``np.add.at``)."""
-    if isinstance(target, np.ndarray):
-        if _is_basic(index):
+    if type(target) is np.ndarray:
+        if type(index) is int or _is_basic(index):
             target[index] += g
         else:
             np.add.at(target, index, g)
