@@ -87,11 +87,18 @@ def reason(exc: BaseException) -> str:
                            ("ConcretizationTypeError", "ConcretizationTypeError"),
                            ("does not support item assignment", "rejects in-place assignment"),
                            ("doesn't support assignment", "rejects in-place assignment"),
+                           ("setting an array element with a sequence",
+                            "rejects in-place assignment"),
+                           ("arrays are immutable", "rejects in-place assignment"),
+                           ("Failed to process assignment", "tangent: cannot process assignment"),
                            ("not supported by the Wasm backend", "outside the Wasm subset"),
                            ("Cannot retrieve source", "cannot read the source"),
                            ("only length-1 arrays", "rejects math functions on its values")]:
         if pattern in text:
             return short
+    if "Reverse mode for function" in text:
+        name = text.split('"')[1] if '"' in text else "?"
+        return f"tangent: no rule for {name}"
     if "Tangent" in text or "tangent" in type(exc).__module__:
         return "tangent: " + text.split(":", 1)[-1].strip()[:40]
     return text[:60]

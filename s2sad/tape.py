@@ -76,12 +76,30 @@ index_of = _IndexOf()
 def add_at(target: Any, index: Any, g: Any) -> None:
     """``target[index] += g`` where repeated integer indices accumulate (``np.add.at``)."""
     if type(target) is np.ndarray:
-        if type(index) is int or _is_basic(index):
+        if type(index) is int or _is_basic(index) or _is_mask(index):
             target[index] += g
+        elif _is_point_index(index, target.ndim):
+            # one integer array per axis (a[rows, cols]): accumulate with bincount, which is
+            # much faster than np.add.at and exact for repeated points
+            parts = index if isinstance(index, tuple) else (index,)
+            flat = np.ravel_multi_index(tuple(np.asarray(i) for i in parts), target.shape)
+            weights = np.broadcast_to(g, flat.shape).ravel()
+            target.reshape(-1)[:] += np.bincount(flat.ravel(), weights=weights,
+                                                 minlength=target.size)
         else:
             np.add.at(target, index, g)
     else:
         target[index] = add(target[index], g)
+
+
+def _is_mask(index) -> bool:
+    return type(index) is np.ndarray and index.dtype == bool
+
+
+def _is_point_index(index, ndim) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return len(parts) == ndim and all(
+        isinstance(p, np.ndarray) and p.dtype.kind in "iu" for p in parts)
 
 
 def _is_basic(index) -> bool:

@@ -17,6 +17,7 @@ results as the Python backend; ``primal(f)`` does the same for ``f`` itself.
 from __future__ import annotations
 
 import inspect
+import math
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -579,6 +580,7 @@ class WasmFunction:
         self.wrt_names, self.single = _wrt_names(f, self.params, wrt)
         self.specialized: dict = {}
         self._fast: dict = {}
+        self._by_types: dict = {}
         self._bind = inspect.signature(f)
         # validate now: unsupported constructs are reported when the gradient is built (with
         # every argument a float; other argument types are compiled on first call)
@@ -608,6 +610,8 @@ class WasmFunction:
             args = tuple(bound.arguments.values())
         # fast path: the module for these Python types was built and needs no array copies
         key = tuple(map(type, args))
+        if np.ndarray in key:
+            key = key + tuple(getattr(a, "ndim", 0) for a in args)
         fast = self._fast.get(key)
         if fast is not None:
             out = fast(*args)
@@ -616,7 +620,9 @@ class WasmFunction:
             if self.with_value:
                 return (out[0], out[1] if self.single else out[1:])
             return out[1] if self.single else out[1:]
-        spec = self._specialize(args)
+        spec = self._by_types.get(key) or self._specialize(args)
+        if spec.has_arrays:
+            self._by_types.setdefault(key, spec)
         if not spec.has_arrays:
             self._fast[key] = spec.call_primal if self.primal else spec.call_grad
         if self.primal:
@@ -650,41 +656,51 @@ class _Specialized:
                                         tail=() if any(isinstance(k, Arr) for k in kinds.values())
                                         else (1.0,))
         self.has_arrays = any(isinstance(k, Arr) for k in kinds.values())
+        self._view = None
+        self._view_size = 0
+
+    def _memory_view(self) -> np.ndarray:
+        """Linear memory as a float64 array (rebuilt only when the memory has grown)."""
+        import ctypes
+
+        size = self.rt.memory.data_len(self.rt.store)
+        if self._view is None or self._view_size != size:
+            base = ctypes.cast(self.rt.memory.data_ptr(self.rt.store), ctypes.c_void_p).value
+            buf = (ctypes.c_double * (size // 8)).from_address(base)
+            self._view = np.frombuffer(buf, dtype=np.float64)
+            self._view_size = size
+        return self._view
 
     def _layout(self, args, with_grads):
         """Copy array arguments into linear memory; returns the flat argument list and the
         gradient buffers (address, shape) of array wrt arguments."""
-        import ctypes
-
         flat = []
         offset = 64
         arrays = []
         for p, a in zip(self.params, args):
-            k = self.kinds[p]
-            if isinstance(k, Arr):
-                arr = np.ascontiguousarray(a, dtype=np.float64)
+            if isinstance(self.kinds[p], Arr):
+                arr = np.asarray(a, dtype=np.float64)
                 arrays.append((offset, arr))
                 flat.append(offset)
                 flat.extend(arr.shape)
-                offset += (arr.nbytes + 15) // 16 * 16
+                offset += (arr.size * 8 + 15) // 16 * 16
             else:
                 flat.append(a)
         buffers = []
         if with_grads:
             for w in self.wrt:
-                k = self.kinds[w]
-                if isinstance(k, Arr):
-                    a = args[self.params.index(w)]
-                    shape = np.shape(a)
+                if isinstance(self.kinds[w], Arr):
+                    shape = np.shape(args[self.params.index(w)])
                     buffers.append((offset, shape))
-                    offset += (int(np.prod(shape)) * 8 + 15) // 16 * 16
+                    offset += (math.prod(shape) * 8 + 15) // 16 * 16
         tape = (offset + 1023) // 1024 * 1024
-        self.rt.ensure_memory(tape + 65536)
-        base = ctypes.cast(self.rt.memory.data_ptr(self.rt.store), ctypes.c_void_p).value
-        for off, arr in arrays:
-            ctypes.memmove(base + off, arr.ctypes.data, arr.nbytes)
+        if self._view_size < tape + 65536:
+            self.rt.ensure_memory(tape + 65536)
+        view = self._memory_view()
+        for off, arr in arrays:  # one copy per array, straight into linear memory
+            view[off // 8: off // 8 + arr.size] = arr.reshape(-1)
         for off, shape in buffers:
-            ctypes.memset(base + off, 0, int(np.prod(shape)) * 8)
+            view[off // 8: off // 8 + math.prod(shape)] = 0.0
         if tape != self.rt.tape_base:
             self.rt.set_tape_base(tape)
         return flat, buffers
@@ -696,8 +712,6 @@ class _Specialized:
         return self.call_primal(*args)[0]
 
     def run_grad(self, args, seed: float = 1.0):
-        import ctypes
-
         if not self.has_arrays:
             out = self.call_grad(*args, seed)
             return out[0], out[1:]
@@ -707,15 +721,14 @@ class _Specialized:
             extra.append(off)
             extra.extend(shape)
         out = self.call_grad(*flat, seed, *extra)
-        base = ctypes.cast(self.rt.memory.data_ptr(self.rt.store), ctypes.c_void_p).value
+        view = self._memory_view()  # (the tape may have grown the memory)
         grads = []
         it = iter(buffers)
         for w, g in zip(self.wrt, out[1:]):
             if isinstance(self.kinds[w], Arr):
                 off, shape = next(it)
-                n = int(np.prod(shape))
-                buf = (ctypes.c_double * n).from_address(base + off)
-                grads.append(np.frombuffer(buf, dtype=np.float64).reshape(shape).copy())
+                n = math.prod(shape)
+                grads.append(view[off // 8: off // 8 + n].reshape(shape).copy())
             else:
                 grads.append(g)
         return out[0], grads
