@@ -12,13 +12,7 @@ import statistics
 import time
 
 import s2sad
-
-
-def sin_loop(x):
-    s = 0.0
-    for i in range(1000):
-        s = s + math.sin(x * i) * x
-    return s
+from bench.programs import piecewise, sin_loop
 
 
 def sin_loop_by_hand(x):
@@ -44,19 +38,6 @@ def newton(a):
         x = x - fx / (3.0 * x * x)
         it += 1
     return x
-
-
-def piecewise(x):
-    s = 0.0
-    for i in range(1000):
-        u = x + 0.003 * i
-        if u < 0.5:
-            s = s + u * u
-        elif u < 2.0:
-            s = s + math.sin(u)
-        else:
-            s = s + math.log(u)
-    return s
 
 
 PROGRAMS = [("sin loop (1000 iterations)", sin_loop, 0.7),

@@ -34,6 +34,7 @@ import gast
 
 from . import rules
 from .activity import Activity, Op, analyze, classify, returned_names, store_base
+from .activity import walk_statements as _walk
 from .lower import _at, _name
 from .parse import MISSING, FunctionIR
 
@@ -1266,16 +1267,6 @@ def _is_identity(contributions, t, g) -> bool:
 
 def _uses_stack(node) -> bool:
     return any(isinstance(n, gast.Name) and n.id == "_stack" for n in gast.walk(node))
-
-
-def _walk(stmts):
-    for s in stmts:
-        yield s
-        if isinstance(s, gast.If):
-            yield from _walk(s.body)
-            yield from _walk(s.orelse)
-        elif isinstance(s, (gast.For, gast.While)):
-            yield from _walk(s.body)
 
 
 def _children(s):

@@ -590,41 +590,49 @@ def _(g, ans, condition, x, y):
     return None, np.where(condition, g, 0.0), np.where(condition, 0.0, g)
 
 
+@adjoint_method("clip")
 @adjoint(np.clip)
 def _(g, ans, x, a_min=None, a_max=None):
     return g * clip_mask(x, a_min, a_max), None, None
 
 
+@adjoint_method("sum")
 @adjoint(np.sum)
 def _(g, ans, x, axis=None, keepdims=False):
     return unreduce(g, x, axis, keepdims), None, None
 
 
+@adjoint_method("mean")
 @adjoint(np.mean)
 def _(g, ans, x, axis=None, keepdims=False):
     return unreduce(g, x, axis, keepdims) / count(x, axis), None, None
 
 
+@adjoint_method("prod")
 @adjoint(np.prod)
 def _(g, ans, x, axis=None, keepdims=False):
     return unreduce(g * ans, x, axis, keepdims) / x, None, None
 
 
+@adjoint_method("max")
 @adjoint(np.max)
 def _(g, ans, x, axis=None, keepdims=False):
     return max_grad(g, ans, x, axis, keepdims), None, None
 
 
+@adjoint_method("min")
 @adjoint(np.min)
 def _(g, ans, x, axis=None, keepdims=False):
     return max_grad(g, ans, x, axis, keepdims), None, None
 
 
+@adjoint_method("var")
 @adjoint(np.var)
 def _(g, ans, x, axis=None, keepdims=False, ddof=0):
     return var_grad(g, x, axis, keepdims, ddof), None, None, None
 
 
+@adjoint_method("std")
 @adjoint(np.std)
 def _(g, ans, x, axis=None, keepdims=False, ddof=0):
     return var_grad(g / (2.0 * ans), x, axis, keepdims, ddof), None, None, None
@@ -685,11 +693,14 @@ def _(g, ans, x, axis):
     return np.reshape(g, np.shape(x)), None
 
 
+@adjoint_method("squeeze")
 @adjoint(np.squeeze)
 def _(g, ans, x, axis=None):
     return np.reshape(g, np.shape(x)), None
 
 
+@adjoint_method("flatten")
+@adjoint_method("ravel")
 @adjoint(np.ravel)
 def _(g, ans, x):
     return np.reshape(g, np.shape(x))
@@ -720,6 +731,7 @@ def _(g, ans, x):
     return g
 
 
+@adjoint_method("copy")
 @adjoint(np.copy)
 def _(g, ans, x):
     return g
@@ -733,41 +745,6 @@ nondifferentiable(np.zeros, np.ones, np.zeros_like, np.ones_like, np.empty, np.e
                   np.tri, np.tril_indices, np.triu_indices)
 
 # methods of arrays: x.sum(axis=0), x.T, ...
-
-
-@adjoint_method("sum")
-def _(g, ans, x, axis=None, keepdims=False):
-    return unreduce(g, x, axis, keepdims), None, None
-
-
-@adjoint_method("mean")
-def _(g, ans, x, axis=None, keepdims=False):
-    return unreduce(g, x, axis, keepdims) / count(x, axis), None, None
-
-
-@adjoint_method("prod")
-def _(g, ans, x, axis=None, keepdims=False):
-    return unreduce(g * ans, x, axis, keepdims) / x, None, None
-
-
-@adjoint_method("max")
-def _(g, ans, x, axis=None, keepdims=False):
-    return max_grad(g, ans, x, axis, keepdims), None, None
-
-
-@adjoint_method("min")
-def _(g, ans, x, axis=None, keepdims=False):
-    return max_grad(g, ans, x, axis, keepdims), None, None
-
-
-@adjoint_method("var")
-def _(g, ans, x, axis=None, keepdims=False, ddof=0):
-    return var_grad(g, x, axis, keepdims, ddof), None, None, None
-
-
-@adjoint_method("std")
-def _(g, ans, x, axis=None, keepdims=False, ddof=0):
-    return var_grad(g / (2.0 * ans), x, axis, keepdims, ddof), None, None, None
 
 
 @adjoint_method("dot")
@@ -791,31 +768,6 @@ def ans_axes(*axes):
     if isinstance(axes[0], (tuple, list)):
         return tuple(axes[0])
     return tuple(a for a in axes if a is not None)
-
-
-@adjoint_method("copy")
-def _(g, ans, x):
-    return g
-
-
-@adjoint_method("flatten")
-def _(g, ans, x):
-    return np.reshape(g, np.shape(x))
-
-
-@adjoint_method("ravel")
-def _(g, ans, x):
-    return np.reshape(g, np.shape(x))
-
-
-@adjoint_method("squeeze")
-def _(g, ans, x, axis=None):
-    return np.reshape(g, np.shape(x)), None
-
-
-@adjoint_method("clip")
-def _(g, ans, x, a_min=None, a_max=None):
-    return g * clip_mask(x, a_min, a_max), None, None
 
 
 @adjoint_method("T", attribute=True)

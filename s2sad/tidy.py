@@ -75,17 +75,10 @@ def _forget(s) -> None:
 
 
 def _writes(stmts) -> set[str]:
-    out = set()
+    """Names (and bases of subscripts) that ``stmts`` assign."""
+    out: set[str] = set()
     for s in stmts:
-        for n in gast.walk(s):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                out.add(n.id)
-            elif isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store):
-                base = n.value
-                while isinstance(base, gast.Subscript):
-                    base = base.value
-                if isinstance(base, gast.Name):
-                    out.add(base.id)
+        out |= _facts(s)[1]
     return out
 
 

@@ -793,24 +793,33 @@ class FunctionEmitter:
             self.convert(slot, t)
             self.emit(f"local.set ${n}")
 
-    def while_loop(self, s) -> None:
+    def _open_loop(self):
+        """``(block $exit (loop $top`` -- a loop that ``br $exit`` leaves."""
         exit_, top = self.label("exit"), self.label("loop")
-        self.emit(f";; while loop (line {self._line(s)})")
         self.emit(f"(block {exit_}")
         self.indent += 1
         self.emit(f"(loop {top}")
         self.indent += 1
-        self.truth(s.test)
-        self.emit("i32.eqz")
-        self.emit(f"br_if {exit_}")
+        return exit_, top
+
+    def _close_loop(self, exit_, top, body) -> None:
+        """The body (``break`` leaves to ``exit_``), then back to the top."""
         self.exits.append(exit_)
-        self.block(s.body)
+        self.block(body)
         self.exits.pop()
         self.emit(f"br {top}")
         self.indent -= 1
         self.emit(")")
         self.indent -= 1
         self.emit(")")
+
+    def while_loop(self, s) -> None:
+        self.emit(f";; while loop (line {self._line(s)})")
+        exit_, top = self._open_loop()
+        self.truth(s.test)
+        self.emit("i32.eqz")
+        self.emit(f"br_if {exit_}")
+        self._close_loop(exit_, top, s.body)
 
     def _range_parts(self, call, node):
         args = call.args
@@ -875,11 +884,7 @@ class FunctionEmitter:
         else:
             self.emit("i64.const 0")
             self.emit(f"local.set ${k}")
-        exit_, top = self.label("exit"), self.label("loop")
-        self.emit(f"(block {exit_}")
-        self.indent += 1
-        self.emit(f"(loop {top}")
-        self.indent += 1
+        exit_, top = self._open_loop()
         if rev:
             self.emit(f"local.get ${k}")
             self.emit("i64.eqz")
@@ -905,14 +910,7 @@ class FunctionEmitter:
             self.emit("i64.const 1")
             self.emit("i64.add")
             self.emit(f"local.set ${k}")
-        self.exits.append(exit_)
-        self.block(s.body)
-        self.exits.pop()
-        self.emit(f"br {top}")
-        self.indent -= 1
-        self.emit(")")
-        self.indent -= 1
-        self.emit(")")
+        self._close_loop(exit_, top, s.body)
 
     def _limit_value(self, limit, local) -> None:
         if self._is_pop(limit):

@@ -167,15 +167,16 @@ def cosh(x):
     return 0.5 * w * w
 
 
-def sin(x):
-    """sin(x) (kernels written inline: a Wasm call costs more than the arithmetic)."""
+def _sin_or_cos(x, shift):
+    """sin(x) for shift 0, cos(x) for shift 1: x = n * pi/2 + (y0 + y1), then the kernel of
+    the quadrant (fdlibm's __sin and __cos, written inline)."""
     a = abs(x)
     if x != x or a == INF:
         return x - x
     if a < 0.7853981633974483:
         y0 = x
         y1 = 0.0
-        n = 0.0
+        n = shift
     else:
         fn = float(math.floor(x * INV_PIO2 + 0.5))
         # x - fn * pi/2 with pi/2 in three parts (Cody-Waite); the third only when the first
@@ -193,7 +194,7 @@ def sin(x):
             w = fn * PIO2_3T - ((t - r) - w)
             y0 = r - w
         y1 = (r - y0) - w
-        q = fn + 0.0
+        q = fn + shift
         n = q - 4.0 * math.floor(q * 0.25)  # the quadrant
     z = y0 * y0
     w = z * z
@@ -216,57 +217,14 @@ def sin(x):
     if n >= 2.0:
         return -s
     return s
+
+
+def sin(x):
+    return _sin_or_cos(x, 0.0)
 
 
 def cos(x):
-    """cos(x) (kernels written inline: a Wasm call costs more than the arithmetic)."""
-    a = abs(x)
-    if x != x or a == INF:
-        return x - x
-    if a < 0.7853981633974483:
-        y0 = x
-        y1 = 0.0
-        n = 1.0
-    else:
-        fn = float(math.floor(x * INV_PIO2 + 0.5))
-        # x - fn * pi/2 with pi/2 in three parts (Cody-Waite); the third only when the first
-        # two leave a result small enough for their error to show
-        r = x - fn * PIO2_1
-        t = r
-        w = fn * PIO2_2
-        r = t - w
-        w = fn * PIO2_2T - ((t - r) - w)
-        y0 = r - w
-        if abs(y0) < 1e-6:
-            t = r
-            w = fn * PIO2_3
-            r = t - w
-            w = fn * PIO2_3T - ((t - r) - w)
-            y0 = r - w
-        y1 = (r - y0) - w
-        q = fn + 1.0
-        n = q - 4.0 * math.floor(q * 0.25)  # the quadrant
-    z = y0 * y0
-    w = z * z
-    if n == 0.0 or n == 2.0:
-        if a < 7.450580596923828e-09 and n == 0.0:
-            return x
-        r = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04
-                                              + z * 2.75573137070700676789e-06) + z * w * (
-            -2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)
-        v = z * y0
-        s = y0 - ((z * (0.5 * y1 - v * r) - y1) - v * -1.66666666666666324348e-01)
-    else:
-        r = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03
-                                                   + z * 2.48015872894767294178e-05)) + w * w * (
-            -2.75573143513906633035e-07 + z * (2.08757232129817482790e-09
-                                               + z * -1.13596475577881948265e-11))
-        hz = 0.5 * z
-        w = 1.0 - hz
-        s = w + (((1.0 - w) - hz) + (z * r - y0 * y1))
-    if n >= 2.0:
-        return -s
-    return s
+    return _sin_or_cos(x, 1.0)
 
 
 def tan(x):
