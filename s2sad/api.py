@@ -192,9 +192,20 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
             return value, shaped(args, g)
         fn = value_and_grad_f
     else:
+        scalar_vjps: dict = {}  # argument types -> vjp, for calls without arrays or lists
+        nparams = len(params)
+
         def grad_f(*args, **kwargs):
+            if not kwargs and len(args) == nparams:
+                vjp = scalar_vjps.get(tuple(map(type, args)))
+                if vjp is not None:  # the fast path: floats and ints in, floats out
+                    g = vjp(*args)[1]
+                    return g if single else (g,) if len(positions) == 1 else g
             args = bind(args, kwargs)
-            return shaped(args, vjp_for(args)(*args)[1])
+            vjp = vjp_for(args)
+            if all(type(a) in (float, int, bool) for a in args):
+                scalar_vjps[tuple(map(type, args))] = vjp
+            return shaped(args, vjp(*args)[1])
         fn = grad_f
     fn.__name__ = f"{'value_and_grad' if with_value else 'grad'}_{f.__name__}"
     fn.__doc__ = f"Gradient of {f.__name__} with respect to {', '.join(names)} (s2sad)."

@@ -847,11 +847,17 @@ class Reverser:
         self.direct = set()
         for v, ds in defs.items():
             us = uses.get(v, [])
-            if (len(ds) == 1 and len(us) == 1 and v not in self.fir.params
-                    and v not in returned and v not in self.containers
-                    and self.block_of[id(ds[0])] == self.block_of[id(us[0])]
-                    and self.index[id(ds[0])] < self.index[id(us[0])]
-                    and self._active_stmt(ds[0])):
+            # one active definition, its one use later in the same block, and no other
+            # definition (a constant, say) in between: the adjoint is assigned at the use
+            active_defs = [d for d in ds if isinstance(d, gast.Assign) and self._active_stmt(d)]
+            if (len(active_defs) != 1 or len(us) != 1 or v in self.fir.params
+                    or v in returned or v in self.containers
+                    or any(not isinstance(d, gast.Assign) for d in ds)):
+                continue
+            d, u = active_defs[0], us[0]
+            lo, hi = self.index[id(d)], self.index[id(u)]
+            if (self.block_of[id(d)] == self.block_of[id(u)] and lo < hi
+                    and not any(lo < self.index[id(o)] <= hi for o in ds if o is not d)):
                 self.direct.add(v)
 
     # ---------------------------------------------------------------------- generation --
