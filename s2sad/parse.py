@@ -16,6 +16,7 @@ import inspect
 import linecache
 import textwrap
 import types
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,8 +144,27 @@ def _source_of(f: Callable) -> tuple[str, str, int, list[str]]:
     return textwrap.dedent("".join(lines)), filename, firstline, file_lines
 
 
+_PARSED: weakref.WeakKeyDictionary[Callable, FunctionIR] = weakref.WeakKeyDictionary()
+
+
 def parse_function(f: Callable) -> FunctionIR:
-    """Parse and normalize ``f``; raise S2SADError for anything s2sad refuses."""
+    """Parse and normalize ``f``; raise S2SADError for anything s2sad refuses.  The IR is
+    cached per function object (later passes read it and never write it)."""
+    try:
+        cached = _PARSED.get(f)
+    except TypeError:
+        cached = None
+    if cached is not None:
+        return cached
+    fir = _parse_function(f)
+    try:
+        _PARSED[f] = fir
+    except TypeError:
+        pass
+    return fir
+
+
+def _parse_function(f: Callable) -> FunctionIR:
     source, filename, firstline, file_lines = _source_of(f)
     try:
         module = gast.parse(source)

@@ -360,6 +360,7 @@ def _merge_accumulations(stmts, counts) -> list:
                 and s.targets[0].id == prev.targets[0].id
                 and s.targets[0].id not in _reads(s.value.right)):
             prev.value = gast.BinOp(left=prev.value, op=gast.Add(), right=s.value.right)
+            _forget(prev)
             continue
         out.append(s)
     return out
@@ -419,19 +420,21 @@ def _fold_while_tests(stmts, counts) -> list:
             expr = _Rename.substitute(expr, c.targets[0].id, c.value)
         loop.test = expr
         loop.body = loop.body[:-n]
+        _forget(loop)
         del out[w - n:w]
         return _fold_while_tests(out, counts)
     return out
 
 
-def _visit_blocks(stmts, fn, top=True):
-    if top:
-        _memo.clear()  # a new pass: statements may have changed since the last one
+def _visit_blocks(stmts, fn):
+    """Apply ``fn`` to every statement list, innermost first.  A compound statement's facts
+    are forgotten once its blocks have been rewritten."""
     for s in stmts:
         for field in ("body", "orelse"):
             block = getattr(s, field, None)
             if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
-                setattr(s, field, _visit_blocks(block, fn, top=False))
+                setattr(s, field, _visit_blocks(block, fn))
+                _forget(s)
     return fn(stmts)
 
 
@@ -440,11 +443,12 @@ def tidy(fdef: gast.FunctionDef, recomputed=frozenset()) -> gast.FunctionDef:
 
     ``recomputed`` names temporaries that the adjoint sweep recomputes rather than reads from
     the forward sweep; in the forward sweep they fold like any other single-use temporary."""
+    # the first three passes keep the counts up to date (or too high, which only stops a
+    # fold), so one count serves them all
+    _memo.clear()  # facts of statements of an earlier function are of no use
     counts = _Counts(fdef)
     fdef.body = _visit_blocks(fdef.body, lambda b: _zero_then_accumulate(b, counts))
-    counts = _Counts(fdef)
     fdef.body = _visit_blocks(fdef.body, lambda b: _copy_propagate(b, counts))
-    counts = _Counts(fdef)
     fdef.body = _visit_blocks(fdef.body, lambda b: _fold_while_tests(b, counts))
     counts = _Counts(fdef, recomputed)
     split = _sweep_split(fdef.body)
@@ -453,4 +457,5 @@ def tidy(fdef: gast.FunctionDef, recomputed=frozenset()) -> gast.FunctionDef:
     fdef.body = forward + _visit_blocks(fdef.body[split:], lambda b: _fold_block(b, counts))
     fdef.body = _visit_blocks(fdef.body, lambda b: _merge_accumulations(b, counts))
     _Signs().visit(fdef)
+    _memo.clear()
     return fdef
