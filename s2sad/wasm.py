@@ -196,6 +196,10 @@ RUNTIME = r"""
     f64.reinterpret_i64
     f64.mul
   )
+  (func $math.floorf (param $x f64) (result f64)
+    local.get $x
+    f64.floor
+  )
   (func $math.frexp_exponent (param $x f64) (result i64)
     (local $e i64)
     local.get $x
@@ -244,6 +248,7 @@ INTRINSIC_SIGNATURES = {
     "math.ldexp": ([F64, I64], [F64]),
     "math.frexp_mantissa": ([F64], [F64]),
     "math.frexp_exponent": ([F64], [I64]),
+    "math.floorf": ([F64], [F64]),
 }
 
 

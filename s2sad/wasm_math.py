@@ -40,6 +40,11 @@ def frexp_mantissa(x):
     return math.frexp(x)[0]
 
 
+def floorf(x):
+    """floor(x) as a float (intrinsic: one f64.floor)."""
+    return float(math.floor(x))
+
+
 def frexp_exponent(x):
     """e with x = m * 2**e (intrinsic)."""
     return math.frexp(x)[1]
@@ -178,7 +183,7 @@ def _sin_or_cos(x, shift):
         y1 = 0.0
         n = shift
     else:
-        fn = float(math.floor(x * INV_PIO2 + 0.5))
+        fn = floorf(x * INV_PIO2 + 0.5)
         # x - fn * pi/2 with pi/2 in three parts (Cody-Waite); the third only when the first
         # two leave a result small enough for their error to show
         r = x - fn * PIO2_1
@@ -195,7 +200,7 @@ def _sin_or_cos(x, shift):
             y0 = r - w
         y1 = (r - y0) - w
         q = fn + shift
-        n = q - 4.0 * math.floor(q * 0.25)  # the quadrant
+        n = q - 4.0 * floorf(q * 0.25)  # the quadrant
     z = y0 * y0
     w = z * z
     if n == 0.0 or n == 2.0:
@@ -434,4 +439,4 @@ def radians(x):
     return x * 0.017453292519943295
 
 
-INTRINSICS = ("ldexp", "frexp_mantissa", "frexp_exponent")
+INTRINSICS = ("ldexp", "frexp_mantissa", "frexp_exponent", "floorf")
