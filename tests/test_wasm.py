@@ -140,9 +140,6 @@ def test_long_loops_grow_the_tape():
     g = wasm.grad(programs.sin_sum)
     assert g(0.25) == pytest.approx(s2sad.grad(programs.sin_sum)(0.25), rel=1e-12)
 
-    def many(x):
-        return W.horner(np.ones(200_000), x)
-
     # 200,000 iterations push 1.6 MB: several memory.grow calls on the way
     coeffs = np.linspace(-1, 1, 200_000)
     gc, gx = wasm.grad(W.horner, wrt=(0, 1))(coeffs, 0.999)
@@ -164,3 +161,20 @@ def test_public_call_path_when_the_fast_binding_is_missing(monkeypatch):
     assert g(0.3) == pytest.approx(s2sad.grad(programs.sin_sum)(0.3), rel=1e-12)
     with pytest.raises(S2SADError, match="index out of range"):
         backend.grad(W.out_of_range)(np.ones(3))
+
+
+def test_tape_exhaustion_is_an_error_not_an_overwrite():
+    """With the memory capped at 2 pages (128 KiB), a loop that keeps taping runs out of
+    room: the module traps with error_code 1 and the wrapper says so."""
+    import programs
+
+    from s2sad.wasm import _Runtime, build_module
+
+    source = build_module(programs.while_halving).wat
+    capped = source.replace('(memory (export "memory") 1)', '(memory (export "memory") 1 2)')
+    assert capped != source
+    rt = _Runtime(capped)
+    call = rt.caller("while_halving_grad", ["f64", "f64"], ["f64", "f64"])
+    assert call(3.0, 1.0)[1] == pytest.approx(s2sad.grad(programs.while_halving)(3.0))
+    with pytest.raises(S2SADError, match="tape is exhausted"):
+        call(1e300, 1.0)  # y * y overflows to inf: the loop never ends, the tape fills up
