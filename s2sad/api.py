@@ -151,8 +151,9 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
     names, single = _wrt_names(f, params, wrt) if params else ([], True)
     # built now for scalar (and list) arguments; specialized once more the first time NumPy
     # arrays come in, so scalar code keeps its plain adjoint and array code gets unbroadcast
-    fir_probe = transform(f, names, arrays=frozenset()) if not _mutates_params(f) else None
-    t = fir_probe or transform(f, names, arrays=frozenset(_mutated_params(f)))
+    # (an argument the function assigns into is assumed to be an array: for a list, that is
+    # refused when the gradient is called with one)
+    t = transform(f, names, arrays=frozenset(_mutated_params(f)))
     if t.returns_tuple:
         raise S2SADError(f"{f.__name__} returns a tuple; grad needs a single scalar output",
                          t.fir.filename, t.fir.line_of(t.fir.body[-1]), None,
@@ -215,16 +216,14 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
 
 
 def _mutated_params(f) -> list[str]:
-    from .parse import parse_function
-
-    return list(parse_function(f).meta.get("mutated", {}))
+    return list(parse_function(f).meta.get("mutated", {})) if params_of(f) else []
 
 
-def _mutates_params(f) -> bool:
+def params_of(f) -> list[str]:
     try:
-        return bool(_mutated_params(f))
-    except S2SADError:
-        return False
+        return list(inspect.signature(f).parameters)
+    except (TypeError, ValueError):
+        return []
 
 
 def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False, backend: str = "python") -> Callable:

@@ -293,9 +293,6 @@ class Reverser:
                 base = store_base(node.targets[0])
                 if base:
                     self.containers.add(base)
-        ret = self.fir.body[-1].value
-        if isinstance(ret, gast.Name) and ret.id in self.containers:
-            pass
         changed = True
         while changed:  # copies of containers are containers
             changed = False

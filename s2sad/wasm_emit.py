@@ -98,7 +98,6 @@ class FunctionEmitter:
         self.exits: list[str] = []
         self.n_labels = 0
         self.heights: dict[str, int] = {}
-        self.last_push_size: dict[int, int] = {}
 
     # -- errors ---------------------------------------------------------------------------
     def refuse(self, what: str, node=None):
@@ -752,7 +751,6 @@ class FunctionEmitter:
             elts = [gast.Name(id=tmp, ctx=gast.Load(), annotation=None, type_comment=None)]
             self.types[tmp] = I64
         nbytes = 8 * len(elts)
-        self.last_push_size[id(node)] = len(elts)
         # grow the memory only when the tape reaches its end ($tape_end caches it)
         self.emit("global.get $sp")
         self.emit(f"i32.const {nbytes}")
@@ -946,10 +944,6 @@ class FunctionEmitter:
         """``params``: [(name, wasm type)]; returns the WAT of the function."""
         self.results = results
         self.infer()
-        for s in self.fdef.body:
-            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and \
-                    self._is_len_stack(s.value):
-                pass
         self._scan_heights(self.fdef.body)
         self.block(self.fdef.body)
         param_names = {p for p, _ in params}
@@ -999,7 +993,3 @@ def _f64(v: float) -> str:
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
     return float.hex(v) if v != int(v) or abs(v) > 2 ** 53 else repr(v)
-
-
-def _len_stack_fix(expr: str) -> str:
-    return expr

@@ -89,7 +89,7 @@ def test_arguments_and_globals_are_not_mutated():
 
 def test_transformation_runs_once_and_is_cached(monkeypatch):
     calls = []
-    real = parse_module.parse_function
+    real = parse_module._parse_function
 
     def counting(fn):
         calls.append(fn)
@@ -98,7 +98,7 @@ def test_transformation_runs_once_and_is_cached(monkeypatch):
     def fresh(x):
         return x * x * 3.0
 
-    monkeypatch.setattr("s2sad.api.parse_function", counting)
+    monkeypatch.setattr("s2sad.parse._parse_function", counting)
     g = s2sad.grad(fresh)
     for v in range(5):
         assert g(float(v)) == pytest.approx(6.0 * v)
