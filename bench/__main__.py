@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import statistics
 import sys
 import time
 import types
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import s2sad
+from bench.core import timeit as core_timeit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "examples"))
@@ -28,14 +28,20 @@ sys.path.insert(0, str(HERE.parent / "examples"))
 REPEAT = 11
 
 
-def load_programs(numpy_module=None) -> types.ModuleType:
-    """A fresh copy of bench/programs.py, with ``np`` bound to ``numpy_module``."""
-    spec = importlib.util.spec_from_file_location("bench_programs", HERE / "programs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if numpy_module is not None:
-        module.np = numpy_module
-    return module
+def load_programs(numpy_module=None) -> types.SimpleNamespace:
+    """Fresh copies of bench/programs.py and examples/gmm.py with ``np`` bound to
+    ``numpy_module``: the programs by name."""
+    programs = {}
+    for name, path in (("bench_programs", HERE / "programs.py"),
+                       ("bench_gmm", HERE.parent / "examples" / "gmm.py")):
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if numpy_module is not None:
+            module.np = numpy_module
+        programs.update({k: v for k, v in vars(module).items() if callable(v)})
+    programs["gmm"] = programs["gmm_objective"]
+    return types.SimpleNamespace(**programs)
 
 
 def cases():
@@ -61,22 +67,7 @@ def cases():
 
 
 def timeit(fn, *args) -> float:
-    number = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn(*args)
-        elapsed = time.perf_counter() - t0
-        if elapsed > 0.02 or number > 1 << 16:
-            break
-        number *= 2
-    times = []
-    for _ in range(REPEAT):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn(*args)
-        times.append((time.perf_counter() - t0) / number)
-    return statistics.median(times)
+    return core_timeit(fn, *args, repeat=REPEAT)
 
 
 def reason(exc: BaseException) -> str:

@@ -2,7 +2,8 @@
 
 Each peer runs this same code: for autograd and JAX the module is loaded again with ``np``
 bound to their NumPy (``autograd.numpy``, ``jax.numpy``); ``math`` stays Python's.  Where a
-peer cannot run a program, the table says why.
+peer cannot run a program, the table says why.  The GMM objective is examples/gmm.py's,
+loaded the same way.
 """
 
 import math
@@ -50,37 +51,6 @@ def mlp_loss(w1, b1, w2, b2, x, labels):
     z = logits - np.max(logits, axis=1, keepdims=True)
     logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
     return -np.mean(logp[np.arange(labels.shape[0]), labels])
-
-
-def _logsumexp(x, axis):
-    m = np.max(x, axis=axis, keepdims=True)
-    return np.log(np.sum(np.exp(x - m), axis=axis)) + np.squeeze(m, axis=axis)
-
-
-def gmm(alphas, means, icf, x, wishart_gamma, wishart_m):
-    n, d = x.shape
-    k = alphas.shape[0]
-    qdiags = np.exp(icf[:, :d])
-    sum_qs = np.sum(icf[:, :d], axis=1)
-    rows, cols = np.tril_indices(d, -1)
-    diag = np.arange(d)
-    ls = np.zeros((k, d, d))
-    ls[:, diag, diag] = qdiags
-    ls[:, rows, cols] = icf[:, d:]
-    xcentered = x[:, None, :] - means[None, :, :]
-    lx = np.einsum("kij,nkj->nki", ls, xcentered)
-    inner = alphas + sum_qs - 0.5 * np.sum(lx * lx, axis=2)
-    const = -n * d * 0.5 * math.log(2.0 * math.pi)
-    likelihood = const + np.sum(_logsumexp(inner, 1)) - n * _logsumexp(alphas, 0)
-    p = d + wishart_m + 1
-    prior = np.sum(0.5 * wishart_gamma * wishart_gamma * (
-        np.sum(qdiags * qdiags, axis=1) + np.sum(icf[:, d:] * icf[:, d:], axis=1))
-        - wishart_m * sum_qs)
-    log_gamma = 0.25 * d * (d - 1) * math.log(math.pi)
-    for j in range(1, d + 1):
-        log_gamma = log_gamma + math.lgamma(0.5 * p + 0.5 * (1 - j))
-    c = p * d * (math.log(wishart_gamma) - 0.5 * math.log(2.0)) - log_gamma
-    return likelihood + prior - k * c
 
 
 def ba_reprojection(cam, X, feat, weight):
