@@ -281,6 +281,101 @@ def _wasm_params(names: list[str], kinds: dict) -> list[tuple[str, str]]:
     return out
 
 
+SINCOS = "_sincos"
+
+
+def fuse_sincos(fdef: gast.FunctionDef, fir) -> gast.FunctionDef:
+    """A copy of the adjoint IR in which a loop that tapes ``t = math.sin(u)`` also tapes
+    ``cos(u)``, computed with it from one argument reduction (``_sincos``), and its reversed
+    iteration reads that instead of calling ``math.cos(u)`` again.  Only where ``u`` reads the
+    loop's own variable and names the function never reassigns, so both sweeps see the same
+    ``u``.  (A Wasm-only rewrite: Python has no sincos to share the work.)"""
+    import math
+
+    from .reverse import COMMENT, _clone
+
+    fdef = _clone(fdef)
+    body = fdef.body
+    split = next((k for k, st in enumerate(body) if isinstance(st, gast.Expr)
+                  and isinstance(st.value, gast.Constant)
+                  and str(st.value.value).startswith(COMMENT)), len(body))
+    assigned = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)
+                and isinstance(n.ctx, gast.Store)}
+
+    def is_math(call, name):
+        return (isinstance(call, gast.Call) and len(call.args) == 1
+                and fir.resolve(call.func) is getattr(math, name))
+
+    def pushes(loop):
+        for k, st in enumerate(loop.body):
+            if (isinstance(st, gast.Expr) and isinstance(st.value, gast.Call)
+                    and isinstance(st.value.func, gast.Attribute)
+                    and st.value.func.attr == "append"):
+                return k, st
+        return None, None
+
+    reversed_loops = [st for st in gast.walk(gast.Module(body=body[split:], type_ignores=[]))
+                      if isinstance(st, gast.For)]
+    fused = 0
+    for loop in gast.walk(gast.Module(body=body[:split], type_ignores=[])):
+        if not isinstance(loop, gast.For):
+            continue
+        k, push = pushes(loop)
+        if push is None:
+            continue
+        tape = push.value.args[0]
+        names = [e.id for e in (tape.elts if isinstance(tape, gast.Tuple) else [tape])
+                 if isinstance(e, gast.Name)]
+        for st in loop.body[:k]:
+            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)
+                    and st.targets[0].id in names and is_math(st.value, "sin")):
+                continue
+            u = st.value.args[0]
+            reads = {n.id for n in gast.walk(u) if isinstance(n, gast.Name)}
+            if not reads <= ({loop.target.id} | (set(fir.params) - assigned)
+                             | (reads - fir.locals - assigned)):
+                continue
+            # the reversed loop that pops this tuple, and the cos(u) its rules compute
+            for rloop in reversed_loops:
+                first = rloop.body[0] if rloop.body else None
+                if not (isinstance(first, gast.Assign) and gast.dump(first.targets[0]) ==
+                        gast.dump(_store_like(tape))):
+                    continue
+                hits = [c for c in gast.walk(gast.Module(body=rloop.body[1:], type_ignores=[]))
+                        if is_math(c, "cos") and gast.dump(c.args[0]) == gast.dump(u)]
+                if not hits:
+                    continue
+                fused += 1
+                c_name = f"_cos{fused}_{st.targets[0].id.lstrip('_')}"
+                for c in hits:  # replace each call by the taped value
+                    c.func = gast.Name(id="_tape_value", ctx=gast.Load(), annotation=None,
+                                       type_comment=None)
+                    c.args = [gast.Name(id=c_name, ctx=gast.Load(), annotation=None,
+                                        type_comment=None)]
+                st.targets = [gast.Tuple(elts=[_store(st.targets[0].id), _store(c_name)],
+                                         ctx=gast.Store())]
+                st.value = gast.Call(func=gast.Name(id=SINCOS, ctx=gast.Load(), annotation=None,
+                                                    type_comment=None), args=[u], keywords=[])
+                tape = gast.Tuple(elts=(list(tape.elts) if isinstance(tape, gast.Tuple)
+                                        else [tape]) + [gast.Name(
+                                            id=c_name, ctx=gast.Load(), annotation=None,
+                                            type_comment=None)], ctx=gast.Load())
+                push.value.args[0] = tape
+                first.targets = [_store_like(tape)]
+                break
+    return fdef
+
+
+def _store(name):
+    return gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
+
+
+def _store_like(tape):
+    if isinstance(tape, gast.Tuple):
+        return gast.Tuple(elts=[_store(e.id) for e in tape.elts], ctx=gast.Store())
+    return _store(tape.id)
+
+
 @dataclass
 class ModuleSource:
     """The WAT of one module and how to call its exports."""
@@ -348,7 +443,9 @@ class _Builder:
         self.done.add(wasm_name)
         func = getattr(wasm_math, name)
         fir = parse_function(func)
-        self.ctx.signatures[wasm_name] = ([F64] * len(fir.params), [F64])
+        ret = fir.body[-1].value
+        n_results = len(ret.elts) if isinstance(ret, gast.Tuple) else 1
+        self.ctx.signatures[wasm_name] = ([F64] * len(fir.params), [F64] * n_results)
         self.pending.append(("primal", fir, wasm_name, {p: F64 for p in fir.params}))
 
     # functions -------------------------------------------------------------------------
@@ -358,18 +455,20 @@ class _Builder:
                   for p in fir.params], posonlyargs=[], vararg=None, kwonlyargs=[],
             kw_defaults=[], kwarg=None, defaults=[]), body=fir.body, decorator_list=[],
             returns=None, type_comment=None, type_params=[])
-        if isinstance(fir.body[-1].value, gast.Tuple):
+        results = self.ctx.signatures.get(name, (None, [F64]))[1]
+        if isinstance(fir.body[-1].value, gast.Tuple) and len(results) == 1:
             raise fir.error("not supported by the Wasm backend: returning a tuple",
                             fir.body[-1], "the Python backend supports it")
         emitter = FunctionEmitter(fdef, dict(kinds), fir, self.ctx, name,
                                   fir.resolve, self.callee_map(fir, fir.body))
-        self.functions.append(emitter.function(_wasm_params(fir.params, kinds), [F64], export))
+        self.functions.append(emitter.function(_wasm_params(fir.params, kinds), results,
+                                               export))
         self._drain()
 
     def emit_grad(self, t, kinds, export=None) -> list:
         """The adjoint of ``t`` (a Transformed); returns its result types."""
         fir = t.fir
-        fdef = t.adjoint_ir
+        fdef = fuse_sincos(t.adjoint_ir, fir)
         params = _wasm_params(fir.params, kinds) + [("b_out", F64)]
         types_ = dict(kinds)
         types_["b_out"] = F64
@@ -382,6 +481,9 @@ class _Builder:
             else:
                 results.append(F64)
         callees = self.callee_map(fir, fir.body)
+        if any(isinstance(n, gast.Name) and n.id == SINCOS for n in gast.walk(fdef)):
+            callees[SINCOS] = "math.sincos"
+            self.queue_math("sincos")
         for vjp_name, sub in t.callees.items():
             wasm_name = sub.name
             callees[vjp_name] = wasm_name

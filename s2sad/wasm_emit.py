@@ -139,7 +139,10 @@ class FunctionEmitter:
                 elif isinstance(target, gast.Tuple):
                     for e in target.elts:
                         if isinstance(e, gast.Name):
-                            if self._is_vjp_call(s.value):
+                            if self._is_vjp_call(s.value) or (
+                                    isinstance(s.value, gast.Call)
+                                    and isinstance(s.value.func, gast.Name)
+                                    and s.value.func.id in self.callee_names):
                                 self._set(e.id, F64, s)
                             else:
                                 self.types.setdefault(e.id, None)
@@ -242,7 +245,7 @@ class FunctionEmitter:
 
     def _call_type(self, e):
         func = e.func
-        if isinstance(func, gast.Name) and func.id == "zeros_like":
+        if isinstance(func, gast.Name) and func.id in ("zeros_like", "_tape_value"):
             return self.type_of(e.args[0])
         if isinstance(func, gast.Name) and func.id in ("len",):
             return I64
@@ -518,6 +521,9 @@ class FunctionEmitter:
         if isinstance(func, gast.Name) and func.id == "zeros_like":
             self._expr(gast.Constant(value=0.0, kind=None), t)
             return
+        if isinstance(func, gast.Name) and func.id == "_tape_value":
+            self.expr(e.args[0], t)  # a value the forward sweep taped (see wasm.fuse_sincos)
+            return
         if isinstance(func, gast.Name) and func.id in self.callee_names:
             wasm_name = self.callee_names[func.id]
             params, _ = self.ctx.signatures[wasm_name]
@@ -693,6 +699,17 @@ class FunctionEmitter:
         if self._is_pop(value):
             names = target.elts if isinstance(target, gast.Tuple) else [target]
             self.pop([n.id for n in names], s)
+            return
+        if isinstance(target, gast.Tuple) and isinstance(value, gast.Call) and \
+                isinstance(value.func, gast.Name) and value.func.id in self.callee_names:
+            # several results: a, b = f(x)
+            params, results = self.ctx.signatures[self.callee_names[value.func.id]]
+            for a, pt in zip(value.args, params):
+                self.expr(a, pt)
+            self.emit(f"call ${self.callee_names[value.func.id]}")
+            for n, rt in reversed(list(zip(target.elts, results))):
+                self.convert(rt, self.types[n.id])
+                self.emit(f"local.set ${n.id}")
             return
         if self._is_vjp_call(value):
             call = value.value

@@ -224,6 +224,61 @@ def _sin_or_cos(x, shift):
     return s
 
 
+def sincos(x):
+    """(sin(x), cos(x)) from one argument reduction: both kernels of the quadrant.  The Wasm
+    gradient of a loop that takes sin(u) tapes cos(u) from here instead of computing it
+    again in the adjoint sweep."""
+    a = abs(x)
+    y0 = x
+    y1 = 0.0
+    n = 0.0
+    if a >= 0.7853981633974483 and a != INF:
+        fn = floorf(x * INV_PIO2 + 0.5)
+        r = x - fn * PIO2_1
+        t = r
+        w = fn * PIO2_2
+        r = t - w
+        w = fn * PIO2_2T - ((t - r) - w)
+        y0 = r - w
+        if abs(y0) < 1e-6:
+            t = r
+            w = fn * PIO2_3
+            r = t - w
+            w = fn * PIO2_3T - ((t - r) - w)
+            y0 = r - w
+        y1 = (r - y0) - w
+        n = fn - 4.0 * floorf(fn * 0.25)
+    z = y0 * y0
+    w = z * z
+    r = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04
+                                          + z * 2.75573137070700676789e-06) + z * w * (
+        -2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)
+    v = z * y0
+    ks = y0 - ((z * (0.5 * y1 - v * r) - y1) - v * -1.66666666666666324348e-01)
+    r = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03
+                                               + z * 2.48015872894767294178e-05)) + w * w * (
+        -2.75573143513906633035e-07 + z * (2.08757232129817482790e-09
+                                           + z * -1.13596475577881948265e-11))
+    hz = 0.5 * z
+    w = 1.0 - hz
+    kc = w + (((1.0 - w) - hz) + (z * r - y0 * y1))
+    so = ks
+    co = kc
+    if n == 1.0:
+        so = kc
+        co = -ks
+    elif n == 2.0:
+        so = -ks
+        co = -kc
+    elif n == 3.0:
+        so = -kc
+        co = ks
+    if x != x or a == INF:
+        so = x - x
+        co = x - x
+    return so, co
+
+
 def sin(x):
     return _sin_or_cos(x, 0.0)
 
