@@ -115,3 +115,19 @@ def test_compiled_kernel_agrees_with_math(f, domains, ref):
         assert ulps(run(*args), ref(*args)) <= 4, args
 
     check()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(-2 ** 20 * math.pi / 2, 2 ** 20 * math.pi / 2, **FINITE))
+def test_sincos_shares_one_reduction_and_agrees(x):
+    s, c = wasm_math.sincos(x)
+    assert ulps(s, math.sin(x)) <= 2 and ulps(c, math.cos(x)) <= 2
+
+
+def test_the_wasm_sin_loop_tapes_the_cosine():
+    import programs
+
+    text = wasm.build_module(programs.sin_sum).wat
+    grad_body = text[text.index("(func $sin_sum_grad"):]
+    grad_body = grad_body[:grad_body.index("\n  )")]
+    assert "call $math.sincos" in grad_body and "call $math.cos" not in grad_body
