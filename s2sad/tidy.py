@@ -274,10 +274,15 @@ def _copy_propagate(stmts, counts) -> list:
     k = 0
     while k < len(out):
         s = out[k]
+        value = s.value if isinstance(s, gast.Assign) else None
+        negated = (isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub)
+                   and isinstance(value.operand, gast.Name))
         if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-                and isinstance(s.value, gast.Name) and _is_generated(s.targets[0].id)
+                and (isinstance(value, gast.Name) or negated) and _is_generated(s.targets[0].id)
                 and s.targets[0].id.startswith("b") and counts.stores.get(s.targets[0].id) == 1):
-            name, source = s.targets[0].id, s.value.id
+            # b_t = bx (or b_t = -bx): every read of b_t becomes bx (-bx)
+            name = s.targets[0].id
+            source = value.operand.id if negated else value.id
             uses = [j for j in range(k + 1, len(out)) if name in reads[j]]
             total = sum(reads[j].count(name) for j in uses)
             last = uses[-1] if uses else k
@@ -286,7 +291,10 @@ def _copy_propagate(stmts, counts) -> list:
             if uses and total == counts.loads.get(name) and not clobbered:
                 for j in uses:
                     _forget(out[j])
-                    out[j] = _Rename(name, source).visit(out[j])
+                    if negated:
+                        out[j] = _Rename.substitute(out[j], name, value)
+                    else:
+                        out[j] = _Rename(name, source).visit(out[j])
                     _forget(out[j])
                     reads[j] = _facts(out[j])[0]
                 for table in (out, reads, writes):
@@ -352,18 +360,52 @@ class _Signs(gast.NodeTransformer):
 
 
 def _merge_accumulations(stmts, counts) -> list:
-    """``bx = bx + A`` followed by ``bx = bx + B`` -> ``bx = bx + A + B``."""
+    """``bx = bx + A`` followed (maybe after statements that neither touch ``bx`` nor write
+    what ``A`` reads) by ``bx = bx + B`` -> one ``bx = bx + A + B`` where the second was: the
+    same additions in the same order."""
     out: list = []
     for s in stmts:
-        prev = out[-1] if out else None
-        if (_is_accumulation(s) and _is_accumulation(prev)
-                and s.targets[0].id == prev.targets[0].id
-                and s.targets[0].id not in _reads(s.value.right)):
-            prev.value = gast.BinOp(left=prev.value, op=gast.Add(), right=s.value.right)
-            _forget(prev)
-            continue
+        if _is_accumulation(s):
+            name = s.targets[0].id
+            for k in range(len(out) - 1, -1, -1):
+                prev = out[k]
+                if _is_accumulation(prev) and prev.targets[0].id == name:
+                    terms = _drop_leftmost(prev.value)
+                    between = out[k + 1:]
+                    if (name not in _reads(s.value.right) and name not in _reads(terms)
+                            and not any(name in _facts(b)[0] or name in _facts(b)[1]
+                                        or set(_reads(terms)) & _facts(b)[1]
+                                        for b in between)):
+                        del out[k]
+                        s.value = gast.BinOp(left=gast.BinOp(
+                            left=gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                                           type_comment=None), op=gast.Add(), right=terms),
+                            op=gast.Add(), right=s.value.right) if not isinstance(
+                                terms, gast.BinOp) or not _is_sum(terms) else \
+                            _append_terms(name, terms, s.value.right)
+                        _forget(s)
+                    break
+                if name in _facts(prev)[0] or name in _facts(prev)[1]:
+                    break
         out.append(s)
     return out
+
+
+def _is_sum(expr) -> bool:
+    return isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Add)
+
+
+def _append_terms(name, terms, last):
+    """``name + t1 + t2 + ... + last`` from ``t1 + t2 + ...`` (left-nested sums)."""
+    parts = []
+    while _is_sum(terms):
+        parts.append(terms.right)
+        terms = terms.left
+    parts.append(terms)
+    expr = gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+    for p in reversed(parts):
+        expr = gast.BinOp(left=expr, op=gast.Add(), right=p)
+    return gast.BinOp(left=expr, op=gast.Add(), right=last)
 
 
 def _is_accumulation(s) -> bool:

@@ -37,8 +37,7 @@ def newton_sqrt_grad(a, b_out=1.0):
             x = _stack.pop()
         b_t2 = bx_new * 0.5
         bx_new = 0.0
-        bx = bx + b_t2
         ba = ba + b_t2 / x
-        bx = bx - b_t2 * a / (x * x)
+        bx = bx + b_t2 - b_t2 * a / (x * x)
     ba = ba + bx
     return _ret, ba
