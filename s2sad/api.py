@@ -193,19 +193,25 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
             return value, shaped(args, g)
         fn = value_and_grad_f
     else:
-        scalar_vjps: dict = {}  # argument types -> vjp, for calls without arrays or lists
+        fast_vjps: dict = {}  # argument types (and array ranks) -> vjp; lists take the long way
         nparams = len(params)
 
         def grad_f(*args, **kwargs):
             if not kwargs and len(args) == nparams:
-                vjp = scalar_vjps.get(tuple(map(type, args)))
-                if vjp is not None:  # the fast path: floats and ints in, floats out
+                key = tuple(map(type, args))
+                if ndarray in key:
+                    key += tuple([a.ndim for a in args if type(a) is ndarray])
+                vjp = fast_vjps.get(key)
+                if vjp is not None:  # floats, ints and arrays in; the same out
                     g = vjp(*args)[1]
                     return g if single else (g,) if len(positions) == 1 else g
             args = bind(args, kwargs)
             vjp = vjp_for(args)
-            if all(type(a) in (float, int, bool) for a in args):
-                scalar_vjps[tuple(map(type, args))] = vjp
+            if all(type(a) in (float, int, bool, ndarray) for a in args):
+                key = tuple(map(type, args))
+                if ndarray in key:
+                    key += tuple([a.ndim for a in args if type(a) is ndarray])
+                fast_vjps[key] = vjp
             return shaped(args, vjp(*args)[1])
         fn = grad_f
     fn.__name__ = f"{'value_and_grad' if with_value else 'grad'}_{f.__name__}"
