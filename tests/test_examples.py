@@ -56,7 +56,8 @@ def test_springs_gradient():
           rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("script", ["pendulum", "newton", "piecewise", "gmm", "springs"])
+@pytest.mark.parametrize("script", ["pendulum", "newton", "piecewise", "gmm", "springs",
+                                    "tour"])
 def test_example_runs(script):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, str(ROOT / "examples" / f"{script}.py")],
