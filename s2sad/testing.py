@@ -8,7 +8,6 @@ strategies for inputs away from overflow (and, on request, away from kinks).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -16,7 +15,7 @@ import numpy as np
 
 from .api import grad as _grad
 
-__all__ = ["check_grad", "numerical_grad", "GradientMismatch", "floats", "arrays"]
+__all__ = ["check_grad", "numerical_grad", "is_smooth", "GradientMismatch", "floats", "arrays"]
 
 
 class GradientMismatch(AssertionError):
@@ -177,7 +176,3 @@ def arrays(shape, min_value: float = -10.0, max_value: float = 10.0, avoid: Iter
     from hypothesis.extra import numpy as hnp
 
     return hnp.arrays(np.float64, shape, elements=floats(min_value, max_value, avoid, margin))
-
-
-def isclose(a: float, b: float, rtol: float = 1e-9) -> bool:
-    return math.isclose(a, b, rel_tol=rtol, abs_tol=1e-12)
