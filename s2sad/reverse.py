@@ -421,6 +421,12 @@ class Reverser:
                                    for a in bound.values()) else _name(t)
         locals_read = {a.id for a in bound.values() if isinstance(a, gast.Name)} & \
             self.fir.locals
+        required = [n for n in names if n not in _rule_defaults(rule)]
+        if any(n not in bound for n in required):
+            raise self.fir.error(
+                f"{_describe(op)} called with {len(bound)} argument(s): its derivative rule "
+                f"takes ({', '.join(names)})", s,
+                "write it with separate arguments, or register a rule with s2sad.adjoint")
         if template is None:
             # call the rule itself: _dx, _dy = rule(g, ans, x, y)
             fname = self._inject(rule.func, "_vjp_" + _short(rule.primitive))
@@ -452,6 +458,7 @@ class Reverser:
                 mapping[n] = bound[n]
             elif n in defaults:
                 mapping[n] = _const_tree(defaults[n])
+
         for n in active:
             expr = template[names.index(n)]
             if isinstance(expr, gast.Constant) and expr.value is None:

@@ -86,3 +86,8 @@ def unknown_builtin_call(x):
 
 def comprehension(xs):
     return sum([v * v for v in xs])
+
+
+def min_of_a_list(a, b):
+    xs = [a * 2.0, b]
+    return min(xs) + a

@@ -27,6 +27,7 @@ CASES = [
     (refused.unknown_builtin_call, "no derivative rule for math.gamma",
      "return math.gamma(x) + x"),
     (refused.comprehension, "list comprehension", "return sum([v * v for v in xs])"),
+    (refused.min_of_a_list, "min called with 1 argument(s)", "return min(xs) + a"),
 ]
 
 
