@@ -44,10 +44,8 @@ REFUSED = {
     gast.FunctionDef: ("nested function definition", "define the function at module level; "
                        "s2sad differentiates through calls to it"),
     gast.Lambda: ("lambda", "define a named function at module level and call it"),
-    gast.ListComp: ("list comprehension", "write it as a for loop"),
     gast.SetComp: ("set comprehension", "write it as a for loop"),
     gast.DictComp: ("dict comprehension", "write it as a for loop"),
-    gast.GeneratorExp: ("generator expression", "write it as a for loop"),
     gast.NamedExpr: ("assignment expression (:=)", "assign in a statement of its own"),
     gast.Starred: ("starred expression (*args)", "pass the arguments one by one"),
     gast.Import: ("import inside the function", "import at module level"),
@@ -602,10 +600,55 @@ class Normalizer:
             return _at(gast.Subscript(value=base, slice=index, ctx=gast.Load()), e)
         if isinstance(e, (gast.Tuple, gast.List)):
             return _at(type(e)(elts=[self.atom(x, out) for x in e.elts], ctx=gast.Load()), e)
+        if isinstance(e, (gast.ListComp, gast.GeneratorExp)):
+            return self.comprehension(e, out)
         if isinstance(e, gast.JoinedStr):
             return e  # an f-string: a constant for the gradient
         kind = REFUSED.get(type(e), (type(e).__name__, None))
         raise fir.error(f"unsupported construct: {kind[0]}", e, kind[1])
+
+    def comprehension(self, e, out):
+        """``[f(v) for v in seq]`` (or the same generator expression) -> a list filled by an
+        index loop: ``_t = [0.0] * len(seq)``, ``for _i in range(...): _t[_i] = f(seq[_i])``.
+        The comprehension's own names are renamed, so they do not leak into the function."""
+        fir = self.fir
+        if len(e.generators) != 1 or e.generators[0].ifs or e.generators[0].is_async:
+            raise fir.error("unsupported construct: comprehension with a condition or several "
+                            "'for' clauses", e, "write it as a for loop")
+        gen = e.generators[0]
+        names = {n.id for n in gast.walk(gen.target) if isinstance(n, gast.Name)}
+        fresh = {}
+        for n in sorted(names):
+            fresh[n] = self.temp()
+        rename = _Renamer(fresh)
+        target = rename.visit(_deepcopy(gen.target))
+        elt = rename.visit(_deepcopy(e.elt))
+        seq = self.atom(gen.iter, out)
+        n = self.temp()
+        self.assign(out, n, gast.Call(func=_name("len"), args=[seq], keywords=[]), e)
+        zero = self.temp()
+        self.assign(out, zero, gast.List(elts=[_const(0.0)], ctx=gast.Load()), e)
+        result = self.temp()
+        self.assign(out, result, gast.BinOp(left=_name(zero), op=gast.Mult(), right=_name(n)),
+                    e)
+        index = self.temp().replace("_t", "_i")
+        fir.locals.add(index)
+        body: list = []
+        read = gast.Subscript(value=seq, slice=_name(index), ctx=gast.Load())
+        if isinstance(target, gast.Name):
+            self.assign(body, target.id, read, e)
+        else:
+            tmp = self.temp()
+            self.assign(body, tmp, read, e)
+            self.store(target, _name(tmp), body, e)
+        value = self.atom(elt, body)
+        self.emit(body, gast.Assign(targets=[gast.Subscript(
+            value=_name(result), slice=_name(index), ctx=gast.Store())], value=value,
+            type_comment=None), e)
+        rng = gast.Call(func=_name("range"), args=[_name(n)], keywords=[])
+        self.emit(out, gast.For(target=_name(index, True), iter=rng, body=body, orelse=[],
+                                type_comment=None), e)
+        return _name(result)
 
     def _boolop_rest(self, t, op, values, out, like):
         if not values:
@@ -663,6 +706,17 @@ class Normalizer:
                                          "pass the argument explicitly")
                 out.append(_const(default))
         return out, []
+
+
+class _Renamer(gast.NodeTransformer):
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if node.id in self.mapping:
+            return gast.Name(id=self.mapping[node.id], ctx=node.ctx, annotation=None,
+                             type_comment=None)
+        return node
 
 
 class _OpaqueAtom(gast.expr):

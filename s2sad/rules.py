@@ -200,6 +200,11 @@ def _(g, ans, x):
     return g
 
 
+@adjoint(builtins.sum)
+def _(g, ans, xs, start=0):
+    return fill_like(xs, g), g
+
+
 @adjoint(builtins.pow)
 def _(g, ans, a, b):
     return g * b * a ** (b - 1), g * ans * _log(a)
@@ -419,6 +424,7 @@ from .tape import (  # noqa: E402
     dot_grad_a,
     dot_grad_b,
     einsum_grad,
+    fill_like,
     matmul_grad_a,
     matmul_grad_b,
     max_grad,

@@ -284,3 +284,10 @@ def copy_of(value: Any) -> Any:
     """A copy of an array (a slice is a view that later writes would change); other values
     as they are."""
     return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def fill_like(xs: Any, g: Any) -> Any:
+    """The cotangent of ``sum(xs)`` for ``xs``: ``g`` for every element."""
+    if isinstance(xs, np.ndarray):
+        return np.broadcast_to(g, xs.shape).copy()
+    return [g] * len(xs)

@@ -302,6 +302,12 @@ def list_accumulate(xs):
     return acc[0] - acc[1]
 
 
+def comprehensions(xs, w):
+    ys = [math.sin(v) * w for v in xs]
+    pairs = [xs[k] * ys[k] for k in range(len(xs))]
+    return sum(v * v for v in ys) + sum(pairs) + sum(xs)
+
+
 # --- calls, globals, closures --------------------------------------------------------------------
 
 def helper(a, b=2.0, scale=1.0):
@@ -462,6 +468,7 @@ PROGRAMS = [
     (list_literal, [F, F], [0, 1]),
     (list_mutation, [F], [0]),
     (list_accumulate, [("list", 5, -2.0, 2.0)], [0]),
+    (comprehensions, [("list", 4, -2.0, 2.0), F], [0, 1]),
     (calls_kwargs, [F, F], [0, 1]),
     (nested_calls, [(-2.0, 2.0), (-2.0, 2.0)], [0, 1]),
     (tuple_from_call, [F, F], [0, 1]),

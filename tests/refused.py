@@ -85,7 +85,7 @@ def unknown_builtin_call(x):
 
 
 def comprehension(xs):
-    return sum([v * v for v in xs])
+    return sum([v * v for v in xs if v > 0])
 
 
 def min_of_a_list(a, b):

@@ -26,7 +26,8 @@ CASES = [
     (refused.unknown_call, "no derivative rule for numpy.i0", "return np.i0(x) * x"),
     (refused.unknown_builtin_call, "no derivative rule for math.gamma",
      "return math.gamma(x) + x"),
-    (refused.comprehension, "list comprehension", "return sum([v * v for v in xs])"),
+    (refused.comprehension, "comprehension with a condition",
+     "return sum([v * v for v in xs if v > 0])"),
     (refused.min_of_a_list, "min called with 1 argument(s)", "return min(xs) + a"),
 ]
 

@@ -81,6 +81,7 @@ SPECS = {
     builtins.max: [(max, pair(), {}, (0, 1))],
     builtins.float: [(float, scalar(), {}, (0,))],
     builtins.pow: [(pow, pair(0.5, 2.0), {}, (0, 1))],
+    builtins.sum: [(sum, st.tuples(A((4,))), {}, (0,)), (sum, st.tuples(A((3, 2))), {}, (0,))],
     math.sin: [(math.sin, scalar(), {}, (0,))], math.cos: [(math.cos, scalar(), {}, (0,))],
     math.tan: [(math.tan, scalar(-1.4, 1.4), {}, (0,))],
     math.exp: [(math.exp, scalar(), {}, (0,))],
