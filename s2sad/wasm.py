@@ -27,7 +27,7 @@ import gast
 import numpy as np
 
 from . import wasm_math
-from .api import Wrt, _wrt_names, transform
+from .api import Wrt, _mutated_params, _wrt_names, transform
 from .errors import S2SADError
 from .parse import MISSING, parse_function
 from .wasm_emit import F64, I32, I64, Arr, FunctionEmitter, ModuleContext
@@ -535,7 +535,9 @@ def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None) -> Module
     params = list(inspect.signature(f).parameters)
     names, _ = _wrt_names(f, params, wrt)
     kinds = dict(kinds or {p: F64 for p in params})
-    t = transform(f, names)
+    # the adjoint specialized for the array arguments (of known rank), as the Python backend's
+    t = transform(f, names, arrays=frozenset(
+        (p, k.ndim) for p, k in kinds.items() if isinstance(k, Arr)))
     if t.returns_tuple:
         raise S2SADError(f"{f.__name__} returns a tuple; the Wasm backend differentiates "
                          "scalar functions", hint="use s2sad.vjp (Python backend)")
@@ -691,7 +693,7 @@ class WasmFunction:
         self._bind = inspect.signature(f)
         # validate now: unsupported constructs are reported when the gradient is built (with
         # every argument a float; other argument types are compiled on first call)
-        t = transform(f, self.wrt_names)
+        t = transform(f, self.wrt_names, arrays=frozenset(_mutated_params(f)))
         if not set(t.fir.params) & t.reverser.containers:  # (arrays: built on first call)
             build_module(f, tuple(self.wrt_names))
 

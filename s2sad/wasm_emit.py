@@ -245,7 +245,12 @@ class FunctionEmitter:
 
     def _call_type(self, e):
         func = e.func
-        if isinstance(func, gast.Name) and func.id in ("zeros_like", "_tape_value"):
+        if isinstance(func, gast.Attribute) and func.attr == "copy" and \
+                isinstance(func.value, gast.Name) and \
+                isinstance(self.types.get(func.value.id), Arr):
+            return self.types[func.value.id]
+        if isinstance(func, gast.Name) and func.id in ("zeros_like", "_tape_value", "copy_of",
+                                                         "unbroadcast"):
             return self.type_of(e.args[0])
         if isinstance(func, gast.Name) and func.id in ("len",):
             return I64
@@ -521,8 +526,12 @@ class FunctionEmitter:
         if isinstance(func, gast.Name) and func.id == "zeros_like":
             self._expr(gast.Constant(value=0.0, kind=None), t)
             return
-        if isinstance(func, gast.Name) and func.id == "_tape_value":
-            self.expr(e.args[0], t)  # a value the forward sweep taped (see wasm.fuse_sincos)
+        if isinstance(func, gast.Name) and func.id in ("_tape_value", "copy_of") or (
+                isinstance(func, gast.Name) and func.id == "unbroadcast"
+                and not isinstance(self.type_of(e.args[0]), Arr)):
+            # identities on numbers: a taped value (wasm.fuse_sincos), copy_of and unbroadcast
+            # of an array element
+            self.expr(e.args[0], t)
             return
         if isinstance(func, gast.Name) and func.id in self.callee_names:
             wasm_name = self.callee_names[func.id]
@@ -732,6 +741,10 @@ class FunctionEmitter:
                 if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
                         and value.func.id == "zeros_like":
                     return  # the gradient buffer, zeroed by the caller
+                if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                        and value.func.attr == "copy" and isinstance(value.func.value, gast.Name) \
+                        and value.func.value.id == target.id:
+                    return  # x = x.copy(): the module works on its own copy already
                 raise self.refuse(f"assigning an array to '{target.id}'", s)
             self.expr(value, t)
             self.emit(f"local.set ${target.id}")

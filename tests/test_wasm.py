@@ -69,7 +69,7 @@ def test_backends_agree(f, domains, wrt):
 
 ARRAYS = [(W.dot_tanh, [(5,), (5,)], (0, 1)), (W.matvec_norm, [(3, 4), (4,)], (0, 1)),
           (W.horner, [(6,), ()], (0, 1)), (W.last_minus_first, [(4,)], (0,)),
-          (W.running_max, [(7,), ()], (0, 1))]
+          (W.running_max, [(7,), ()], (0, 1)), (W.smooth_in_place, [(6,), ()], (0, 1))]
 
 
 @pytest.mark.parametrize("f,shapes,wrt", ARRAYS, ids=[a[0].__name__ for a in ARRAYS])
