@@ -252,6 +252,8 @@ class FunctionEmitter:
         if isinstance(func, gast.Name) and func.id in ("zeros_like", "_tape_value", "copy_of",
                                                          "unbroadcast"):
             return self.type_of(e.args[0])
+        if isinstance(func, gast.Name) and func.id == "_log":
+            return F64
         if isinstance(func, gast.Name) and func.id in ("len",):
             return I64
         obj = self.resolve(func)
@@ -525,6 +527,11 @@ class FunctionEmitter:
             raise self.refuse("a tape pop inside an expression", e)
         if isinstance(func, gast.Name) and func.id == "zeros_like":
             self._expr(gast.Constant(value=0.0, kind=None), t)
+            return
+        if isinstance(func, gast.Name) and func.id == "_log":  # rules._log: log of a number
+            self.ctx.math_used.add("log")
+            self.expr(e.args[0], F64)
+            self.emit("call $math.log")
             return
         if isinstance(func, gast.Name) and func.id in ("_tape_value", "copy_of") or (
                 isinstance(func, gast.Name) and func.id == "unbroadcast"
