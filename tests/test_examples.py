@@ -64,3 +64,22 @@ def test_example_runs(script):
                          capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip()
+
+
+@pytest.mark.parametrize("d,k", [(2, 5), (10, 25)])
+def test_gmm_at_the_adbench_sizes(d, k):
+    """The benchmark sizes (n=1000): the gradient against a central difference along random
+    directions (all 1,650 parameters at d=10 K=25 at once)."""
+    alphas, means, icf, x, gamma, m = gmm.make_problem(d, k, 1000, seed=1)
+    ga, gm, gi = s2sad.grad(gmm.gmm_objective, wrt=(0, 1, 2))(alphas, means, icf, x, gamma, m)
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        va, vm, vi = (rng.normal(size=a.shape) for a in (alphas, means, icf))
+        h = 1e-6
+
+        def along(t):
+            return gmm.gmm_objective(alphas + t * va, means + t * vm, icf + t * vi, x, gamma, m)
+
+        fd = (along(h) - along(-h)) / (2 * h)
+        analytic = np.sum(ga * va) + np.sum(gm * vm) + np.sum(gi * vi)
+        assert analytic == pytest.approx(fd, rel=1e-6)
