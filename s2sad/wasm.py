@@ -526,15 +526,34 @@ class _Builder:
                 f"{RUNTIME}\n{body}\n)\n")
 
 
+def guess_kinds(f: Callable, params: list[str]) -> dict:
+    """Argument kinds read off the source, for building a module without example arguments
+    (the CLI): a parameter indexed as ``p[i]`` is a 1-d array, as ``p[i, j]`` a 2-d one
+    (also when only ``p.shape`` or ``len(p)`` says it is an array: 1-d), the rest floats."""
+    fir = parse_function(f)
+    kinds = {p: F64 for p in params}
+    for node in gast.walk(gast.Module(body=fir.body, type_ignores=[])):
+        if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and \
+                node.value.id in kinds:
+            rank = len(node.slice.elts) if isinstance(node.slice, gast.Tuple) else 1
+            old = kinds[node.value.id]
+            kinds[node.value.id] = Arr(max(rank, old.ndim if isinstance(old, Arr) else 0))
+        elif isinstance(node, gast.Attribute) and node.attr == "shape" and \
+                isinstance(node.value, gast.Name) and node.value.id in kinds and \
+                not isinstance(kinds[node.value.id], Arr):
+            kinds[node.value.id] = Arr(1)
+    return kinds
+
+
 def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None) -> ModuleSource:
     """The WAT module for ``f`` and its gradient with respect to ``wrt``.
 
     ``kinds`` gives each parameter's type (``"f64"``, ``"i64"``, ``"i32"`` or ``Arr(ndim)``);
-    by default every parameter is a float.
+    by default it is guessed from the source (``guess_kinds``).
     """
     params = list(inspect.signature(f).parameters)
     names, _ = _wrt_names(f, params, wrt)
-    kinds = dict(kinds or {p: F64 for p in params})
+    kinds = dict(kinds or guess_kinds(f, params))
     # the adjoint specialized for the array arguments (of known rank), as the Python backend's
     t = transform(f, names, arrays=frozenset(
         (p, k.ndim) for p, k in kinds.items() if isinstance(k, Arr)))

@@ -112,3 +112,10 @@ def test_help_shows_an_example():
     out = cli("--help")
     assert out.returncode == 0
     assert "s2sad-cli examples/pendulum.py:pendulum --emit python" in out.stdout
+
+
+def test_array_parameters_are_read_off_the_source(tmp_path):
+    out = cli(f"{ROOT}/tests/wasm_programs.py:matvec_norm", "--wrt", "a,v", "--emit", "wat")
+    assert out.returncode == 0, out.stderr
+    assert "(param $a i32)\n    (param $a.n0 i64)\n    (param $a.n1 i64)" in out.stdout
+    assert "(param $v i32)\n    (param $v.n0 i64)" in out.stdout
