@@ -162,19 +162,27 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
         print(t.full_source)
     bind = _argument_binder(f, params)
     positions = [params.index(w) for w in names]
+    # (argument types, array ranks) -> (vjp, whether its gradients need no reshaping)
     specs: dict = {}
     ndarray = np.ndarray
+    plain = (float, int, bool, ndarray)
+
+    def key_of(args):
+        key = tuple(map(type, args))
+        if ndarray in key:
+            key += tuple([a.ndim for a in args if type(a) is ndarray])
+        return key
 
     def vjp_for(args):
-        key = tuple([type(a) is ndarray for a in args])
-        spec = specs.get(key)
-        if spec is not None:
-            return spec.vjp
+        key = key_of(args)
+        entry = specs.get(key)
+        if entry is not None:
+            return entry[0]
         arrays = frozenset((p, a.ndim) for p, a in zip(params, args) if type(a) is ndarray)
         spec = transform(f, names, arrays=arrays)
         if spec is not t and verbose:
             print(spec.full_source)
-        specs[key] = spec
+        specs[key] = (spec.vjp, all(k in plain for k in key if isinstance(k, type)))
         fn.source = spec.full_source
         fn.transformed = spec
         return spec.vjp
@@ -193,26 +201,16 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
             return value, shaped(args, g)
         fn = value_and_grad_f
     else:
-        fast_vjps: dict = {}  # argument types (and array ranks) -> vjp; lists take the long way
         nparams = len(params)
 
         def grad_f(*args, **kwargs):
             if not kwargs and len(args) == nparams:
-                key = tuple(map(type, args))
-                if ndarray in key:
-                    key += tuple([a.ndim for a in args if type(a) is ndarray])
-                vjp = fast_vjps.get(key)
-                if vjp is not None:  # floats, ints and arrays in; the same out
-                    g = vjp(*args)[1]
+                entry = specs.get(key_of(args))
+                if entry is not None and entry[1]:  # numbers and arrays: nothing to reshape
+                    g = entry[0](*args)[1]
                     return g if single else (g,) if len(positions) == 1 else g
             args = bind(args, kwargs)
-            vjp = vjp_for(args)
-            if all(type(a) in (float, int, bool, ndarray) for a in args):
-                key = tuple(map(type, args))
-                if ndarray in key:
-                    key += tuple([a.ndim for a in args if type(a) is ndarray])
-                fast_vjps[key] = vjp
-            return shaped(args, vjp(*args)[1])
+            return shaped(args, vjp_for(args)(*args)[1])
         fn = grad_f
     fn.__name__ = f"{'value_and_grad' if with_value else 'grad'}_{f.__name__}"
     fn.__doc__ = f"Gradient of {f.__name__} with respect to {', '.join(names)} (s2sad)."

@@ -4,6 +4,7 @@ import copy
 import math
 import math as m
 
+import numpy as np
 import pytest
 
 import s2sad
@@ -185,3 +186,20 @@ def shadow(x):
 def test_rule_names_never_capture_the_users_locals():
     # the inlined rule would read the local float `math`; s2sad calls the rule instead
     assert s2sad.grad(shadow)(0.3) == pytest.approx(2.0 * m.cos(0.3))
+
+
+def first_row(a, w):
+    return np.sum(np.tanh(a[0] * w))
+
+
+def test_a_new_array_rank_gets_its_own_specialization():
+    from s2sad.testing import numerical_grad
+
+    g = s2sad.grad(first_row, wrt=(0, 1))
+    g(np.array([0.3, 0.2]), np.array([0.7, -0.4]))  # a 1-d: a[0] is a number
+    for_vectors = g.transformed
+    A, w = np.array([[0.3, 0.2], [0.1, 0.5]]), np.array([0.7, -0.4])
+    gA, gw = g(A, w)  # a 2-d: a[0] is a row
+    assert g.transformed is not for_vectors
+    np.testing.assert_allclose(np.ravel(gA), numerical_grad(first_row, (A, w), 0), rtol=1e-6)
+    np.testing.assert_allclose(gw, numerical_grad(first_row, (A, w), 1), rtol=1e-6)
