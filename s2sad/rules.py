@@ -446,6 +446,16 @@ def _(g, ans, a, b):
     return matmul_grad_a(g, a, b), matmul_grad_b(g, a, b)
 
 
+# NumPy's own names for the operators (and the functions whose rule reads the same) share
+# their rules
+for _numpy_name, _same in [(np.add, operator.add), (np.subtract, operator.sub),
+                           (np.multiply, operator.mul), (np.divide, operator.truediv),
+                           (np.power, operator.pow), (np.matmul, operator.matmul),
+                           (np.negative, operator.neg), (np.tanh, math.tanh),
+                           (np.arctan, math.atan)]:
+    adjoint(_numpy_name, elementwise=lookup(_same).elementwise)(lookup(_same).func)
+
+
 @adjoint_for_arrays(builtins.abs)
 def _(g, ans, x):
     return g * np.sign(x)
@@ -496,11 +506,6 @@ def _(g, ans, x):
     return 2.0 * g * x
 
 
-@adjoint(np.tanh)
-def _(g, ans, x):
-    return g * (1.0 - ans * ans)
-
-
 @adjoint(np.sinh)
 def _(g, ans, x):
     return g * np.cosh(x)
@@ -521,49 +526,14 @@ def _(g, ans, x):
     return -g / np.sqrt(1.0 - x * x)
 
 
-@adjoint(np.arctan)
-def _(g, ans, x):
-    return g / (1.0 + x * x)
-
-
 @adjoint(np.abs)
 def _(g, ans, x):
     return g * np.sign(x)
 
 
-@adjoint(np.negative)
-def _(g, ans, x):
-    return -g
-
-
 @adjoint(np.reciprocal)
 def _(g, ans, x):
     return -g * ans * ans
-
-
-@adjoint(np.add, elementwise=True)
-def _(g, ans, a, b):
-    return g, g
-
-
-@adjoint(np.subtract, elementwise=True)
-def _(g, ans, a, b):
-    return g, -g
-
-
-@adjoint(np.multiply, elementwise=True)
-def _(g, ans, a, b):
-    return g * b, g * a
-
-
-@adjoint(np.divide, elementwise=True)
-def _(g, ans, a, b):
-    return g / b, -g * a / (b * b)
-
-
-@adjoint(np.power, elementwise=True)
-def _(g, ans, a, b):
-    return g * b * a ** (b - 1), g * ans * np.log(a)
 
 
 @adjoint(np.arctan2, elementwise=True)
@@ -652,11 +622,6 @@ def _(g, ans, x, ord=None, axis=None, keepdims=False):
 @adjoint(np.dot)
 def _(g, ans, a, b):
     return dot_grad_a(g, a, b), dot_grad_b(g, a, b)
-
-
-@adjoint(np.matmul)
-def _(g, ans, a, b):
-    return matmul_grad_a(g, a, b), matmul_grad_b(g, a, b)
 
 
 @adjoint(np.outer)
