@@ -50,12 +50,20 @@ class Shape:
     of: str
 
 
+@dataclass(frozen=True)
+class Multi:
+    """The results of a call returning several numbers (``_t = f(x)``, read as ``_t[k]``):
+    kept in the locals ``$_t.0``, ``$_t.1``, ..."""
+
+    types: tuple
+
+
 def unify(a, b):
     if a is None:
         return b
     if b is None or a == b:
         return a
-    if isinstance(a, (Arr, Shape)) or isinstance(b, (Arr, Shape)):
+    if isinstance(a, (Arr, Shape, Multi)) or isinstance(b, (Arr, Shape, Multi)):
         raise TypeError(f"{a} and {b}")
     if F64 in (a, b):
         return F64
@@ -217,6 +225,9 @@ class FunctionEmitter:
                 return F64
             if isinstance(base, Shape):
                 return I64
+            if isinstance(base, Multi) and isinstance(e.slice, gast.Constant) and \
+                    0 <= e.slice.value < len(base.types):
+                return base.types[e.slice.value]
             raise self.refuse("indexing something other than an array argument", e)
         if isinstance(e, gast.Call):
             return self._call_type(e)
@@ -276,7 +287,8 @@ class FunctionEmitter:
                 return I64
             return F64
         if isinstance(func, gast.Name) and func.id in self.callee_names:
-            return self.ctx.signatures[self.callee_names[func.id]][1][0]
+            results = self.ctx.signatures[self.callee_names[func.id]][1]
+            return results[0] if len(results) == 1 else Multi(tuple(results))
         raise self.refuse(f"a call to {gast.unparse(func).strip()}", e)
 
     # -- emission helpers -----------------------------------------------------------------
@@ -505,6 +517,9 @@ class FunctionEmitter:
 
     def _load(self, e) -> None:
         base_t = self.type_of(e.value)
+        if isinstance(base_t, Multi):
+            self.emit(f"local.get ${e.value.id}.{e.slice.value}")
+            return
         if isinstance(base_t, Shape):
             if not (isinstance(e.slice, gast.Constant) and isinstance(e.slice.value, int)):
                 raise self.refuse("x.shape indexed with a variable", e)
@@ -744,6 +759,12 @@ class FunctionEmitter:
             t = self.types[target.id]
             if isinstance(t, Shape):
                 return  # x.shape: its items are read from the extents directly
+            if isinstance(t, Multi):
+                self._call(value, t)  # several results, into $name.0, $name.1, ...
+                for k in reversed(range(len(t.types))):
+                    self.hidden[f"{target.id}.{k}"] = t.types[k]
+                    self.emit(f"local.set ${target.id}.{k}")
+                return
             if isinstance(t, Arr):
                 if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
                         and value.func.id == "zeros_like":
@@ -985,7 +1006,7 @@ class FunctionEmitter:
         self.block(self.fdef.body)
         param_names = {p for p, _ in params}
         locals_ = {n: t for n, t in self.types.items()
-                   if n not in param_names and not isinstance(t, (Arr, Shape))
+                   if n not in param_names and not isinstance(t, (Arr, Shape, Multi))
                    and n not in self.params}
         locals_.update(self.hidden)
         head = f"(func ${self.name}"

@@ -172,67 +172,14 @@ def cosh(x):
     return 0.5 * w * w
 
 
-def _sin_or_cos(x, shift):
-    """sin(x) for shift 0, cos(x) for shift 1: x = n * pi/2 + (y0 + y1), then the kernel of
-    the quadrant (fdlibm's __sin and __cos, written inline)."""
-    a = abs(x)
-    if x != x or a == INF:
-        return x - x
-    if a < 0.7853981633974483:
-        y0 = x
-        y1 = 0.0
-        n = shift
-    else:
-        fn = floorf(x * INV_PIO2 + 0.5)
-        # x - fn * pi/2 with pi/2 in three parts (Cody-Waite); the third only when the first
-        # two leave a result small enough for their error to show
-        r = x - fn * PIO2_1
-        t = r
-        w = fn * PIO2_2
-        r = t - w
-        w = fn * PIO2_2T - ((t - r) - w)
-        y0 = r - w
-        if abs(y0) < 1e-6:
-            t = r
-            w = fn * PIO2_3
-            r = t - w
-            w = fn * PIO2_3T - ((t - r) - w)
-            y0 = r - w
-        y1 = (r - y0) - w
-        q = fn + shift
-        n = q - 4.0 * floorf(q * 0.25)  # the quadrant
-    z = y0 * y0
-    w = z * z
-    if n == 0.0 or n == 2.0:
-        if a < 7.450580596923828e-09 and n == 0.0:
-            return x
-        r = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04
-                                              + z * 2.75573137070700676789e-06) + z * w * (
-            -2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)
-        v = z * y0
-        s = y0 - ((z * (0.5 * y1 - v * r) - y1) - v * -1.66666666666666324348e-01)
-    else:
-        r = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03
-                                                   + z * 2.48015872894767294178e-05)) + w * w * (
-            -2.75573143513906633035e-07 + z * (2.08757232129817482790e-09
-                                               + z * -1.13596475577881948265e-11))
-        hz = 0.5 * z
-        w = 1.0 - hz
-        s = w + (((1.0 - w) - hz) + (z * r - y0 * y1))
-    if n >= 2.0:
-        return -s
-    return s
-
-
-def sincos(x):
-    """(sin(x), cos(x)) from one argument reduction: both kernels of the quadrant.  The Wasm
-    gradient of a loop that takes sin(u) tapes cos(u) from here instead of computing it
-    again in the adjoint sweep."""
-    a = abs(x)
+def _reduce_pio2(x):
+    """(y0, y1, fn): x = fn * pi/2 + (y0 + y1), |y0| <= pi/4, with pi/2 in three parts
+    (Cody-Waite); the third part only when the first two leave a result small enough for
+    their error to show.  Exact for |x| < 2**20 * pi/2."""
     y0 = x
     y1 = 0.0
-    n = 0.0
-    if a >= 0.7853981633974483 and a != INF:
+    fn = 0.0
+    if abs(x) >= 0.7853981633974483 and abs(x) != INF:
         fn = floorf(x * INV_PIO2 + 0.5)
         r = x - fn * PIO2_1
         t = r
@@ -247,21 +194,59 @@ def sincos(x):
             w = fn * PIO2_3T - ((t - r) - w)
             y0 = r - w
         y1 = (r - y0) - w
-        n = fn - 4.0 * floorf(fn * 0.25)
+    return y0, y1, fn
+
+
+def _sin_kernel(y0, y1):
+    """sin(y0 + y1) for |y0| <= pi/4 (fdlibm's __sin)."""
     z = y0 * y0
     w = z * z
     r = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04
                                           + z * 2.75573137070700676789e-06) + z * w * (
         -2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)
     v = z * y0
-    ks = y0 - ((z * (0.5 * y1 - v * r) - y1) - v * -1.66666666666666324348e-01)
+    return y0 - ((z * (0.5 * y1 - v * r) - y1) - v * -1.66666666666666324348e-01)
+
+
+def _cos_kernel(y0, y1):
+    """cos(y0 + y1) for |y0| <= pi/4 (fdlibm's __cos)."""
+    z = y0 * y0
+    w = z * z
     r = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03
                                                + z * 2.48015872894767294178e-05)) + w * w * (
         -2.75573143513906633035e-07 + z * (2.08757232129817482790e-09
                                            + z * -1.13596475577881948265e-11))
     hz = 0.5 * z
     w = 1.0 - hz
-    kc = w + (((1.0 - w) - hz) + (z * r - y0 * y1))
+    return w + (((1.0 - w) - hz) + (z * r - y0 * y1))
+
+
+def _sin_or_cos(x, shift):
+    """sin(x) for shift 0, cos(x) for shift 1: the kernel of the quadrant."""
+    if x != x or abs(x) == INF:
+        return x - x
+    if shift == 0.0 and abs(x) < 7.450580596923828e-09:
+        return x
+    y0, y1, fn = _reduce_pio2(x)
+    q = fn + shift
+    n = q - 4.0 * floorf(q * 0.25)  # the quadrant
+    if n == 0.0:
+        return _sin_kernel(y0, y1)
+    if n == 1.0:
+        return _cos_kernel(y0, y1)
+    if n == 2.0:
+        return -_sin_kernel(y0, y1)
+    return -_cos_kernel(y0, y1)
+
+
+def sincos(x):
+    """(sin(x), cos(x)) from one argument reduction: both kernels of the quadrant.  The Wasm
+    gradient of a loop that takes sin(u) tapes cos(u) from here instead of computing it
+    again in the adjoint sweep."""
+    y0, y1, fn = _reduce_pio2(x)
+    n = fn - 4.0 * floorf(fn * 0.25)
+    ks = _sin_kernel(y0, y1)
+    kc = _cos_kernel(y0, y1)
     so = ks
     co = kc
     if n == 1.0:
@@ -273,7 +258,7 @@ def sincos(x):
     elif n == 3.0:
         so = -kc
         co = ks
-    if x != x or a == INF:
+    if x != x or abs(x) == INF:
         so = x - x
         co = x - x
     return so, co
