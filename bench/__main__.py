@@ -10,38 +10,21 @@ loudly.  The table goes to bench/results.md and a plot of it to bench/results.pn
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
 import time
-import types
 from pathlib import Path
 
 import numpy as np
 
 import s2sad
 from bench.core import timeit as core_timeit
+from bench.programs import load as load_programs
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "examples"))
 
 REPEAT = 11
-
-
-def load_programs(numpy_module=None) -> types.SimpleNamespace:
-    """Fresh copies of bench/programs.py and examples/gmm.py with ``np`` bound to
-    ``numpy_module``: the programs by name."""
-    programs = {}
-    for name, path in (("bench_programs", HERE / "programs.py"),
-                       ("bench_gmm", HERE.parent / "examples" / "gmm.py")):
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        if numpy_module is not None:
-            module.np = numpy_module
-        programs.update({k: v for k, v in vars(module).items() if callable(v)})
-    programs["gmm"] = programs["gmm_objective"]
-    return types.SimpleNamespace(**programs)
 
 
 def cases():

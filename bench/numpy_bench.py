@@ -15,14 +15,12 @@ import numpy as np
 
 import s2sad
 from bench.core import timeit
+from bench.programs import load as load_programs
+from bench.programs import tanh_aw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 import gmm  # noqa: E402
 import mlp  # noqa: E402
-
-
-def tanh_aw(A, w):
-    return np.sum(np.tanh(A @ w))
 
 
 def problems():
@@ -42,19 +40,14 @@ def problems():
 
 
 def autograd_version(kind, f):
-    """The same program written for autograd (its numpy wrapper, its scipy logsumexp)."""
+    """The same program with autograd's numpy (bench/programs.py loaded with it); for the GMM
+    a variant without assignment into arrays, which autograd cannot differentiate."""
     import autograd.numpy as anp
 
     if kind is None:
-        return lambda A, w: anp.sum(anp.tanh(A @ w))
+        return load_programs(anp).tanh_aw
     if kind == "mlp":
-        def loss(w1, b1, w2, b2, x, labels):
-            hidden = anp.tanh(x @ w1 + b1)
-            logits = hidden @ w2 + b2
-            z = logits - anp.max(logits, axis=1, keepdims=True)
-            logp = z - anp.log(anp.sum(anp.exp(z), axis=1, keepdims=True))
-            return -anp.mean(logp[np.arange(labels.shape[0]), labels])
-        return loss
+        return load_programs(anp).mlp_loss
     return _autograd_gmm
 
 

@@ -6,9 +6,14 @@ peer cannot run a program, the table says why.  The GMM objective is examples/gm
 loaded the same way.
 """
 
+import importlib.util
 import math
+import types
+from pathlib import Path
 
 import numpy as np
+
+HERE = Path(__file__).resolve().parent
 
 
 def sin_loop(x):
@@ -86,3 +91,19 @@ def ba_reprojection(cam, X, feat, weight):
     e0 = (p0 * distortion * cam[6] + cam[7] - feat[0]) * weight
     e1 = (p1 * distortion * cam[6] + cam[8] - feat[1]) * weight
     return e0 * e0 + e1 * e1
+
+
+def load(numpy_module=None) -> types.SimpleNamespace:
+    """Fresh copies of bench/programs.py and examples/gmm.py with ``np`` bound to
+    ``numpy_module``: the programs by name."""
+    programs = {}
+    for name, path in (("bench_programs", HERE / "programs.py"),
+                       ("bench_gmm", HERE.parent / "examples" / "gmm.py")):
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if numpy_module is not None:
+            module.np = numpy_module
+        programs.update({k: v for k, v in vars(module).items() if callable(v)})
+    programs["gmm"] = programs["gmm_objective"]
+    return types.SimpleNamespace(**programs)
