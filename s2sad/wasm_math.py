@@ -71,13 +71,9 @@ def exp(x):
     return ldexp(y, k)
 
 
-def log(x):
-    if x != x or x == INF:
-        return x
-    if x < 0.0:
-        return math.nan
-    if x == 0.0:
-        return -INF
+def _log_parts(x):
+    """fdlibm's log reduction: x = 2**e * (1 + f) with sqrt(2)/2 <= 1 + f < sqrt(2),
+    s = f / (2 + f), and the two halves t1, t2 of the polynomial in s*s."""
     m = frexp_mantissa(x)
     e = frexp_exponent(x)
     if m < 0.7071067811865476:
@@ -91,6 +87,17 @@ def log(x):
                                               + w * 1.531383769920937332e-01))
     t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01 + w * (
         1.818357216161805012e-01 + w * 1.479819860511658591e-01)))
+    return e, f, s, t1, t2
+
+
+def log(x):
+    if x != x or x == INF:
+        return x
+    if x < 0.0:
+        return math.nan
+    if x == 0.0:
+        return -INF
+    e, f, s, t1, t2 = _log_parts(x)
     r = t2 + t1
     hfsq = 0.5 * f * f
     return e * LN2_HI - ((hfsq - (s * (hfsq + r) + e * LN2_LO)) - f)
@@ -376,19 +383,7 @@ def hypot(x, y):
 def _log_tail(x, hi):
     """The rounding error of ``hi = log(x)``: log(x) - hi, from a double-double evaluation of
     the same formula (two-sums and Dekker's exact square carry what rounding drops)."""
-    m = frexp_mantissa(x)
-    e = frexp_exponent(x)
-    if m < 0.7071067811865476:
-        m = m * 2.0
-        e = e - 1
-    f = m - 1.0
-    s = f / (2.0 + f)
-    z = s * s
-    w = z * z
-    t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01
-                                              + w * 1.531383769920937332e-01))
-    t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01 + w * (
-        1.818357216161805012e-01 + w * 1.479819860511658591e-01)))
+    e, f, s, t1, t2 = _log_parts(x)
     # f * f exactly: ff + ff_err (Veltkamp split)
     c = 134217729.0 * f
     fh = c - (c - f)
