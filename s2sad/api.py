@@ -13,8 +13,9 @@ import numpy as np
 
 from .emit import compile_function, to_source
 from .errors import S2SADError
+from .ir import clone
 from .parse import parse_function
-from .reverse import Context, _clone, reverse
+from .reverse import Context, reverse
 from .tape import like
 from .tidy import tidy
 
@@ -106,7 +107,7 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
             fdef, injected, rev = reverse(fir, list(wrt_names), name, ctx, frozenset(arrays))
             recomputed = {d.targets[0].id for ds in rev.recomputed.values() for d in ds}
             # tidy rewrites statements in place: give it a copy, so the primal IR stays flat
-            adjoint_ir = tidy(_clone(fdef), recomputed)
+            adjoint_ir = tidy(clone(fdef), rev.names, recomputed)
             source = to_source(adjoint_ir)
         except S2SADError:
             raise

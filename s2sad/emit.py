@@ -1,6 +1,8 @@
 """IR -> readable Python source -> a compiled function object.
 
-The adjoint IR (gast) is converted to a standard ``ast`` tree, printed with astor, and compiled
+The adjoint IR (gast) has its own nodes lowered to Python -- the tape is a list, ``Push`` is
+``_stack.append(...)``, ``Pop`` is ``_stack.pop()``, a ``Comment`` is a ``# ...`` line -- then
+it is converted to a standard ``ast`` tree, printed with astor, and compiled
 inside a small factory function whose parameters are the names the generated code needs besides
 the user's globals: derivative-rule helpers (``math``, ``zeros_like``), the adjoints of called
 user functions, and the user function's closure variables.  The generated function's globals
@@ -18,7 +20,52 @@ from typing import Any
 import astor
 import gast
 
-from .reverse import COMMENT
+from . import ir
+
+COMMENT = "__s2sad_comment__ "
+
+
+class _LowerIR(gast.NodeTransformer):
+    """The IR's tape, callee-adjoint and comment nodes as plain Python."""
+
+    def __init__(self, tape: str | None) -> None:
+        self.tape = tape
+
+    def _tape(self):
+        if self.tape is None:
+            raise AssertionError("a tape operation in a function without a tape")
+        return ir.name(self.tape)
+
+    def visit_Push(self, node):
+        values = [self.visit(v) for v in node.values]
+        value = values[0] if len(values) == 1 else ir.tuple_of(values)
+        return ir.at(ir.expr_stmt(ir.call(gast.Attribute(
+            value=self._tape(), attr="append", ctx=gast.Load()), value)), node)
+
+    def visit_Pop(self, node):
+        return ir.call(gast.Attribute(value=self._tape(), attr="pop", ctx=gast.Load()))
+
+    def visit_StackMark(self, node):
+        return ir.call("len", self._tape())
+
+    def visit_StackGrowth(self, node):
+        return ir.binop(ir.call("len", self._tape()), gast.Sub(), self.visit(node.mark))
+
+    def visit_VjpCall(self, node):
+        args = [self.visit(a) for a in node.args] + [self.visit(node.seed)]
+        return ir.subscript(ir.call(node.func, *args), ir.const(1))
+
+    def visit_Comment(self, node):
+        return ir.at(ir.expr_stmt(ir.const(COMMENT + node.text)), node)
+
+
+def lower_ir(fdef: gast.FunctionDef) -> gast.FunctionDef:
+    """A copy of ``fdef`` in plain Python: the tape a list created on entry."""
+    tape = ir.anno(fdef, "tape")
+    new = _LowerIR(tape).visit(ir.clone(fdef))
+    if tape is not None:
+        new.body.insert(0, ir.assign(tape, gast.List(elts=[], ctx=gast.Load())))
+    return new
 
 
 class _Tidy(ast.NodeTransformer):
@@ -45,7 +92,7 @@ class _Tidy(ast.NodeTransformer):
 
 def to_source(fdef: gast.FunctionDef) -> str:
     """Print an IR function as Python source; comment markers become ``# ...`` lines."""
-    tree = gast.gast_to_ast(gast.Module(body=[fdef], type_ignores=[]))
+    tree = gast.gast_to_ast(gast.Module(body=[lower_ir(fdef)], type_ignores=[]))
     tree = _Tidy().visit(tree)
     ast.fix_missing_locations(tree)
     text = astor.to_source(tree)

@@ -11,46 +11,22 @@ rejoin.  This pass, run by ``parse`` before flattening, rewrites jumps with flag
   the IR keeps, always the last statement of a loop body;
 * the function ends with a single ``return _ret``.
 
-Flags that end up never read are removed, so simple functions come out unchanged.
+Flags that end up never read are removed, so simple functions come out unchanged.  Flag names
+come from the function's ``Namer`` (``_break`` unless the user has one).
 """
 
 from __future__ import annotations
 
 import gast
 
-
-def _name(id_: str, store: bool = False) -> gast.Name:
-    return gast.Name(id=id_, ctx=gast.Store() if store else gast.Load(), annotation=None,
-                     type_comment=None)
+from .ir import Namer
+from .ir import at as _at
+from .ir import name as _name
 
 
 def _assign(target: str, value: gast.expr, like: gast.AST) -> gast.Assign:
     node = gast.Assign(targets=[_name(target, True)], value=value, type_comment=None)
     return _at(node, like)
-
-
-def _at(node, like):
-    """Give ``node`` (and its expressions that have none) the location of ``like``; nested
-    statement blocks keep their own."""
-    if not hasattr(like, "lineno"):
-        return node
-    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-        if hasattr(like, attr):
-            setattr(node, attr, getattr(like, attr))
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if not hasattr(n, "lineno"):
-            n.lineno = like.lineno
-            n.col_offset = getattr(like, "col_offset", 0)
-        for f in n._fields:
-            v = getattr(n, f)
-            if isinstance(v, gast.AST) and not isinstance(v, gast.stmt):
-                stack.append(v)
-            elif type(v) is list:
-                stack.extend(x for x in v if isinstance(x, gast.AST)
-                             and not isinstance(x, gast.stmt))
-    return node
 
 
 def _true():
@@ -85,19 +61,19 @@ def _always_jumps(stmts) -> bool:
 
 
 class _Loop:
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, namer: Namer) -> None:
         suffix = "" if index == 0 else str(index + 1)
-        self.brk = "_break" + suffix
-        self.cont = "_continue" + suffix
+        self.brk = namer.fresh("_break" + suffix, "flag")
+        self.cont = namer.fresh("_continue" + suffix, "flag")
 
 
 class JumpLowering:
     """Rewrites one function body; see the module docstring."""
 
-    RET = "_ret"
-    RETURNED = "_returned"
-
-    def __init__(self) -> None:
+    def __init__(self, namer: Namer) -> None:
+        self.namer = namer
+        self.RET = namer.fresh("_ret", "result")
+        self.RETURNED = namer.fresh("_returned", "flag")
         self.loops: list[_Loop] = []
         self.n_loops = 0
         self.used_flags: set[str] = set()
@@ -159,7 +135,7 @@ class JumpLowering:
         return s
 
     def _loop(self, s):
-        loop = _Loop(self.n_loops)
+        loop = _Loop(self.n_loops, self.namer)
         self.n_loops += 1
         has_break = any(_walk_jumps(s.body, gast.Break, False))
         has_cont = any(_walk_jumps(s.body, gast.Continue, False))
@@ -195,7 +171,7 @@ class JumpLowering:
         if self.RETURNED in self.used_flags:
             pre.append(_assign(self.RETURNED, _false(), first))
         new_body = self._drop_unused_flags(new_body)
-        if not _always_assigns_ret(new_body):
+        if not _always_assigns(new_body, self.RET):
             pre.append(_assign(self.RET, gast.Constant(value=None, kind=None), first))
         ret = _at(gast.Return(value=_name(self.RET)), body[-1])
         return pre + new_body + [ret]
@@ -215,7 +191,6 @@ class JumpLowering:
         return out
 
     def _drop_unused_flags(self, stmts):
-        flags = {"_returned", "_break", "_continue"}
         read: set[str] = set()
         for node in gast.walk(gast.Module(body=stmts, type_ignores=[])):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
@@ -225,7 +200,7 @@ class JumpLowering:
             if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
                 return False
             name = s.targets[0].id
-            return name.rstrip("0123456789") in flags and name not in read
+            return self.namer.role(name) == "flag" and name not in read
 
         def clean(block):
             out = []
@@ -243,16 +218,17 @@ class JumpLowering:
         return clean(stmts)
 
 
-def _always_assigns_ret(stmts) -> bool:
+def _always_assigns(stmts, target: str) -> bool:
     for s in stmts:
         if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-                and s.targets[0].id == JumpLowering.RET):
+                and s.targets[0].id == target):
             return True
-        if isinstance(s, gast.If) and _always_assigns_ret(s.body) and _always_assigns_ret(s.orelse):
+        if isinstance(s, gast.If) and _always_assigns(s.body, target) and \
+                _always_assigns(s.orelse, target):
             return True
     return False
 
 
-def lower_jumps(body: list) -> list:
+def lower_jumps(body: list, namer: Namer) -> list:
     """Return ``body`` with early returns, breaks and continues lowered (see module doc)."""
-    return JumpLowering().function_body(body)
+    return JumpLowering(namer).function_body(body)

@@ -23,8 +23,12 @@ from typing import Any
 
 import gast
 
+from . import ir
 from .errors import S2SADError
-from .lower import _at, _name, lower_jumps
+from .ir import Namer
+from .ir import at as _at
+from .ir import name as _name
+from .lower import lower_jumps
 
 MISSING = object()
 
@@ -75,7 +79,7 @@ class FunctionIR:
     file_lines: list[str]
     closure: dict[str, Any]
     locals: set[str]
-    temps: int = 0
+    namer: Namer = field(default_factory=Namer)
     meta: dict = field(default_factory=dict)
 
     # -- locations and errors -------------------------------------------------------------
@@ -199,18 +203,19 @@ def _parse_function(f: Callable) -> FunctionIR:
             except ValueError:
                 pass
     local_names = set(params) | _assigned_names(fdef.body)
+    # every generated name (temporaries, flags, adjoints...) is none of the function's own
+    namer = Namer(ir.function_names(fdef))
     fir = FunctionIR(f, fdef.name, params, [], filename, firstline, file_lines, closure,
-                     local_names)
+                     local_names, namer)
     _refuse(fir, fdef.body)
     body = [s for s in fdef.body if not _is_docstring(s)]
-    body = lower_jumps(body)
+    body = lower_jumps(body, namer)
     fir.locals |= _assigned_names(body)
     norm = Normalizer(fir)
     fir.body = norm.block(body)
     if not fir.body or not isinstance(fir.body[-1], gast.Return):
         ret = _at(gast.Return(value=gast.Constant(value=None, kind=None)), fdef)
         fir.body.append(ret)
-    fir.temps = norm.n
     return fir
 
 
@@ -287,11 +292,9 @@ class Normalizer:
 
     def __init__(self, fir: FunctionIR) -> None:
         self.fir = fir
-        self.n = 0
 
-    def temp(self) -> str:
-        self.n += 1
-        name = f"_t{self.n}"
+    def temp(self, stem: str = "_t") -> str:
+        name = self.fir.namer.numbered(stem)
         self.fir.locals.add(name)
         return name
 
@@ -481,8 +484,7 @@ class Normalizer:
             else:
                 seqs = [self.atom(it, out)]
                 targets = [target]
-            index_name = self.temp().replace("_t", "_i")
-            fir.locals.add(index_name)
+            index_name = self.temp("_i")
         # for v in seq  ->  for _i in range(len(seq)): v = seq[_i]
         lens = []
         for q in seqs:
@@ -631,8 +633,7 @@ class Normalizer:
         result = self.temp()
         self.assign(out, result, gast.BinOp(left=_name(zero), op=gast.Mult(), right=_name(n)),
                     e)
-        index = self.temp().replace("_t", "_i")
-        fir.locals.add(index)
+        index = self.temp("_i")
         body: list = []
         read = gast.Subscript(value=seq, slice=_name(index), ctx=gast.Load())
         if isinstance(target, gast.Name):

@@ -32,67 +32,31 @@ from typing import Any
 
 import gast
 
-from . import rules
+from . import ir, rules
 from .activity import Activity, Op, analyze, classify, returned_names, store_base
 from .activity import walk_statements as _walk
-from .lower import _at, _name
+from .ir import Pop, Push, StackGrowth, StackMark, VjpCall, comment
+from .ir import add as _add
+from .ir import assign as _assign
+from .ir import at as _at
+from .ir import call as _call
+from .ir import clone as _clone
+from .ir import const as _const
+from .ir import name as _name
+from .ir import names_in as _names_in
+from .ir import names_or_one as _tuple_or_one
+from .ir import substitute as _substitute
 from .parse import MISSING, FunctionIR
 
-COMMENT = "__s2sad_comment__ "
 _NOT_ARRAY = object()
 
 
-def _const(v):
-    return gast.Constant(value=v, kind=None)
+def _push(*values):
+    return Push(values=list(values))
 
 
-def _assign(target, value, like=None):
-    if isinstance(target, str):
-        target = _name(target, True)
-    node = gast.Assign(targets=[target], value=value, type_comment=None)
-    return _at(node, like) if like is not None else node
-
-
-def _call(func, *args):
-    if isinstance(func, str):
-        parts = func.split(".")
-        node = _name(parts[0])
-        for p in parts[1:]:
-            node = gast.Attribute(value=node, attr=p, ctx=gast.Load())
-        func = node
-    return gast.Call(func=func, args=list(args), keywords=[])
-
-
-def _add(a, b):
-    return gast.BinOp(left=a, op=gast.Add(), right=b)
-
-
-def comment(text: str) -> gast.Expr:
-    return gast.Expr(value=_const(COMMENT + text))
-
-
-def _push(value):
-    return gast.Expr(value=_call("_stack.append", value))
-
-
-def _pop():
-    return _call("_stack.pop")
-
-
-def _tuple_or_one(names, ctx_store):
-    if len(names) == 1:
-        return _name(names[0], ctx_store)
-    return gast.Tuple(elts=[_name(n, ctx_store) for n in names],
-                      ctx=gast.Store() if ctx_store else gast.Load())
-
-
-def adj(name: str) -> str:
-    """The adjoint name of a primal variable: ``x`` -> ``bx``, ``_t1`` -> ``b_t1``."""
-    return "b" + name
-
-
-def _names_in(node) -> set[str]:
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+def _push_names(names):
+    return Push(values=[_name(n) for n in names])
 
 
 def _is_trailing_break(s) -> bool:
@@ -125,6 +89,7 @@ class Reverser:
         self.fir = fir
         self.wrt = wrt
         self.ctx = context
+        self.names = fir.namer.copy()  # the cached IR's namer stays as parse left it
         self.act: Activity = analyze(fir, wrt)
         # arrays: parameter names, or (name, ndim) pairs when the rank is known
         self.param_ndim = {a[0]: a[1] for a in arrays if isinstance(a, tuple)}
@@ -132,12 +97,12 @@ class Reverser:
         self.array_params = set(self.param_ndim)
         self.arrays = self._infer_arrays()
         self.injected: dict[str, Any] = {}
+        self.callee_names: dict[str, Any] = {}  # names of callee adjoints -> the functions
         self.plans: dict[int, StmtPlan] = {}
         self.index: dict[int, int] = {}
         self.parent_loop: dict[int, Any] = {}
         self.loop_range: dict[int, tuple[int, int]] = {}
         self.containers: set[str] = set()
-        self.n_tmp = 0
         self.trips: dict[int, str] = {}
         self.chain: dict[int, tuple] = {}
         self.branch_of: dict[int, tuple] = {}
@@ -257,6 +222,33 @@ class Reverser:
     def is_array(self, name: str) -> bool:
         return name in self.arrays
 
+    # ------------------------------------------------------------------ generated names --
+    def adj(self, name: str) -> str:
+        """The adjoint of a primal variable: ``bx`` for ``x`` (from the namer)."""
+        return self.names.adjoint(name)
+
+    def helper(self, obj) -> str:
+        """The name a runtime helper or rule object is bound to in the generated code."""
+        name = self.names.once(("helper", id(obj)), getattr(obj, "__name__", "helper"),
+                               "helper")
+        self.injected[name] = obj
+        return name
+
+    def role_name(self, role: str, base: str) -> str:
+        """One generated name per role in the function (``_g``, ``_ans``, the seed...)."""
+        return self.names.once(("role", role), base, "temp" if base in ("_g", "_ans")
+                               else role)
+
+    def bind_free_name(self, name: str, obj) -> None:
+        """A free name of an inlined rule template, bound to what it means for the rule."""
+        self.names.reserve([name])
+        self.names._memo.setdefault(("helper", id(obj)), name)
+        self.injected.setdefault(name, obj)
+
+    @property
+    def seed(self) -> str:
+        return self.role_name("seed", "b_out")
+
     # ------------------------------------------------------------------ analysis helpers --
     def _exclusive(self, a, b) -> bool:
         """Whether a and b sit in different branches of one if statement."""
@@ -324,7 +316,7 @@ class Reverser:
                 plan = StmtPlan(Op("store"))
                 value = s.value
                 if isinstance(value, gast.Name) and self.act.is_active(value.id):
-                    gname = gast.Subscript(value=_name(adj(base)), slice=_clone(
+                    gname = gast.Subscript(value=_name(self.adj(base)), slice=_clone(
                         target.slice), ctx=gast.Load())
                     plan.contributions.append(Contribution(value.id, gname))
                 plan.reads_before |= _names_in(target.slice) & self.fir.locals
@@ -339,7 +331,7 @@ class Reverser:
         return [a for a in op.operands if self.act.is_active(a.id)]
 
     def _plan_assign(self, s, t, op: Op, plan: StmtPlan):
-        g = _name(adj(t))
+        g = _name(self.adj(t))
         fir = self.fir
         if op.kind == "copy":
             if self.act.is_active(op.operands[0].id):
@@ -412,12 +404,12 @@ class Reverser:
         template = rule.template()
         if template is not None and not self._inlinable(rule, template):
             template = None  # the rule's names would mean something else here: call it
-        g = _name(adj(t))
+        g = _name(self.adj(t))
         active = [n for n in names if n in bound and isinstance(bound[n], gast.Name)
                   and bound[n].id in self.fir.locals and self.act.is_active(bound[n].id)]
         # the result, by name; when the target is also an argument (x = f(x)) the adjoint
         # sweep saves it as _ans before restoring x's old value
-        ans = _name("_ans") if any(isinstance(a, gast.Name) and a.id == t
+        ans = _name(self.role_name("ans", "_ans")) if any(isinstance(a, gast.Name) and a.id == t
                                    for a in bound.values()) else _name(t)
         locals_read = {a.id for a in bound.values() if isinstance(a, gast.Name)} & \
             self.fir.locals
@@ -429,8 +421,10 @@ class Reverser:
                 "write it with separate arguments, or register a rule with s2sad.adjoint")
         if template is None:
             # call the rule itself: _dx, _dy = rule(g, ans, x, y)
-            fname = self._inject(rule.func, "_vjp_" + _short(rule.primitive))
-            outs = [self._tmp("_d") for _ in names]
+            fname = self.names.once(("rule", id(rule.func)), "_vjp_" + _short(rule.primitive),
+                                    "helper")
+            self.injected[fname] = rule.func
+            outs = [self.names.numbered("_d") for _ in names]
             call = _call(fname, g, ans, *[_clone(a) for a in args])
             call.keywords = [gast.keyword(arg=k.arg, value=_clone(k.value)) for k in keywords]
             plan.pre.append(_assign(_tuple_or_one(outs, True) if len(names) > 1 else
@@ -467,7 +461,7 @@ class Reverser:
             for name in _names_in(expr) - set(rule.params):
                 obj = _rule_name(rule, name)
                 if obj is not MISSING:
-                    self.injected.setdefault(name, obj)
+                    self.bind_free_name(name, obj)
             used = _names_in(expr)
             for pname in names:
                 if pname in used and pname in bound and isinstance(bound[pname], gast.Name) \
@@ -494,8 +488,7 @@ class Reverser:
             return expr
         from . import tape
 
-        self.injected["unbroadcast"] = tape.unbroadcast
-        return _call("unbroadcast", expr, _clone(operand))
+        return _call(self.helper(tape.unbroadcast), expr, _clone(operand))
 
     def _inlinable(self, rule, template) -> bool:
         """A template inlines when each free name resolves for the rule and means the same
@@ -524,25 +517,17 @@ class Reverser:
         arrays = tuple(k for k, a in enumerate(args)
                        if isinstance(a, gast.Name) and self.is_array(a.id))
         vjp_name, vjp_obj = self.ctx.vjp_of(callee, wrt_pos, self.fir, s, arrays)
+        vjp_name = self.names.once(("callee", id(vjp_obj)), vjp_name, "helper")
         self.injected[vjp_name] = vjp_obj
-        outs = [self._tmp("_d" + args[k].id.lstrip("_")) for k in wrt_pos]
-        call = gast.Subscript(value=_call(vjp_name, *[_clone(a) for a in args],
-                                          _name(adj(t))), slice=_const(1), ctx=gast.Load())
+        self.callee_names[vjp_name] = vjp_obj
+        outs = [self.names.numbered("_d" + args[k].id.lstrip("_")) for k in wrt_pos]
+        call = VjpCall(func=vjp_name, args=[_clone(a) for a in args],
+                       seed=_name(self.adj(t)), count=len(outs))
         plan.pre.append(_assign(_tuple_or_one(outs, True), call, s))
         plan.reads_before |= {a.id for a in args if isinstance(a, gast.Name)} & \
             self.fir.locals
         for k, o in zip(wrt_pos, outs):
             plan.contributions.append(Contribution(args[k].id, _name(o)))
-
-    def _tmp(self, prefix):
-        self.n_tmp += 1
-        return f"{prefix}{self.n_tmp}"
-
-    def _inject(self, obj, name):
-        while name in self.injected and self.injected[name] is not obj:
-            name += "_"
-        self.injected[name] = obj
-        return name
 
     # ----------------------------------------------------------------- tape decisions --
     def collect_reads(self, reversed_ids):
@@ -603,19 +588,13 @@ class Reverser:
         (``_old_x = x``); at the top level of a loop body it is kept in a local that joins
         the iteration's snapshot tuple, so each iteration still pushes once."""
         self.copies: dict[int, str] = {}
-        used: set[str] = set()
         for s in _walk(self.fir.body):
             if id(s) not in self.push_at or not isinstance(s.targets[0], gast.Name):
                 continue
             loop = self.parent_loop[id(s)]
             if loop is not None and not any(x is s for x in loop.body):
                 continue
-            name = "_old_" + s.targets[0].id.lstrip("_")
-            k = 2
-            while name in used or name in self.fir.locals:
-                name = f"_old{k}_" + s.targets[0].id.lstrip("_")
-                k += 1
-            used.add(name)
+            name = self.names.fresh("_old_" + s.targets[0].id.lstrip("_"), "saved")
             self.copies[id(s)] = name
             if loop is not None:
                 self.snapshot.setdefault(id(loop), []).append(name)
@@ -884,13 +863,10 @@ class Reverser:
         fwd = self.forward(body)
         inits = self.adjoint_inits(ret)  # (also the zeroing of containers inside blocks)
         bwd = self.backward(body)
-        needs_stack = any(_uses_stack(x) for x in _walk(fwd))
         out = []
         for p in sorted(mutated):  # the caller's arrays are never written
             out.append(_assign(p, _call(gast.Attribute(value=_name(p), attr="copy",
                                                        ctx=gast.Load()))))
-        if needs_stack:
-            out.append(_assign("_stack", gast.List(elts=[], ctx=gast.Load())))
         out.extend(self.unbound_inits())
         out.extend(fwd)
         # the value to return, kept safe from restores in the adjoint sweep
@@ -901,28 +877,33 @@ class Reverser:
         for v in self.snapshot.values():
             restored |= set(v)
         if _names_in(value) & restored:
-            out.append(_assign("_value", _clone(value)))
-            value = _name("_value")
-        out.append(comment("adjoint sweep"))
+            kept = self.names.fresh("_value", "saved")
+            out.append(_assign(kept, _clone(value)))
+            value = _name(kept)
+        marker = comment("adjoint sweep")
+        ir.set_anno(marker, "adjoint_sweep", True)
+        out.append(marker)
         out.extend(inits)
         out.extend(bwd)
         grads = []
         for p in self.wrt:
             if self.act.is_active(p):
-                grads.append(_name(adj(p)))
+                grads.append(_name(self.adj(p)))
             else:  # the result does not depend on p
-                self.injected["zeros_like"] = _tape().zeros_like
-                grads.append(_call("zeros_like", _name(p)))
+                grads.append(_call(self.helper(_tape().zeros_like), _name(p)))
         grad_expr = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
         out.append(gast.Return(value=gast.Tuple(elts=[value, grad_expr], ctx=gast.Load())))
         args = gast.arguments(
-            args=[_name(p, False) for p in fir.params] + [_name("b_out", False)],
+            args=[_name(p, False) for p in fir.params] + [_name(self.seed, False)],
             posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
             defaults=[_const(1.0)])
         for a in args.args:
             a.ctx = gast.Param()
-        return gast.FunctionDef(name=name, args=args, body=out, decorator_list=[],
+        fdef = gast.FunctionDef(name=name, args=args, body=out, decorator_list=[],
                                 returns=None, type_comment=None, type_params=[])
+        if ir.uses_tape(fdef):
+            ir.set_anno(fdef, "tape", self.names.fresh("_stack", "tape"))
+        return fdef
 
     def unbound_inits(self):
         """``v = None`` for values pushed where they may not be bound yet (rare)."""
@@ -950,16 +931,17 @@ class Reverser:
             block = self._init_block(v) if v in self.containers else top
             if block != top:
                 # a container defined in a branch or loop: zeroed where it exists
-                self.block_inits.setdefault(block, []).append(_assign(adj(v), self._zero(v)))
+                self.block_inits.setdefault(block, []).append(_assign(self.adj(v), self._zero(v)))
                 continue
             inits[v] = self._zero(v)
         value = ret.value
         if isinstance(value, gast.Name) and self.act.is_active(value.id):
-            inits[value.id] = _name("b_out")
+            inits[value.id] = _name(self.seed)
         elif isinstance(value, gast.Tuple):
             for k, e in enumerate(value.elts):
                 if isinstance(e, gast.Name) and self.act.is_active(e.id):
-                    seed = gast.Subscript(value=_name("b_out"), slice=_const(k), ctx=gast.Load())
+                    seed = gast.Subscript(value=_name(self.seed), slice=_const(k),
+                                          ctx=gast.Load())
                     prev = inits.get(e.id)
                     if isinstance(prev, gast.Constant) and prev.value == 0.0:
                         inits[e.id] = seed
@@ -967,10 +949,10 @@ class Reverser:
                         inits[e.id] = self._accumulate_expr(e.id, prev, seed)
         if isinstance(value, gast.Name) and value.id in self.containers and \
                 self.act.is_active(value.id):
-            self.injected["add"] = _tape().add
-            self.injected["zeros_like"] = _tape().zeros_like
-            inits[value.id] = _call("add", _call("zeros_like", _name(value.id)), _name("b_out"))
-        return [_assign(adj(v), e) for v, e in inits.items()]
+            inits[value.id] = _call(self.helper(_tape().add),
+                                    _call(self.helper(_tape().zeros_like), _name(value.id)),
+                                    _name(self.seed))
+        return [_assign(self.adj(v), e) for v, e in inits.items()]
 
     def _init_block(self, v):
         """The innermost block holding every definition and use of v (params: the top)."""
@@ -991,14 +973,12 @@ class Reverser:
 
     def _zero(self, v):
         if v in self.containers:
-            self.injected["zeros_like"] = _tape().zeros_like
-            return _call("zeros_like", _name(v))
+            return _call(self.helper(_tape().zeros_like), _name(v))
         return _const(0.0)
 
     def _accumulate_expr(self, v, current, expr):
         if v in self.containers and not self.is_array(v):  # lists: elementwise
-            self.injected["add"] = _tape().add
-            return _call("add", current, expr)
+            return _call(self.helper(_tape().add), current, expr)
         return _add(current, expr)
 
     # forward sweep --------------------------------------------------------------------------
@@ -1016,12 +996,12 @@ class Reverser:
                 # a slice of an array that is written later is a view: keep its values
                 from . import tape
 
-                self.injected["copy_of"] = tape.copy_of
-                s = _assign(_clone(s.targets[0]), _call("copy_of", _clone(s.value)), s)
+                s = _assign(_clone(s.targets[0]), _call(self.helper(tape.copy_of),
+                                                        _clone(s.value)), s)
             if isinstance(s, gast.Assign):
                 loop = self.parent_loop.get(id(s))
                 if loop is not None and self.early.get(id(loop)) is s:
-                    out.append(_push(_tuple_or_one(self.snapshot[id(loop)], False)))
+                    out.append(_push_names(self.snapshot[id(loop)]))
                 elif id(s) in self.copies:
                     out.append(_assign(self.copies[id(s)], _name(s.targets[0].id)))
                 elif id(s) in self.push_at:
@@ -1034,8 +1014,7 @@ class Reverser:
                         if self.is_array(store_base(target)):
                             from . import tape
 
-                            self.injected["copy_of"] = tape.copy_of
-                            old = _call("copy_of", old)
+                            old = _call(self.helper(tape.copy_of), old)
                         out.append(_push(old))
                 out.append(s)
                 if isinstance(s.targets[0], gast.Name):
@@ -1056,7 +1035,7 @@ class Reverser:
         out = []
         restore = self.loop_restore.get(id(s), [])
         if restore:
-            out.append(_push(_tuple_or_one(restore, False)))
+            out.append(_push_names(restore))
         rev = id(s) in self.reversed_ids
         # the exit check `if _break: break` ends the body proper; in a while loop only the
         # recomputation of the condition follows it
@@ -1072,21 +1051,21 @@ class Reverser:
         snap = self.snapshot.get(id(s), [])
         # when each iteration pushes exactly one snapshot and nothing else, the trip count is
         # the growth of the stack: no counter to bump in every iteration
-        pushes = sum(1 for x in _walk(body) if _uses_stack(x) and not isinstance(
+        pushes = sum(1 for x in _walk(body) if ir.uses_tape(x) and not isinstance(
             x, (gast.If, gast.For, gast.While)))
         by_height = counted and snap and pushes == (1 if id(s) in self.early else 0)
         if counted:
             n = len(self.trips)
             if by_height:
-                trips = "_height" if n == 0 else f"_height{n + 1}"
-                out.append(_assign(trips, _call("len", _name("_stack")), s))
+                trips = self.names.fresh("_height" if n == 0 else f"_height{n + 1}", "saved")
+                out.append(_assign(trips, StackMark(), s))
             else:
-                trips = "_trips" if n == 0 else f"_trips{n + 1}"
+                trips = self.names.fresh("_trips" if n == 0 else f"_trips{n + 1}", "saved")
                 out.append(_assign(trips, _const(0), s))
                 body.insert(0, _assign(trips, _add(_name(trips), _const(1)), s))
             self.trips[id(s)] = trips
         if rev and snap and id(s) not in self.early and self.snapshot.get(id(s)):
-            body.append(_push(_tuple_or_one(snap, False)))
+            body.append(_push_names(snap))
         body.extend(self.forward(tail, inner_bound) if tail else [])
         new = copy.copy(s)
         new.body = body
@@ -1094,8 +1073,7 @@ class Reverser:
         if counted:
             trips = _name(self.trips[id(s)])
             if by_height:
-                trips = gast.BinOp(left=_call("len", _name("_stack")), op=gast.Sub(),
-                                   right=trips)
+                trips = StackGrowth(mark=trips, record=len(snap))
             out.append(_push(trips))
         return out
 
@@ -1123,7 +1101,7 @@ class Reverser:
             body = []
             snap = self.snapshot.get(id(s), [])
             if snap:
-                body.append(_assign(_tuple_or_one(snap, True), _pop()))
+                body.append(_assign(_tuple_or_one(snap, True), Pop()))
             body.extend(_clone(self.recomputed.get(id(s), [])))
             body.extend(self.backward(body_in, block=id(s.body)))
             if not body:
@@ -1132,17 +1110,17 @@ class Reverser:
                 rng = _clone(s.iter)
                 if id(s) in self.trips:
                     rng = gast.Subscript(value=rng, slice=gast.Slice(
-                        lower=None, upper=_pop(), step=None), ctx=gast.Load())
+                        lower=None, upper=Pop(), step=None), ctx=gast.Load())
                 it = _call("reversed", rng)
                 target = _clone(s.target)
             else:
-                it = _call("range", _pop())
-                target = _name("_", True)
+                it = _call("range", Pop())
+                target = _name(self.role_name("ignored", "_"), True)
             out.append(comment(f"reversed loop from line {self.fir.line_of(s)}"))
             out.append(_at(gast.For(target=target, iter=it, body=body, orelse=[],
                                     type_comment=None), s))
         if restore:
-            out.append(_assign(_tuple_or_one(restore, True), _pop()))
+            out.append(_assign(_tuple_or_one(restore, True), Pop()))
         return out
 
     def _backward_assign(self, s):
@@ -1154,7 +1132,7 @@ class Reverser:
             load = _clone(target)
             load.ctx = gast.Store()
             saved = self.copies.get(id(s))
-            restore = [_assign(load, _name(saved) if saved else _pop())]
+            restore = [_assign(load, _name(saved) if saved else Pop())]
             loop = self.parent_loop.get(id(s))
             if loop is not None and self.early.get(id(loop)) is s:
                 restore = []  # restored by the iteration's pop
@@ -1162,10 +1140,10 @@ class Reverser:
             # an active variable overwritten by a constant: its old value gets no cotangent
             if isinstance(target, gast.Name) and self.act.is_active(target.id) \
                     and target.id not in self.direct and self._needs_reset(target.id, s):
-                return [_assign(adj(target.id), self._zero(target.id))] + restore
+                return [_assign(self.adj(target.id), self._zero(target.id))] + restore
             if isinstance(target, gast.Subscript) and self.act.is_active(store_base(target)):
                 cleared = _clone(target)
-                cleared.value = _name(adj(store_base(target)))
+                cleared.value = _name(self.adj(store_base(target)))
                 cleared.ctx = gast.Store()
                 return [_assign(cleared, _const(0.0))] + restore
             return restore
@@ -1174,27 +1152,26 @@ class Reverser:
             if self.is_array(store_base(target)):
                 from . import tape
 
-                self.injected["copy_of"] = tape.copy_of
-                self.injected["unbroadcast"] = tape.unbroadcast
                 plan.contributions = [Contribution(c.operand, _call(
-                    "unbroadcast", _call("copy_of", c.expr), _name(c.operand)))
-                    for c in plan.contributions]
+                    self.helper(tape.unbroadcast), _call(self.helper(tape.copy_of), c.expr),
+                    _name(c.operand))) for c in plan.contributions]
             out = [self._contribute(c) for c in plan.contributions]
             cleared = _clone(target)
-            cleared.value = _name(adj(store_base(target)))
+            cleared.value = _name(self.adj(store_base(target)))
             cleared.ctx = gast.Store()
             out.append(_assign(cleared, _const(0.0)))
             return out + restore
         t = target.id
-        g = adj(t)
+        g = self.adj(t)
         self_ref = any(c.operand == t for c in plan.contributions)
         out = []
         if self_ref and not _is_identity(plan.contributions, t, g):
-            out.append(_assign("_g", _name(g)))
+            g_saved = self.role_name("g", "_g")
+            out.append(_assign(g_saved, _name(g)))
             out.append(_assign(g, self._zero(t)))
-            subst = {g: _name("_g")}
+            subst = {g: _name(g_saved)}
             if plan.uses_ans:
-                out.append(_assign("_ans", _name(t)))
+                out.append(_assign(self.role_name("ans", "_ans"), _name(t)))
             out.extend(restore)
             out.extend(_substitute(p, subst) for p in plan.pre)
             out.extend(self._contribute(c, subst) for c in plan.contributions)
@@ -1220,25 +1197,25 @@ class Reverser:
 
     def _contribute(self, c: Contribution, subst=None):
         o = c.operand
-        bo = adj(o)
+        bo = self.adj(o)
         if c.index is not None and self.is_array(o) and not self._int_index(c.index):
             # x = a[idx] -> add_at(ba, idx, bx): repeated fancy indices accumulate
             from . import tape
 
-            self.injected["add_at"] = tape.add_at
-            g = _name(adj(self._index_target(c)))
+            add_at = self.helper(tape.add_at)
+            g = _name(self.adj(self._index_target(c)))
             index = _clone(c.index)
             if isinstance(index, gast.Slice) or (isinstance(index, gast.Tuple) and any(
                     isinstance(e, gast.Slice) for e in index.elts)):
                 # a slice is not an expression: build the index object with a subscript
-                self.injected["index_of"] = tape.index_of
-                index = gast.Subscript(value=_name("index_of"), slice=index, ctx=gast.Load())
-            return gast.Expr(value=_call("add_at", _name(bo), index, g))
+                index = gast.Subscript(value=_name(self.helper(tape.index_of)), slice=index,
+                                       ctx=gast.Load())
+            return gast.Expr(value=_call(add_at, _name(bo), index, g))
         if c.index is not None:
             # x = xs[i]  ->  bxs[i] = bxs[i] + bx
             slot = gast.Subscript(value=_name(bo), slice=_clone(c.index),
                                   ctx=gast.Load())
-            g = _name(adj(self._index_target(c)))
+            g = _name(self.adj(self._index_target(c)))
             value = self._accumulate_expr(self._index_target(c), slot, g) \
                 if self._index_target(c) in self.containers else _add(slot, g)
             store = _clone(slot)
@@ -1275,10 +1252,6 @@ def _is_identity(contributions, t, g) -> bool:
     return sum(1 for c in contributions if c.operand == t) == 1
 
 
-def _uses_stack(node) -> bool:
-    return any(isinstance(n, gast.Name) and n.id == "_stack" for n in gast.walk(node))
-
-
 def _children(s):
     if isinstance(s, gast.If):
         return list(s.body) + list(s.orelse)
@@ -1301,34 +1274,6 @@ def _assigned(loop) -> set[str]:
     if isinstance(loop, gast.For):
         out.add(loop.target.id)
     return out
-
-
-def _clone(node):
-    """A copy of a gast tree (faster than copy.deepcopy for these plain trees)."""
-    if isinstance(node, list):
-        return [_clone(x) for x in node]
-    if not isinstance(node, gast.AST):
-        return node
-    new = type(node)(**{f: _clone(getattr(node, f)) for f in node._fields})
-    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-        if hasattr(node, attr):
-            setattr(new, attr, getattr(node, attr))
-    return new
-
-
-def _substitute(node, mapping):
-    """A copy of ``node`` with each read of a name in ``mapping`` replaced by its value."""
-    if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id in mapping:
-        return _clone(mapping[node.id])
-    if isinstance(node, list):
-        return [_substitute(x, mapping) for x in node]
-    if not isinstance(node, gast.AST):
-        return node
-    new = type(node)(**{f: _substitute(getattr(node, f), mapping) for f in node._fields})
-    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-        if hasattr(node, attr):
-            setattr(new, attr, getattr(node, attr))
-    return new
 
 
 class _Fold(gast.NodeTransformer):

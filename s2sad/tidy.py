@@ -3,10 +3,10 @@
 The IR is in administrative normal form -- good for the passes, noisy to read and slow to run
 in CPython, where every temporary is a store and a load.  ``tidy`` folds it back:
 
-* a generated temporary (``_t3``, ``b_t2``, ``_d1``) that is assigned once and read once, later
-  in the same block, with nothing in between writing what its expression reads, is inlined into
-  its use: ``b_t1 = b_t2 * math.cos(_t1); bx = bx + b_t1 * i`` becomes
-  ``bx = bx + b_t2 * math.cos(_t1) * i``;
+* a generated temporary (``_t3``, ``b_t2``, ``_d1``: the namer says which names are) that is
+  assigned once and read once, later in the same block, with nothing in between writing what
+  its expression reads, is inlined into its use: ``b_t1 = b_t2 * math.cos(_t1); bx = bx +
+  b_t1 * i`` becomes ``bx = bx + b_t2 * math.cos(_t1) * i``;
 * a generated adjoint that is a plain copy (``b_t3 = bs``) is replaced by the name it copies
   when that name is not reassigned before the copy's last use.
 
@@ -20,11 +20,20 @@ import copy
 
 import gast
 
-GENERATED_PREFIXES = ("_t", "b_t", "_d", "_g", "_ans")
+from . import ir
+from .ir import Namer
+
+# the function's namer, for the duration of one tidy() call: which names are generated
+# temporaries (foldable) and which are adjoints (accumulations)
+_names: list[Namer] = []
 
 
 def _is_generated(name: str) -> bool:
-    return name.startswith(GENERATED_PREFIXES) and name != "_stack"
+    return _names[-1].is_temp(name)
+
+
+def _is_adjoint(name: str) -> bool:
+    return _names[-1].is_adjoint(name)
 
 
 def _reads(node) -> list[str]:
@@ -84,7 +93,7 @@ def _writes(stmts) -> set[str]:
 
 def _movable(expr) -> bool:
     for n in gast.walk(expr):
-        if isinstance(n, gast.Name) and n.id == "_stack":
+        if isinstance(n, (ir.Pop, ir.StackMark, ir.StackGrowth, ir.VjpCall)):
             return False
         if isinstance(n, gast.Call):
             func = n.func
@@ -127,11 +136,8 @@ class _Counts:
 
 def _sweep_split(body) -> int:
     """The index of the ``# adjoint sweep`` marker in a function body."""
-    from .reverse import COMMENT
-
     for k, s in enumerate(body):
-        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant) and \
-                str(s.value.value).startswith(COMMENT):
+        if ir.anno(s, "adjoint_sweep"):
             return k
     return len(body)
 
@@ -214,7 +220,7 @@ def _zero_then_accumulate(stmts, counts) -> list:
     while k < len(out):
         s = out[k]
         if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-                and s.targets[0].id.startswith("b") and isinstance(s.value, gast.Constant)
+                and _is_adjoint(s.targets[0].id) and isinstance(s.value, gast.Constant)
                 and s.value.value == 0.0 and not isinstance(s.value.value, bool)):
             name = s.targets[0].id
             for j in range(k + 1, len(out)):
@@ -279,7 +285,7 @@ def _copy_propagate(stmts, counts) -> list:
                    and isinstance(value.operand, gast.Name))
         if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
                 and (isinstance(value, gast.Name) or negated) and _is_generated(s.targets[0].id)
-                and s.targets[0].id.startswith("b") and counts.stores.get(s.targets[0].id) == 1):
+                and _is_adjoint(s.targets[0].id) and counts.stores.get(s.targets[0].id) == 1):
             # b_t = bx (or b_t = -bx): every read of b_t becomes bx (-bx)
             name = s.targets[0].id
             source = value.operand.id if negated else value.id
@@ -410,7 +416,7 @@ def _append_terms(name, terms, last):
 
 def _is_accumulation(s) -> bool:
     if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-            and s.targets[0].id.startswith("b")):
+            and _is_adjoint(s.targets[0].id)):
         return False
     left = s.value
     while isinstance(left, gast.BinOp) and isinstance(left.op, gast.Add):
@@ -480,11 +486,21 @@ def _visit_blocks(stmts, fn):
     return fn(stmts)
 
 
-def tidy(fdef: gast.FunctionDef, recomputed=frozenset()) -> gast.FunctionDef:
+def tidy(fdef: gast.FunctionDef, namer: Namer, recomputed=frozenset()) -> gast.FunctionDef:
     """Fold single-use temporaries and copies of ``fdef`` in place (see module docstring).
 
+    ``namer`` is the function's: only names it generated are folded or merged.
     ``recomputed`` names temporaries that the adjoint sweep recomputes rather than reads from
     the forward sweep; in the forward sweep they fold like any other single-use temporary."""
+    _names.append(namer)
+    try:
+        return _tidy(fdef, recomputed)
+    finally:
+        _names.pop()
+        _memo.clear()
+
+
+def _tidy(fdef, recomputed):
     # the first three passes keep the counts up to date (or too high, which only stops a
     # fold), so one count serves them all
     _memo.clear()  # facts of statements of an earlier function are of no use

@@ -26,11 +26,11 @@ from typing import Any
 import gast
 import numpy as np
 
-from . import wasm_math
+from . import ir, wasm_math
 from .api import Wrt, _mutated_params, _wrt_names, transform
 from .errors import S2SADError
 from .parse import MISSING, parse_function
-from .wasm_emit import F64, I32, I64, Arr, FunctionEmitter, ModuleContext
+from .wasm_emit import F64, I32, I64, Arr, FunctionEmitter, ModuleContext, tape_value
 
 RUNTIME = r"""
   (func $tape.reserve (param $n i32)
@@ -281,26 +281,22 @@ def _wasm_params(names: list[str], kinds: dict) -> list[tuple[str, str]]:
     return out
 
 
-SINCOS = "_sincos"
-
-
-def fuse_sincos(fdef: gast.FunctionDef, fir) -> gast.FunctionDef:
+def fuse_sincos(fdef: gast.FunctionDef, fir, namer) -> tuple[gast.FunctionDef, dict]:
     """A copy of the adjoint IR in which a loop that tapes ``t = math.sin(u)`` also tapes
-    ``cos(u)``, computed with it from one argument reduction (``_sincos``), and its reversed
-    iteration reads that instead of calling ``math.cos(u)`` again.  Only where ``u`` reads the
-    loop's own variable and names the function never reassigns, so both sweeps see the same
-    ``u``.  (A Wasm-only rewrite: Python has no sincos to share the work.)"""
+    ``cos(u)``, computed with it from one argument reduction (``math.sincos``), and its
+    reversed iteration reads that instead of calling ``math.cos(u)`` again.  Only where ``u``
+    reads the loop's own variable and names the function never reassigns, so both sweeps see
+    the same ``u``.  (A Wasm-only rewrite: Python has no sincos to share the work.)  Returns the
+    new IR and the names it binds (the ``sincos`` call and the taped value)."""
     import math
 
-    from .reverse import COMMENT, _clone
-
-    fdef = _clone(fdef)
+    fdef = ir.clone(fdef)
+    namer = namer.copy()
     body = fdef.body
-    split = next((k for k, st in enumerate(body) if isinstance(st, gast.Expr)
-                  and isinstance(st.value, gast.Constant)
-                  and str(st.value.value).startswith(COMMENT)), len(body))
+    split = next((k for k, st in enumerate(body) if ir.anno(st, "adjoint_sweep")), len(body))
     assigned = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)
                 and isinstance(n.ctx, gast.Store)}
+    bound: dict = {}
 
     def is_math(call, name):
         return (isinstance(call, gast.Call) and len(call.args) == 1
@@ -308,24 +304,21 @@ def fuse_sincos(fdef: gast.FunctionDef, fir) -> gast.FunctionDef:
 
     def pushes(loop):
         for k, st in enumerate(loop.body):
-            if (isinstance(st, gast.Expr) and isinstance(st.value, gast.Call)
-                    and isinstance(st.value.func, gast.Attribute)
-                    and st.value.func.attr == "append"):
+            if isinstance(st, ir.Push):
                 return k, st
         return None, None
 
     reversed_loops = [st for st in gast.walk(gast.Module(body=body[split:], type_ignores=[]))
                       if isinstance(st, gast.For)]
-    fused = 0
     for loop in gast.walk(gast.Module(body=body[:split], type_ignores=[])):
         if not isinstance(loop, gast.For):
             continue
         k, push = pushes(loop)
         if push is None:
             continue
-        tape = push.value.args[0]
-        names = [e.id for e in (tape.elts if isinstance(tape, gast.Tuple) else [tape])
-                 if isinstance(e, gast.Name)]
+        names = [e.id for e in push.values if isinstance(e, gast.Name)]
+        if len(names) != len(push.values):
+            continue
         for st in loop.body[:k]:
             if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)
                     and st.targets[0].id in names and is_math(st.value, "sin")):
@@ -335,45 +328,36 @@ def fuse_sincos(fdef: gast.FunctionDef, fir) -> gast.FunctionDef:
             if not reads <= ({loop.target.id} | (set(fir.params) - assigned)
                              | (reads - fir.locals - assigned)):
                 continue
-            # the reversed loop that pops this tuple, and the cos(u) its rules compute
+            # the reversed loop that pops this record, and the cos(u) its rules compute
             for rloop in reversed_loops:
                 first = rloop.body[0] if rloop.body else None
-                if not (isinstance(first, gast.Assign) and gast.dump(first.targets[0]) ==
-                        gast.dump(_store_like(tape))):
+                if not (isinstance(first, gast.Assign) and isinstance(first.value, ir.Pop)
+                        and [e.id for e in _target_names(first.targets[0])] == names):
                     continue
                 hits = [c for c in gast.walk(gast.Module(body=rloop.body[1:], type_ignores=[]))
                         if is_math(c, "cos") and gast.dump(c.args[0]) == gast.dump(u)]
                 if not hits:
                     continue
-                fused += 1
-                c_name = f"_cos{fused}_{st.targets[0].id.lstrip('_')}"
+                c_name = namer.fresh(f"_cos_{st.targets[0].id.lstrip('_')}")
+                read_back = namer.once("tape_value", "_tape_value", "helper")
+                sincos = namer.once("sincos", "_sincos", "helper")
+                bound[read_back] = tape_value
+                bound[sincos] = wasm_math.sincos
                 for c in hits:  # replace each call by the taped value
-                    c.func = gast.Name(id="_tape_value", ctx=gast.Load(), annotation=None,
-                                       type_comment=None)
-                    c.args = [gast.Name(id=c_name, ctx=gast.Load(), annotation=None,
-                                        type_comment=None)]
-                st.targets = [gast.Tuple(elts=[_store(st.targets[0].id), _store(c_name)],
-                                         ctx=gast.Store())]
-                st.value = gast.Call(func=gast.Name(id=SINCOS, ctx=gast.Load(), annotation=None,
-                                                    type_comment=None), args=[u], keywords=[])
-                tape = gast.Tuple(elts=(list(tape.elts) if isinstance(tape, gast.Tuple)
-                                        else [tape]) + [gast.Name(
-                                            id=c_name, ctx=gast.Load(), annotation=None,
-                                            type_comment=None)], ctx=gast.Load())
-                push.value.args[0] = tape
-                first.targets = [_store_like(tape)]
+                    c.func = ir.name(read_back)
+                    c.args = [ir.name(c_name)]
+                st.targets = [ir.tuple_of([ir.name(st.targets[0].id, True),
+                                           ir.name(c_name, True)], store=True)]
+                st.value = ir.call(sincos, u)
+                push.values.append(ir.name(c_name))
+                names = names + [c_name]
+                first.targets = [ir.names_or_one(names, store=True)]
                 break
-    return fdef
+    return fdef, bound
 
 
-def _store(name):
-    return gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
-
-
-def _store_like(tape):
-    if isinstance(tape, gast.Tuple):
-        return gast.Tuple(elts=[_store(e.id) for e in tape.elts], ctx=gast.Store())
-    return _store(tape.id)
+def _target_names(target):
+    return target.elts if isinstance(target, gast.Tuple) else [target]
 
 
 @dataclass
@@ -468,23 +452,36 @@ class _Builder:
     def emit_grad(self, t, kinds, export=None) -> list:
         """The adjoint of ``t`` (a Transformed); returns its result types."""
         fir = t.fir
-        fdef = fuse_sincos(t.adjoint_ir, fir)
-        params = _wasm_params(fir.params, kinds) + [("b_out", F64)]
+        fdef, bound = fuse_sincos(t.adjoint_ir, fir, t.reverser.names)
+        injected = dict(t.reverser.injected)
+        injected.update(bound)
+
+        def resolve(node):
+            if isinstance(node, gast.Name) and node.id in injected:
+                return injected[node.id]
+            return fir.resolve(node)
+
+        seed = t.adjoint_ir.args.args[-1].id
+        params = _wasm_params(fir.params, kinds) + [(seed, F64)]
         types_ = dict(kinds)
-        types_["b_out"] = F64
+        types_[seed] = F64
         results = [F64]
         for w in t.wrt:
             if isinstance(kinds[w], Arr):
-                params += _wasm_params([f"b{w}"], {f"b{w}": kinds[w]})
-                types_[f"b{w}"] = kinds[w]
+                bw = t.reverser.names.adjoint(w)
+                params += _wasm_params([bw], {bw: kinds[w]})
+                types_[bw] = kinds[w]
                 results.append(I32)
             else:
                 results.append(F64)
         callees = self.callee_map(fir, fir.body)
-        if any(isinstance(n, gast.Name) and n.id == SINCOS for n in gast.walk(fdef)):
-            callees[SINCOS] = "math.sincos"
-            self.queue_math("sincos")
-        for vjp_name, sub in t.callees.items():
+        for name, obj in bound.items():
+            if obj is wasm_math.sincos:
+                callees[name] = "math.sincos"
+                self.queue_math("sincos")
+        by_function = {id(sub.vjp): sub for sub in t.callees.values()}
+        for vjp_name, obj in t.reverser.callee_names.items():
+            sub = by_function[id(obj)]
             wasm_name = sub.name
             callees[vjp_name] = wasm_name
             if wasm_name not in self.done:
@@ -493,7 +490,8 @@ class _Builder:
                 self.ctx.signatures[wasm_name] = (
                     [F64] * (len(sub.fir.params) + 1), [F64] * (1 + len(sub.wrt)))
                 self.pending.append(("grad", sub, wasm_name, sub_kinds))
-        emitter = FunctionEmitter(fdef, types_, fir, self.ctx, t.name, fir.resolve, callees)
+        emitter = FunctionEmitter(fdef, types_, fir, self.ctx, t.name, resolve, callees)
+        emitter.buffers = {w: t.reverser.names.adjoint(w) for w in t.wrt}
         self.functions.append(emitter.function(params, results, export))
         self._drain()
         return results

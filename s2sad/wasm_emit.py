@@ -28,9 +28,17 @@ from dataclasses import dataclass
 
 import gast
 
-from . import wasm_math
+from . import ir, rules, tape, wasm_math
 from .errors import S2SADError
-from .reverse import COMMENT
+
+# a value read back from the tape as it was pushed (wasm.fuse_sincos's cosine)
+
+
+def tape_value(v):
+    return v
+
+
+IDENTITIES = (tape.copy_of, tape_value)  # helpers that are the identity on numbers
 
 F64, I64, I32 = "f64", "i64", "i32"
 MISSING_ITEM = object()
@@ -104,8 +112,8 @@ class FunctionEmitter:
         self.indent = 2
         self.hidden: dict[str, str] = {}
         self.exits: list[str] = []
+        self.buffers: dict[str, str] = {}  # array wrt argument -> its gradient buffer
         self.n_labels = 0
-        self.heights: dict[str, int] = {}
 
     # -- errors ---------------------------------------------------------------------------
     def refuse(self, what: str, node=None):
@@ -135,8 +143,6 @@ class FunctionEmitter:
         for s in stmts:
             if isinstance(s, gast.Assign):
                 target = s.targets[0]
-                if isinstance(target, gast.Name) and target.id == "_stack":
-                    continue  # the tape lives in linear memory
                 if isinstance(target, gast.Name):
                     if self._is_pop(s.value):
                         self.types.setdefault(target.id, None)
@@ -166,14 +172,18 @@ class FunctionEmitter:
 
     @staticmethod
     def _is_pop(e) -> bool:
-        return (isinstance(e, gast.Call) and isinstance(e.func, gast.Attribute)
-                and isinstance(e.func.value, gast.Name) and e.func.value.id == "_stack"
-                and e.func.attr == "pop")
+        return isinstance(e, ir.Pop)
 
     def _is_vjp_call(self, e) -> bool:
-        return (isinstance(e, gast.Subscript) and isinstance(e.value, gast.Call)
-                and isinstance(e.value.func, gast.Name)
-                and e.value.func.id in self.callee_names)
+        return isinstance(e, ir.VjpCall)
+
+    def _helper(self, func):
+        """The runtime helper or rule object a called name is bound to (None if none)."""
+        if not isinstance(func, gast.Name) or func.id in self.types:
+            return None
+        obj = self.resolve(func)
+        return obj if obj in (tape.zeros_like, tape.copy_of, tape.unbroadcast, rules._log,
+                              tape_value) else None
 
     def type_of(self, e):
         if isinstance(e, gast.Constant):
@@ -231,6 +241,8 @@ class FunctionEmitter:
             raise self.refuse("indexing something other than an array argument", e)
         if isinstance(e, gast.Call):
             return self._call_type(e)
+        if isinstance(e, (ir.StackMark, ir.StackGrowth)):
+            return I64
         raise self.refuse(type(e).__name__, e)
 
     def _constant_item(self, e):
@@ -260,13 +272,11 @@ class FunctionEmitter:
                 isinstance(func.value, gast.Name) and \
                 isinstance(self.types.get(func.value.id), Arr):
             return self.types[func.value.id]
-        if isinstance(func, gast.Name) and func.id in ("zeros_like", "_tape_value", "copy_of",
-                                                         "unbroadcast"):
-            return self.type_of(e.args[0])
-        if isinstance(func, gast.Name) and func.id == "_log":
+        helper = self._helper(func)
+        if helper is rules._log:
             return F64
-        if isinstance(func, gast.Name) and func.id in ("len",):
-            return I64
+        if helper is not None:
+            return self.type_of(e.args[0])
         obj = self.resolve(func)
         if obj in (builtins.float, builtins.pow):
             return F64
@@ -429,6 +439,19 @@ class FunctionEmitter:
         if isinstance(e, gast.Call):
             self._call(e, t)
             return
+        if isinstance(e, ir.StackMark):
+            self.emit("global.get $sp")
+            self.emit("i64.extend_i32_u")
+            return
+        if isinstance(e, ir.StackGrowth):
+            # records pushed since the mark: the tape's growth in bytes / the record's size
+            self.emit("global.get $sp")
+            self.emit("i64.extend_i32_u")
+            self.expr(e.mark, I64)
+            self.emit("i64.sub")
+            self.emit(f"i64.const {8 * e.record}")
+            self.emit("i64.div_u")
+            return
         raise self.refuse(type(e).__name__, e)
 
     def _binop(self, e, t) -> None:
@@ -538,19 +561,17 @@ class FunctionEmitter:
         func = e.func
         if e.keywords:
             raise self.refuse("keyword arguments", e)
-        if self._is_pop(e):
-            raise self.refuse("a tape pop inside an expression", e)
-        if isinstance(func, gast.Name) and func.id == "zeros_like":
+        helper = self._helper(func)
+        if helper is tape.zeros_like:
             self._expr(gast.Constant(value=0.0, kind=None), t)
             return
-        if isinstance(func, gast.Name) and func.id == "_log":  # rules._log: log of a number
+        if helper is rules._log:  # the log of a number
             self.ctx.math_used.add("log")
             self.expr(e.args[0], F64)
             self.emit("call $math.log")
             return
-        if isinstance(func, gast.Name) and func.id in ("_tape_value", "copy_of") or (
-                isinstance(func, gast.Name) and func.id == "unbroadcast"
-                and not isinstance(self.type_of(e.args[0]), Arr)):
+        if helper in IDENTITIES or (helper is tape.unbroadcast
+                                    and not isinstance(self.type_of(e.args[0]), Arr)):
             # identities on numbers: a taped value (wasm.fuse_sincos), copy_of and unbroadcast
             # of an array element
             self.expr(e.args[0], t)
@@ -564,10 +585,6 @@ class FunctionEmitter:
             return
         obj = self.resolve(func)
         args = e.args
-        if obj is builtins.len and self._is_len_stack(e):
-            self.emit("global.get $sp")
-            self.emit("i64.extend_i32_u")
-            return
         if obj is builtins.len:
             arr = self.type_of(args[0])
             if not isinstance(arr, Arr):
@@ -667,16 +684,15 @@ class FunctionEmitter:
             self.stmt(s)
 
     def stmt(self, s) -> None:
+        if isinstance(s, ir.Comment):
+            self.emit(f";; {s.text}")
+            return
+        if isinstance(s, ir.Push):
+            self.push(s.values, s)
+            return
         if isinstance(s, gast.Expr):
             v = s.value
             if isinstance(v, gast.Constant) and isinstance(v.value, str):
-                if v.value.startswith(COMMENT):
-                    self.emit(f";; {v.value[len(COMMENT):]}")
-                return
-            if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) and \
-                    isinstance(v.func.value, gast.Name) and v.func.value.id == "_stack" \
-                    and v.func.attr == "append":
-                self.push(v.args[0], s)
                 return
             raise self.refuse(f"the statement '{gast.unparse(s).strip()}'", s)
         if isinstance(s, gast.Assign):
@@ -725,8 +741,6 @@ class FunctionEmitter:
     def assign(self, s) -> None:
         target = s.targets[0]
         value = s.value
-        if isinstance(target, gast.Name) and target.id == "_stack":
-            return  # the tape lives in linear memory
         if self._is_pop(value):
             names = target.elts if isinstance(target, gast.Tuple) else [target]
             self.pop([n.id for n in names], s)
@@ -743,10 +757,9 @@ class FunctionEmitter:
                 self.emit(f"local.set ${n.id}")
             return
         if self._is_vjp_call(value):
-            call = value.value
-            wasm_name = self.callee_names[call.func.id]
+            wasm_name = self.callee_names[value.func]
             params, results = self.ctx.signatures[wasm_name]
-            for a, pt in zip(call.args, params):
+            for a, pt in zip(value.args + [value.seed], params):
                 self.expr(a, pt)
             self.emit(f"call ${wasm_name}")
             names = target.elts if isinstance(target, gast.Tuple) else [target]
@@ -766,8 +779,7 @@ class FunctionEmitter:
                     self.emit(f"local.set ${target.id}.{k}")
                 return
             if isinstance(t, Arr):
-                if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
-                        and value.func.id == "zeros_like":
+                if isinstance(value, gast.Call) and self._helper(value.func) is tape.zeros_like:
                     return  # the gradient buffer, zeroed by the caller
                 if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
                         and value.func.attr == "copy" and isinstance(value.func.value, gast.Name) \
@@ -790,21 +802,11 @@ class FunctionEmitter:
     def _slot_type(self, t):
         return F64 if t == F64 else I64
 
-    def push(self, value, node) -> None:
-        elts = value.elts if isinstance(value, gast.Tuple) else [value]
-        if len(elts) == 1 and isinstance(elts[0], gast.BinOp) and \
-                isinstance(elts[0].left, gast.Call) and self._is_len_stack(elts[0].left):
-            # the trip count of a loop that pushes one tuple per iteration: stack growth /
-            # the tuple's size in bytes
-            height = elts[0].right.id
-            size = self.heights.get(height, 1)
-            self.emit("global.get $sp")
-            self.emit("i64.extend_i32_u")
-            self.emit(f"local.get ${height}")
-            self.emit("i64.sub")
-            self.emit(f"i64.const {8 * size}")
-            self.emit("i64.div_u")
+    def push(self, elts, node) -> None:
+        if any(isinstance(e, ir.StackGrowth) for e in elts):
+            # a trip count measured by the tape's growth: computed before the push moves $sp
             tmp = self.hidden_local("trips", I64)
+            self.expr(elts[0], I64)
             self.emit(f"local.set ${tmp}")
             elts = [gast.Name(id=tmp, ctx=gast.Load(), annotation=None, type_comment=None)]
             self.types[tmp] = I64
@@ -825,12 +827,6 @@ class FunctionEmitter:
         self.emit(f"i32.const {nbytes}")
         self.emit("i32.add")
         self.emit("global.set $sp")
-
-    @staticmethod
-    def _is_len_stack(e) -> bool:
-        return (isinstance(e, gast.Call) and isinstance(e.func, gast.Name)
-                and e.func.id == "len" and isinstance(e.args[0], gast.Name)
-                and e.args[0].id == "_stack")
 
     def pop(self, names, node) -> None:
         for n in names:
@@ -990,9 +986,9 @@ class FunctionEmitter:
         for e, rt in zip(elts, self.results):
             if rt == I32 and isinstance(self.type_of(e), Arr):
                 self.emit(f"local.get ${e.id}")
-            elif isinstance(e, gast.Call) and isinstance(e.func, gast.Name) and \
-                    e.func.id == "zeros_like" and isinstance(self.type_of(e.args[0]), Arr):
-                self.emit(f"local.get $b{e.args[0].id}")
+            elif isinstance(e, gast.Call) and self._helper(e.func) is tape.zeros_like and \
+                    isinstance(self.type_of(e.args[0]), Arr):
+                self.emit(f"local.get ${self.buffers[e.args[0].id]}")
             else:
                 self.expr(e, rt)
         self.emit("return")
@@ -1002,7 +998,6 @@ class FunctionEmitter:
         """``params``: [(name, wasm type)]; returns the WAT of the function."""
         self.results = results
         self.infer()
-        self._scan_heights(self.fdef.body)
         self.block(self.fdef.body)
         param_names = {p for p, _ in params}
         locals_ = {n: t for n, t in self.types.items()
@@ -1023,26 +1018,6 @@ class FunctionEmitter:
         out.append("    unreachable")
         out.append("  )")
         return "\n".join(out)
-
-    def _scan_heights(self, stmts) -> None:
-        """Tuple size pushed per iteration by the loop after each ``_height = len(_stack)``."""
-        for k, s in enumerate(stmts):
-            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and \
-                    self._is_len_stack(s.value):
-                name = s.targets[0].id
-                self.types[name] = I64
-                for loop in stmts[k + 1:]:
-                    if isinstance(loop, (gast.For, gast.While)):
-                        for x in loop.body:
-                            if isinstance(x, gast.Expr) and isinstance(x.value, gast.Call) \
-                                    and isinstance(x.value.func, gast.Attribute) \
-                                    and x.value.func.attr == "append":
-                                arg = x.value.args[0]
-                                self.heights[name] = len(arg.elts) if isinstance(
-                                    arg, gast.Tuple) else 1
-                        break
-            for field in ("body", "orelse"):
-                self._scan_heights(getattr(s, field, []) or [])
 
 
 def _f64(v: float) -> str:

@@ -11,8 +11,8 @@ def middle_grad(a, b, b_out=1.0):
     _t3 = inner(b)
     _t4 = _t1 * b + _t3
     # adjoint sweep
-    _db2 = inner_grad(b, b_out)[1]
-    bb = _db2
+    _db1 = inner_grad(b, b_out)[1]
+    bb = _db1
     bb = bb + b_out * _t1
     _da1 = inner_grad(a, b_out * b)[1]
     ba = _da1
@@ -32,9 +32,9 @@ def nested_calls_grad(x, y, b_out=1.0):
     _t2 = middle(y, 1.5)
     _t3 = _t1 + _t2
     # adjoint sweep
-    _dy3 = middle_grad_a(y, 1.5, b_out)[1]
-    by = _dy3
-    _dx1, _dy2 = middle_grad(x, y, b_out)[1]
+    _dy2 = middle_grad_a(y, 1.5, b_out)[1]
+    by = _dy2
+    _dx1, _dy1 = middle_grad(x, y, b_out)[1]
     bx = _dx1
-    by = by + _dy2
+    by = by + _dy1
     return _t3, (bx, by)
