@@ -5,9 +5,10 @@ source (a forward sweep with explicit pushes onto ``_stack``, then the adjoint s
 the ``source`` attribute and printed with ``verbose=True``.
 """
 
-from .api import grad, transform, value_and_grad, vjp
+from .api import grad, value_and_grad, vjp
 from .errors import S2SADError
 from .rules import adjoint, nondifferentiable
+from .transform import transform
 
 __all__ = ["grad", "value_and_grad", "vjp", "adjoint", "nondifferentiable", "S2SADError",
            "transform"]

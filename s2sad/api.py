@@ -1,145 +1,16 @@
-"""The public entry points: grad, value_and_grad, vjp, and the transformation cache."""
+"""The public entry points: grad, value_and_grad, vjp (a thin facade over ``transform``)."""
 
 from __future__ import annotations
 
 import inspect
-import weakref
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
-import gast
 import numpy as np
 
-from .emit import compile_function, to_source
 from .errors import S2SADError
-from .ir import clone
-from .parse import parse_function
-from .reverse import Context, reverse
-from .tape import like
-from .tidy import tidy
-
-Wrt = int | str | Sequence[int | str]
-
-_CACHE: weakref.WeakKeyDictionary[Callable, dict] = weakref.WeakKeyDictionary()
-
-
-@dataclass
-class Transformed:
-    """One generated adjoint: ``vjp(*params, b_out=1.0) -> (value, gradients)``."""
-
-    name: str
-    vjp: Callable
-    source: str  # this function's generated source
-    full_source: str  # callees' adjoints first, then this one
-    sources: list[str]  # the same, one function each
-    params: list[str]
-    wrt: list[str]
-    returns_tuple: bool
-    fir: Any  # the primal IR
-    reverser: Any
-    adjoint_ir: Any = None  # the adjoint IR after tidy (what emit printed)
-    callees: dict = field(default_factory=dict)  # adjoint name -> Transformed of callees
-
-
-def _wrt_names(f: Callable, params: list[str], wrt: Wrt) -> tuple[list[str], bool]:
-    single = isinstance(wrt, (int, str))
-    items = [wrt] if single else list(wrt)
-    names = []
-    for w in items:
-        if isinstance(w, bool) or not isinstance(w, (int, str)):
-            raise S2SADError(f"wrt must be a parameter position or name, got {w!r}")
-        if isinstance(w, int):
-            if not -len(params) <= w < len(params):
-                raise S2SADError(f"wrt={w} is out of range: {f.__name__} takes "
-                                 f"{len(params)} parameters ({', '.join(params)})")
-            names.append(params[w])
-        else:
-            if w not in params:
-                raise S2SADError(f"wrt={w!r} is not a parameter of {f.__name__} "
-                                 f"({', '.join(params)})")
-            names.append(w)
-    if not names:
-        raise S2SADError("wrt is empty: name at least one parameter")
-    return names, single
-
-
-def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None,
-              arrays: frozenset = frozenset()) -> Transformed:
-    """Parse, analyze and reverse ``f`` for ``wrt_names`` (cached per function, wrt and the
-    set of parameters that are NumPy arrays)."""
-    key = (tuple(wrt_names), frozenset(arrays))
-    try:
-        per_func = _CACHE.setdefault(f, {})
-    except TypeError:
-        per_func = {}
-    if key in per_func:
-        return per_func[key]
-    ctx = _ctx or Context(None)
-    outer_make_vjp = ctx.make_vjp
-    ctx.stack.append(f)
-    try:
-        fir = parse_function(f)
-        for w in wrt_names:
-            if w not in fir.params:
-                raise S2SADError(f"{w!r} is not a parameter of {f.__name__}")
-        callee_sources: list[str] = []
-        callees: dict = {}
-
-        def make_vjp(callee, wrt_pos, array_pos=()):
-            params = list(inspect.signature(callee).parameters)
-            t = transform(callee, [params[k] for k in wrt_pos], ctx,
-                          frozenset(params[k] for k in array_pos))
-            callees[t.name] = t
-            for piece in t.sources:
-                if piece not in callee_sources:
-                    callee_sources.append(piece)
-            return t.name, t.vjp
-
-        ctx.make_vjp = make_vjp
-        # one name per (function, wrt): f_grad for all parameters, f_grad_x for x only
-        suffix = "" if list(wrt_names) == fir.params else "_" + "_".join(wrt_names)
-        if arrays and _ctx is not None:  # a callee specialized for array arguments
-            suffix += "_on_" + "_".join(sorted(a if isinstance(a, str) else a[0]
-                                               for a in arrays))
-        name = f"{fir.name}_grad{suffix}"
-        try:
-            fdef, injected, rev = reverse(fir, list(wrt_names), name, ctx, frozenset(arrays))
-            recomputed = {d.targets[0].id for ds in rev.recomputed.values() for d in ds}
-            # tidy rewrites statements in place: give it a copy, so the primal IR stays flat
-            adjoint_ir = tidy(clone(fdef), rev.names, recomputed)
-            source = to_source(adjoint_ir)
-        except S2SADError:
-            raise
-        except Exception as exc:  # a bug of ours: still say where it happened
-            raise fir.error(f"internal error while differentiating {fir.name}: {exc!r}",
-                            None, "please report this with the function") from exc
-        extra = dict(fir.closure)
-        extra.update(injected)
-        vjp = compile_function(source, name, f.__globals__, extra)
-        sources = callee_sources + [source]
-        result = Transformed(name, vjp, source, "\n".join(sources), sources, fir.params,
-                             list(wrt_names), isinstance(fir.body[-1].value, gast.Tuple), fir,
-                             rev, adjoint_ir, callees)
-    finally:
-        ctx.stack.pop()
-        ctx.make_vjp = outer_make_vjp  # the caller's callees are collected by the caller
-    per_func[key] = result
-    return result
-
-
-def _argument_binder(f: Callable, params: list[str]) -> Callable:
-    sig = inspect.signature(f)
-    n = len(params)
-
-    def values(args, kwargs):
-        if not kwargs and len(args) == n:
-            return args
-        bound = sig.bind(*args, **kwargs)
-        bound.apply_defaults()
-        return tuple(bound.arguments.values())
-
-    return values
+from .runtime import like
+from .transform import Wrt, argument_binder, mutated_params, transform, wrt_names
 
 
 def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
@@ -149,19 +20,19 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
         params = list(inspect.signature(f).parameters)
     except (TypeError, ValueError):
         params = []
-    names, single = _wrt_names(f, params, wrt) if params else ([], True)
+    names, single = wrt_names(f, params, wrt) if params else ([], True)
     # built now for scalar (and list) arguments; specialized once more the first time NumPy
     # arrays come in, so scalar code keeps its plain adjoint and array code gets unbroadcast
     # (an argument the function assigns into is assumed to be an array: for a list, that is
     # refused when the gradient is called with one)
-    t = transform(f, names, arrays=frozenset(_mutated_params(f)))
+    t = transform(f, names, arrays=frozenset(mutated_params(f)))
     if t.returns_tuple:
         raise S2SADError(f"{f.__name__} returns a tuple; grad needs a single scalar output",
                          t.fir.filename, t.fir.line_of(t.fir.body[-1]), None,
                          "use s2sad.vjp for functions with several outputs")
     if verbose:
         print(t.full_source)
-    bind = _argument_binder(f, params)
+    bind = argument_binder(f, params)
     positions = [params.index(w) for w in names]
     # (argument types, array ranks) -> (vjp, whether its gradients need no reshaping)
     specs: dict = {}
@@ -220,17 +91,6 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
     return fn
 
 
-def _mutated_params(f) -> list[str]:
-    return list(parse_function(f).meta.get("mutated", {})) if params_of(f) else []
-
-
-def params_of(f) -> list[str]:
-    try:
-        return list(inspect.signature(f).parameters)
-    except (TypeError, ValueError):
-        return []
-
-
 def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False, backend: str = "python") -> Callable:
     """Return a function with ``f``'s signature that computes the gradient of ``f``.
 
@@ -274,7 +134,7 @@ def vjp(f: Callable, *args: Any) -> tuple[Any, Callable]:
     the structure of the value (a tuple of floats when ``f`` returns a tuple).
     """
     params = list(inspect.signature(f).parameters)
-    args = _argument_binder(f, params)(args, {})
+    args = argument_binder(f, params)(args, {})
     t = transform(f, params, arrays=frozenset(
         (p, a.ndim) for p, a in zip(params, args) if isinstance(a, np.ndarray)))
     value, _ = t.vjp(*args) if not t.returns_tuple else (f(*args), None)

@@ -486,7 +486,7 @@ class Reverser:
                                   for o in others)
         if operand_is_array and not partners_are_arrays:
             return expr
-        from . import tape
+        from . import runtime as tape
 
         return _call(self.helper(tape.unbroadcast), expr, _clone(operand))
 
@@ -994,7 +994,7 @@ class Reverser:
                     isinstance(s.value.value, gast.Name) and s.value.value.id in self.written \
                     and self.is_array(s.value.value.id):
                 # a slice of an array that is written later is a view: keep its values
-                from . import tape
+                from . import runtime as tape
 
                 s = _assign(_clone(s.targets[0]), _call(self.helper(tape.copy_of),
                                                         _clone(s.value)), s)
@@ -1012,7 +1012,7 @@ class Reverser:
                         old = _clone(target)
                         old.ctx = gast.Load()
                         if self.is_array(store_base(target)):
-                            from . import tape
+                            from . import runtime as tape
 
                             old = _call(self.helper(tape.copy_of), old)
                         out.append(_push(old))
@@ -1150,7 +1150,7 @@ class Reverser:
         if isinstance(target, gast.Subscript):
             # a[i] = v: v receives ba[i], which is then cleared (the old a[i] was overwritten)
             if self.is_array(store_base(target)):
-                from . import tape
+                from . import runtime as tape
 
                 plan.contributions = [Contribution(c.operand, _call(
                     self.helper(tape.unbroadcast), _call(self.helper(tape.copy_of), c.expr),
@@ -1200,7 +1200,7 @@ class Reverser:
         bo = self.adj(o)
         if c.index is not None and self.is_array(o) and not self._int_index(c.index):
             # x = a[idx] -> add_at(ba, idx, bx): repeated fancy indices accumulate
-            from . import tape
+            from . import runtime as tape
 
             add_at = self.helper(tape.add_at)
             g = _name(self.adj(self._index_target(c)))
@@ -1369,7 +1369,7 @@ def _describe(op: Op) -> str:
 
 
 def _tape():
-    from . import tape
+    from . import runtime as tape
 
     return tape
 

@@ -413,12 +413,12 @@ def all_rules() -> list[Rule]:
 
 
 # -- NumPy -------------------------------------------------------------------------------------
-# The helpers (unbroadcast, unreduce, matmul_grad_a...) live in tape.py, which generated code
+# The helpers (unbroadcast, unreduce, matmul_grad_a...) live in runtime.py, which generated code
 # imports; rules whose body is one return are inlined into the generated code.
 
 import numpy as np  # noqa: E402
 
-from .tape import (  # noqa: E402
+from .runtime import (  # noqa: E402
     clip_mask,
     count,
     dot_grad_a,

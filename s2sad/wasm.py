@@ -27,9 +27,9 @@ import gast
 import numpy as np
 
 from . import ir, wasm_math
-from .api import Wrt, _mutated_params, _wrt_names, transform
 from .errors import S2SADError
 from .parse import MISSING, parse_function
+from .transform import Wrt, mutated_params, transform, wrt_names
 from .wasm_emit import F64, I32, I64, Arr, FunctionEmitter, ModuleContext, tape_value
 
 RUNTIME = r"""
@@ -550,7 +550,7 @@ def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None) -> Module
     by default it is guessed from the source (``guess_kinds``).
     """
     params = list(inspect.signature(f).parameters)
-    names, _ = _wrt_names(f, params, wrt)
+    names, _ = wrt_names(f, params, wrt)
     kinds = dict(kinds or guess_kinds(f, params))
     # the adjoint specialized for the array arguments (of known rank), as the Python backend's
     t = transform(f, names, arrays=frozenset(
@@ -703,14 +703,14 @@ class WasmFunction:
         self.primal = primal
         self.verbose = verbose
         self.params = list(inspect.signature(f).parameters)
-        self.wrt_names, self.single = _wrt_names(f, self.params, wrt)
+        self.wrt_names, self.single = wrt_names(f, self.params, wrt)
         self.specialized: dict = {}
         self._fast: dict = {}
         self._by_types: dict = {}
         self._bind = inspect.signature(f)
         # validate now: unsupported constructs are reported when the gradient is built (with
         # every argument a float; other argument types are compiled on first call)
-        t = transform(f, self.wrt_names, arrays=frozenset(_mutated_params(f)))
+        t = transform(f, self.wrt_names, arrays=frozenset(mutated_params(f)))
         if not set(t.fir.params) & t.reverser.containers:  # (arrays: built on first call)
             build_module(f, tuple(self.wrt_names))
 

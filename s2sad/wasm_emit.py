@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import gast
 
-from . import ir, rules, tape, wasm_math
+from . import ir, rules, wasm_math
+from . import runtime as tape
 from .errors import S2SADError
 
 # a value read back from the tape as it was pushed (wasm.fuse_sincos's cosine)

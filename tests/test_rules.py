@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from s2sad import rules
-from s2sad.tape import unbroadcast
+from s2sad.runtime import unbroadcast
 from s2sad.testing import arrays, floats
 
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))

@@ -1,4 +1,6 @@
-"""Runtime support imported by generated Python: zeros and accumulation for containers.
+"""Runtime helpers that generated Python calls: zeros and accumulation for containers,
+unbroadcast, the NumPy rules' helpers.  They are bound into the generated function under names
+from its namer; the generated source says which.
 
 Scalar adjoints need nothing from here (the generated code uses ``0.0`` and ``+``); the tape
 itself is a plain list named ``_stack`` created inside each generated function, so gradients

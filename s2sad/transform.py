@@ -1,0 +1,157 @@
+"""The pipeline and its cache: source -> adjoint function.
+
+``transform(f, wrt)`` runs ``parse`` (with ``lower``), ``reverse`` (activity, planning, taping,
+sweeps), ``tidy`` and ``emit``, and caches the result per function, ``wrt`` and the kinds of
+the arguments it was specialized for.  Callee adjoints are transformed (and cached) on the way.
+The public API (``api.py``) and the Wasm backend (``wasm.py``) both start here.
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import gast
+
+from .emit import compile_function, to_source
+from .errors import S2SADError
+from .ir import clone
+from .parse import parse_function
+from .reverse import Context, reverse
+from .tidy import tidy
+
+Wrt = int | str | Sequence[int | str]
+
+_CACHE: weakref.WeakKeyDictionary[Callable, dict] = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class Transformed:
+    """One generated adjoint: ``vjp(*params, b_out=1.0) -> (value, gradients)``."""
+
+    name: str
+    vjp: Callable
+    source: str  # this function's generated source
+    full_source: str  # callees' adjoints first, then this one
+    sources: list[str]  # the same, one function each
+    params: list[str]
+    wrt: list[str]
+    returns_tuple: bool
+    fir: Any  # the primal IR
+    reverser: Any
+    adjoint_ir: Any = None  # the adjoint IR after tidy (what emit printed)
+    callees: dict = field(default_factory=dict)  # adjoint name -> Transformed of callees
+
+
+def wrt_names(f: Callable, params: list[str], wrt: Wrt) -> tuple[list[str], bool]:
+    single = isinstance(wrt, (int, str))
+    items = [wrt] if single else list(wrt)
+    names = []
+    for w in items:
+        if isinstance(w, bool) or not isinstance(w, (int, str)):
+            raise S2SADError(f"wrt must be a parameter position or name, got {w!r}")
+        if isinstance(w, int):
+            if not -len(params) <= w < len(params):
+                raise S2SADError(f"wrt={w} is out of range: {f.__name__} takes "
+                                 f"{len(params)} parameters ({', '.join(params)})")
+            names.append(params[w])
+        else:
+            if w not in params:
+                raise S2SADError(f"wrt={w!r} is not a parameter of {f.__name__} "
+                                 f"({', '.join(params)})")
+            names.append(w)
+    if not names:
+        raise S2SADError("wrt is empty: name at least one parameter")
+    return names, single
+
+
+def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None,
+              arrays: frozenset = frozenset()) -> Transformed:
+    """Parse, analyze and reverse ``f`` for ``wrt_names`` (cached per function, wrt and the
+    set of parameters that are NumPy arrays)."""
+    key = (tuple(wrt_names), frozenset(arrays))
+    try:
+        per_func = _CACHE.setdefault(f, {})
+    except TypeError:
+        per_func = {}
+    if key in per_func:
+        return per_func[key]
+    ctx = _ctx or Context(None)
+    outer_make_vjp = ctx.make_vjp
+    ctx.stack.append(f)
+    try:
+        fir = parse_function(f)
+        for w in wrt_names:
+            if w not in fir.params:
+                raise S2SADError(f"{w!r} is not a parameter of {f.__name__}")
+        callee_sources: list[str] = []
+        callees: dict = {}
+
+        def make_vjp(callee, wrt_pos, array_pos=()):
+            params = list(inspect.signature(callee).parameters)
+            t = transform(callee, [params[k] for k in wrt_pos], ctx,
+                          frozenset(params[k] for k in array_pos))
+            callees[t.name] = t
+            for piece in t.sources:
+                if piece not in callee_sources:
+                    callee_sources.append(piece)
+            return t.name, t.vjp
+
+        ctx.make_vjp = make_vjp
+        # one name per (function, wrt): f_grad for all parameters, f_grad_x for x only
+        suffix = "" if list(wrt_names) == fir.params else "_" + "_".join(wrt_names)
+        if arrays and _ctx is not None:  # a callee specialized for array arguments
+            suffix += "_on_" + "_".join(sorted(a if isinstance(a, str) else a[0]
+                                               for a in arrays))
+        name = f"{fir.name}_grad{suffix}"
+        try:
+            fdef, injected, rev = reverse(fir, list(wrt_names), name, ctx, frozenset(arrays))
+            recomputed = {d.targets[0].id for ds in rev.recomputed.values() for d in ds}
+            # tidy rewrites statements in place: give it a copy, so the primal IR stays flat
+            adjoint_ir = tidy(clone(fdef), rev.names, recomputed)
+            source = to_source(adjoint_ir)
+        except S2SADError:
+            raise
+        except Exception as exc:  # a bug of ours: still say where it happened
+            raise fir.error(f"internal error while differentiating {fir.name}: {exc!r}",
+                            None, "please report this with the function") from exc
+        extra = dict(fir.closure)
+        extra.update(injected)
+        vjp = compile_function(source, name, f.__globals__, extra)
+        sources = callee_sources + [source]
+        result = Transformed(name, vjp, source, "\n".join(sources), sources, fir.params,
+                             list(wrt_names), isinstance(fir.body[-1].value, gast.Tuple), fir,
+                             rev, adjoint_ir, callees)
+    finally:
+        ctx.stack.pop()
+        ctx.make_vjp = outer_make_vjp  # the caller's callees are collected by the caller
+    per_func[key] = result
+    return result
+
+
+def argument_binder(f: Callable, params: list[str]) -> Callable:
+    sig = inspect.signature(f)
+    n = len(params)
+
+    def values(args, kwargs):
+        if not kwargs and len(args) == n:
+            return args
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return tuple(bound.arguments.values())
+
+    return values
+
+
+def mutated_params(f) -> list[str]:
+    return list(parse_function(f).meta.get("mutated", {})) if params_of(f) else []
+
+
+def params_of(f) -> list[str]:
+    try:
+        return list(inspect.signature(f).parameters)
+    except (TypeError, ValueError):
+        return []
