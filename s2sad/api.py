@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .errors import S2SADError
+from .kinds import Array, value_kind
 from .runtime import like
 from .transform import Wrt, argument_binder, mutated_params, transform, wrt_names
 
@@ -25,7 +26,7 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
     # arrays come in, so scalar code keeps its plain adjoint and array code gets unbroadcast
     # (an argument the function assigns into is assumed to be an array: for a list, that is
     # refused when the gradient is called with one)
-    t = transform(f, names, arrays=frozenset(mutated_params(f)))
+    t = transform(f, names, kinds={p: Array(None) for p in mutated_params(f)})
     if t.returns_tuple:
         raise S2SADError(f"{f.__name__} returns a tuple; grad needs a single scalar output",
                          t.fir.filename, t.fir.line_of(t.fir.body[-1]), None,
@@ -50,8 +51,8 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
         entry = specs.get(key)
         if entry is not None:
             return entry[0]
-        arrays = frozenset((p, a.ndim) for p, a in zip(params, args) if type(a) is ndarray)
-        spec = transform(f, names, arrays=arrays)
+        spec = transform(f, names, kinds={p: value_kind(a) for p, a in zip(params, args)
+                                          if type(a) is ndarray})
         if spec is not t and verbose:
             print(spec.full_source)
         specs[key] = (spec.vjp, all(k in plain for k in key if isinstance(k, type)))
@@ -135,8 +136,8 @@ def vjp(f: Callable, *args: Any) -> tuple[Any, Callable]:
     """
     params = list(inspect.signature(f).parameters)
     args = argument_binder(f, params)(args, {})
-    t = transform(f, params, arrays=frozenset(
-        (p, a.ndim) for p, a in zip(params, args) if isinstance(a, np.ndarray)))
+    t = transform(f, params, kinds={p: value_kind(a) for p, a in zip(params, args)
+                                    if isinstance(a, np.ndarray)})
     value, _ = t.vjp(*args) if not t.returns_tuple else (f(*args), None)
 
     def pullback(seed):

@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import copy
 import operator
-import types
 from dataclasses import dataclass, field
 from typing import Any
 
 import gast
 
-from . import ir, rules
+from . import ir, kinds, rules
 from .activity import Activity, Op, analyze, classify, returned_names, store_base
 from .activity import walk_statements as _walk
 from .ir import Pop, Push, StackGrowth, StackMark, VjpCall, comment
@@ -47,8 +46,6 @@ from .ir import names_in as _names_in
 from .ir import names_or_one as _tuple_or_one
 from .ir import substitute as _substitute
 from .parse import MISSING, FunctionIR
-
-_NOT_ARRAY = object()
 
 
 def _push(*values):
@@ -85,17 +82,18 @@ class Reverser:
     """Builds the adjoint function of one FunctionIR for one ``wrt``."""
 
     def __init__(self, fir: FunctionIR, wrt: list[str], context: Context,
-                 arrays: frozenset = frozenset()) -> None:
+                 param_kinds: dict | None = None) -> None:
         self.fir = fir
         self.wrt = wrt
         self.ctx = context
         self.names = fir.namer.copy()  # the cached IR's namer stays as parse left it
         self.act: Activity = analyze(fir, wrt)
-        # arrays: parameter names, or (name, ndim) pairs when the rank is known
-        self.param_ndim = {a[0]: a[1] for a in arrays if isinstance(a, tuple)}
-        self.param_ndim.update({a: None for a in arrays if not isinstance(a, tuple)})
-        self.array_params = set(self.param_ndim)
-        self.arrays = self._infer_arrays()
+        # what each variable may hold, from the kinds of the arguments (kinds.py)
+        param_kinds = dict(param_kinds or {})
+        self.array_params = {p for p, k in param_kinds.items() if kinds.is_array(k)}
+        self.env = kinds.Env({}, fir.resolve, lambda n: n in fir.locals,
+                             callee=context.callee_kind)
+        self.kinds = kinds.infer(fir.body, param_kinds, self.env)
         self.injected: dict[str, Any] = {}
         self.callee_names: dict[str, Any] = {}  # names of callee adjoints -> the functions
         self.plans: dict[int, StmtPlan] = {}
@@ -108,119 +106,8 @@ class Reverser:
         self.branch_of: dict[int, tuple] = {}
         self.block_inits: dict[int, list] = {}
 
-    # ------------------------------------------------------------------ array kinds -------
-    def _infer_arrays(self) -> set[str]:
-        """Which variables may hold NumPy arrays: array arguments, results of NumPy calls and
-        of arithmetic, indexing and methods on arrays -- but not an element of an array of
-        known rank read with integers (``cam[0]`` of a 1-d ``cam`` is a number).  Only
-        arrays get broadcasting-aware adjoints; scalar code keeps its plain ones."""
-        import numpy as np
-
-        ndim = dict(self.param_ndim)
-        ints: set[str] = set()
-        int_tuples: set[str] = set()
-        changed = True
-        while changed:
-            changed = False
-            for s in _walk(self.fir.body):
-                if isinstance(s, gast.For) and s.target.id not in ints and \
-                        isinstance(s.iter, gast.Call) and isinstance(s.iter.func, gast.Name) \
-                        and s.iter.func.id == "range":
-                    ints.add(s.target.id)
-                    changed = True
-                if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
-                    continue
-                t, value = s.targets[0].id, s.value
-                if t not in ints and self._is_int(value, ints, int_tuples):
-                    ints.add(t)
-                    changed = True
-                if t not in int_tuples and isinstance(value, gast.Attribute) and \
-                        value.attr == "shape":
-                    int_tuples.add(t)
-                    changed = True
-                if t in ndim:
-                    continue
-                k = self._array_ndim(value, ndim, ints, np)
-                if k is not _NOT_ARRAY:
-                    ndim[t] = k
-                    changed = True
-        self.ndims = ndim
-        self.ints = ints
-        self.int_tuples = int_tuples
-        return set(ndim)
-
-    def _is_int(self, value, ints, int_tuples) -> bool:
-        if isinstance(value, gast.Constant):
-            return isinstance(value.value, int) and not isinstance(value.value, bool)
-        if isinstance(value, gast.Name):
-            return value.id in ints
-        if isinstance(value, gast.BinOp) and isinstance(
-                value.op, (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv, gast.Mod)):
-            return self._is_int(value.left, ints, int_tuples) and \
-                self._is_int(value.right, ints, int_tuples)
-        if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
-            return self._is_int(value.operand, ints, int_tuples)
-        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
-            return value.value.id in int_tuples
-        if isinstance(value, gast.Attribute):
-            return value.attr in ("ndim", "size")
-        if isinstance(value, gast.Call):
-            import builtins
-
-            return self.fir.resolve(value.func) in (builtins.len, builtins.int, builtins.round)
-        return False
-
-    def _array_ndim(self, value, ndim, ints, np):
-        """The rank of the array ``value`` makes (None: unknown), or _NOT_ARRAY."""
-        def rank(a):
-            if isinstance(a, gast.Name):
-                if a.id in ndim:
-                    return ndim[a.id]
-                if a.id not in self.fir.locals:
-                    obj = self.fir.resolve(a)
-                    if isinstance(obj, np.ndarray):
-                        return obj.ndim
-            return _NOT_ARRAY
-
-        if isinstance(value, gast.Name):
-            return rank(value)
-        if isinstance(value, gast.BinOp):
-            ranks = [r for r in (rank(value.left), rank(value.right)) if r is not _NOT_ARRAY]
-            if isinstance(value.op, gast.MatMult):
-                return None
-            if not ranks:
-                return _NOT_ARRAY
-            return max(ranks) if None not in ranks else None
-        if isinstance(value, gast.UnaryOp):
-            return rank(value.operand)
-        if isinstance(value, gast.Subscript):
-            base = rank(value.value)
-            if base is _NOT_ARRAY:
-                return _NOT_ARRAY
-            parts = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
-            if base is not None and all(self._is_int(p, ints, set()) for p in parts):
-                left = base - len(parts)
-                return _NOT_ARRAY if left == 0 else left
-            return None
-        if isinstance(value, gast.Attribute):
-            base = rank(value.value)
-            if base is _NOT_ARRAY or value.attr in ("shape", "ndim", "size", "dtype"):
-                return _NOT_ARRAY
-            return base if value.attr == "T" else None
-        if isinstance(value, gast.Call):
-            func = self.fir.resolve(value.func)
-            if func is MISSING and isinstance(value.func, gast.Attribute):
-                return None if rank(value.func.value) is not _NOT_ARRAY else _NOT_ARRAY
-            module = getattr(func, "__module__", None) or ""
-            if module.startswith("numpy") or isinstance(func, np.ufunc):
-                return None
-            if isinstance(func, types.FunctionType) and any(
-                    rank(a) is not _NOT_ARRAY for a in value.args):
-                return None
-        return _NOT_ARRAY
-
     def is_array(self, name: str) -> bool:
-        return name in self.arrays
+        return kinds.is_array(self.kinds.get(name))
 
     # ------------------------------------------------------------------ generated names --
     def adj(self, name: str) -> str:
@@ -514,9 +401,8 @@ class Reverser:
         wrt_pos = [k for k, a in enumerate(args)
                    if isinstance(a, gast.Name) and a.id in self.fir.locals
                    and self.act.is_active(a.id)]
-        arrays = tuple(k for k, a in enumerate(args)
-                       if isinstance(a, gast.Name) and self.is_array(a.id))
-        vjp_name, vjp_obj = self.ctx.vjp_of(callee, wrt_pos, self.fir, s, arrays)
+        arg_kinds = tuple(kinds.kind_of(a, self.env) or kinds.OBJECT for a in args)
+        vjp_name, vjp_obj = self.ctx.vjp_of(callee, wrt_pos, self.fir, s, arg_kinds)
         vjp_name = self.names.once(("callee", id(vjp_obj)), vjp_name, "helper")
         self.injected[vjp_name] = vjp_obj
         self.callee_names[vjp_name] = vjp_obj
@@ -846,6 +732,7 @@ class Reverser:
     # ---------------------------------------------------------------------- generation --
     def build(self, name: str) -> gast.FunctionDef:
         fir = self.fir
+        name = self.names.fresh(name, "function")
         mutated = fir.meta.get("mutated", {})
         for p, error in mutated.items():
             if p not in self.array_params:
@@ -1229,7 +1116,7 @@ class Reverser:
     def _int_index(self, index) -> bool:
         """An index made of integers only (a[i], a[2, j]): plain += is exact for it."""
         parts = index.elts if isinstance(index, gast.Tuple) else [index]
-        return all(self._is_int(p, self.ints, self.int_tuples) for p in parts)
+        return all(kinds.is_int(kinds.kind_of(p, self.env)) for p in parts)
 
     def _index_target(self, c):
         return c._target
@@ -1378,21 +1265,42 @@ class Context:
     """Shared state of one transformation: callee adjoints generated so far, recursion guard."""
 
     def __init__(self, make_vjp) -> None:
-        self.make_vjp = make_vjp  # (func, wrt positions) -> (name, compiled function)
+        self.make_vjp = make_vjp  # (func, wrt positions, arg kinds) -> (name, function)
         self.stack: list = []
+        self._returns: dict = {}
 
-    def vjp_of(self, callee, wrt_pos, fir, node, arrays=()):
+    def vjp_of(self, callee, wrt_pos, fir, node, arg_kinds=()):
         if callee in self.stack:
             chain = " -> ".join(f.__name__ for f in self.stack + [callee])
             raise fir.error(f"recursion is not supported ({chain})", node,
                             "rewrite the recursion as a loop")
-        return self.make_vjp(callee, tuple(wrt_pos), tuple(arrays))
+        return self.make_vjp(callee, tuple(wrt_pos), tuple(arg_kinds))
+
+    def callee_kind(self, func, arg_kinds):
+        """The kind of what user function ``func`` returns for arguments of these kinds."""
+        from .errors import S2SADError
+        from .parse import parse_function
+
+        key = (func, tuple(arg_kinds))
+        if key in self._returns:
+            return self._returns[key]
+        self._returns[key] = kinds.OBJECT  # (recursion: unknown)
+        try:
+            callee = parse_function(func)
+        except S2SADError:
+            return kinds.OBJECT
+        env = kinds.Env({}, callee.resolve, lambda n: n in callee.locals,
+                        callee=self.callee_kind)
+        kinds.infer(callee.body, dict(zip(callee.params, arg_kinds)), env)
+        result = kinds.kind_of(callee.body[-1].value, env) or kinds.OBJECT
+        self._returns[key] = result
+        return result
 
 
 def reverse(fir: FunctionIR, wrt: list[str], name: str, context: Context,
-            arrays: frozenset = frozenset()):
-    """Build the adjoint FunctionDef of ``fir`` (``arrays``: the parameters that are NumPy
-    arrays); returns (FunctionDef, injected names, the Reverser)."""
-    r = Reverser(fir, wrt, context, arrays)
+            param_kinds: dict | None = None):
+    """Build the adjoint FunctionDef of ``fir`` for arguments of ``param_kinds``; returns
+    (FunctionDef, injected names, the Reverser)."""
+    r = Reverser(fir, wrt, context, param_kinds)
     fdef = r.build(name)
     return fdef, r.injected, r

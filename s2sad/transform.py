@@ -19,6 +19,7 @@ import gast
 from .emit import compile_function, to_source
 from .errors import S2SADError
 from .ir import clone
+from .kinds import Array, Dict, Seq
 from .parse import parse_function
 from .reverse import Context, reverse
 from .tidy import tidy
@@ -69,10 +70,12 @@ def wrt_names(f: Callable, params: list[str], wrt: Wrt) -> tuple[list[str], bool
 
 
 def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None,
-              arrays: frozenset = frozenset()) -> Transformed:
-    """Parse, analyze and reverse ``f`` for ``wrt_names`` (cached per function, wrt and the
-    set of parameters that are NumPy arrays)."""
-    key = (tuple(wrt_names), frozenset(arrays))
+              kinds: dict | None = None) -> Transformed:
+    """Parse, analyze and reverse ``f`` for ``wrt_names`` and arguments of ``kinds`` (a
+    parameter -> kind mapping; parameters it leaves out are of unknown kind), cached per
+    function, wrt and kinds."""
+    kinds = {p: k for p, k in (kinds or {}).items() if k is not None}
+    key = (tuple(wrt_names), tuple(sorted(kinds.items(), key=lambda item: item[0])))
     try:
         per_func = _CACHE.setdefault(f, {})
     except TypeError:
@@ -90,10 +93,12 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
         callee_sources: list[str] = []
         callees: dict = {}
 
-        def make_vjp(callee, wrt_pos, array_pos=()):
+        def make_vjp(callee, wrt_pos, arg_kinds=()):
             params = list(inspect.signature(callee).parameters)
+            # specialized for its array and container arguments (numbers: one version)
             t = transform(callee, [params[k] for k in wrt_pos], ctx,
-                          frozenset(params[k] for k in array_pos))
+                          {p: k for p, k in zip(params, arg_kinds)
+                           if isinstance(k, (Array, Seq, Dict))})
             callees[t.name] = t
             for piece in t.sources:
                 if piece not in callee_sources:
@@ -103,12 +108,13 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
         ctx.make_vjp = make_vjp
         # one name per (function, wrt): f_grad for all parameters, f_grad_x for x only
         suffix = "" if list(wrt_names) == fir.params else "_" + "_".join(wrt_names)
+        arrays = sorted(p for p, k in kinds.items() if isinstance(k, Array))
         if arrays and _ctx is not None:  # a callee specialized for array arguments
-            suffix += "_on_" + "_".join(sorted(a if isinstance(a, str) else a[0]
-                                               for a in arrays))
-        name = f"{fir.name}_grad{suffix}"
+            suffix += "_on_" + "_".join(arrays)
         try:
-            fdef, injected, rev = reverse(fir, list(wrt_names), name, ctx, frozenset(arrays))
+            fdef, injected, rev = reverse(fir, list(wrt_names), f"{fir.name}_grad{suffix}",
+                                          ctx, kinds)
+            name = fdef.name
             recomputed = {d.targets[0].id for ds in rev.recomputed.values() for d in ds}
             # tidy rewrites statements in place: give it a copy, so the primal IR stays flat
             adjoint_ir = tidy(clone(fdef), rev.names, recomputed)

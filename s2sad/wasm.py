@@ -27,6 +27,7 @@ import gast
 import numpy as np
 
 from . import ir, wasm_math
+from . import kinds as kinds_module
 from .errors import S2SADError
 from .parse import MISSING, parse_function
 from .transform import Wrt, mutated_params, transform, wrt_names
@@ -553,8 +554,8 @@ def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None) -> Module
     names, _ = wrt_names(f, params, wrt)
     kinds = dict(kinds or guess_kinds(f, params))
     # the adjoint specialized for the array arguments (of known rank), as the Python backend's
-    t = transform(f, names, arrays=frozenset(
-        (p, k.ndim) for p, k in kinds.items() if isinstance(k, Arr)))
+    t = transform(f, names, kinds={p: kinds_module.Array(k.ndim) for p, k in kinds.items()
+                                   if isinstance(k, Arr)})
     if t.returns_tuple:
         raise S2SADError(f"{f.__name__} returns a tuple; the Wasm backend differentiates "
                          "scalar functions", hint="use s2sad.vjp (Python backend)")
@@ -710,7 +711,8 @@ class WasmFunction:
         self._bind = inspect.signature(f)
         # validate now: unsupported constructs are reported when the gradient is built (with
         # every argument a float; other argument types are compiled on first call)
-        t = transform(f, self.wrt_names, arrays=frozenset(mutated_params(f)))
+        t = transform(f, self.wrt_names,
+                      kinds={p: kinds_module.Array(None) for p in mutated_params(f)})
         if not set(t.fir.params) & t.reverser.containers:  # (arrays: built on first call)
             build_module(f, tuple(self.wrt_names))
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import gast
 
-from . import ir, rules, wasm_math
+from . import ir, kinds, rules, wasm_math
 from . import runtime as tape
 from .errors import S2SADError
 
@@ -67,16 +67,26 @@ class Multi:
     types: tuple
 
 
-def unify(a, b):
-    if a is None:
-        return b
-    if b is None or a == b:
-        return a
-    if isinstance(a, (Arr, Shape, Multi)) or isinstance(b, (Arr, Shape, Multi)):
-        raise TypeError(f"{a} and {b}")
-    if F64 in (a, b):
-        return F64
-    return I64
+_TYPE_OF = {kinds.FLOAT: F64, kinds.INT: I64, kinds.BOOL: I32}
+_KIND_OF = {F64: kinds.FLOAT, I64: kinds.INT, I32: kinds.BOOL}
+
+
+def _kind_of_type(t):
+    """The kind a parameter of Wasm type ``t`` holds."""
+    if isinstance(t, Arr):
+        return kinds.Array(t.ndim)
+    return _KIND_OF.get(t)
+
+
+def _kind_words(kind) -> str:
+    if isinstance(kind, kinds.Array):
+        return "an array" + (f" of {kind.ndim} dimensions" if kind.ndim not in (1, 2)
+                             else " of integers or booleans")
+    if isinstance(kind, kinds.Seq):
+        return f"a {kind.kind}"
+    if isinstance(kind, kinds.Dict):
+        return "a dict"
+    return {kinds.STR: "a string"}.get(kind, "a value of no number type")
 
 
 MATH_NATIVE = {"sqrt": "f64.sqrt", "fabs": "f64.abs"}
@@ -123,53 +133,39 @@ class FunctionEmitter:
             return self.fir.error(f"not supported by the Wasm backend: {what}", node, hint)
         return S2SADError(f"not supported by the Wasm backend: {what}", hint=hint)
 
-    # -- type inference -------------------------------------------------------------------
+    # -- types: the kinds of kinds.py, as Wasm value types --------------------------------
     def infer(self) -> None:
-        for _ in range(20):
-            before = dict(self.types)
-            self._infer_block(self.fdef.body)
-            if before == self.types:
-                break
+        """Every local's Wasm type, from one run of ``kinds.infer`` over the function."""
+        stores = {n.id for n in gast.walk(self.fdef) if isinstance(n, gast.Name)
+                  and isinstance(n.ctx, gast.Store)}
+        local_names = stores | set(self.params) | set(self.types)
+        extra = {}
+        for ir_name, wasm_name in self.callee_names.items():
+            obj = self.resolve(ir.name(ir_name))
+            results = self.ctx.signatures[wasm_name][1]
+            kind = _KIND_OF[results[0]] if len(results) == 1 else kinds.Seq(
+                "tuple", None, tuple(_KIND_OF[r] for r in results))
+            extra[obj] = (lambda args, kind=kind: kind)
+        self.env = kinds.Env({}, self.resolve, local_names.__contains__, extra=extra)
+        params = {n: _kind_of_type(t) for n, t in self.types.items()}
+        inferred = kinds.infer(self.fdef.body, params, self.env)
+        for name, kind in inferred.items():
+            if name not in self.types:
+                self.types[name] = self._wasm(kind, self._first_store(name), name)
+        for name in local_names - set(self.types):
+            self.types[name] = F64  # only ever restored from the tape: a number
         for name, t in list(self.types.items()):
             if t is None:
                 self.types[name] = F64
 
-    def _set(self, name, t, node):
-        try:
-            self.types[name] = unify(self.types.get(name), t)
-        except TypeError:
-            raise self.refuse(f"'{name}' holds both an array and a number", node) from None
-
-    def _infer_block(self, stmts):
-        for s in stmts:
-            if isinstance(s, gast.Assign):
-                target = s.targets[0]
-                if isinstance(target, gast.Name):
-                    if self._is_pop(s.value):
-                        self.types.setdefault(target.id, None)
-                    elif self._is_vjp_call(s.value):
-                        self._set(target.id, F64, s)
-                    else:
-                        self._set(target.id, self.type_of(s.value), s)
-                elif isinstance(target, gast.Tuple):
-                    for e in target.elts:
-                        if isinstance(e, gast.Name):
-                            if self._is_vjp_call(s.value) or (
-                                    isinstance(s.value, gast.Call)
-                                    and isinstance(s.value.func, gast.Name)
-                                    and s.value.func.id in self.callee_names):
-                                self._set(e.id, F64, s)
-                            else:
-                                self.types.setdefault(e.id, None)
-            elif isinstance(s, gast.If):
-                self._infer_block(s.body)
-                self._infer_block(s.orelse)
-            elif isinstance(s, gast.While):
-                self._infer_block(s.body)
-            elif isinstance(s, gast.For):
-                if isinstance(s.target, gast.Name):
-                    self._set(s.target.id, I64, s)
-                self._infer_block(s.body)
+    def _first_store(self, name):
+        """The first statement that assigns ``name`` (where a refusal points)."""
+        for st in ir.walk_statements(self.fdef.body):
+            if any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Store)
+                   for n in gast.walk(st) if not isinstance(st, (gast.If, gast.For,
+                                                                  gast.While))):
+                return st
+        return None
 
     @staticmethod
     def _is_pop(e) -> bool:
@@ -187,64 +183,48 @@ class FunctionEmitter:
                               tape_value) else None
 
     def type_of(self, e):
-        if isinstance(e, gast.Constant):
-            v = e.value
-            if isinstance(v, bool):
-                return I32
-            if isinstance(v, int):
-                return I64
-            if isinstance(v, float):
-                return F64
-            if v is None:
-                return None
-            raise self.refuse(f"the constant {v!r}", e)
-        if isinstance(e, gast.Name):
-            if e.id in self.types:
-                return self.types[e.id]
-            obj = self.resolve(e)
-            return self._const_type(obj, e)
-        if isinstance(e, gast.Attribute):
-            if isinstance(e.value, gast.Name) and isinstance(self.types.get(e.value.id), Arr):
-                if e.attr == "shape":
-                    return Shape(e.value.id)
-                raise self.refuse(f"the array attribute .{e.attr}", e)
-            return self._const_type(self.resolve(e), e)
-        if isinstance(e, gast.BinOp):
-            lt, rt = self.type_of(e.left), self.type_of(e.right)
-            if isinstance(e.op, gast.Div):
-                return F64
-            if isinstance(e.op, gast.Pow) and F64 not in (lt, rt):
-                if not (isinstance(e.right, gast.Constant) and e.right.value >= 0):
-                    return F64
-            if lt is None or rt is None:
-                return None
-            return F64 if F64 in (lt, rt) else I64
-        if isinstance(e, gast.UnaryOp):
-            if isinstance(e.op, gast.Not):
-                return I32
-            t = self.type_of(e.operand)
-            return I64 if t == I32 else t
-        if isinstance(e, (gast.Compare, gast.BoolOp)):
-            return I32
-        if isinstance(e, gast.IfExp):
-            return unify(self.type_of(e.body), self.type_of(e.orelse))
+        """The Wasm type of an expression (refused with a message if it has none)."""
+        if isinstance(e, gast.Name) and e.id in self.types:
+            return self.types[e.id]
         if isinstance(e, gast.Subscript) and self._constant_item(e) is not MISSING_ITEM:
-            return self._const_type(self._constant_item(e), e)
+            item = self._constant_item(e)
+            return self._wasm(kinds.value_kind(item), e)
+        return self._wasm(kinds.kind_of(e, self.env), e)
+
+    def _wasm(self, kind, node, local: str | None = None):
+        if kind is None or kind == kinds.NONE:
+            return None
+        if kind in _TYPE_OF:
+            return _TYPE_OF[kind]
+        if isinstance(kind, kinds.Array) and kind.ndim in (1, 2) and \
+                kind.dtype in ("float", None):
+            return Arr(kind.ndim)
+        if isinstance(kind, kinds.Seq) and kind.shape_of is not None:
+            return Shape(kind.shape_of)
+        if isinstance(kind, kinds.Seq) and kind.kind == "tuple" and kind.elts and \
+                all(k in _TYPE_OF for k in kind.elts):
+            return Multi(tuple(_TYPE_OF[k] for k in kind.elts))
+        raise self.refuse(self._describe(node, kind, local), node)
+
+    def _describe(self, e, kind, local=None) -> str:
+        if local is not None:
+            if isinstance(e, gast.Assign) and isinstance(e.value, gast.Call) and \
+                    kind == kinds.OBJECT:
+                return self._describe(e.value, kind)
+            return f"'{local}' holding {_kind_words(kind)}"
+        if isinstance(e, gast.Constant):
+            return f"the constant {e.value!r}"
+        if isinstance(e, gast.Attribute) and isinstance(e.value, gast.Name) and \
+                isinstance(self.types.get(e.value.id), Arr):
+            return f"the array attribute .{e.attr}"
+        if isinstance(e, (gast.Name, gast.Attribute)):
+            obj = self.resolve(e)
+            return f"the global '{gast.unparse(e).strip()}' of type {type(obj).__name__}"
         if isinstance(e, gast.Subscript):
-            base = self.type_of(e.value)
-            if isinstance(base, Arr):
-                return F64
-            if isinstance(base, Shape):
-                return I64
-            if isinstance(base, Multi) and isinstance(e.slice, gast.Constant) and \
-                    0 <= e.slice.value < len(base.types):
-                return base.types[e.slice.value]
-            raise self.refuse("indexing something other than an array argument", e)
+            return "indexing something other than an array argument"
         if isinstance(e, gast.Call):
-            return self._call_type(e)
-        if isinstance(e, (ir.StackMark, ir.StackGrowth)):
-            return I64
-        raise self.refuse(type(e).__name__, e)
+            return f"a call to {gast.unparse(e.func).strip()}"
+        return type(e).__name__
 
     def _constant_item(self, e):
         """The value of ``G[k]`` for a global tuple or list ``G`` and a constant ``k``."""
@@ -256,51 +236,6 @@ class FunctionEmitter:
         if isinstance(seq, (tuple, list)) and -len(seq) <= e.slice.value < len(seq):
             return seq[e.slice.value]
         return MISSING_ITEM
-
-    def _const_type(self, obj, node):
-        if isinstance(obj, bool):
-            return I32
-        if isinstance(obj, int):
-            return I64
-        if isinstance(obj, float):
-            return F64
-        raise self.refuse(f"the global '{gast.unparse(node).strip()}' of type "
-                          f"{type(obj).__name__}", node)
-
-    def _call_type(self, e):
-        func = e.func
-        if isinstance(func, gast.Attribute) and func.attr == "copy" and \
-                isinstance(func.value, gast.Name) and \
-                isinstance(self.types.get(func.value.id), Arr):
-            return self.types[func.value.id]
-        helper = self._helper(func)
-        if helper is rules._log:
-            return F64
-        if helper is not None:
-            return self.type_of(e.args[0])
-        obj = self.resolve(func)
-        if obj in (builtins.float, builtins.pow):
-            return F64
-        if obj in (builtins.int, builtins.round, builtins.len):
-            return I64
-        if obj in (builtins.abs,):
-            t = self.type_of(e.args[0])
-            return I64 if t == I32 else t
-        if obj in (builtins.min, builtins.max):
-            ts = [self.type_of(a) for a in e.args]
-            out = None
-            for t in ts:
-                out = unify(out, I64 if t == I32 else t)
-            return out
-        if getattr(obj, "__module__", None) == "math" or obj in vars(math).values():
-            name = getattr(obj, "__name__", "")
-            if name in MATH_TO_INT:
-                return I64
-            return F64
-        if isinstance(func, gast.Name) and func.id in self.callee_names:
-            results = self.ctx.signatures[self.callee_names[func.id]][1]
-            return results[0] if len(results) == 1 else Multi(tuple(results))
-        raise self.refuse(f"a call to {gast.unparse(func).strip()}", e)
 
     # -- emission helpers -----------------------------------------------------------------
     def emit(self, text: str) -> None:
@@ -774,6 +709,8 @@ class FunctionEmitter:
             if isinstance(t, Shape):
                 return  # x.shape: its items are read from the extents directly
             if isinstance(t, Multi):
+                if not isinstance(value, gast.Call):
+                    raise self.refuse(f"the tuple '{target.id}'", s)
                 self._call(value, t)  # several results, into $name.0, $name.1, ...
                 for k in reversed(range(len(t.types))):
                     self.hidden[f"{target.id}.{k}"] = t.types[k]
