@@ -112,6 +112,25 @@ def lookup(primitive: Any) -> Rule | None:
     return _RULES.get(_key(primitive))
 
 
+_SEQUENCE_RULES: dict[int, Rule] = {}
+
+
+def adjoint_for_sequences(primitive: Any):
+    """Register the rule used when ``primitive`` (``+``, ``*``) is applied to lists or tuples
+    (concatenation and repetition), where its numeric rule would not do."""
+
+    def register(func):
+        params = list(inspect.signature(func).parameters)
+        _SEQUENCE_RULES[_key(primitive)] = Rule(primitive, func, params)
+        return func
+
+    return register
+
+
+def lookup_for_sequences(primitive: Any) -> Rule | None:
+    return _SEQUENCE_RULES.get(_key(primitive))
+
+
 def is_nondifferentiable(primitive: Any) -> bool:
     return _key(primitive) in _NONDIFF
 
@@ -145,17 +164,29 @@ def _(g, ans, a, b):
 
 @adjoint(operator.truediv, elementwise=True)
 def _(g, ans, a, b):
-    return g / b, -g * a / (b * b)
+    return g / b, -g * a / b / b  # (not a / (b * b): b * b may underflow to 0)
 
 
+# a ** b: b * a ** (b - 1) divides by zero at a = 0 when b < 1, where IEEE arithmetic (and
+# NumPy, and JAX) give inf: power() is ** with IEEE results; _log(0) is taken as 0, so the
+# derivative of 0 ** b in b is 0, as JAX has it
 @adjoint(operator.pow, elementwise=True)
 def _(g, ans, a, b):
-    return g * b * a ** (b - 1), g * ans * _log(a)
+    return g * b * power(a, b - 1), g * ans * _log(a)
 
 
 @adjoint(operator.mod, elementwise=True)
 def _(g, ans, a, b):
     return g, -g * (a // b)
+
+
+def _pow_by_constant(g, ans, a, b):
+    return g * b * a ** (b - 1), None
+
+
+# x ** c for a constant c >= 1 (x ** 2, x ** 3): the plain template, which cannot divide by
+# zero (activity.py picks it when the exponent is such a constant)
+POW_BY_CONSTANT = Rule(operator.pow, _pow_by_constant, ["g", "ans", "a", "b"], elementwise=True)
 
 
 @adjoint(operator.neg)
@@ -176,23 +207,24 @@ nondifferentiable(operator.floordiv, operator.not_, operator.lt, operator.le, op
 # -- builtins ------------------------------------------------------------------------------------
 
 
+# NaN in, NaN out: where no comparison holds, x is NaN and so is the cotangent (g * x)
 @adjoint(builtins.abs)
 def _(g, ans, x):
-    return g if x >= 0 else -g
+    return g if x >= 0 else -g if x < 0 else g * x
 
 
-# min and max split the cotangent evenly on a tie, as JAX does, so that min(x, y) * max(x, y)
-# gets the derivative of x * y
+# min(a, b) is b if b < a, else a (Python's choice, NaN included); a tie splits the cotangent
+# evenly, as JAX does, so that min(x, y) * max(x, y) gets the derivative of x * y
 @adjoint(builtins.min)
 def _(g, ans, a, b):
-    return ((g if a < b else 0.5 * g if a == b else 0.0),
-            (g if b < a else 0.5 * g if a == b else 0.0))
+    return ((0.5 * g if a == b else 0.0 if b < a else g),
+            (0.5 * g if a == b else g if b < a else 0.0))
 
 
 @adjoint(builtins.max)
 def _(g, ans, a, b):
-    return ((g if a > b else 0.5 * g if a == b else 0.0),
-            (g if b > a else 0.5 * g if a == b else 0.0))
+    return ((0.5 * g if a == b else 0.0 if b > a else g),
+            (0.5 * g if a == b else g if b > a else 0.0))
 
 
 @adjoint(builtins.float)
@@ -207,17 +239,47 @@ def _(g, ans, xs, start=0):
 
 @adjoint(builtins.pow)
 def _(g, ans, a, b):
-    return g * b * a ** (b - 1), g * ans * _log(a)
+    return g * b * power(a, b - 1), g * ans * _log(a)
+
+
+@adjoint(builtins.divmod)
+def _(g, ans, a, b):
+    return g[1], -g[1] * ans[0]
+
+
+@adjoint(builtins.list)
+def _(g, ans, xs):
+    return to_structure(g, xs)
+
+
+@adjoint(builtins.tuple)
+def _(g, ans, xs):
+    return to_structure(g, xs)
+
+
+@adjoint(builtins.sorted)
+def _(g, ans, xs):
+    return unsort(g, xs)
+
+
+@adjoint(builtins.reversed)
+def _(g, ans, xs):
+    return to_structure(list(reversed(g)), xs)
 
 
 def _log(a):
-    """log for a float or an array (the exponent of ** is rarely differentiated)."""
-    return math.log(a) if isinstance(a, (int, float)) else np.log(a)
+    """The log in the derivative of ``a ** b`` in ``b``: IEEE for a float or an array (nan
+    below 0), with log(0) taken as 0 -- the derivative of 0 ** b in b is 0 for b > 0."""
+    if isinstance(a, (int, float)):
+        return math.log(a) if a > 0 else 0.0 if a == 0 else math.nan
+    a = np.asarray(a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(np.where(a == 0, 1.0, a))
 
 
 nondifferentiable(builtins.int, builtins.round, builtins.len, builtins.bool, builtins.range,
-                  builtins.print, builtins.isinstance, builtins.type, builtins.str,
-                  builtins.repr, builtins.hash, builtins.id, builtins.divmod)
+                  builtins.print, builtins.isinstance, builtins.type, builtins.hash,
+                  builtins.id)
 
 # -- math ----------------------------------------------------------------------------------------
 
@@ -267,19 +329,21 @@ def _(g, ans, x):
     return g * (ans + 1.0)
 
 
+# div(a, b) is a / b with IEEE results (b == 0 gives inf or nan): these derivatives divide
+# by zero where the function itself is fine (sqrt at 0, asin at 1, hypot and atan2 at 0)
 @adjoint(math.sqrt)
 def _(g, ans, x):
-    return g / (2.0 * ans)
+    return div(g, 2.0 * ans)
 
 
 @adjoint(math.pow)
 def _(g, ans, a, b):
-    return g * b * a ** (b - 1), g * ans * math.log(a)
+    return g * b * power(a, b - 1), g * ans * _log(a)
 
 
 @adjoint(math.hypot)
 def _(g, ans, a, b):
-    return g * a / ans, g * b / ans
+    return div(g * a, ans), div(g * b, ans)
 
 
 @adjoint(math.tanh)
@@ -299,12 +363,12 @@ def _(g, ans, x):
 
 @adjoint(math.asin)
 def _(g, ans, x):
-    return g / math.sqrt(1.0 - x * x)
+    return div(g, math.sqrt(1.0 - x * x))
 
 
 @adjoint(math.acos)
 def _(g, ans, x):
-    return -g / math.sqrt(1.0 - x * x)
+    return div(-g, math.sqrt(1.0 - x * x))
 
 
 @adjoint(math.atan)
@@ -314,7 +378,7 @@ def _(g, ans, x):
 
 @adjoint(math.atan2)
 def _(g, ans, y, x):
-    return g * x / (x * x + y * y), -g * y / (x * x + y * y)
+    return div(g * x, x * x + y * y), div(-g * y, x * x + y * y)
 
 
 @adjoint(math.asinh)
@@ -324,7 +388,7 @@ def _(g, ans, x):
 
 @adjoint(math.acosh)
 def _(g, ans, x):
-    return g / math.sqrt(x * x - 1.0)
+    return div(g, math.sqrt(x * x - 1.0))
 
 
 @adjoint(math.atanh)
@@ -344,7 +408,7 @@ def _(g, ans, x):
 
 @adjoint(math.fabs)
 def _(g, ans, x):
-    return g if x >= 0 else -g
+    return g if x >= 0 else -g if x < 0 else g * x
 
 
 @adjoint(math.degrees)
@@ -359,7 +423,12 @@ def _(g, ans, x):
 
 @adjoint(math.copysign)
 def _(g, ans, a, b):
-    return (g if (a >= 0) == (ans >= 0) else -g), None
+    return (g if (a >= 0) == (ans >= 0) else -g) if a == a else g * a, None
+
+
+@adjoint(math.fmod)
+def _(g, ans, a, b):
+    return g, -g * math.trunc(a / b)
 
 
 nondifferentiable(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite,
@@ -408,8 +477,9 @@ def lookup_for_arrays(primitive: Any) -> Rule | None:
 
 
 def all_rules() -> list[Rule]:
-    """Every registered rule: functions, array variants, methods."""
-    return list(_RULES.values()) + list(_ARRAY_RULES.values()) + list(_METHOD_RULES.values())
+    """Every registered rule: functions, array and sequence variants, methods."""
+    return (list(_RULES.values()) + list(_ARRAY_RULES.values())
+            + list(_SEQUENCE_RULES.values()) + list(_METHOD_RULES.values()))
 
 
 # -- NumPy -------------------------------------------------------------------------------------
@@ -419,22 +489,32 @@ def all_rules() -> list[Rule]:
 import numpy as np  # noqa: E402
 
 from .runtime import (  # noqa: E402
+    arange_grad_step,
     clip_mask,
+    clipped_above,
+    clipped_below,
+    concat_grad,
     count,
+    div,
     dot_grad_a,
     dot_grad_b,
     einsum_grad,
     fill_like,
+    linspace_weights,
     matmul_grad_a,
     matmul_grad_b,
     max_grad,
     norm_grad,
+    power,
+    repeat_grad,
     share_max,
     solve_grad_a,
     solve_grad_b,
     split_like,
+    to_structure,
     unbroadcast,
     unreduce,
+    unsort,
     unstack,
     untranspose,
     var_grad,
@@ -568,50 +648,52 @@ def _(g, ans, condition, x, y):
 
 @adjoint_method("clip")
 @adjoint(np.clip)
-def _(g, ans, x, a_min=None, a_max=None):
-    return g * clip_mask(x, a_min, a_max), None, None
+def _(g, ans, a, a_min=None, a_max=None):
+    return (g * clip_mask(a, a_min, a_max), unbroadcast(g * clipped_below(a, a_min), a_min),
+            unbroadcast(g * clipped_above(a, a_max), a_max))
 
 
+# (parameters named as NumPy names them, so that keyword arguments bind: np.sum(a=x))
 @adjoint_method("sum")
 @adjoint(np.sum)
-def _(g, ans, x, axis=None, keepdims=False):
-    return unreduce(g, x, axis, keepdims), None, None
+def _(g, ans, a, axis=None, keepdims=False, dtype=None):
+    return unreduce(g, a, axis, keepdims), None, None, None
 
 
 @adjoint_method("mean")
 @adjoint(np.mean)
-def _(g, ans, x, axis=None, keepdims=False):
-    return unreduce(g, x, axis, keepdims) / count(x, axis), None, None
+def _(g, ans, a, axis=None, keepdims=False, dtype=None):
+    return unreduce(g, a, axis, keepdims) / count(a, axis), None, None, None
 
 
 @adjoint_method("prod")
 @adjoint(np.prod)
-def _(g, ans, x, axis=None, keepdims=False):
-    return unreduce(g * ans, x, axis, keepdims) / x, None, None
+def _(g, ans, a, axis=None, keepdims=False, dtype=None):
+    return unreduce(g * ans, a, axis, keepdims) / a, None, None, None
 
 
 @adjoint_method("max")
 @adjoint(np.max)
-def _(g, ans, x, axis=None, keepdims=False):
-    return max_grad(g, ans, x, axis, keepdims), None, None
+def _(g, ans, a, axis=None, keepdims=False):
+    return max_grad(g, ans, a, axis, keepdims), None, None
 
 
 @adjoint_method("min")
 @adjoint(np.min)
-def _(g, ans, x, axis=None, keepdims=False):
-    return max_grad(g, ans, x, axis, keepdims), None, None
+def _(g, ans, a, axis=None, keepdims=False):
+    return max_grad(g, ans, a, axis, keepdims), None, None
 
 
 @adjoint_method("var")
 @adjoint(np.var)
-def _(g, ans, x, axis=None, keepdims=False, ddof=0):
-    return var_grad(g, x, axis, keepdims, ddof), None, None, None
+def _(g, ans, a, axis=None, keepdims=False, ddof=0, dtype=None):
+    return var_grad(g, a, axis, keepdims, ddof), None, None, None, None
 
 
 @adjoint_method("std")
 @adjoint(np.std)
-def _(g, ans, x, axis=None, keepdims=False, ddof=0):
-    return var_grad(g / (2.0 * ans), x, axis, keepdims, ddof), None, None, None
+def _(g, ans, a, axis=None, keepdims=False, ddof=0, dtype=None):
+    return var_grad(g / (2.0 * ans), a, axis, keepdims, ddof), None, None, None, None
 
 
 @adjoint(np.linalg.norm)
@@ -645,36 +727,36 @@ def _(g, ans, a):
 
 
 @adjoint(np.reshape)
-def _(g, ans, x, shape):
-    return np.reshape(g, np.shape(x)), None
+def _(g, ans, a, shape):
+    return np.reshape(g, np.shape(a)), None
 
 
 @adjoint(np.transpose)
-def _(g, ans, x, axes=None):
+def _(g, ans, a, axes=None):
     return untranspose(g, axes), None
 
 
 @adjoint(np.swapaxes)
-def _(g, ans, x, axis1, axis2):
+def _(g, ans, a, axis1, axis2):
     return np.swapaxes(g, axis1, axis2), None, None
 
 
 @adjoint(np.expand_dims)
-def _(g, ans, x, axis):
-    return np.reshape(g, np.shape(x)), None
+def _(g, ans, a, axis):
+    return np.reshape(g, np.shape(a)), None
 
 
 @adjoint_method("squeeze")
 @adjoint(np.squeeze)
-def _(g, ans, x, axis=None):
-    return np.reshape(g, np.shape(x)), None
+def _(g, ans, a, axis=None):
+    return np.reshape(g, np.shape(a)), None
 
 
 @adjoint_method("flatten")
 @adjoint_method("ravel")
 @adjoint(np.ravel)
-def _(g, ans, x):
-    return np.reshape(g, np.shape(x))
+def _(g, ans, a):
+    return np.reshape(g, np.shape(a))
 
 
 @adjoint(np.concatenate)
@@ -688,28 +770,50 @@ def _(g, ans, arrays, axis=0):
 
 
 @adjoint(np.broadcast_to)
-def _(g, ans, x, shape):
-    return unbroadcast(g, x), None
+def _(g, ans, array, shape):
+    return unbroadcast(g, array), None
 
 
 @adjoint(np.array)
-def _(g, ans, x):
-    return g
+def _(g, ans, object):
+    return to_structure(g, object)
 
 
 @adjoint(np.asarray)
-def _(g, ans, x):
-    return g
+def _(g, ans, a):
+    return to_structure(g, a)
+
+
+@adjoint(np.full)
+def _(g, ans, shape, fill_value):
+    return None, unbroadcast(g, fill_value)
+
+
+@adjoint(np.full_like)
+def _(g, ans, a, fill_value):
+    return None, unbroadcast(g, fill_value)
+
+
+@adjoint(np.linspace)
+def _(g, ans, start, stop, num=50):
+    return (np.sum(g * linspace_weights(num, 0)), np.sum(g * linspace_weights(num, 1)),
+            None)
+
+
+@adjoint(np.arange)
+def _(g, ans, start, stop=None, step=1):
+    # arange(n) counts up to n: its values do not move with n
+    return (0.0 if stop is None else np.sum(g)), None, arange_grad_step(g, stop)
 
 
 @adjoint_method("copy")
 @adjoint(np.copy)
-def _(g, ans, x):
+def _(g, ans, a):
     return g
 
 
 nondifferentiable(np.zeros, np.ones, np.zeros_like, np.ones_like, np.empty, np.empty_like,
-                  np.arange, np.linspace, np.eye, np.full, np.full_like, np.sign, np.floor,
+                  np.eye, np.sign, np.floor,
                   np.ceil, np.round, np.rint, np.argmax, np.argmin, np.argsort, np.shape,
                   np.ndim, np.size, np.isnan, np.isfinite, np.isinf, np.greater, np.less,
                   np.equal, np.logical_and, np.logical_or, np.logical_not, np.identity,
@@ -744,3 +848,16 @@ def ans_axes(*axes):
 @adjoint_method("T", attribute=True)
 def _(g, ans, x):
     return np.transpose(g)
+
+
+# -- lists and tuples: + concatenates, * repeats ----------------------------------------------
+
+
+@adjoint_for_sequences(operator.add)
+def _(g, ans, a, b):
+    return concat_grad(g, a, 0), concat_grad(g, a, 1)
+
+
+@adjoint_for_sequences(operator.mul)
+def _(g, ans, a, b):
+    return repeat_grad(g, a, b), repeat_grad(g, b, a)

@@ -9,6 +9,7 @@ are reentrant and thread-safe.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -16,34 +17,92 @@ import numpy as np
 
 def zeros_like(value: Any) -> Any:
     """A zero cotangent with the structure of ``value`` (lists stay lists, tuples become lists
-    so that elements can be accumulated in place)."""
+    so that elements can be accumulated in place, dicts keep their keys)."""
     if isinstance(value, (list, tuple)):
         return [zeros_like(v) for v in value]
+    if isinstance(value, dict):
+        return {k: zeros_like(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
         return np.zeros(value.shape)
-    if isinstance(value, np.generic):
-        return 0.0
     return 0.0
 
 
+def _is_zero(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == 0
+
+
 def add(a: Any, b: Any) -> Any:
-    """``a + b`` for cotangents: elementwise for lists and tuples, ``+`` otherwise."""
+    """``a + b`` for cotangents: elementwise for lists, tuples and dicts, ``+`` otherwise."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        if _is_zero(a):
+            return dict(b)
+        if _is_zero(b):
+            return a
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = add(out[k], v) if k in out else v
+        return out
     if isinstance(a, list) or isinstance(b, (list, tuple)):
-        if isinstance(a, (int, float)) and a == 0:
+        if _is_zero(a):
             return list(b)
-        if isinstance(b, (int, float)) and b == 0:
+        if _is_zero(b):
             return a
         return [add(x, y) for x, y in zip(a, b)]
     return a + b
 
 
 def like(structure: Any, cotangent: Any) -> Any:
-    """Give ``cotangent`` the container type of ``structure`` (a tuple for a tuple input)."""
+    """Give ``cotangent`` the structure of ``structure``: a tuple for a tuple input, a dict
+    with every key of a dict input (zeros where nothing flowed), an array for an array."""
     if isinstance(structure, tuple) and isinstance(cotangent, list):
         return tuple(like(s, c) for s, c in zip(structure, cotangent))
     if isinstance(structure, list) and isinstance(cotangent, list):
         return [like(s, c) for s, c in zip(structure, cotangent)]
+    if isinstance(structure, dict):
+        cotangent = cotangent if isinstance(cotangent, dict) else {}
+        return {k: like(v, cotangent[k]) if k in cotangent else zeros_like(v)
+                for k, v in structure.items()}
+    if isinstance(structure, np.ndarray) and isinstance(cotangent, (list, tuple)):
+        return np.asarray(cotangent, dtype=float).reshape(structure.shape)
     return cotangent
+
+
+def to_structure(g: Any, x: Any) -> Any:
+    """The cotangent ``g`` of ``list(x)``, ``np.array(x)``... as the cotangent of ``x``: a list
+    for a list (of lists), an array for an array, a number for a number."""
+    if isinstance(x, np.ndarray):
+        return np.reshape(np.asarray(g, dtype=float), x.shape)
+    if isinstance(x, (list, tuple)):
+        return [to_structure(gi, xi) for gi, xi in zip(g, x)]
+    if isinstance(g, np.ndarray) and g.ndim == 0:
+        return float(g)
+    return g
+
+
+# -- IEEE arithmetic for derivatives that divide by zero where the function does not --------
+
+
+def div(a: Any, b: Any) -> Any:
+    """``a / b`` with IEEE results where Python raises: ``x / 0`` is +-inf, ``0 / 0`` is nan
+    (what NumPy and JAX give)."""
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a != a or a == 0:
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def power(a: Any, b: Any) -> Any:
+    """``a ** b`` with IEEE results where Python raises: ``0.0 ** -0.5`` is inf, an overflow
+    is inf."""
+    try:
+        return a ** b
+    except ZeroDivisionError:
+        return math.inf if float(b) != int(b) or int(b) % 2 == 0 or \
+            math.copysign(1.0, a) > 0 else -math.inf
+    except OverflowError:
+        return math.inf if a > 0 or float(b) == int(b) and int(b) % 2 == 0 else -math.inf
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -269,17 +328,74 @@ def unstack(g: Any, parts: Any, axis: int = 0) -> list:
 
 
 def clip_mask(x: Any, lo: Any, hi: Any) -> Any:
-    mask = np.ones(np.shape(x))
+    """1 where ``x`` lies within the bounds (it passes through ``clip``), nan where it is."""
+    x = np.asarray(x)
+    mask = np.ones(x.shape)
     if lo is not None:
-        mask = mask * (np.asarray(x) >= lo)
+        mask = mask * (x >= lo)
     if hi is not None:
-        mask = mask * (np.asarray(x) <= hi)
-    return mask
+        mask = mask * (x <= hi)
+    return np.where(np.isnan(x), np.nan, mask)
+
+
+def clipped_below(x: Any, lo: Any) -> Any:
+    """1 where ``clip`` replaced ``x`` by the lower bound ``lo``."""
+    if lo is None:
+        return np.zeros(np.shape(x))
+    return (np.asarray(x) < lo) * 1.0
+
+
+def clipped_above(x: Any, hi: Any) -> Any:
+    """1 where ``clip`` replaced ``x`` by the upper bound ``hi``."""
+    if hi is None:
+        return np.zeros(np.shape(x))
+    return (np.asarray(x) > hi) * 1.0
 
 
 def share_max(a: Any, b: Any) -> Any:
-    """1 where ``a`` is the maximum, 1/2 on ties, 0 elsewhere."""
-    return (np.asarray(a) > b) + 0.5 * (np.asarray(a) == b)
+    """1 where ``a`` is the maximum, 1/2 on ties, 0 elsewhere; nan where either is nan."""
+    a = np.asarray(a)
+    share = (a > b) + 0.5 * (a == b)
+    return np.where(np.isnan(a) | np.isnan(b), np.nan, share)
+
+
+def linspace_weights(num: int, end: int) -> Any:
+    """How ``np.linspace(start, stop, num)`` moves with ``start`` (end 0) or ``stop`` (1)."""
+    t = np.linspace(0.0, 1.0, int(num))
+    return 1.0 - t if end == 0 else t
+
+
+def arange_grad_step(g: Any, stop: Any) -> Any:
+    """The cotangent of ``step`` in ``np.arange(start, stop, step)``: value k moves by k."""
+    g = np.asarray(g)
+    return float(np.sum(g * np.arange(g.size))) if stop is not None else 0.0
+
+
+def concat_grad(g: Any, a: Any, which: int) -> Any:
+    """The cotangent of ``a`` (which 0) or ``b`` (1) in the concatenation ``a + b``."""
+    n = len(a)
+    return list(g[:n]) if which == 0 else list(g[n:])
+
+
+def repeat_grad(g: Any, seq: Any, times: Any) -> Any:
+    """The cotangent of the sequence in ``seq * times``: the sum over the copies (None for
+    the count, or when ``seq`` is the count)."""
+    if not isinstance(seq, (list, tuple)):
+        return None
+    n = len(seq)
+    out = zeros_like(list(seq))
+    for k, gk in enumerate(g):
+        out[k % n] = add(out[k % n], gk)
+    return out
+
+
+def unsort(g: Any, xs: Any) -> list:
+    """The cotangent of ``xs`` in ``sorted(xs)``: each element's back in its place."""
+    order = sorted(range(len(xs)), key=list(xs).__getitem__)
+    out = [0.0] * len(xs)
+    for k, j in enumerate(order):
+        out[j] = g[k]
+    return out
 
 
 def copy_of(value: Any) -> Any:
@@ -293,3 +409,94 @@ def fill_like(xs: Any, g: Any) -> Any:
     if isinstance(xs, np.ndarray):
         return np.broadcast_to(g, xs.shape).copy()
     return [g] * len(xs)
+
+
+# -- lists and dicts: the adjoint of a list mirrors it; the tape undoes changes ---------------
+
+
+def insert_index(xs: list, i: int) -> int:
+    """Where ``xs.insert(i, v)`` puts ``v``."""
+    n = len(xs)
+    if i < 0:
+        i += n
+    return min(max(i, 0), n)
+
+
+def pop_index(xs: list, i: int = -1) -> int:
+    """Which position ``xs.pop(i)`` removes."""
+    return i + len(xs) if i < 0 else i
+
+
+def truncate(xs: list, n: int) -> None:
+    """Undo ``xs.extend(...)``: keep the first ``n`` elements."""
+    del xs[n:]
+
+
+def take_tail(xs: list, n: int) -> list:
+    """Remove and return the elements after the first ``n``."""
+    tail = xs[n:]
+    del xs[n:]
+    return tail
+
+
+def add_item(bd: dict, key: Any, g: Any) -> None:
+    """Accumulate ``g`` into the cotangent of ``d[key]``."""
+    bd[key] = add(bd[key], g) if key in bd else g
+
+
+def take_item(bd: dict, key: Any) -> Any:
+    """The cotangent of ``d[key]``, removed (the item was overwritten or created here)."""
+    return bd.pop(key, 0.0)
+
+
+def get_grad(bd: dict, d: dict, key: Any, g: Any) -> Any:
+    """``d.get(key, default)``: ``g`` goes to ``d[key]`` if it was there; the default's
+    cotangent is returned (0.0 if the key was there)."""
+    if key in d:
+        add_item(bd, key, g)
+        return 0.0
+    return g
+
+
+_ABSENT = object()
+
+
+def saved_item(d: dict, key: Any) -> Any:
+    """What ``d[key]`` held before a store, for ``restore_item``."""
+    return d.get(key, _ABSENT)
+
+
+def restore_item(d: dict, key: Any, saved: Any) -> None:
+    if saved is _ABSENT:
+        del d[key]
+    else:
+        d[key] = saved
+
+
+def snapshot_of(value: Any) -> Any:
+    """A copy of a list, dict or array to restore after a change s2sad cannot undo."""
+    import copy
+
+    return copy.deepcopy(value)
+
+
+def restore_into(value: Any, saved: Any) -> None:
+    """Put ``saved`` back into ``value`` (the same object, so other names see it)."""
+    if isinstance(value, list):
+        value[:] = saved
+    elif isinstance(value, dict):
+        value.clear()
+        value.update(saved)
+    else:
+        value[...] = saved
+
+
+def fresh_copy(value: Any) -> Any:
+    """A copy of an argument the function writes into: arrays, lists and dicts copied all the
+    way down (objects shared inside it stay shared with each other), so the caller's objects
+    are never written."""
+    import copy
+
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return copy.deepcopy(value)
