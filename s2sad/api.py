@@ -1,4 +1,13 @@
-"""The public entry points: grad, value_and_grad, vjp (a thin facade over ``transform``)."""
+"""The public entry points: grad, value_and_grad, vjp (a thin facade over ``transform``).
+
+A gradient is specialized per kinds of arguments (numbers, arrays of each rank, lists, tuples,
+dicts): the first call with new kinds runs the transformation (cached), later calls go
+straight to the generated function.  ``grad(f)`` itself parses ``f`` -- refusing what s2sad
+refuses whatever the arguments -- and transforms it for the arguments it most likely gets
+(numbers, or what the source shows: ``xs.append`` a list, ``x[i] = v`` an array), so that the
+source can be printed at once; a refusal that only follows from such a guess waits for the
+real arguments.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +15,114 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+import gast
 import numpy as np
 
+from . import kinds
 from .errors import S2SADError
-from .kinds import Array, value_kind
-from .runtime import like
-from .transform import Wrt, argument_binder, mutated_params, transform, wrt_names
+from .parse import parse_function
+from .runtime import fresh_copy, like
+from .transform import Transformed, Wrt, argument_binder, transform, wrt_names
+
+_SCALAR_TYPES = (float, int, bool)
+
+
+def spec_key(args) -> tuple:
+    """What a specialization depends on: the arguments' types, arrays' ranks and dtypes, and
+    the kinds of containers' elements."""
+    key = tuple(map(type, args))
+    extra = ()
+    for a in args:
+        t = type(a)
+        if t is np.ndarray:
+            extra += (a.ndim, a.dtype.char)
+        elif t in (list, tuple, dict):
+            extra += (kinds.value_kind(a),)
+    return key + extra if extra else key
+
+
+def guess_kinds(f: Callable, params: list[str]) -> dict:
+    """The kinds ``f``'s parameters most likely have, read off its source (numbers unless
+    the source shows a list, an array or a container)."""
+    fir = parse_function(f)
+    out = {p: kinds.FLOAT for p in params}
+    for node in gast.walk(gast.Module(body=fir.body, type_ignores=[])):
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
+                isinstance(node.func.value, gast.Name) and node.func.value.id in out:
+            p = node.func.value.id
+            if node.func.attr in ("append", "extend", "insert", "pop"):
+                out[p] = kinds.Seq("list", kinds.FLOAT)
+            elif out[p] == kinds.FLOAT:
+                out[p] = kinds.OBJECT
+        elif isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and \
+                node.value.id in out and out[node.value.id] == kinds.FLOAT:
+            out[node.value.id] = kinds.OBJECT
+        elif isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) and \
+                node.value.id in out and out[node.value.id] == kinds.FLOAT:
+            out[node.value.id] = kinds.OBJECT
+    for p in fir.meta.get("mutated", {}):  # assigned into: most likely an array
+        if out.get(p) == kinds.OBJECT:
+            out[p] = kinds.Array(None)
+    return {p: k for p, k in out.items() if k != kinds.OBJECT}
+
+
+def check_output(t: Transformed) -> None:
+    """``grad`` differentiates functions with one scalar output: anything else is refused
+    (with the line of the return) and pointed to ``vjp``."""
+    k = t.output_kind
+    fir = t.fir
+    ret = fir.body[-1]
+    what = None
+    if t.returns_tuple or (isinstance(k, kinds.Seq) and k.kind == "tuple"):
+        what = "returns a tuple"
+    elif isinstance(k, kinds.Array) and k.ndim is not None and k.ndim > 0:
+        what = f"returns an array of {k.ndim} dimension{'s' if k.ndim > 1 else ''}"
+    elif isinstance(k, kinds.Seq):
+        what = "returns a list"
+    elif isinstance(k, kinds.Dict):
+        what = "returns a dict"
+    elif k == kinds.NONE:
+        what = "returns None" if not _is_implicit_return(ret) else "returns nothing"
+    elif k == kinds.STR:
+        what = "returns a string"
+    if what is not None:
+        raise fir.error(f"{fir.name} {what}; grad needs one number", ret,
+                        "use s2sad.vjp for a function with several outputs or an array "
+                        "output, and seed it with the output's cotangent")
+
+
+def _is_implicit_return(ret) -> bool:
+    return isinstance(ret.value, gast.Constant) and ret.value.value is None and \
+        not hasattr(ret, "end_lineno")
+
+
+def _check_value(t: Transformed, value) -> None:
+    """For an output whose kind the transformation could not tell: one number, or refused."""
+    if isinstance(value, (float, int, bool, np.floating, np.integer)) or (
+            isinstance(value, np.ndarray) and value.ndim == 0):
+        return
+    ret = t.fir.body[-1]
+    raise t.fir.error(f"{t.fir.name} returned a {type(value).__name__}; grad needs one number",
+                      ret, "use s2sad.vjp for a function with several outputs or an array "
+                      "output")
+
+
+def _same_objects(f: Callable, t: Transformed, args) -> None:
+    """The generated code copies the arguments ``f`` writes into; Python would let a write
+    through one argument show in another that is the same object.  Refused when it happens."""
+    copies = t.reverser.entry_copies
+    if not copies:
+        return
+    params = t.params
+    for p in copies:
+        a = args[params.index(p)]
+        for q, b in zip(params, args):
+            if q != p and isinstance(b, (list, dict, np.ndarray)) and (
+                    b is a or isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+                    and np.shares_memory(a, b)):
+                raise S2SADError(f"{f.__name__} writes into its argument '{p}', and '{q}' is "
+                                 "the same object (or shares its memory)",
+                                 hint="pass copies, or arguments that do not overlap")
 
 
 def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
@@ -22,43 +133,39 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
     except (TypeError, ValueError):
         params = []
     names, single = wrt_names(f, params, wrt) if params else ([], True)
-    # built now for scalar (and list) arguments; specialized once more the first time NumPy
-    # arrays come in, so scalar code keeps its plain adjoint and array code gets unbroadcast
-    # (an argument the function assigns into is assumed to be an array: for a list, that is
-    # refused when the gradient is called with one)
-    t = transform(f, names, kinds={p: Array(None) for p in mutated_params(f)})
-    if t.returns_tuple:
-        raise S2SADError(f"{f.__name__} returns a tuple; grad needs a single scalar output",
-                         t.fir.filename, t.fir.line_of(t.fir.body[-1]), None,
-                         "use s2sad.vjp for functions with several outputs")
-    if verbose:
+    # parsed now (refusals that hold whatever the arguments), transformed now for the likely
+    # argument kinds; a refusal that only follows from a guess waits for the real arguments
+    parse_function(f)
+    guessed = guess_kinds(f, params)
+    try:
+        t = transform(f, names, kinds=guessed)
+        check_output(t)
+    except S2SADError:
+        if all(k == kinds.FLOAT for k in guessed.values()) and len(guessed) == len(params):
+            raise
+        t = None
+    if verbose and t is not None:
         print(t.full_source)
     bind = argument_binder(f, params)
     positions = [params.index(w) for w in names]
-    # (argument types, array ranks) -> (vjp, whether its gradients need no reshaping)
+    # spec_key(args) -> (vjp, gradients need no reshaping, the transformation)
     specs: dict = {}
-    ndarray = np.ndarray
-    plain = (float, int, bool, ndarray)
-
-    def key_of(args):
-        key = tuple(map(type, args))
-        if ndarray in key:
-            key += tuple([a.ndim for a in args if type(a) is ndarray])
-        return key
+    plain = {float, int, bool, np.ndarray}
 
     def vjp_for(args):
-        key = key_of(args)
+        key = spec_key(args)
         entry = specs.get(key)
         if entry is not None:
-            return entry[0]
-        spec = transform(f, names, kinds={p: value_kind(a) for p, a in zip(params, args)
-                                          if type(a) is ndarray})
+            return entry
+        spec = transform(f, names, kinds={p: kinds.value_kind(a) for p, a in zip(params, args)})
+        check_output(spec)
         if spec is not t and verbose:
             print(spec.full_source)
-        specs[key] = (spec.vjp, all(k in plain for k in key if isinstance(k, type)))
+        known = isinstance(spec.output_kind, kinds.Scalar)
+        entry = specs[key] = (spec.vjp, all(type(a) in plain for a in args) and known, spec)
         fn.source = spec.full_source
         fn.transformed = spec
-        return spec.vjp
+        return entry
 
     def shaped(args, g):
         if single:
@@ -67,27 +174,33 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
             g = (g,)
         return tuple(like(args[p], gi) for p, gi in zip(positions, g))
 
+    def run(args):
+        vjp, _, spec = vjp_for(args)
+        _same_objects(f, spec, args)
+        value, g = vjp(*args)
+        if not isinstance(spec.output_kind, kinds.Scalar):
+            _check_value(spec, value)
+        return value, shaped(args, g)
+
     if with_value:
         def value_and_grad_f(*args, **kwargs):
-            args = bind(args, kwargs)
-            value, g = vjp_for(args)(*args)
-            return value, shaped(args, g)
+            return run(bind(args, kwargs))
         fn = value_and_grad_f
     else:
         nparams = len(params)
 
         def grad_f(*args, **kwargs):
             if not kwargs and len(args) == nparams:
-                entry = specs.get(key_of(args))
-                if entry is not None and entry[1]:  # numbers and arrays: nothing to reshape
+                entry = specs.get(spec_key(args))
+                if entry is not None and entry[1] and not entry[2].reverser.entry_copies:
+                    # numbers and arrays of a known scalar function: nothing to reshape
                     g = entry[0](*args)[1]
                     return g if single else (g,) if len(positions) == 1 else g
-            args = bind(args, kwargs)
-            return shaped(args, vjp_for(args)(*args)[1])
+            return run(bind(args, kwargs))[1]
         fn = grad_f
     fn.__name__ = f"{'value_and_grad' if with_value else 'grad'}_{f.__name__}"
     fn.__doc__ = f"Gradient of {f.__name__} with respect to {', '.join(names)} (s2sad)."
-    fn.source = t.full_source
+    fn.source = t.full_source if t is not None else None
     fn.transformed = t
     return fn
 
@@ -95,11 +208,12 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
 def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False, backend: str = "python") -> Callable:
     """Return a function with ``f``'s signature that computes the gradient of ``f``.
 
-    ``wrt`` is a parameter position or name, or a tuple of them; the gradient is a float (or a
-    list/tuple/array shaped like the input) for one ``wrt`` and a tuple for a tuple ``wrt``.
-    The transformation runs once, here, and is cached per (function, wrt).  With
+    ``f`` must return one number.  ``wrt`` is a parameter position or name, or a tuple of
+    them; the gradient is a float (or a list/tuple/dict/array shaped like the input) for one
+    ``wrt`` and a tuple for a tuple ``wrt``.  The transformation runs here and once more for
+    each new kind of arguments (an array of another rank, a list...), and is cached.  With
     ``verbose=True`` the generated source is printed; it is always available as the returned
-    function's ``source`` attribute.
+    function's ``source`` attribute (the most recent specialization's).
 
     ``backend="wasm"`` compiles the same adjoint to a WebAssembly module run by wasmtime
     (scalar and array-loop code; see ``s2sad.wasm``); its ``source()`` is the WAT text.
@@ -129,21 +243,51 @@ def _check_backend(backend: str) -> None:
 
 
 def vjp(f: Callable, *args: Any) -> tuple[Any, Callable]:
-    """Evaluate ``f(*args)`` and return ``(value, pullback)``.
+    """Evaluate ``f(*args)`` once and return ``(value, pullback)``.
 
-    ``pullback(seed)`` returns a tuple with one cotangent per argument of ``f``; ``seed`` has
-    the structure of the value (a tuple of floats when ``f`` returns a tuple).
+    ``pullback(seed)`` runs the adjoint sweep of that evaluation and returns one cotangent
+    per argument of ``f``; ``seed`` has the structure of the value (a float for a number, an
+    array for an array, a tuple for a tuple).  It may be called any number of times.
     """
     params = list(inspect.signature(f).parameters)
     args = argument_binder(f, params)(args, {})
-    t = transform(f, params, kinds={p: value_kind(a) for p, a in zip(params, args)
-                                    if isinstance(a, np.ndarray)})
-    value, _ = t.vjp(*args) if not t.returns_tuple else (f(*args), None)
+    t = transform(f, params, kinds={p: kinds.value_kind(a) for p, a in zip(params, args)})
+    _same_objects(f, t, args)
+    forward, _ = t.split()
+    value, pull = forward(*args)
+    restore = _closure_state(pull, deep=bool(t.reverser.undo))
 
     def pullback(seed):
-        g = t.vjp(*args, seed)[1]
+        restore()  # each call starts from the state the forward sweep left
+        g = pull(seed)
         if len(params) == 1:
             g = (g,)
         return tuple(like(a, gi) for a, gi in zip(args, g))
 
     return value, pullback
+
+
+def _closure_state(pull: Callable, deep: bool) -> Callable:
+    """Remember what the pullback's closure holds after the forward sweep; the returned
+    function puts it back.  The adjoint sweep empties the tape (a list: copied) and, when
+    ``deep``, undoes changes of lists, dicts and arrays in place (copied all the way)."""
+    cells = []
+    for cell in pull.__closure__ or ():
+        try:
+            cells.append((cell, cell.cell_contents))
+        except ValueError:  # a variable the forward sweep never bound
+            pass
+
+    def copy(v):
+        if deep and isinstance(v, (list, dict, np.ndarray)):
+            return fresh_copy(v)
+        return list(v) if isinstance(v, list) else v
+
+    saved = [(cell, copy(v)) for cell, v in cells]
+
+    def restore():
+        for cell, v in saved:
+            cell.cell_contents = copy(v)
+
+    return restore
+

@@ -124,3 +124,46 @@ def compile_function(source: str, name: str, globals_: dict, extra: dict[str, An
     namespace: dict[str, Any] = {}
     exec(code, globals_, namespace)  # definitions land in `namespace`, not in the user's globals
     return namespace["_s2sad_factory"](*[extra[p] for p in params])
+
+
+def split_vjp(fdef: gast.FunctionDef, namer) -> gast.FunctionDef:
+    """``f_grad(x, b_out)`` as ``f_vjp(x)`` that runs the forward sweep once and returns
+    ``(value, f_pullback)``; ``f_pullback(b_out)`` is the adjoint sweep, a closure over the
+    forward sweep's variables (``nonlocal`` for those it restores)."""
+    body = fdef.body
+    k = next(j for j, s in enumerate(body) if ir.anno(s, "adjoint_sweep"))
+    forward, backward, ret = body[:k], body[k + 1:-1], body[-1]
+    value, grads = ret.value.elts
+    params = [a.id for a in fdef.args.args]
+    seed = params[-1]
+    outer = set(params[:-1])
+    for s in forward:
+        outer |= {n.id for n in gast.walk(s) if isinstance(n, gast.Name)
+                  and isinstance(n.ctx, gast.Store)}
+    restored = sorted({n.id for s in backward for n in gast.walk(s)
+                       if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)} & outer)
+    pullback_name = namer.fresh(fdef.name.replace("_grad", "_pullback", 1)
+                                if "_grad" in fdef.name else fdef.name + "_pullback",
+                                "function")
+    inner_body = ([gast.Nonlocal(names=restored)] if restored else []) + list(backward) + \
+        [gast.Return(value=grads)]
+    inner = gast.FunctionDef(
+        name=pullback_name, args=gast.arguments(
+            args=[gast.Name(id=seed, ctx=gast.Param(), annotation=None, type_comment=None)],
+            posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+            defaults=[]),
+        body=inner_body, decorator_list=[], returns=None, type_comment=None, type_params=[])
+    outer_name = namer.fresh(fdef.name.replace("_grad", "_vjp", 1) if "_grad" in fdef.name
+                             else fdef.name + "_vjp", "function")
+    args = gast.arguments(args=[gast.Name(id=p, ctx=gast.Param(), annotation=None,
+                                          type_comment=None) for p in params[:-1]],
+                          posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+                          kwarg=None, defaults=[])
+    new = gast.FunctionDef(name=outer_name, args=args,
+                           body=list(forward) + [inner, gast.Return(value=ir.tuple_of(
+                               [value, ir.name(pullback_name)]))],
+                           decorator_list=[], returns=None, type_comment=None, type_params=[])
+    tape = ir.anno(fdef, "tape")
+    if tape is not None:
+        ir.set_anno(new, "tape", tape)
+    return new

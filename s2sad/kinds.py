@@ -516,6 +516,9 @@ def _helper_kind(name, args):
         return join_all(args)
     if name == "_log":
         return first if isinstance(first, Array) else FLOAT
+    if name in ("div", "power"):
+        out = _number_or_array(*[a if a is not None else FLOAT for a in args[:2]])
+        return FLOAT if out in (INT, BOOL) else out
     if name == "like":
         return first
     return OBJECT if not any(isinstance(a, Array) for a in args) else Array(None)

@@ -56,10 +56,13 @@ REFUSED = {
     gast.ImportFrom: ("import inside the function", "import at module level"),
     gast.Raise: ("raise statement", "check inputs before calling the differentiated function"),
     gast.Set: ("set literal", "use a tuple or a list"),
-    gast.Dict: ("dict literal", "pass the values as separate arguments"),
 }
 if hasattr(gast, "Match"):
     REFUSED[gast.Match] = ("match statement", "use if/elif/else")
+
+_IMPLICIT = {builtins.eval, builtins.exec, builtins.compile, builtins.locals, builtins.vars,
+             builtins.globals, builtins.getattr, builtins.setattr, builtins.delattr,
+             builtins.__import__}
 
 MUTATING_METHODS = {"append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear",
                     "update", "setdefault", "popitem", "fill", "resize", "add", "discard",
@@ -251,12 +254,9 @@ def _refuse(fir: FunctionIR, body) -> None:
                 raise fir.error("unsupported construct: assignment into a complex target", node,
                                 "assign into a local name, e.g. a[i] = v")
             if base.id in fir.params:
-                # fine for a NumPy array (the gradient works on a copy), refused otherwise:
-                # reverse.py decides once it knows the argument's kind
-                fir.meta.setdefault("mutated", {}).setdefault(base.id, fir.error(
-                    f"mutation of argument '{base.id}'", node,
-                    f"copy it first (e.g. {base.id} = list({base.id}) or {base.id}.copy()) "
-                    "and mutate the copy"))
+                # the gradient works on a copy (aliases.py); recorded as a hint that the
+                # argument is an array or a list
+                fir.meta.setdefault("mutated", {}).setdefault(base.id, node)
                 continue
             if base.id not in fir.locals:
                 raise fir.error(f"mutation of global '{base.id}'", node,
@@ -266,10 +266,6 @@ def _refuse(fir: FunctionIR, body) -> None:
                 and node.func.attr in MUTATING_METHODS):
             base = node.func.value
             if isinstance(base, gast.Name):
-                if base.id in fir.params:
-                    raise fir.error(f"mutation of argument '{base.id}' by .{node.func.attr}()",
-                                    node, f"copy it first ({base.id} = list({base.id})) and "
-                                    "mutate the copy")
                 if base.id not in fir.locals and fir.resolve(base) is not MISSING and not \
                         isinstance(fir.resolve(base), types.ModuleType):
                     raise fir.error(f"mutation of global '{base.id}' by .{node.func.attr}()",
@@ -277,6 +273,11 @@ def _refuse(fir: FunctionIR, body) -> None:
         if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name) \
                 and node.target.id not in fir.locals:
             raise fir.error(f"mutation of global '{node.target.id}'", node)
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+                fir.resolve(node.func) in _IMPLICIT and node.func.id not in fir.locals:
+            raise fir.error(f"unsupported construct: {node.func.id}()", node,
+                            f"{node.func.id}() reads or runs code s2sad cannot see; write the "
+                            "computation out")
 
 
 def _const(v) -> gast.Constant:
@@ -334,19 +335,25 @@ class Normalizer:
                                           type_comment=None), s), out)
         elif isinstance(s, gast.AugAssign):
             if isinstance(s.target, gast.Name):
-                value = gast.BinOp(left=_name(s.target.id), op=s.op, right=s.value)
-                self.assign(out, s.target.id, self.flat(_at(value, s), out), s)
+                # x op= v  ->  x = x op v, marked: on an array or a list that another name
+                # shares, the reverse pass keeps NumPy's and Python's in-place meaning
+                value = gast.BinOp(left=_name(s.target.id), op=s.op,
+                                   right=self.atom(s.value, out))
+                self.assign(out, s.target.id, _at(value, s), s)
+                ir.set_anno(out[-1], "augmented", True)
             elif isinstance(s.target, gast.Subscript):
-                base, index = self.subscript_parts(s.target, out)
+                target = self.store_target(s.target, out)
+                read = ir.clone(target)
+                for n in gast.walk(read):
+                    if hasattr(n, "ctx"):
+                        n.ctx = gast.Load()
                 old = self.temp()
-                self.assign(out, old, gast.Subscript(value=base, slice=index,
-                                                     ctx=gast.Load()), s)
+                self.assign(out, old, read, s)
                 rhs = self.atom(s.value, out)
                 new = self.temp()
                 self.assign(out, new, gast.BinOp(left=_name(old), op=s.op, right=rhs), s)
-                self.emit(out, gast.Assign(targets=[gast.Subscript(
-                    value=base, slice=index, ctx=gast.Store())], value=_name(new),
-                    type_comment=None), s)
+                self.emit(out, gast.Assign(targets=[target], value=_name(new),
+                                           type_comment=None), s)
             else:
                 raise fir.error("unsupported augmented assignment target", s)
         elif isinstance(s, gast.Expr):
@@ -406,14 +413,23 @@ class Normalizer:
         if isinstance(target, gast.Name):
             self.assign(out, target.id, value, like)
         elif isinstance(target, gast.Subscript):
-            base, index = self.subscript_parts(target, out)
-            self.emit(out, gast.Assign(targets=[gast.Subscript(value=base, slice=index,
-                                                               ctx=gast.Store())],
+            self.emit(out, gast.Assign(targets=[self.store_target(target, out)],
                                        value=value, type_comment=None), like)
         elif isinstance(target, (gast.Tuple, gast.List)):
             self.unpack(target, value, out, like)
         else:
             raise self.fir.error("unsupported assignment target", like)
+
+    def store_target(self, node, out, ctx=None):
+        """``a[i][j]`` as a store into ``a`` along the path ``[i][j]`` (indices flattened,
+        the base a name), so that the write is seen as a write to ``a``."""
+        if isinstance(node, gast.Subscript):
+            inner = self.store_target(node.value, out, gast.Load())
+            return gast.Subscript(value=inner, slice=self.index(node.slice, out),
+                                  ctx=ctx or gast.Store())
+        if isinstance(node, gast.Name):
+            return _name(node.id)
+        return self.atom(node, out)
 
     def subscript_parts(self, node, out):
         base = node.value
@@ -468,6 +484,15 @@ class Normalizer:
             return
         func = fir.resolve(it.func) if isinstance(it, gast.Call) else MISSING
         pre = []
+        method = it.func.attr if (isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute)
+                                  and func is MISSING and not it.args
+                                  and not it.keywords) else None
+        if method in ("items", "keys", "values"):
+            self.dict_loop(s, method, out)
+            return
+        if func is reversed and len(it.args) == 1 and not it.keywords:
+            self.reversed_loop(s, out)
+            return
         if func is enumerate and isinstance(target, gast.Tuple) and len(target.elts) == 2 \
                 and len(it.args) == 1 and not it.keywords:
             seqs = [self.atom(it.args[0], out)]
@@ -499,19 +524,102 @@ class Normalizer:
             self.assign(pre, m, gast.Call(func=_name("min"), args=lens, keywords=[]), s)
             stop = _name(m)
         out.extend(pre)
+        for q in seqs:
+            self.refuse_resizing(q, s)
         head: list = []
         for q, t in zip(seqs, targets):
             read = gast.Subscript(value=q, slice=_name(index_name), ctx=gast.Load())
-            if isinstance(t, gast.Name):
-                self.assign(head, t.id, read, s)
-            else:
-                tmp = self.temp()
-                self.assign(head, tmp, read, s)
-                self.store(t, _name(tmp), head, s)
+            self.bind_element(head, t, read, s)
+            # (a dict iterates its keys: the reverse pass rewrites the read once it knows)
+            for st in head:
+                if isinstance(st, gast.Assign) and st.value is read:
+                    ir.set_anno(st, "iterates", q)
         body = head + self.block(s.body)
         rng = gast.Call(func=_name("range"), args=[stop], keywords=[])
         self.emit(out, gast.For(target=_name(index_name, True), iter=rng, body=body, orelse=[],
                                 type_comment=None), s)
+
+    def bind_element(self, out, target, read, like):
+        """``target = read`` for a loop target (a name or a tuple to unpack)."""
+        if isinstance(target, gast.Name):
+            self.assign(out, target.id, read, like)
+        else:
+            tmp = self.temp()
+            self.assign(out, tmp, read, like)
+            self.store(target, _name(tmp), out, like)
+
+    def refuse_resizing(self, seq, loop) -> None:
+        """Python iterates over a list that grows or shrinks in the loop; the index loop
+        would not: such loops are refused."""
+        if not isinstance(seq, gast.Name):
+            return
+        for node in gast.walk(gast.Module(body=loop.body, type_ignores=[])):
+            if (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                    and isinstance(node.func.value, gast.Name) and node.func.value.id == seq.id
+                    and node.func.attr in ("append", "extend", "insert", "pop", "remove",
+                                           "clear")):
+                raise self.fir.error(f"'{seq.id}' changes length inside the loop over it",
+                                     node, f"loop over a copy: for ... in list({seq.id})")
+
+    def index_loop(self, s, seq, read_at, out):
+        """``for _i in range(len(seq)): <target> = read_at(_i); <body>``."""
+        n = self.temp()
+        self.assign(out, n, gast.Call(func=_name("len"), args=[seq], keywords=[]), s)
+        index = self.temp("_i")
+        head: list = []
+        read_at(head, _name(index), _name(n))
+        body = head + self.block(s.body)
+        rng = gast.Call(func=_name("range"), args=[_name(n)], keywords=[])
+        self.emit(out, gast.For(target=_name(index, True), iter=rng, body=body, orelse=[],
+                                type_comment=None), s)
+
+    def dict_loop(self, s, method, out):
+        """``for k, v in d.items()`` -> ``_keys = list(d)``, an index loop over the keys, and
+        ``v = d[k]`` (likewise ``keys()`` and ``values()``)."""
+        d = self.atom(s.iter.func.value, out)
+        keys = self.temp()
+        self.assign(out, keys, gast.Call(func=_name("list"), args=[d], keywords=[]), s)
+        ir.set_anno(out[-1], "keys_of", d)
+        target = s.target
+        if method == "items" and not (isinstance(target, gast.Tuple) and len(target.elts) == 2):
+            raise self.fir.error("unsupported loop target for items()", s,
+                                 "write: for key, value in d.items()")
+
+        def read_at(head, i, n):
+            key = gast.Subscript(value=_name(keys), slice=i, ctx=gast.Load())
+            if method == "keys":
+                self.bind_element(head, target, key, s)
+                return
+            k = target.elts[0] if method == "items" else None
+            if isinstance(k, gast.Name):
+                self.assign(head, k.id, key, s)
+                key_atom = _name(k.id)
+            else:
+                key_atom = _name(self.temp())
+                self.assign(head, key_atom.id, key, s)
+                if k is not None:
+                    self.store(k, key_atom, head, s)
+            value = gast.Subscript(value=d, slice=key_atom, ctx=gast.Load())
+            self.bind_element(head, target.elts[1] if method == "items" else target, value, s)
+
+        self.index_loop(s, _name(keys), read_at, out)
+
+    def reversed_loop(self, s, out):
+        """``for v in reversed(seq)`` -> an index loop reading ``seq[n - 1 - _i]``."""
+        seq = self.atom(s.iter.args[0], out)
+        if isinstance(seq, gast.Constant):
+            raise self.fir.error("cannot loop over a constant", s)
+        self.refuse_resizing(seq, s)
+
+        def read_at(head, i, n):
+            last = self.temp()
+            self.assign(head, last, gast.BinOp(left=n, op=gast.Sub(), right=_const(1)), s)
+            j = self.temp()
+            self.assign(head, j, gast.BinOp(left=_name(last), op=gast.Sub(), right=i), s)
+            self.bind_element(head, s.target,
+                              gast.Subscript(value=seq, slice=_name(j), ctx=gast.Load()), s)
+
+        self.index_loop(s, seq, read_at, out)
 
     # -- expressions ----------------------------------------------------------------------
     def atom(self, e, out):
@@ -560,8 +668,6 @@ class Normalizer:
                                   right=self.atom(e.right, out)), e)
         if isinstance(e, gast.UnaryOp):
             operand = self.atom(e.operand, out)
-            if isinstance(e.op, gast.UAdd):
-                return operand
             return _at(gast.UnaryOp(op=e.op, operand=operand), e)
         if isinstance(e, gast.BoolOp):
             # a and b -> _t = a; if _t: _t = b   (a or b -> if not _t: _t = b)
@@ -602,6 +708,15 @@ class Normalizer:
             return _at(gast.Subscript(value=base, slice=index, ctx=gast.Load()), e)
         if isinstance(e, (gast.Tuple, gast.List)):
             return _at(type(e)(elts=[self.atom(x, out) for x in e.elts], ctx=gast.Load()), e)
+        if isinstance(e, gast.Dict):
+            if any(k is None for k in e.keys):
+                raise fir.error("unsupported construct: ** in a dict literal", e,
+                                "write the items one by one")
+            keys, values = [], []
+            for k, v in zip(e.keys, e.values):
+                keys.append(self.atom(k, out))
+                values.append(self.atom(v, out))
+            return _at(gast.Dict(keys=keys, values=values), e)
         if isinstance(e, (gast.ListComp, gast.GeneratorExp)):
             return self.comprehension(e, out)
         if isinstance(e, gast.JoinedStr):

@@ -16,7 +16,8 @@ from typing import Any
 
 import gast
 
-from .emit import compile_function, to_source
+from . import kinds as kinds_module
+from .emit import compile_function, split_vjp, to_source
 from .errors import S2SADError
 from .ir import clone
 from .kinds import Array, Dict, Seq
@@ -45,6 +46,21 @@ class Transformed:
     reverser: Any
     adjoint_ir: Any = None  # the adjoint IR after tidy (what emit printed)
     callees: dict = field(default_factory=dict)  # adjoint name -> Transformed of callees
+    output_kind: Any = None  # what the function returns (kinds.py)
+    globals_: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # the names the generated code is given
+    _split: Any = None
+
+    def split(self) -> tuple[Callable, str]:
+        """``(f_vjp, source)``: ``f_vjp(*args) -> (value, pullback)`` runs the forward sweep
+        once; ``pullback(seed)`` runs the adjoint sweep (see ``emit.split_vjp``)."""
+        if self._split is None:
+            names = self.reverser.names.copy()
+            fdef = split_vjp(self.adjoint_ir, names)
+            source = to_source(fdef)
+            fn = compile_function(source, fdef.name, self.globals_, self.extra)
+            self._split = (fn, source)
+        return self._split
 
 
 def wrt_names(f: Callable, params: list[str], wrt: Wrt) -> tuple[list[str], bool]:
@@ -128,9 +144,10 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
         extra.update(injected)
         vjp = compile_function(source, name, f.__globals__, extra)
         sources = callee_sources + [source]
+        output = kinds_module.kind_of(rev.fir.body[-1].value, rev.env)
         result = Transformed(name, vjp, source, "\n".join(sources), sources, fir.params,
                              list(wrt_names), isinstance(fir.body[-1].value, gast.Tuple), fir,
-                             rev, adjoint_ir, callees)
+                             rev, adjoint_ir, callees, output, f.__globals__, extra)
     finally:
         ctx.stack.pop()
         ctx.make_vjp = outer_make_vjp  # the caller's callees are collected by the caller

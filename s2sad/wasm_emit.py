@@ -180,7 +180,7 @@ class FunctionEmitter:
             return None
         obj = self.resolve(func)
         return obj if obj in (tape.zeros_like, tape.copy_of, tape.unbroadcast, rules._log,
-                              tape_value) else None
+                              tape_value, tape.div, tape.power) else None
 
     def type_of(self, e):
         """The Wasm type of an expression (refused with a message if it has none)."""
@@ -501,10 +501,28 @@ class FunctionEmitter:
         if helper is tape.zeros_like:
             self._expr(gast.Constant(value=0.0, kind=None), t)
             return
-        if helper is rules._log:  # the log of a number
+        if helper is rules._log:  # the log of a number, 0 at 0 (rules._log)
             self.ctx.math_used.add("log")
+            x = self.hidden_local("x", F64)
+            self.emit("f64.const 0")
             self.expr(e.args[0], F64)
+            self.emit(f"local.tee ${x}")
             self.emit("call $math.log")
+            self.emit(f"local.get ${x}")
+            self.emit("f64.const 0")
+            self.emit("f64.eq")
+            self.emit("select")
+            return
+        if helper is tape.div:  # IEEE division: Wasm's own
+            self.expr(e.args[0], F64)
+            self.expr(e.args[1], F64)
+            self.emit("f64.div")
+            return
+        if helper is tape.power:
+            self.ctx.math_used.add("pow")
+            self.expr(e.args[0], F64)
+            self.expr(e.args[1], F64)
+            self.emit("call $math.pow")
             return
         if helper in IDENTITIES or (helper is tape.unbroadcast
                                     and not isinstance(self.type_of(e.args[0]), Arr)):

@@ -2,7 +2,7 @@
 
 import math
 
-from s2sad.activity import analyze
+from s2sad.activity import activity_of as analyze
 from s2sad.parse import parse_function
 
 

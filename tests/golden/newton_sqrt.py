@@ -38,6 +38,6 @@ def newton_sqrt_grad(a, b_out=1.0):
         b_t2 = bx_new * 0.5
         bx_new = 0.0
         ba = ba + b_t2 / x
-        bx = bx + b_t2 - b_t2 * a / (x * x)
+        bx = bx + b_t2 - b_t2 * a / x / x
     ba = ba + bx
     return _ret, ba

@@ -1,0 +1,575 @@
+"""Aliasing: which names may share a list, dict or array, and what a write through one does.
+
+The reverse pass treats every variable as its own value.  Python does not: after ``ys = xs``
+or ``y = x[1:]`` a write through one name changes what the other reads.  This pass makes such
+writes explicit, so that every later pass may keep its simple view:
+
+* a flow-sensitive analysis follows, statement by statement, which abstract object each name
+  refers to -- an argument, an allocation site (its most recent object kept apart from older
+  ones, so ``cur = nxt`` in a loop does not make next iteration's fresh ``nxt`` shared), or a
+  view of one (a basic slice, an element, ``.T``) -- and which names are live;
+* at a write through ``n`` (a store ``n[i] = v``, an in-place operator, a mutating method), every
+  other live name ``m`` that may share memory with ``n`` must be known to: either the same
+  object (the write is repeated through ``m``: idempotent, and now visible to the analysis), a
+  view ``m = n[q]`` (re-derived after the write), or the base of ``n`` (the write is stored
+  through ``m[q]`` as well).  Anything else is refused with the line of the write;
+* ``x op= v`` keeps NumPy's in-place meaning (``x[...] = x op v``) when ``x``'s array is
+  shared with a live name, and is a plain rebinding otherwise;
+* writes that reach an argument's object make the generated code copy that argument on entry
+  (the caller's objects are never written); writes that reach a global are refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gast
+
+from . import ir, kinds
+from .parse import MISSING, FunctionIR
+
+MUTATING_METHODS = {"append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear",
+                    "update", "setdefault", "popitem", "fill", "resize", "put", "itemset",
+                    "add", "discard", "partition", "byteswap", "setflags", "shuffle"}
+VIEW_METHODS = {"reshape", "ravel", "view", "transpose", "swapaxes", "squeeze", "diagonal"}
+VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "squeeze",
+                  "expand_dims", "asarray", "asanyarray", "atleast_1d", "atleast_2d",
+                  "atleast_3d", "broadcast_to", "diagonal", "real", "imag", "split",
+                  "array_split", "hsplit", "vsplit", "flip", "fliplr", "flipud", "rot90"}
+UNKNOWN = ("?",)  # a view or element whose relation to its base cannot be written through
+
+
+def _mutator_functions():
+    import random
+
+    import numpy as np
+
+    return {np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, np.random.shuffle,
+            random.shuffle}
+
+
+@dataclass
+class Result:
+    body: list
+    mutated_params: set = field(default_factory=set)
+    in_place: set = field(default_factory=set)  # ids of statements turned into writes
+    locals: set = field(default_factory=set)  # the function's variables, new ones included
+
+
+class Aliasing:
+    def __init__(self, fir: FunctionIR, kinds_of: dict, env, namer, local_names: set) -> None:
+        self.fir = fir
+        self.kinds = kinds_of
+        self.env = env
+        self.namer = namer
+        self.locals = local_names
+        self.mutated_params: set[str] = set()
+        # id(stmt) -> {m: ("repeat"|"store"|"rederive", m, path)}: the writes to repeat
+        self.plans: dict[int, dict] = {}
+        self.in_place: dict[int, bool] = {}  # augmented assignments kept in place
+        self.step_index: dict[int, object] = {}  # id(alias statement) -> its index node
+        self.used_steps: set[int] = set()
+        self.live_out: dict[int, set] = {}
+        self.mutators = _mutator_functions()
+
+    # -- kinds ---------------------------------------------------------------------------
+    def may_share(self, name: str) -> bool:
+        k = self.kinds.get(name)
+        if k is None:
+            return name in self.locals
+        if isinstance(k, kinds.Scalar) or k in (kinds.STR, kinds.NONE):
+            return False
+        if isinstance(k, kinds.Seq) and k.kind == "tuple":
+            inner = list(k.elts or ()) + [k.elem]
+            return any(x is None or not (isinstance(x, kinds.Scalar) or x in (
+                kinds.STR, kinds.NONE)) for x in inner)
+        return True
+
+    def kind(self, name):
+        return self.kinds.get(name)
+
+    # -- the analysis --------------------------------------------------------------------
+    def run_analysis_only(self) -> None:
+        body = self.fir.body
+        self.liveness(body, set())
+        state = {}
+        for p in self.fir.params:
+            if self.may_share(p):
+                state[p] = frozenset({(("param", p), ())})
+        self.block(body, state)
+
+    def run(self) -> Result:
+        body = self.fir.body
+        self.run_analysis_only()
+        if not self.plans and not self.in_place:
+            return Result(body, self.mutated_params, set(), self.locals)
+        new = self.rewrite(body)
+        return Result(new, self.mutated_params, {k for k, v in self.in_place.items() if v},
+                      self.locals)
+
+    def block(self, stmts, state):
+        for s in stmts:
+            state = self.stmt(s, state)
+        return state
+
+    def stmt(self, s, state):
+        if isinstance(s, gast.Assign):
+            target = s.targets[0]
+            if isinstance(target, gast.Name):
+                return self.assign(s, target.id, s.value, state)
+            base = ir.store_base(target)
+            if base is not None:
+                self.write(s, base, state, "store")
+                # a list or dict now holds the object stored (an array copies the values)
+                if isinstance(s.value, gast.Name) and s.value.id in state and \
+                        not isinstance(self.kind(base), kinds.Array):
+                    state = dict(state)
+                    state[base] = state.get(base, frozenset()) | self.elements(
+                        state[s.value.id])
+            return state
+        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+            return self.call_effects(s, s.value, state)
+        if isinstance(s, gast.If):
+            a = self.block(s.body, dict(state))
+            b = self.block(s.orelse, dict(state))
+            return _join(a, b)
+        if isinstance(s, (gast.For, gast.While)):
+            head = dict(state)
+            if isinstance(s, gast.For):
+                head.pop(s.target.id, None)
+            for _ in range(50):
+                end = self.block(s.body, dict(head))
+                if isinstance(s, gast.For):
+                    end.pop(s.target.id, None)
+                new_head = _join(head, end)
+                if _same_partition(new_head, head):
+                    head = new_head
+                    break
+                head = new_head
+            return head
+        return state
+
+    def elements(self, refs):
+        return frozenset((o, p + (UNKNOWN,)) for o, p in refs)
+
+    def fresh(self, s, state):
+        """A new object allocated by ``s``: older objects of the same site are demoted."""
+        recent = ("site", id(s), "recent")
+        old = ("site", id(s), "old")
+        out = {}
+        for n, refs in state.items():
+            out[n] = frozenset((old if o == recent else o, p) for o, p in refs)
+        return out, frozenset({(recent, ())})
+
+    def refs_of(self, atom, state):
+        if isinstance(atom, gast.Name):
+            if atom.id in self.locals:
+                return state.get(atom.id, frozenset())
+            obj = self.fir.resolve(atom)
+            if obj is not MISSING and kinds.is_mutable(kinds.value_kind(obj)):
+                return frozenset({(("global", atom.id), ())})
+        return frozenset()
+
+    def assign(self, s, t, value, state):
+        if ir.anno(s, "augmented") and isinstance(value, gast.BinOp) and \
+                isinstance(value.left, gast.Name) and value.left.id == t:
+            if self.shared_when_written(s, t, state):
+                self.in_place[id(s)] = True
+                self.write(s, t, state, "augmented")
+                return state
+        state = dict(state)
+        if not self.may_share(t):
+            state.pop(t, None)
+            return state
+        refs = self.value_refs(s, value, state)
+        if refs is None:  # a new object
+            state, refs = self.fresh(s, state)
+        state[t] = refs
+        return state
+
+    def value_refs(self, s, value, state):
+        """The objects ``value`` may refer to; None for a fresh object."""
+        if isinstance(value, gast.Name):
+            return self.refs_of(value, state)
+        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
+            base = value.value.id
+            refs = self.refs_of(value.value, state)
+            kb = self.kind(base)
+            if isinstance(kb, kinds.Array):
+                if _basic(value.slice, self.env):
+                    self.step_index[id(s)] = value.slice
+                    return frozenset((o, p + (("sub", id(s)),)) for o, p in refs)
+                return None  # fancy indexing copies
+            return self.elements(refs)
+        if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) and \
+                value.value.id in self.locals:
+            refs = self.refs_of(value.value, state)
+            if value.attr == "T":
+                return frozenset((o, p + (("T",),)) for o, p in refs)
+            return self.elements(refs)
+        if isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
+            parts = value.values if isinstance(value, gast.Dict) else value.elts
+            inner = frozenset().union(*[self.elements(self.refs_of(e, state)) for e in parts]) \
+                if parts else frozenset()
+            return None if not inner else inner | self.fresh_marker(s)
+        if isinstance(value, gast.BinOp):
+            inner = frozenset()
+            for side in (value.left, value.right):
+                if isinstance(self.kind(getattr(side, "id", "")), kinds.Seq):
+                    inner |= self.elements(self.refs_of(side, state))
+            return None if not inner else inner | self.fresh_marker(s)
+        if isinstance(value, gast.Call):
+            return self.call_refs(s, value, state)
+        return None
+
+    def fresh_marker(self, s):
+        return frozenset({(("site", id(s), "recent"), ())})
+
+    def call_refs(self, s, call, state):
+        func = call.func
+        obj = self.fir.resolve(func)
+        args = list(call.args) + [k.value for k in call.keywords]
+        if obj is MISSING and isinstance(func, gast.Attribute) and \
+                isinstance(func.value, gast.Name) and func.value.id in self.locals:
+            receiver = func.value.id
+            self.method_effect(s, receiver, func.attr, call.args, state)
+            rk = self.kind(receiver)
+            refs = self.refs_of(func.value, state)
+            if func.attr in ("copy", "astype", "tolist") or (
+                    isinstance(rk, kinds.Array) and func.attr not in VIEW_METHODS):
+                return None if func.attr != "copy" or not isinstance(rk, kinds.Seq) else (
+                    self.elements(refs) | self.fresh_marker(s))
+            return self.elements(refs)
+        name = getattr(obj, "__name__", "")
+        module = (getattr(obj, "__module__", "") or "").split(".")[0]
+        if obj in self.mutators and call.args:
+            self.write(s, _name_of(call.args[0]), state, "unknown")
+        if any(k.arg == "out" for k in call.keywords):
+            for k in call.keywords:
+                if k.arg == "out":
+                    self.write(s, _name_of(k.value), state, "unknown")
+        if module == "numpy":
+            if name in VIEW_FUNCTIONS and call.args:
+                return self.elements(self.refs_of(call.args[0], state))
+            return None
+        if module in ("math", "operator", "builtins") and name not in (
+                "list", "tuple", "dict", "sorted", "reversed", "iter", "next", "max", "min",
+                "getattr", "vars"):
+            return None
+        inner = frozenset()
+        for a in args:
+            inner |= self.elements(self.refs_of(a, state))
+        from .rules import is_library
+
+        if is_library(obj) and module not in ("builtins",):
+            return None if not inner else inner | self.fresh_marker(s)
+        # a user function or an unknown callable: it may return (part of) an argument, and a
+        # user function may write into its arguments
+        self.callee_effects(s, obj, call, state)
+        return inner | self.fresh_marker(s)
+
+    def callee_effects(self, s, obj, call, state):
+        import types
+
+        from .parse import parse_function
+        from .rules import is_library, lookup
+
+        if isinstance(obj, types.FunctionType) and not is_library(obj) and lookup(obj) is None:
+            arg_kinds = [kinds.kind_of(a, self.env) for a in call.args]
+            written = callee_writes(obj, arg_kinds)
+            params = list(parse_function(obj).params)
+            for k, a in enumerate(call.args):
+                if k < len(params) and params[k] in written:
+                    self.write(s, _name_of(a), state, "unknown")
+        elif obj is MISSING or not is_library(obj):
+            for a in call.args:  # an unknown callable may change what it is given
+                name = _name_of(a)
+                if name is not None and self.may_share(name):
+                    self.write(s, name, state, "unknown")
+
+    def call_effects(self, s, call, state):
+        self.call_refs(s, call, state)
+        func = call.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and \
+                func.value.id in self.locals and func.attr in ("append", "insert", "extend"):
+            receiver = func.value.id
+            added = call.args[-1] if call.args else None
+            refs = self.refs_of(added, state) if added is not None else frozenset()
+            if refs:
+                state = dict(state)
+                state[receiver] = state.get(receiver, frozenset()) | self.elements(refs)
+        return state
+
+    def method_effect(self, s, receiver, method, args, state):
+        rk = self.kind(receiver)
+        if method in MUTATING_METHODS:
+            self.write(s, receiver, state, "method")
+        elif rk == kinds.OBJECT or rk is None:
+            # an unknown object's method may change the object and what it is given
+            self.write(s, receiver, state, "unknown")
+            for a in args:
+                name = _name_of(a)
+                if name is not None and self.may_share(name):
+                    self.write(s, name, state, "unknown")
+
+    # -- writes --------------------------------------------------------------------------
+    def shared_when_written(self, s, n, state) -> bool:
+        refs = state.get(n, frozenset())
+        objs = {o for o, _ in refs}
+        if any(o[0] == "global" for o in objs):
+            return True
+        for m in self.live_out.get(id(s), ()):
+            if m != n and objs & {o for o, _ in state.get(m, frozenset())}:
+                return True
+        return False
+
+    def write(self, s, n, state, how):
+        if n is None or n not in self.locals:
+            return
+        refs = state.get(n, frozenset())
+        for o, _ in refs:
+            if o[0] == "global":
+                raise self.fir.error(f"mutation of global '{o[1]}' through '{n}'", s,
+                                     "s2sad treats globals as constants; copy it first")
+            if o[0] == "param":
+                self.mutated_params.add(o[1])
+        objs = {o for o, _ in refs}
+        for m in sorted(self.live_out.get(id(s), ())):
+            if m == n or m not in state:
+                continue
+            shared = objs & {o for o, _ in state[m]}
+            if not shared:
+                continue
+            self.plans.setdefault(id(s), {})[m] = self.relation(s, n, m, state, how)
+
+    def relation(self, s, n, m, state, how):
+        hint = (f"copy it first ({m} = {n}.copy() or list({n})) if the two should differ, "
+                "or write through one name only")
+        where = f"writes through '{n}', which may share memory with '{m}'"
+        rn, rm = state[n], state[m]
+        if len(rn) != 1 or len(rm) != 1:
+            raise self.fir.error(where, s, hint)
+        (on, pn), = rn
+        (om, pm), = rm
+        if on != om or not (on[0] == "param" or on[-1] == "recent"):
+            raise self.fir.error(where, s, hint)
+        if any(step == UNKNOWN for step in pn + pm):
+            raise self.fir.error(where + " (through a view or an element s2sad cannot "
+                                 "write through)", s, hint)
+        if how not in ("store", "augmented"):
+            raise self.fir.error(f"{where}: s2sad repeats stores and in-place operators on "
+                                 "the other name, not method calls", s, hint)
+        for step in pn + pm:
+            if step[0] == "sub":
+                self.used_steps.add(step[1])
+        if pm == pn:
+            return ("repeat", m, ())
+        if pn[:len(pm)] == pm:
+            return ("store", m, pn[len(pm):])
+        if pm[:len(pn)] == pn:
+            return ("rederive", m, pm[len(pn):])
+        raise self.fir.error(where + " (overlapping views)", s, hint)
+
+    # -- liveness ------------------------------------------------------------------------
+    def liveness(self, stmts, live_after):
+        """Record, for each statement, the names live after it; return those live before."""
+        live = set(live_after)
+        for s in reversed(stmts):
+            self.live_out[id(s)] = set(live)
+            if isinstance(s, gast.If):
+                a = self.liveness(s.body, live)
+                b = self.liveness(s.orelse, live)
+                live = a | b | set(ir.loads_in(s.test))
+            elif isinstance(s, (gast.For, gast.While)):
+                head = set(live)
+                for _ in range(50):
+                    inner = self.liveness(s.body, head | live)
+                    if isinstance(s, gast.For):
+                        inner = (inner - {s.target.id}) | set(ir.loads_in(s.iter))
+                    else:
+                        inner = inner | set(ir.loads_in(s.test))
+                    new = head | inner
+                    if new == head:
+                        break
+                    head = new
+                live = head
+            else:
+                defs, uses = _defs_uses(s)
+                live = (live - defs) | uses
+        return live
+
+    # -- the rewrite ---------------------------------------------------------------------
+    def rewrite(self, stmts):
+        out = []
+        for s in stmts:
+            if isinstance(s, gast.If):
+                s = _copy_with(s, body=self.rewrite(s.body), orelse=self.rewrite(s.orelse))
+                out.append(s)
+                continue
+            if isinstance(s, (gast.For, gast.While)):
+                out.append(_copy_with(s, body=self.rewrite(s.body)))
+                continue
+            out.extend(self.captures(s))
+            if self.in_place.get(id(s)):
+                out.extend(self.in_place_write(s))
+            else:
+                out.append(s)
+            for plan in self.plans.get(id(s), {}).values():
+                out.extend(self.mirror(s, plan))
+        return out
+
+    def captures(self, s):
+        """An alias statement whose index a mirror reuses: its index's names are copied into
+        names of its own, which hold the values the view was taken with."""
+        if id(s) not in self.used_steps:
+            return []
+        index = self.step_index[id(s)]
+        out = []
+        mapping = {}
+        for n in sorted(ir.names_in(index) & self.locals):
+            c = self.namer.fresh("_at_" + n.lstrip("_"), "temp")
+            self.locals.add(c)
+            out.append(ir.at(ir.assign(c, ir.name(n)), s))
+            mapping[n] = ir.name(c)
+        if mapping:
+            new_index = ir.substitute(index, mapping)
+            s.value.slice = new_index
+            self.step_index[id(s)] = new_index
+        return out
+
+    def in_place_write(self, s):
+        """``x = x op v`` (from ``x op= v``) as ``_t = x op v; x[...] = _t``."""
+        t = s.targets[0].id
+        tmp = self.namer.numbered("_t")
+        self.locals.add(tmp)
+        compute = ir.at(ir.assign(tmp, s.value), s)
+        store = ir.at(ir.assign(ir.subscript(ir.name(t), ir.const(Ellipsis), store=True),
+                                ir.name(tmp)), s)
+        ir.set_anno(store, "in_place_of", t)
+        self._stored_value = ir.name(tmp)
+        self._store_target = store.targets[0]
+        return [compute, store]
+
+    def path(self, node, steps):
+        for step in steps:
+            if step[0] == "T":
+                node = gast.Attribute(value=node, attr="T", ctx=gast.Load())
+            else:
+                node = ir.subscript(node, ir.clone(self.step_index[step[1]]))
+        return node
+
+    def mirror(self, s, plan):
+        how, m, steps = plan
+        if self.in_place.get(id(s)):
+            target, value = self._store_target, self._stored_value
+            base = s.targets[0].id
+        else:
+            target, value = s.targets[0], s.value
+            base = ir.store_base(target)
+        note = ir.comment(f"{m} shares memory with {base}", s)
+        if how == "rederive":
+            return [note, ir.at(ir.assign(m, self.path(ir.name(base), steps)), s)]
+        # the same store through m (and the path from m to the written name)
+        new_target = ir.clone(target)
+        node = new_target
+        while isinstance(node.value, gast.Subscript):
+            node = node.value
+        node.value = self.path(ir.name(m), steps)
+        return [note, ir.at(gast.Assign(targets=[new_target], value=ir.clone(value),
+                                        type_comment=None), s)]
+
+
+def _name_of(node):
+    return node.id if isinstance(node, gast.Name) else None
+
+
+def _basic(index, env) -> bool:
+    """Basic indexing (integers, slices, None): a view, not a copy."""
+    for part in (index.elts if isinstance(index, gast.Tuple) else [index]):
+        if isinstance(part, gast.Slice):
+            continue
+        if isinstance(part, gast.Constant) and (part.value is None or part.value is Ellipsis
+                                                or isinstance(part.value, int)):
+            continue
+        if not kinds.is_int(kinds.kind_of(part, env)):
+            return False
+    return True
+
+
+def _join(a, b):
+    out = {}
+    for n in set(a) | set(b):
+        out[n] = a.get(n, frozenset()) | b.get(n, frozenset())
+    return out
+
+
+def _same_partition(a, b) -> bool:
+    return a == b
+
+
+def _defs_uses(s):
+    defs, uses = set(), set()
+    if isinstance(s, gast.Assign):
+        target = s.targets[0]
+        uses |= set(ir.loads_in(s.value))
+        if isinstance(target, gast.Name):
+            defs.add(target.id)
+        else:
+            uses |= set(ir.loads_in(target)) | {ir.store_base(target)} - {None}
+            for n in gast.walk(target):
+                if isinstance(n, gast.Name):
+                    uses.add(n.id)
+    elif isinstance(s, (gast.Expr, gast.Return, gast.Assert)):
+        node = s.value if not isinstance(s, gast.Assert) else s.test
+        if node is not None:
+            uses |= set(ir.loads_in(node))
+    return defs, uses
+
+
+def _copy_with(s, **fields):
+    new = type(s)(**{f: getattr(s, f) for f in s._fields})
+    for f, v in fields.items():
+        setattr(new, f, v)
+    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset", "recompute"):
+        if hasattr(s, attr):
+            setattr(new, attr, getattr(s, attr))
+    facts = getattr(s, "_s2sad", None)
+    if facts:
+        new._s2sad = dict(facts)
+    return new
+
+
+def resolve_aliases(fir: FunctionIR, body: list, kinds_of: dict, env, namer) -> Result:
+    """Run the analysis on ``body`` (a copy of ``fir``'s, which it may change; see the module
+    docstring); new names come from ``namer``."""
+    view = FunctionIR(fir.func, fir.name, fir.params, body, fir.filename, fir.firstline,
+                      fir.file_lines, fir.closure, set(fir.locals), namer, fir.meta)
+    return Aliasing(view, kinds_of, env, namer, view.locals).run()
+
+
+_WRITES: dict = {}
+
+
+def callee_writes(func, arg_kinds) -> set:
+    """The parameters of user function ``func`` whose objects a call writes (directly or
+    through names that share them), for arguments of these kinds."""
+    from .parse import parse_function
+
+    key = (func, tuple(arg_kinds))
+    if key in _WRITES:
+        return _WRITES[key]
+    _WRITES[key] = set()  # (recursion: refused elsewhere)
+    callee = parse_function(func)
+    params = dict(zip(callee.params, arg_kinds))
+    env = kinds.Env({}, callee.resolve, lambda n: n in callee.locals)
+    kinds_of = kinds.infer(callee.body, {p: k for p, k in params.items() if k is not None},
+                           env)
+    result = Aliasing(callee, kinds_of, env, callee.namer.copy(), set(callee.locals))
+    try:
+        result.run_analysis_only()
+    except Exception:
+        # whatever the callee does that the analysis refuses, its own transformation refuses
+        # too; as a caller, assume every argument it can change is changed
+        result.mutated_params = {p for p in callee.params if result.may_share(p)}
+    _WRITES[key] = set(result.mutated_params)
+    return _WRITES[key]

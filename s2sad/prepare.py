@@ -1,0 +1,113 @@
+"""Kinds-aware lowering of the primal IR, before activity analysis.
+
+``parse`` writes the IR without knowing what the arguments are; once the transformation is
+specialized for argument kinds, a few statements get their exact meaning:
+
+* ``for k in d`` over a dict iterates its keys: the loop reads ``_keys = list(d)``;
+* ``ys.insert(i, v)``, ``t = ys.pop(i)`` and ``ys.extend(zs)`` on a list record, just before,
+  the position they change (``_t = insert_index(ys, i)``, ``pop_index``, ``len(ys)``): the
+  adjoint sweep and the tape undo the change there;
+* ``ys += zs`` on a list nobody else shares is ``ys.extend(zs)`` (one element at a time, not a
+  copy of the list).
+
+Shared arrays and lists were already handled by ``aliases``.
+"""
+
+from __future__ import annotations
+
+import gast
+
+from . import ir, kinds, runtime
+from .ir import Namer
+
+
+class Preparer:
+    def __init__(self, kinds_of: dict, env, namer: Namer, local_names: set,
+                 bind_helper) -> None:
+        self.kinds = kinds_of
+        self.env = env
+        self.namer = namer
+        self.locals = local_names
+        self.helper = bind_helper  # runtime function -> the name it is bound to
+
+    def kind(self, atom):
+        return kinds.kind_of(atom, self.env)
+
+    def temp(self) -> str:
+        name = self.namer.numbered("_t")
+        self.locals.add(name)
+        return name
+
+    def block(self, stmts) -> list:
+        out: list = []
+        for s in stmts:
+            if isinstance(s, gast.If):
+                s.body = self.block(s.body)
+                s.orelse = self.block(s.orelse)
+                out.append(s)
+            elif isinstance(s, (gast.For, gast.While)):
+                s.body = self.block(s.body)
+                out.extend(self.dict_keys(s))
+                out.append(s)
+            else:
+                out.extend(self.statement(s))
+        return out
+
+    def dict_keys(self, loop) -> list:
+        """``for k in d``: read the keys of ``d`` from a list made before the loop."""
+        pre = []
+        for st in loop.body:
+            seq = ir.anno(st, "iterates")
+            if seq is None or not isinstance(st.value, gast.Subscript):
+                continue
+            if isinstance(self.kind(seq), kinds.Dict):
+                keys = self.temp()
+                pre.append(ir.at(ir.assign(keys, ir.call("list", ir.clone(seq))), loop))
+                st.value.value = ir.name(keys)
+        return pre
+
+    def statement(self, s) -> list:
+        call = None
+        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+            call = s.value
+        elif isinstance(s, gast.Assign) and isinstance(s.value, gast.Call):
+            call = s.value
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and \
+                ir.anno(s, "augmented") and isinstance(s.value, gast.BinOp) and \
+                isinstance(s.value.op, gast.Add) and isinstance(s.value.left, gast.Name) and \
+                s.value.left.id == s.targets[0].id and \
+                isinstance(self.kinds.get(s.targets[0].id), kinds.Seq) and \
+                self.kinds[s.targets[0].id].kind == "list" and \
+                isinstance(self.kind(s.value.right), kinds.Seq):
+            # ys += zs extends the list in place
+            extend = ir.at(ir.expr_stmt(ir.call(gast.Attribute(
+                value=ir.name(s.targets[0].id), attr="extend", ctx=gast.Load()),
+                s.value.right)), s)
+            return self.statement(extend)
+        if call is None or not isinstance(call.func, gast.Attribute) or \
+                not isinstance(call.func.value, gast.Name):
+            return [s]
+        receiver = call.func.value.id
+        rk = self.kinds.get(receiver)
+        if not (isinstance(rk, kinds.Seq) and rk.kind == "list") or call.keywords:
+            return [s]
+        method = call.func.attr
+        position = None
+        if method == "insert" and len(call.args) == 2:
+            position = ir.call(self.helper(runtime.insert_index), ir.name(receiver),
+                               call.args[0])
+        elif method == "pop" and len(call.args) == 1:
+            position = ir.call(self.helper(runtime.pop_index), ir.name(receiver), call.args[0])
+        elif method == "extend" and len(call.args) == 1:
+            position = ir.call("len", ir.name(receiver))
+        if position is None:
+            return [s]
+        t = self.temp()
+        ir.set_anno(s, "position", t)
+        return [ir.at(ir.assign(t, position), s), s]
+
+
+def prepare(body: list, kinds_of: dict, env, namer: Namer, local_names: set,
+            bind_helper) -> list:
+    """The body with the rewrites of the module docstring (``body`` is a copy it may change)."""
+    return Preparer(kinds_of, env, namer, local_names, bind_helper).block(body)
