@@ -471,9 +471,7 @@ class Aliasing:
             return [note, ir.at(ir.assign(m, self.path(ir.name(base), steps)), s)]
         # the same store through m (and the path from m to the written name)
         new_target = ir.clone(target)
-        node = new_target
-        while isinstance(node.value, gast.Subscript):
-            node = node.value
+        node = ir.path_root_parent(new_target)
         node.value = self.path(ir.name(m), steps)
         return [note, ir.at(gast.Assign(targets=[new_target], value=ir.clone(value),
                                         type_comment=None), s)]

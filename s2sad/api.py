@@ -92,8 +92,9 @@ def check_output(t: Transformed) -> None:
 
 
 def _is_implicit_return(ret) -> bool:
-    return isinstance(ret.value, gast.Constant) and ret.value.value is None and \
-        not hasattr(ret, "end_lineno")
+    from .ir import anno
+
+    return bool(anno(ret, "implicit"))
 
 
 def _check_value(t: Transformed, value) -> None:
@@ -140,9 +141,13 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
     try:
         t = transform(f, names, kinds=guessed)
         check_output(t)
-    except S2SADError:
-        if all(k == kinds.FLOAT for k in guessed.values()) and len(guessed) == len(params):
-            raise
+    except S2SADError as refusal:
+        # refused for the guessed kinds: reported now if arrays are refused too, else left
+        # for the first call, when the arguments tell
+        try:
+            check_output(transform(f, names, kinds={p: kinds.Array(None) for p in params}))
+        except S2SADError:
+            raise refusal from None
         t = None
     if verbose and t is not None:
         print(t.full_source)

@@ -194,11 +194,26 @@ def children(s) -> list:
     return list(getattr(s, "body", []))
 
 
+def is_path_step(node) -> bool:
+    """A step of a store path: ``[i]``, or ``.T`` (a view that writes go through)."""
+    return isinstance(node, gast.Subscript) or (isinstance(node, gast.Attribute)
+                                                 and node.attr == "T")
+
+
 def store_base(target) -> str | None:
-    """The name an assignment target stores into (``a`` for ``a`` and for ``a[i][j]``)."""
-    while isinstance(target, gast.Subscript):
+    """The name an assignment target stores into (``a`` for ``a``, ``a[i][j]`` and
+    ``a.T[i]``)."""
+    while is_path_step(target):
         target = target.value
     return target.id if isinstance(target, gast.Name) else None
+
+
+def path_root_parent(target):
+    """The innermost step of a store path (the node whose ``value`` is the base name)."""
+    node = target
+    while is_path_step(node.value):
+        node = node.value
+    return node
 
 
 def names_in(node) -> set[str]:

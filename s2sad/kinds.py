@@ -571,6 +571,11 @@ def _axis_rank(x, e, env, axis_pos, keep_pos=None):
 
 def _numpy_kind(obj, e, args, env):
     name = getattr(obj, "__name__", "")
+    if not args:  # the array passed by keyword: np.sum(a=x)
+        for k in e.keywords:
+            if k.arg in ("a", "x", "array", "object", "arrays"):
+                args = [kind_of(k.value, env)]
+                break
     first = args[0] if args else None
     if any(a is None for a in args[:1]):
         return None

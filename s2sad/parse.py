@@ -218,6 +218,7 @@ def _parse_function(f: Callable) -> FunctionIR:
     fir.body = norm.block(body)
     if not fir.body or not isinstance(fir.body[-1], gast.Return):
         ret = _at(gast.Return(value=gast.Constant(value=None, kind=None)), fdef)
+        ir.set_anno(ret, "implicit", True)  # the function falls off its end
         fir.body.append(ret)
     return fir
 

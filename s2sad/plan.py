@@ -133,10 +133,7 @@ class Planning:
     def adjoint_slot(self, target, base):
         """``ba[i][j]`` for the target ``a[i][j]``."""
         slot = clone(target)
-        node = slot
-        while isinstance(node.value, gast.Subscript):
-            node = node.value
-        node.value = name(self.adj(base))
+        ir.path_root_parent(slot).value = name(self.adj(base))
         for n in gast.walk(slot):
             if hasattr(n, "ctx"):
                 n.ctx = gast.Load()
@@ -283,8 +280,9 @@ class Planning:
         bound, keywords = self._bind_rule_args(s, op, rule)
         args = self._call_args(op)
         template = rule.template()
-        if template is not None and not self._inlinable(rule, template):
-            template = None  # the rule's names would mean something else here: call it
+        renamed = self._template_names(rule, template) if template is not None else None
+        if renamed is None:
+            template = None  # a name of the rule cannot be resolved: call it
         g = name(self.adj(t))
         active = [n for n in names if n in bound and isinstance(bound[n], gast.Name)
                   and bound[n].id in self.fir.locals and self.active(bound[n].id)]
@@ -328,6 +326,7 @@ class Planning:
             plan.reads_before.add(args[0].id)
             return
         mapping = {"g": g, "ans": ans}
+        mapping.update(renamed)
         for n in names:
             if n in bound:
                 mapping[n] = bound[n]
@@ -338,10 +337,6 @@ class Planning:
             if isinstance(expr, gast.Constant) and expr.value is None:
                 continue
             inst = _fold(substitute(expr, mapping))
-            for free in names_in(expr) - set(rule.params):
-                obj = _rule_name(rule, free)
-                if obj is not MISSING:
-                    self.bind_free_name(free, obj)
             used = names_in(expr)
             for pname in names:
                 if pname in used and pname in bound and isinstance(bound[pname], gast.Name) \
@@ -368,25 +363,27 @@ class Planning:
             return expr
         return call(self.helper(rt.unbroadcast), expr, clone(operand))
 
-    def _inlinable(self, rule, template) -> bool:
-        """A template inlines when each free name resolves for the rule and means the same
-        object in the generated code (not a local of the user's function, not another
-        injected object, not a different global of the user's module)."""
+    def _template_names(self, rule, template) -> dict | None:
+        """How the free names of a rule's template (``math``, ``unbroadcast``...) read in
+        the generated code: as themselves where they mean the same object there, else under
+        a fresh name bound to the rule's object ({name: Name} for those renamed); None if a
+        name does not resolve for the rule."""
         free_names = set()
         for expr in template:
             free_names |= names_in(expr)
-        for n in free_names - set(rule.params):
+        renamed = {}
+        for n in sorted(free_names - set(rule.params)):
             obj = _rule_name(rule, n)
-            if obj is MISSING or n in self.fir.locals:
-                return False
-            if n in self.injected and self.injected[n] is not obj:
-                return False
-            if self.names.role(n) is not None:  # a name the namer gave to something else
-                return False
+            if obj is MISSING:
+                return None
             user = self.fir.resolve(name(n))
-            if user is not MISSING and user is not obj:
-                return False
-        return True
+            if n in self.fir.locals or (n in self.injected and self.injected[n] is not obj) \
+                    or (self.names.role(n) is not None and self.injected.get(n) is not obj) \
+                    or (user is not MISSING and user is not obj):
+                renamed[n] = name(self.helper_named(obj, n))
+            else:
+                self.bind_free_name(n, obj)
+        return renamed
 
     def _plan_user_call(self, s, t, op: Op, plan: StmtPlan):
         callee = op.primitive

@@ -97,6 +97,12 @@ class Reverser(Planning, Taping, Sweeps):
         return self.names.once(("role", role), base, "temp" if base in ("_g", "_ans")
                                else role)
 
+    def helper_named(self, obj, base: str) -> str:
+        """A fresh name for ``obj`` (a rule's free name taken by the user's code)."""
+        name = self.names.once(("renamed", id(obj)), base, "helper")
+        self.injected[name] = obj
+        return name
+
     def bind_free_name(self, name: str, obj) -> None:
         """A free name of an inlined rule template, bound to what it means for the rule."""
         self.names.reserve([name])

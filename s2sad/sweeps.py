@@ -272,7 +272,9 @@ class Sweeps:
         target = s.targets[0]
         parts = []
         node = target
-        while isinstance(node, gast.Subscript):
+        while ir.is_path_step(node):
+            if not isinstance(node, gast.Subscript):
+                return False
             parts.append(node.slice)
             node = node.value
         return all(self._int_index(p) for p in parts) and \
