@@ -149,8 +149,20 @@ class Aliasing:
             return head
         return state
 
-    def elements(self, refs):
+    def elements(self, refs, of=None):
+        """Objects held inside the objects ``refs`` (none when ``of``, the container's name,
+        holds only numbers and strings)."""
+        if of is not None and not self.elements_may_share(of):
+            return frozenset()
         return frozenset((o, p + (UNKNOWN,)) for o, p in refs)
+
+    def elements_may_share(self, name) -> bool:
+        k = self.kind(name)
+        if isinstance(k, (kinds.Seq, kinds.Dict)):
+            inner = [k.value] if isinstance(k, kinds.Dict) else list(k.elts or ()) + [k.elem]
+            return any(x is not None and not (isinstance(x, kinds.Scalar) or x in (
+                kinds.STR, kinds.NONE)) for x in inner)
+        return not isinstance(k, (kinds.Array, kinds.Scalar))
 
     def fresh(self, s, state):
         """A new object allocated by ``s``: older objects of the same site are demoted."""
@@ -158,7 +170,8 @@ class Aliasing:
         old = ("site", id(s), "old")
         out = {}
         for n, refs in state.items():
-            out[n] = frozenset((old if o == recent else o, p) for o, p in refs)
+            out[n] = refs if isinstance(n, tuple) else frozenset(
+                (old if o == recent else o, p) for o, p in refs)
         return out, frozenset({(recent, ())})
 
     def refs_of(self, atom, state):
@@ -173,11 +186,24 @@ class Aliasing:
     def assign(self, s, t, value, state):
         if ir.anno(s, "augmented") and isinstance(value, gast.BinOp) and \
                 isinstance(value.left, gast.Name) and value.left.id == t:
+            kt = self.kind(t)
+            if isinstance(kt, kinds.Seq) and kt.kind == "list":
+                # ys += zs extends the list in place (prepare.py): the same object
+                self.write(s, t, state, "method")
+                if isinstance(value.right, gast.Name) and value.right.id in state:
+                    state = dict(state)
+                    state[t] = state.get(t, frozenset()) | self.elements(
+                        state[value.right.id], value.right.id)
+                return state
             if self.shared_when_written(s, t, state):
                 self.in_place[id(s)] = True
                 self.write(s, t, state, "augmented")
                 return state
         state = dict(state)
+        # t is rebound: what was derived from it, or it from, no longer holds
+        for key in [k for k, v in state.items() if isinstance(k, tuple)
+                    and (k[1] == t or v[0] == t)]:
+            del state[key]
         if not self.may_share(t):
             state.pop(t, None)
             return state
@@ -185,7 +211,38 @@ class Aliasing:
         if refs is None:  # a new object
             state, refs = self.fresh(s, state)
         state[t] = refs
+        derived = self.derivation(s, value)
+        if derived is not None:
+            state[("derived", t)] = derived
         return state
+
+    def derivation(self, s, value):
+        """``t = b`` (the same object), ``t = b[i:j]``, ``t = b.T`` (a view): (b, path) --
+        a relation that holds, whatever object b is, until t or b is rebound."""
+        if isinstance(value, gast.Name) and value.id in self.locals and \
+                self.may_share(value.id):
+            return (value.id, ())
+        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) and \
+                isinstance(self.kind(value.value.id), kinds.Array) and \
+                _basic(value.slice, self.env) and \
+                isinstance(kinds.kind_of(value, self.env), kinds.Array):
+            return (value.value.id, (("sub", id(s)),))
+        if isinstance(value, gast.Attribute) and value.attr == "T" and \
+                isinstance(value.value, gast.Name) and value.value.id in self.locals:
+            return (value.value.id, (("T",),))
+        return None
+
+    def root(self, n, state):
+        """The name ``n`` was derived from, through the derivations still holding, and the
+        path from it to ``n``."""
+        path = ()
+        seen = set()
+        while ("derived", n) in state and n not in seen:
+            seen.add(n)
+            base, steps = state[("derived", n)]
+            path = steps + path
+            n = base
+        return n, path
 
     def value_refs(self, s, value, state):
         """The objects ``value`` may refer to; None for a fresh object."""
@@ -200,6 +257,9 @@ class Aliasing:
                     self.step_index[id(s)] = value.slice
                     return frozenset((o, p + (("sub", id(s)),)) for o, p in refs)
                 return None  # fancy indexing copies
+            if isinstance(value.slice, gast.Slice) and isinstance(kb, kinds.Seq):
+                inner = self.elements(refs, base)  # a slice of a list: a new list
+                return None if not inner else inner | self.fresh_marker(s)
             return self.elements(refs)
         if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) and \
                 value.value.id in self.locals:
@@ -209,14 +269,17 @@ class Aliasing:
             return self.elements(refs)
         if isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
             parts = value.values if isinstance(value, gast.Dict) else value.elts
-            inner = frozenset().union(*[self.elements(self.refs_of(e, state)) for e in parts]) \
-                if parts else frozenset()
+            inner = frozenset()
+            for e in parts:
+                if isinstance(e, gast.Name) and self.may_share(e.id):
+                    inner |= self.elements(self.refs_of(e, state))
             return None if not inner else inner | self.fresh_marker(s)
         if isinstance(value, gast.BinOp):
             inner = frozenset()
             for side in (value.left, value.right):
-                if isinstance(self.kind(getattr(side, "id", "")), kinds.Seq):
-                    inner |= self.elements(self.refs_of(side, state))
+                name_ = getattr(side, "id", "")
+                if isinstance(self.kind(name_), kinds.Seq):
+                    inner |= self.elements(self.refs_of(side, state), name_)
             return None if not inner else inner | self.fresh_marker(s)
         if isinstance(value, gast.Call):
             return self.call_refs(s, value, state)
@@ -237,8 +300,11 @@ class Aliasing:
             refs = self.refs_of(func.value, state)
             if func.attr in ("copy", "astype", "tolist") or (
                     isinstance(rk, kinds.Array) and func.attr not in VIEW_METHODS):
-                return None if func.attr != "copy" or not isinstance(rk, kinds.Seq) else (
-                    self.elements(refs) | self.fresh_marker(s))
+                inner = self.elements(refs, receiver) if isinstance(rk, (kinds.Seq, kinds.Dict)) \
+                    else frozenset()
+                return None if not inner else inner | self.fresh_marker(s)
+            if func.attr in ("pop", "get") and not self.elements_may_share(receiver):
+                return None
             return self.elements(refs)
         name = getattr(obj, "__name__", "")
         module = (getattr(obj, "__module__", "") or "").split(".")[0]
@@ -295,6 +361,10 @@ class Aliasing:
             receiver = func.value.id
             added = call.args[-1] if call.args else None
             refs = self.refs_of(added, state) if added is not None else frozenset()
+            if func.attr == "extend":
+                refs = self.elements(refs, added.id) if isinstance(added, gast.Name) else refs
+            elif not (isinstance(added, gast.Name) and self.may_share(added.id)):
+                refs = frozenset()
             if refs:
                 state = dict(state)
                 state[receiver] = state.get(receiver, frozenset()) | self.elements(refs)
@@ -346,13 +416,17 @@ class Aliasing:
         hint = (f"copy it first ({m} = {n}.copy() or list({n})) if the two should differ, "
                 "or write through one name only")
         where = f"writes through '{n}', which may share memory with '{m}'"
-        rn, rm = state[n], state[m]
-        if len(rn) != 1 or len(rm) != 1:
-            raise self.fir.error(where, s, hint)
-        (on, pn), = rn
-        (om, pm), = rm
-        if on != om or not (on[0] == "param" or on[-1] == "recent"):
-            raise self.fir.error(where, s, hint)
+        root_n, pn = self.root(n, state)
+        root_m, pm = self.root(m, state)
+        if root_n != root_m:
+            # not derived from one another: the same object only if both surely are
+            rn, rm = state[n], state[m]
+            if len(rn) != 1 or len(rm) != 1:
+                raise self.fir.error(where, s, hint)
+            (on, pn), = rn
+            (om, pm), = rm
+            if on != om or not (on[0] == "param" or on[-1] == "recent"):
+                raise self.fir.error(where, s, hint)
         if any(step == UNKNOWN for step in pn + pm):
             raise self.fir.error(where + " (through a view or an element s2sad cannot "
                                  "write through)", s, hint)
@@ -411,11 +485,22 @@ class Aliasing:
                 continue
             out.extend(self.captures(s))
             if self.in_place.get(id(s)):
-                out.extend(self.in_place_write(s))
+                written = self.in_place_write(s)
             else:
-                out.append(s)
+                written = [s]
+            out.extend(written)
+            group = [x for x in written if isinstance(x, gast.Assign)
+                     and isinstance(x.targets[0], gast.Subscript)]
             for plan in self.plans.get(id(s), {}).values():
-                out.extend(self.mirror(s, plan))
+                mirrored = self.mirror(s, plan)
+                out.extend(mirrored)
+                group += [x for x in mirrored if isinstance(x, gast.Assign)
+                          and not isinstance(x.targets[0], gast.Name)]
+            if len(group) > 1:
+                # the same memory written under several names: undone together, so that the
+                # first write's saved value is the old one (taping.py)
+                for x in group:
+                    ir.set_anno(x, "write_group", tuple(group))
         return out
 
     def captures(self, s):
@@ -497,6 +582,10 @@ def _basic(index, env) -> bool:
 def _join(a, b):
     out = {}
     for n in set(a) | set(b):
+        if isinstance(n, tuple):  # a derivation holds after a join if it holds on both sides
+            if a.get(n) == b.get(n):
+                out[n] = a[n]
+            continue
         out[n] = a.get(n, frozenset()) | b.get(n, frozenset())
     return out
 

@@ -71,8 +71,10 @@ def to_structure(g: Any, x: Any) -> Any:
     """The cotangent ``g`` of ``list(x)``, ``np.array(x)``... as the cotangent of ``x``: a list
     for a list (of lists), an array for an array, a number for a number."""
     if isinstance(x, np.ndarray):
-        return np.reshape(np.asarray(g, dtype=float), x.shape)
+        return np.reshape(np.broadcast_to(np.asarray(g, dtype=float), x.shape), x.shape)
     if isinstance(x, (list, tuple)):
+        if not isinstance(g, (list, tuple, np.ndarray)):  # a zero that stands for an array
+            g = np.broadcast_to(np.asarray(g, dtype=float), np.shape(x))
         return [to_structure(gi, xi) for gi, xi in zip(g, x)]
     if isinstance(g, np.ndarray) and g.ndim == 0:
         return float(g)
@@ -82,15 +84,24 @@ def to_structure(g: Any, x: Any) -> Any:
 # -- IEEE arithmetic for derivatives that divide by zero where the function does not --------
 
 
+# how many times a derivative met a point where it is infinite or undefined (0 / 0, 0 ** -1):
+# read by tests, to tell a NaN of IEEE arithmetic at such a point from a wrong gradient
+singular_points = [0]
+
+
 def div(a: Any, b: Any) -> Any:
     """``a / b`` with IEEE results where Python raises: ``x / 0`` is +-inf, ``0 / 0`` is nan
     (what NumPy and JAX give)."""
     try:
-        return a / b
+        q = a / b
     except ZeroDivisionError:
+        singular_points[0] += 1
         if a != a or a == 0:
             return math.nan
         return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    if isinstance(b, float) and b == 0.0:  # a NumPy scalar: IEEE already
+        singular_points[0] += 1
+    return q
 
 
 def power(a: Any, b: Any) -> Any:
@@ -99,6 +110,7 @@ def power(a: Any, b: Any) -> Any:
     try:
         return a ** b
     except ZeroDivisionError:
+        singular_points[0] += 1
         return math.inf if float(b) != int(b) or int(b) % 2 == 0 or \
             math.copysign(1.0, a) > 0 else -math.inf
     except OverflowError:
@@ -500,3 +512,9 @@ def fresh_copy(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.copy()
     return copy.deepcopy(value)
+
+
+# the helpers above that change their first argument in place (tidy never moves calls of
+# them, nor reads of that argument across them)
+MUTATING_HELPERS = (add_at, truncate, take_tail, add_item, take_item, get_grad, restore_item,
+                    restore_into)

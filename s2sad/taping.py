@@ -373,6 +373,13 @@ class Taping:
                 # iteration), or if its adjoint mirror needs the restored state
                 if any(r <= hi for r, _ in reads.get(w, ())) or self.mirror_needs_undo(s, w):
                     undo.setdefault(id(s), []).append(self.undo_kind(s, w))
+        # stores of one memory under several names (aliases.py) are undone together
+        for s in _walk(self.fir.body):
+            group = anno(s, "write_group")
+            if group and id(s) in undo:
+                for x in group:
+                    if id(x) not in undo:
+                        undo[id(x)] = [self.undo_kind(x, w) for w in writes(x)]
         self.undo = undo
         loop_restore, snapshot = {}, {}
         for s in _walk(self.fir.body):

@@ -24,8 +24,24 @@ from . import ir
 from .ir import Namer
 
 # the function's namer, for the duration of one tidy() call: which names are generated
-# temporaries (foldable) and which are adjoints (accumulations)
+# temporaries (foldable) and which are adjoints (accumulations); and the names of the bound
+# helpers that change their first argument (add_at, take_tail...)
 _names: list[Namer] = []
+_mutating: list[frozenset] = []
+MUTATING_METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
+                    "update", "setdefault", "popitem", "fill", "put", "resize"}
+
+
+def _changed_by(call) -> str | None:
+    """The name a call changes in place: ``ys.pop()`` changes ys, ``add_at(ba, ...)`` ba."""
+    func = call.func
+    if isinstance(func, gast.Attribute) and func.attr in MUTATING_METHODS and \
+            isinstance(func.value, gast.Name):
+        return func.value.id
+    if isinstance(func, gast.Name) and _mutating and func.id in _mutating[-1] and call.args \
+            and isinstance(call.args[0], gast.Name):
+        return call.args[0].id
+    return None
 
 
 def _is_generated(name: str) -> bool:
@@ -69,6 +85,10 @@ def _facts(s) -> tuple[list[str], set[str]]:
                             writes.add(n.id)
                         else:
                             reads.append(n.id)
+                    elif isinstance(n, gast.Call):
+                        changed = _changed_by(n)
+                        if changed is not None:
+                            writes.add(changed)
                     elif isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store):
                         base = n.value
                         while isinstance(base, gast.Subscript):
@@ -97,6 +117,8 @@ def _movable(expr) -> bool:
             return False
         if isinstance(n, gast.Call):
             func = n.func
+            if _changed_by(n) is not None:
+                return False  # a call that changes an object stays where it is
             # math.* and other module functions are pure; calls of local names are not moved
             if not isinstance(func, gast.Attribute):
                 if isinstance(func, gast.Name) and func.id in ("abs", "min", "max", "float"):
@@ -486,17 +508,21 @@ def _visit_blocks(stmts, fn):
     return fn(stmts)
 
 
-def tidy(fdef: gast.FunctionDef, namer: Namer, recomputed=frozenset()) -> gast.FunctionDef:
+def tidy(fdef: gast.FunctionDef, namer: Namer, recomputed=frozenset(),
+         mutating=frozenset()) -> gast.FunctionDef:
     """Fold single-use temporaries and copies of ``fdef`` in place (see module docstring).
 
     ``namer`` is the function's: only names it generated are folded or merged.
+    ``mutating`` names the bound helpers that change their first argument.
     ``recomputed`` names temporaries that the adjoint sweep recomputes rather than reads from
     the forward sweep; in the forward sweep they fold like any other single-use temporary."""
     _names.append(namer)
+    _mutating.append(frozenset(mutating))
     try:
         return _tidy(fdef, recomputed)
     finally:
         _names.pop()
+        _mutating.pop()
         _memo.clear()
 
 

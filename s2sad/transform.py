@@ -23,6 +23,7 @@ from .ir import clone
 from .kinds import Array, Dict, Seq
 from .parse import parse_function
 from .reverse import Context, reverse
+from .runtime import MUTATING_HELPERS
 from .tidy import tidy
 
 Wrt = int | str | Sequence[int | str]
@@ -133,7 +134,8 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
             name = fdef.name
             recomputed = {d.targets[0].id for ds in rev.recomputed.values() for d in ds}
             # tidy rewrites statements in place: give it a copy, so the primal IR stays flat
-            adjoint_ir = tidy(clone(fdef), rev.names, recomputed)
+            mutating = {n for n, obj in injected.items() if obj in MUTATING_HELPERS}
+            adjoint_ir = tidy(clone(fdef), rev.names, recomputed, mutating)
             source = to_source(adjoint_ir)
         except S2SADError:
             raise
