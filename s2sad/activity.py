@@ -151,6 +151,9 @@ class Classifier:
             return Op("opaque", _locals_in(fir, [node.func] + args), node=node)
         if target in TEXT:
             return Op("text", _locals_in(fir, args), node=node)
+        if target in (builtins.list, builtins.tuple, builtins.sorted, builtins.len) and \
+                len(node.args) == 1 and isinstance(self.kind(node.args[0]), kinds.Dict):
+            return Op("zero", _locals_in(fir, args), node=node)  # a dict's keys
         if target is builtins.dict and not node.args:
             # dict(x=a, y=b) is the literal {"x": a, "y": b}
             literal = gast.Dict(keys=[ir.const(k.arg) for k in node.keywords],
@@ -310,7 +313,8 @@ def edges(ops: dict) -> list:
     return out
 
 
-def analyze(fir: FunctionIR, wrt: list[str], ops: dict) -> Activity:
+def analyze(fir: FunctionIR, wrt: list[str], ops: dict, kinds_of: dict | None = None
+            ) -> Activity:
     """Compute the varied and useful sets of ``fir`` for inputs ``wrt``."""
     flow = edges(ops)
     varied = set(wrt)
@@ -385,4 +389,4 @@ def activity_of(fir: FunctionIR, wrt: list[str], param_kinds: dict | None = None
     ``param_kinds`` (for tests and for reading; the reverse pass runs the steps itself)."""
     env = kinds.Env({}, fir.resolve, lambda n: n in fir.locals)
     found = kinds.infer(fir.body, dict(param_kinds or {}), env)
-    return analyze(fir, wrt, classify_all(fir, found, env))
+    return analyze(fir, wrt, classify_all(fir, found, env), found)

@@ -71,6 +71,8 @@ class Aliasing:
         self.used_steps: set[int] = set()
         self.live_out: dict[int, set] = {}
         self.mutators = _mutator_functions()
+        self.holders: dict = {}  # abstract object -> every name that ever refers to it
+        self.written_objects: dict[int, set] = {}  # id(write statement) -> objects written
 
     # -- kinds ---------------------------------------------------------------------------
     def may_share(self, name: str) -> bool:
@@ -96,11 +98,27 @@ class Aliasing:
         for p in self.fir.params:
             if self.may_share(p):
                 state[p] = frozenset({(("param", p), ())})
+                self.holders.setdefault(("param", p), set()).add(p)
         self.block(body, state)
+
+    def sharers(self, s) -> set:
+        """Every name that refers, at some point, to memory the write ``s`` changes: an
+        adjoint reading one of them before the write (in time) needs it undone."""
+        out = set()
+        for o in self.written_objects.get(id(s), ()):
+            out |= self.holders.get(o, set())
+        for o, holders in self.holders.items():  # (old objects of the same site)
+            if o[0] == "site" and any(w[0] == "site" and w[1] == o[1]
+                                      for w in self.written_objects.get(id(s), ())):
+                out |= holders
+        return out
 
     def run(self) -> Result:
         body = self.fir.body
         self.run_analysis_only()
+        for st in ir.walk_statements(body):
+            if id(st) in self.written_objects:
+                ir.set_anno(st, "sharers", self.sharers(st))
         if not self.plans and not self.in_place:
             return Result(body, self.mutated_params, set(), self.locals)
         new = self.rewrite(body)
@@ -211,6 +229,8 @@ class Aliasing:
         if refs is None:  # a new object
             state, refs = self.fresh(s, state)
         state[t] = refs
+        for o, _ in refs:
+            self.holders.setdefault(o, set()).add(t)
         derived = self.derivation(s, value)
         if derived is not None:
             state[("derived", t)] = derived
@@ -397,6 +417,7 @@ class Aliasing:
         if n is None or n not in self.locals:
             return
         refs = state.get(n, frozenset())
+        self.written_objects.setdefault(id(s), set()).update(o for o, _ in refs)
         for o, _ in refs:
             if o[0] == "global":
                 raise self.fir.error(f"mutation of global '{o[1]}' through '{n}'", s,
@@ -531,6 +552,7 @@ class Aliasing:
         store = ir.at(ir.assign(ir.subscript(ir.name(t), ir.const(Ellipsis), store=True),
                                 ir.name(tmp)), s)
         ir.set_anno(store, "in_place_of", t)
+        ir.set_anno(store, "sharers", ir.anno(s, "sharers", set()))
         self._stored_value = ir.name(tmp)
         self._store_target = store.targets[0]
         return [compute, store]

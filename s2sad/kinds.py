@@ -475,6 +475,8 @@ def _call_kind(e, env):
             return Seq(kind, None, ())
         if args[0] is None:
             return None
+        if isinstance(args[0], Dict):  # the keys
+            return Seq(kind, OBJECT)
         if isinstance(args[0], Seq) and obj is not builtins.sorted:
             return Seq(kind, args[0].elem, args[0].elts if obj is not builtins.reversed
                        else None)
@@ -799,6 +801,8 @@ def _set_element(env, target, k):
     base = target.value
     if not isinstance(base, gast.Name) or k is None:
         return
+    if isinstance(target.slice, gast.Slice):  # ys[i:j] = zs stores zs's elements
+        k = as_element(k)
     current = env.kinds.get(base.id)
     if isinstance(current, Seq) and current.kind == "list":
         env.kinds[base.id] = Seq("list", join(current.elem, k))

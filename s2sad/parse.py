@@ -668,6 +668,10 @@ class Normalizer:
             return _at(gast.BinOp(left=self.atom(e.left, out), op=e.op,
                                   right=self.atom(e.right, out)), e)
         if isinstance(e, gast.UnaryOp):
+            if isinstance(e.op, gast.USub) and isinstance(e.operand, gast.Constant) and \
+                    isinstance(e.operand.value, (int, float)) and \
+                    not isinstance(e.operand.value, bool):
+                return _at(_const(-e.operand.value), e)  # -1 is a constant, not an operation
             operand = self.atom(e.operand, out)
             return _at(gast.UnaryOp(op=e.op, operand=operand), e)
         if isinstance(e, gast.BoolOp):

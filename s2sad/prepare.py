@@ -8,7 +8,10 @@ specialized for argument kinds, a few statements get their exact meaning:
   the position they change (``_t = insert_index(ys, i)``, ``pop_index``, ``len(ys)``): the
   adjoint sweep and the tape undo the change there;
 * ``ys += zs`` on a list nobody else shares is ``ys.extend(zs)`` (one element at a time, not a
-  copy of the list).
+  copy of the list);
+* ``ys[i:j] = zs`` on a list, which may change its length, is ``ys = ys[:a] + list(zs) +
+  ys[b:]`` with ``a, b`` the bounds Python replaces (a new list: writes through names that
+  shared the old one were repeated on them by ``aliases``).
 
 Shared arrays and lists were already handled by ``aliases``.
 """
@@ -23,12 +26,13 @@ from .ir import Namer
 
 class Preparer:
     def __init__(self, kinds_of: dict, env, namer: Namer, local_names: set,
-                 bind_helper) -> None:
+                 bind_helper, error) -> None:
         self.kinds = kinds_of
         self.env = env
         self.namer = namer
         self.locals = local_names
         self.helper = bind_helper  # runtime function -> the name it is bound to
+        self.fir_error = error  # (what, node, hint) -> S2SADError at the user's line
 
     def kind(self, atom):
         return kinds.kind_of(atom, self.env)
@@ -67,6 +71,11 @@ class Preparer:
         return pre
 
     def statement(self, s) -> list:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) and \
+                isinstance(s.targets[0].value, gast.Name) and \
+                isinstance(s.targets[0].slice, gast.Slice) and \
+                isinstance(self.kinds.get(s.targets[0].value.id), kinds.Seq):
+            return self.slice_store(s)
         call = None
         if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
             call = s.value
@@ -107,7 +116,35 @@ class Preparer:
         return [ir.at(ir.assign(t, position), s), s]
 
 
+    def slice_store(self, s) -> list:
+        target = s.targets[0]
+        ys = target.value.id
+        sl = target.slice
+        if sl.step is not None:
+            raise self.error(s)
+        lo = sl.lower if sl.lower is not None else ir.const(None)
+        hi = sl.upper if sl.upper is not None else ir.const(None)
+        bounds, a, b, head, tail, new, joined = [self.temp() for _ in range(7)]
+        out = [
+            ir.assign(bounds, ir.call(self.helper(runtime.slice_bounds), ir.name(ys), lo, hi)),
+            ir.assign(a, ir.subscript(ir.name(bounds), ir.const(0))),
+            ir.assign(b, ir.subscript(ir.name(bounds), ir.const(1))),
+            ir.assign(head, ir.subscript(ir.name(ys), gast.Slice(lower=None, upper=ir.name(a),
+                                                                 step=None))),
+            ir.assign(tail, ir.subscript(ir.name(ys), gast.Slice(lower=ir.name(b), upper=None,
+                                                                 step=None))),
+            ir.assign(new, ir.call("list", s.value)),
+            ir.assign(joined, ir.binop(ir.name(head), gast.Add(), ir.name(new))),
+            ir.assign(ys, ir.binop(ir.name(joined), gast.Add(), ir.name(tail))),
+        ]
+        return [ir.at(x, s) for x in out]
+
+    def error(self, s):
+        return self.fir_error("unsupported: a store into an extended slice of a list "
+                              "(ys[i:j:k] = ...)", s, "assign the elements one by one")
+
+
 def prepare(body: list, kinds_of: dict, env, namer: Namer, local_names: set,
-            bind_helper) -> list:
+            bind_helper, error) -> list:
     """The body with the rewrites of the module docstring (``body`` is a copy it may change)."""
-    return Preparer(kinds_of, env, namer, local_names, bind_helper).block(body)
+    return Preparer(kinds_of, env, namer, local_names, bind_helper, error).block(body)

@@ -44,7 +44,8 @@ class Reverser(Planning, Taping, Sweeps):
         self.names = fir.namer.copy()  # the cached IR's namer stays as parse left it
         self.injected: dict[str, Any] = {}
         self.callee_names: dict[str, Any] = {}  # names of callee adjoints -> the functions
-        param_kinds = dict(param_kinds or {})
+        # a parameter of no known kind may hold anything (OBJECT, not "nothing yet")
+        param_kinds = {p: (param_kinds or {}).get(p) or kinds.OBJECT for p in fir.params}
         self.param_kinds = param_kinds
         local_names = set(fir.locals)
         body = ir.clone(fir.body)
@@ -54,17 +55,19 @@ class Reverser(Planning, Taping, Sweeps):
         aliasing = resolve_aliases(fir, body, found, env, self.names)
         local_names |= aliasing.locals
         self.entry_copies = set(aliasing.mutated_params)
-        body = prepare(aliasing.body, found, env, self.names, local_names, self.helper)
+        body = prepare(aliasing.body, found, env, self.names, local_names, self.helper,
+                       fir.error)
         self.fir = replace(fir, body=body, locals=local_names)
         self.env = self._env(self.fir, local_names)
         self.kinds = kinds.infer(body, param_kinds, self.env)
         # 4: classification, activity, the closed world
         self.ops = classify_all(self.fir, self.kinds, self.env)
-        self.act = analyze(self.fir, wrt, self.ops)
+        self.act = analyze(self.fir, wrt, self.ops, self.kinds)
         check(self.fir, self.ops, self.act, body)
         self.plans: dict[int, Any] = {}
         self.order: list = []
         self.branch_of: dict[int, tuple] = {}
+        self.loop_bodies: set[int] = set()
         self.block_inits: dict[int, list] = {}
         self.containers: set[str] = set()
         self.owned: set[str] = set()

@@ -439,6 +439,12 @@ def pop_index(xs: list, i: int = -1) -> int:
     return i + len(xs) if i < 0 else i
 
 
+def slice_bounds(xs: list, lower: Any, upper: Any) -> tuple:
+    """The positions ``xs[lower:upper] = ...`` replaces (the end never before the start)."""
+    a, b, _ = slice(lower, upper).indices(len(xs))
+    return a, max(a, b)
+
+
 def truncate(xs: list, n: int) -> None:
     """Undo ``xs.extend(...)``: keep the first ``n`` elements."""
     del xs[n:]

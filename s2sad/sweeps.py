@@ -62,6 +62,7 @@ class Sweeps:
         self._number(fir.body, None)
         self._find_containers()
         self.plan_statements()
+        self.collect_defs()
         self.decide()
         self.decide_direct()
         body = fir.body[:-1]
@@ -195,9 +196,15 @@ class Sweeps:
         return common[-1]
 
     def _zero(self, v):
+        if self.is_dict(v):  # the keys that received a cotangent: none yet
+            return gast.Dict(keys=[], values=[])
         if v in self.containers:
             return call(self.helper(rt.zeros_like), name(v))
         return const(0.0)
+
+    def shaped_zero(self, v) -> bool:
+        """Whether the zero adjoint of ``v`` has ``v``'s shape (a list's: its length)."""
+        return v in self.containers and not self.is_dict(v)
 
     def _accumulate_expr(self, v, current, expr):
         if v in self.containers and not self.is_array(v):  # lists, dicts: elementwise
@@ -448,23 +455,32 @@ class Sweeps:
                     out.append(assign(cleared, const(0.0)))
             return out + undo
         t = target.id
+        reset = []
+        if self.act.is_active(t) and t not in self.direct and self._needs_reset(t, s):
+            reset = [assign(self.adj(t), self._zero(t))]
+        if self.shaped_zero(t):
+            # zeros shaped like the old value: after it is restored
+            late, reset = reset, []
+        else:
+            late = []
         if plan is None or not (plan.contributions or plan.post):
             # an active variable overwritten by a constant: its old value gets no cotangent
-            out = []
-            if self.act.is_active(t) and t not in self.direct and self._needs_reset(t, s):
-                out.append(assign(self.adj(t), self._zero(t)))
-            return out + undo + restore
+            return reset + undo + restore + late
         g = self.adj(t)
         self_ref = any(c.operand == t for c in plan.contributions)
         out = []
         if self_ref and not _is_identity(plan.contributions, t, g):
             g_saved = self.role_name("g", "_g")
             out.append(assign(g_saved, name(g)))
-            out.append(assign(g, self._zero(t)))
+            zero = assign(g, self._zero(t))
+            if not self.shaped_zero(t):
+                out.append(zero)
             subst = {g: name(g_saved)}
             if plan.uses_ans:
                 out.append(assign(self.role_name("ans", "_ans"), name(t)))
             out.extend(restore)
+            if self.shaped_zero(t):
+                out.append(zero)  # zeros shaped like the restored old value
             out.extend(_substitute(p, subst) for p in plan.pre)
             out.extend(self._contribute(c, subst) for c in plan.contributions)
             out.extend(_substitute(p, subst) for p in plan.post)
@@ -478,17 +494,7 @@ class Sweeps:
         out.extend(plan.pre)
         out.extend(self._contribute(c) for c in plan.contributions)
         out.extend(plan.post)
-        if t not in self.direct and self._needs_reset(t, s):
-            out.append(assign(g, self._zero(t)))
-        return out + undo + restore
-
-    def _needs_reset(self, t, s) -> bool:
-        """Whether bt is read again after this definition's adjoint: only if t was defined
-        earlier in time (an earlier definition not in the other branch of an if, a loop
-        around this one, or a parameter)."""
-        earlier = any(anno(d, "index") < anno(s, "index") and not self._exclusive(d, s)
-                      for d in self.defs.get(t, []))
-        return earlier or anno(s, "loop") is not None or t in self.fir.params
+        return out + reset + undo + restore + late
 
     def _contribute(self, c: Contribution, subst=None):
         o = c.operand

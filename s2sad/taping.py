@@ -95,6 +95,7 @@ class Taping:
                 self._number(s.orelse, loop, chain)
             elif isinstance(s, (gast.For, gast.While)):
                 start = len(self.order)
+                self.loop_bodies.add(id(s.body))
                 self._number(s.body, s, chain)
                 set_anno(s, "range", (start, len(self.order) - 1))
 
@@ -136,6 +137,12 @@ class Taping:
                     add(v, idx, "after", s)
             for v in self.restore_reads(s):
                 add(v, idx, "before", s)
+            t = rebinds(s) if isinstance(s, gast.Assign) else None
+            if t is not None and self.shaped_zero(t) and self.act.is_active(t) and \
+                    self._needs_reset(t, s) and self._init_block(t) not in self.loop_bodies:
+                # the adjoint of a list is reset to zeros as long as the old value (a list
+                # whose adjoint lives in one loop iteration is zeroed where it is made)
+                add(t, idx, "before", s)
             if id(s) in reversed_ids:
                 if isinstance(s, gast.If) and isinstance(s.test, gast.Name):
                     add(s.test.id, idx, "before", s)
@@ -368,10 +375,11 @@ class Taping:
                         break
             hi = self._outer_end(s)
             for w in writes(s):
-                # an object changed in place: undone if anything reads it at or before this
-                # statement in time (a read later in a loop body ran earlier, in an earlier
-                # iteration), or if its adjoint mirror needs the restored state
-                if any(r <= hi for r, _ in reads.get(w, ())) or self.mirror_needs_undo(s, w):
+                # an object changed in place: undone if anything reads it -- under any name
+                # that shares its memory (aliases.py) -- at or before this statement in time
+                # (a read later in a loop body ran earlier, in an earlier iteration)
+                names = {w} | anno(s, "sharers", set())
+                if any(r <= hi for n in names for r, _ in reads.get(n, ())):
                     undo.setdefault(id(s), []).append(self.undo_kind(s, w))
         # stores of one memory under several names (aliases.py) are undone together
         for s in _walk(self.fir.body):
@@ -403,11 +411,6 @@ class Taping:
             snapshot[id(s)] = snap
         return push_at, loop_restore, snapshot
 
-    def mirror_needs_undo(self, s, w) -> bool:
-        """A list op on an active list is undone when the list is read again (checked by the
-        reads); the adjoint mirror itself never reads the primal list."""
-        return False
-
     def undo_kind(self, s, w) -> str:
         """How a change of ``w`` by ``s`` is undone: ``store`` (push the old element),
         ``list`` (the inverse list operation), ``snapshot`` (push a copy, put it back)."""
@@ -432,20 +435,34 @@ class Taping:
                     return False
         return True
 
+    def collect_defs(self):
+        """Where each variable is (re)bound (a loop's own variable counts twice)."""
+        defs: dict[str, list] = {}
+        for s in _walk(self.fir.body):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+                defs.setdefault(s.targets[0].id, []).append(s)
+            if isinstance(s, gast.For):
+                defs.setdefault(s.target.id, []).extend([s, s])
+        self.defs = defs
+
+    def _needs_reset(self, t, s) -> bool:
+        """Whether bt is read again after this definition's adjoint: only if t was defined
+        earlier in time (an earlier definition not in the other branch of an if, a loop
+        around this one, or a parameter)."""
+        earlier = any(anno(d, "index") < anno(s, "index") and not self._exclusive(d, s)
+                      for d in self.defs.get(t, []))
+        return earlier or anno(s, "loop") is not None or t in self.fir.params
+
     # ------------------------------------------------------------------ adjoint naming --
     def decide_direct(self):
         """Temporaries defined once and used once in the same block get assigned adjoints."""
-        defs: dict[str, list] = {}
+        defs = self.defs
         uses: dict[str, list] = {}
         self.block_of: dict[int, int] = {}
 
         def scan(stmts):
             for s in stmts:
                 self.block_of[id(s)] = id(stmts)
-                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
-                    defs.setdefault(s.targets[0].id, []).append(s)
-                if isinstance(s, gast.For):
-                    defs.setdefault(s.target.id, []).extend([s, s])
                 plan = self.plans.get(id(s))
                 if plan is not None:
                     for c in plan.contributions:
@@ -457,7 +474,6 @@ class Taping:
                     scan(s.body)
 
         scan(self.fir.body)
-        self.defs = defs
         from .activity import returned_names
 
         returned = set(returned_names(self.fir))

@@ -20,7 +20,7 @@ from . import kinds as kinds_module
 from .emit import compile_function, split_vjp, to_source
 from .errors import S2SADError
 from .ir import clone
-from .kinds import Array, Dict, Seq
+from .kinds import Array
 from .parse import parse_function
 from .reverse import Context, reverse
 from .runtime import MUTATING_HELPERS
@@ -114,8 +114,7 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
             params = list(inspect.signature(callee).parameters)
             # specialized for its array and container arguments (numbers: one version)
             t = transform(callee, [params[k] for k in wrt_pos], ctx,
-                          {p: k for p, k in zip(params, arg_kinds)
-                           if isinstance(k, (Array, Seq, Dict))})
+                          dict(zip(params, arg_kinds)))
             callees[t.name] = t
             for piece in t.sources:
                 if piece not in callee_sources:

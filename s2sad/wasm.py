@@ -253,6 +253,13 @@ INTRINSIC_SIGNATURES = {
 }
 
 
+def kind_of_type(t):
+    """The kind (kinds.py) of a parameter passed as Wasm type ``t``."""
+    if isinstance(t, Arr):
+        return kinds_module.Array(t.ndim)
+    return {F64: kinds_module.FLOAT, I64: kinds_module.INT, I32: kinds_module.BOOL}[t]
+
+
 def kind_of(value: Any):
     """The Wasm type an argument value is passed as (see wasm_emit)."""
     if isinstance(value, (bool, np.bool_)):
@@ -554,8 +561,7 @@ def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None) -> Module
     names, _ = wrt_names(f, params, wrt)
     kinds = dict(kinds or guess_kinds(f, params))
     # the adjoint specialized for the array arguments (of known rank), as the Python backend's
-    t = transform(f, names, kinds={p: kinds_module.Array(k.ndim) for p, k in kinds.items()
-                                   if isinstance(k, Arr)})
+    t = transform(f, names, kinds={p: kind_of_type(k) for p, k in kinds.items()})
     if t.returns_tuple:
         raise S2SADError(f"{f.__name__} returns a tuple; the Wasm backend differentiates "
                          "scalar functions", hint="use s2sad.vjp (Python backend)")

@@ -214,8 +214,15 @@ class Gen:
             target = self.r.choice(self.locals)
             where = self.r.choice(["", "0", "-2"])
             return [f"{indent}{target} = {n}.pop({where}) * 0.5"]
-        if k < 0.68 and size >= 1:
+        if k < 0.64 and size >= 1:
             return [f"{indent}{n}[{self.r.randrange(-size, size)}] = {self.expr()}"]
+        if k < 0.68:
+            lo = self.r.randint(0, size)
+            hi = self.r.randint(lo, size)
+            new = self.r.randint(0, 2)
+            self.lists[n] = size - (hi - lo) + new
+            values = ", ".join(self.expr(1) for _ in range(new))
+            return [f"{indent}{n}[{lo}:{hi}] = [{values}]"]
         if k < 0.78 and size >= 1:
             # another name for the same list, written through
             alias = self.fresh("zs")

@@ -302,6 +302,33 @@ def list_accumulate(xs):
     return acc[0] - acc[1]
 
 
+def stack_of_states(x, k):
+    # a list built by append, read back by pop
+    states = [x]
+    for i in range(5):
+        states.append(states[-1] * math.cos(k * i) + 0.1 * x)
+    total = 0.0
+    while len(states) > 2:
+        total = total + states.pop() * states[-1]
+    return total + sum(states)
+
+
+def weighted_dict(x, y):
+    w = {"a": x, "b": y * y}
+    w["c"] = w["a"] * w["b"]
+    s = 0.0
+    for name, v in w.items():
+        s = s + v * w.get(name, 1.0)
+    return s
+
+
+def shared_buffer(x, y):
+    buf = [x, y, x * y]
+    view = buf  # the same list under another name
+    view[0] = y * 3.0
+    return buf[0] * buf[2] + view[1]
+
+
 def comprehensions(xs, w):
     ys = [math.sin(v) * w for v in xs]
     pairs = [xs[k] * ys[k] for k in range(len(xs))]
@@ -467,6 +494,9 @@ PROGRAMS = [
     (enumerate_zip, [("list", 3, -2.0, 2.0), ("list", 3, -2.0, 2.0)], [0, 1]),
     (list_literal, [F, F], [0, 1]),
     (list_mutation, [F], [0]),
+    (stack_of_states, [F, F], [0, 1]),
+    (weighted_dict, [F, F], [0, 1]),
+    (shared_buffer, [F, F], [0, 1]),
     (list_accumulate, [("list", 5, -2.0, 2.0)], [0]),
     (comprehensions, [("list", 4, -2.0, 2.0), F], [0, 1]),
     (calls_kwargs, [F, F], [0, 1]),

@@ -22,6 +22,9 @@ CASES = {
     "nested_calls": (P.nested_calls, (0, 1)),
     "pendulum": (P.pendulum, 0),
     "break_in_for": (P.break_in_for, 0),
+    "stack_of_states": (P.stack_of_states, (0, 1)),
+    "weighted_dict": (P.weighted_dict, (0, 1)),
+    "shared_buffer": (P.shared_buffer, (0, 1)),
 }
 
 

@@ -136,6 +136,15 @@ def concatenated(x, y):
     return zs[0] * zs[1] + zs[2]
 
 
+def list_slices(a, b):
+    ys = [1.0, a, 2.0, b, a * b]
+    head = ys[:2]
+    ys[1:3] = [a * b, b, a]  # longer: the list grows
+    ys[-2:] = (b,)  # shorter
+    ys[5:1] = [a]  # an empty slice: an insertion
+    return head[1] * ys[0] + ys[1] * ys[2] + ys[3] * ys[-1] + sum(ys[::2])
+
+
 def list_in_loop_with_pops(a):
     stack = [a]
     total = 0.0
@@ -163,7 +172,8 @@ def object_method(a):
 @pytest.mark.parametrize("f,args,wrt", [
     (appended, (2.0,), 0), (popped, (1.5,), 0), (extended, (0.7,), 0),
     (inserted, (0.6, -1.3), (0, 1)), (repeated, (1.7,), 0), (concatenated, (2.0, 3.0), (0, 1)),
-    (list_in_loop_with_pops, (0.8,), 0)], ids=lambda v: getattr(v, "__name__", None))
+    (list_in_loop_with_pops, (0.8,), 0), (list_slices, (0.5, 1.5), (0, 1))],
+    ids=lambda v: getattr(v, "__name__", None))
 def test_lists_changed_by_methods_and_operators(f, args, wrt):
     assert_grad(f, args, wrt)
 

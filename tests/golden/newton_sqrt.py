@@ -24,7 +24,7 @@ def newton_sqrt_grad(a, b_out=1.0):
     ba = 0.0
     bx_new = 0.0
     bx = b_ret
-    # reversed loop from line 395
+    # reversed loop from line 422
     for _ in reversed(range(30)[:_stack.pop()]):
         _t5 = _stack.pop()
         if _t5:

@@ -15,7 +15,7 @@ def pendulum_grad(theta0, b_out=1.0):
     # adjoint sweep
     bomega = 0.0
     btheta = b_out
-    # reversed loop from line 386
+    # reversed loop from line 413
     for _ in range(_stack.pop()):
         theta = _stack.pop()
         bomega = bomega + btheta * dt

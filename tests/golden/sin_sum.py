@@ -8,7 +8,7 @@ def sin_sum_grad(x, b_out=1.0):
     # adjoint sweep
     bs = b_out
     bx = 0.0
-    # reversed loop from line 419
+    # reversed loop from line 446
     for i in reversed(range(1000)):
         _t2 = _stack.pop()
         bx = bx + bs * _t2 + bs * x * math.cos(x * i) * i
