@@ -390,3 +390,47 @@ def activity_of(fir: FunctionIR, wrt: list[str], param_kinds: dict | None = None
     env = kinds.Env({}, fir.resolve, lambda n: n in fir.locals)
     found = kinds.infer(fir.body, dict(param_kinds or {}), env)
     return analyze(fir, wrt, classify_all(fir, found, env), found)
+
+
+def _flows_of(op: Op) -> list:
+    """(target, [sources]) of one statement (as ``edges``)."""
+    return edges({0: op})
+
+
+def useful_after(body: list, ops: dict, returned: list[str]) -> dict:
+    """Flow-sensitive usefulness: for each statement, the names whose values at that point the
+    result still depends on.  A rebinding whose value is never used afterwards (a loop that
+    runs on after its variable's last use) is not differentiated at all -- its adjoint would
+    multiply a zero cotangent by whatever it computed, inf included."""
+    after: dict[int, set] = {}
+
+    def block(stmts, live):
+        live = set(live)
+        for s in reversed(stmts):
+            after[id(s)] = set(live)
+            if isinstance(s, gast.If):
+                live = block(s.body, live) | block(s.orelse, live)
+            elif isinstance(s, (gast.For, gast.While)):
+                head = set(live)
+                for _ in range(100):
+                    inner = block(s.body, head | live)
+                    new = head | inner
+                    if new == head:
+                        break
+                    head = new
+                live = head
+            else:
+                op = ops.get(id(s))
+                if op is None:
+                    continue
+                new = set(live)
+                if op.target is not None:
+                    new.discard(op.target)
+                for target, sources in _flows_of(op):
+                    if target in live:
+                        new |= set(sources)
+                live = new
+        return live
+
+    block(body, set(returned))
+    return after

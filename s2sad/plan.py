@@ -95,11 +95,15 @@ class Planning:
             if op is None:
                 continue
             plan = None
-            if op.kind == "store":
+            useful = self.useful_after.get(id(s), set())
+            if op.kind == "store" and op.writes[0] not in useful:
+                pass  # the object is not used again: the store needs no adjoint
+                # (a list's changes always have theirs: its adjoint mirrors its length)
+            elif op.kind == "store":
                 plan = self.plan_store(s, op)
             elif op.kind == "list":
                 plan = self.plan_list(s, op)
-            elif op.target is not None and self.active(op.target):
+            elif op.target is not None and self.active(op.target) and op.target in useful:
                 plan = StmtPlan(op)
                 self._plan_assign(s, op.target, op, plan)
             if plan is not None:

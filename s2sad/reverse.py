@@ -25,7 +25,7 @@ from typing import Any
 import gast
 
 from . import ir, kinds
-from .activity import analyze, check, classify_all
+from .activity import analyze, check, classify_all, returned_names, useful_after
 from .aliases import resolve_aliases
 from .parse import FunctionIR
 from .plan import Planning
@@ -64,6 +64,7 @@ class Reverser(Planning, Taping, Sweeps):
         self.ops = classify_all(self.fir, self.kinds, self.env)
         self.act = analyze(self.fir, wrt, self.ops, self.kinds)
         check(self.fir, self.ops, self.act, body)
+        self.useful_after = useful_after(body, self.ops, returned_names(self.fir))
         self.plans: dict[int, Any] = {}
         self.order: list = []
         self.branch_of: dict[int, tuple] = {}

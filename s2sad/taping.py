@@ -117,6 +117,12 @@ class Taping:
     # ----------------------------------------------------------------- tape decisions --
     def collect_reads(self, reversed_ids):
         reads = {}  # var -> list of (index, kind)
+        loop_inits: dict[int, list] = {}  # loop body -> lists whose adjoint is made there
+        for v in sorted(self.act.active):
+            if self.shaped_zero(v):  # (never a "direct" adjoint: containers are not)
+                block = self._init_block(v)
+                if block in self.loop_bodies:
+                    loop_inits.setdefault(block, []).append(v)
 
         def add(var, idx, kind, s=None):
             # a for loop's own variable is re-derived by the reversed loop: not a tape read
@@ -143,6 +149,11 @@ class Taping:
                 # the adjoint of a list is reset to zeros as long as the old value (a list
                 # whose adjoint lives in one loop iteration is zeroed where it is made)
                 add(t, idx, "before", s)
+            if isinstance(s, (gast.For, gast.While)) and id(s.body) in loop_inits:
+                # zeros_like(v) at the start of each reversed iteration: v's value at the end
+                # of the iteration (so it rides in the iteration's snapshot)
+                for v in loop_inits[id(s.body)]:
+                    add(v, anno(s, "range")[1], "after", s.body[0] if s.body else s)
             if id(s) in reversed_ids:
                 if isinstance(s, gast.If) and isinstance(s.test, gast.Name):
                     add(s.test.id, idx, "before", s)
