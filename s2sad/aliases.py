@@ -172,7 +172,7 @@ class Aliasing:
         holds only numbers and strings)."""
         if of is not None and not self.elements_may_share(of):
             return frozenset()
-        return frozenset((o, p + (UNKNOWN,)) for o, p in refs)
+        return frozenset((o, _extend(p, UNKNOWN)) for o, p in refs)
 
     def elements_may_share(self, name) -> bool:
         k = self.kind(name)
@@ -275,7 +275,7 @@ class Aliasing:
             if isinstance(kb, kinds.Array):
                 if _basic(value.slice, self.env):
                     self.step_index[id(s)] = value.slice
-                    return frozenset((o, p + (("sub", id(s)),)) for o, p in refs)
+                    return frozenset((o, _extend(p, ("sub", id(s)))) for o, p in refs)
                 return None  # fancy indexing copies
             if isinstance(value.slice, gast.Slice) and isinstance(kb, kinds.Seq):
                 inner = self.elements(refs, base)  # a slice of a list: a new list
@@ -285,7 +285,7 @@ class Aliasing:
                 value.value.id in self.locals:
             refs = self.refs_of(value.value, state)
             if value.attr == "T":
-                return frozenset((o, p + (("T",),)) for o, p in refs)
+                return frozenset((o, _extend(p, ("T",))) for o, p in refs)
             return self.elements(refs)
         if isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
             parts = value.values if isinstance(value, gast.Dict) else value.elts
@@ -582,6 +582,19 @@ class Aliasing:
         node.value = self.path(ir.name(m), steps)
         return [note, ir.at(gast.Assign(targets=[new_target], value=ir.clone(value),
                                         type_comment=None), s)]
+
+
+MAX_PATH = 4
+
+
+def _extend(path, step):
+    """``path + (step,)``, kept finite (so the analysis of a loop reaches its fixed point):
+    an unknown step after an unknown step adds nothing, and a long path ends unknown."""
+    if step == UNKNOWN and path and path[-1] == UNKNOWN:
+        return path
+    if len(path) >= MAX_PATH:
+        return path[:MAX_PATH - 1] + (UNKNOWN,)
+    return path + (step,)
 
 
 def _name_of(node):

@@ -192,13 +192,15 @@ class Taping:
                         and any(touches_active(x) for x in _walk(children(s)))}
         self.undo: dict[int, list] = {}
         while True:
+            undone = dict(self.undo)
             reads = self.collect_reads(reversed_ids)
             self.push_at, self.loop_restore, self.snapshot = self._pushes(reads)
             self.reads = reads
             more = {id(s) for s in _walk(self.fir.body)
                     if isinstance(s, (gast.If, gast.For, gast.While))
                     and self._has_tape(s)} - reversed_ids
-            if not more:
+            # undoing a change reads the object's name (and indices): once more with those
+            if not more and self.undo == undone:
                 break
             reversed_ids |= more
         self.reversed_ids = reversed_ids

@@ -589,12 +589,26 @@ def _wasmtime():
     return wasmtime
 
 
+_ENGINE: list = []
+
+
+def _engine():
+    """One wasmtime Engine for the process (creating one costs milliseconds; an engine is
+    shared safely, each module gets a Store of its own)."""
+    if not _ENGINE:
+        import atexit
+
+        _ENGINE.append(_wasmtime().Engine())
+        atexit.register(_ENGINE.clear)  # released before the interpreter unloads wasmtime
+    return _ENGINE[0]
+
+
 class _Runtime:
     """One instantiated module and fast callers for its exports."""
 
     def __init__(self, wat: str) -> None:
         wasmtime = _wasmtime()
-        self.engine = wasmtime.Engine()
+        self.engine = _engine()
         self.store = wasmtime.Store(self.engine)
         try:
             self.module = wasmtime.Module(self.engine, wat)

@@ -151,7 +151,10 @@ class FunctionEmitter:
         inferred = kinds.infer(self.fdef.body, params, self.env)
         for name, kind in inferred.items():
             if name not in self.types:
-                self.types[name] = self._wasm(kind, self._first_store(name), name)
+                try:
+                    self.types[name] = self._wasm(kind, None, name)
+                except S2SADError:  # refused: say where the name is first assigned
+                    self.types[name] = self._wasm(kind, self._first_store(name), name)
         for name in local_names - set(self.types):
             self.types[name] = F64  # only ever restored from the tape: a number
         for name, t in list(self.types.items()):

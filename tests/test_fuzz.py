@@ -135,3 +135,11 @@ def test_random_scalar_program_gradient(tmp_path_factory, seed, x, y):
     assert same(got_value, value), source
     for p, got in ((0, gx), (1, gy)):
         agrees(f, (x, y), p, got, singular, source)
+    # the Wasm backend runs the same adjoint: it agrees with the Python backend
+    try:
+        on_wasm = s2sad.value_and_grad(f, wrt=(0, 1), backend="wasm")
+    except S2SADError:
+        return  # outside the Wasm subset (refused by name and line)
+    w_value, (wx, wy) = on_wasm(x, y)
+    np.testing.assert_allclose([w_value, wx, wy], [got_value, gx, gy], rtol=1e-9,
+                               atol=1e-12, equal_nan=True, err_msg=source)
