@@ -27,10 +27,15 @@ from .transform import Transformed, Wrt, argument_binder, transform, wrt_names
 _SCALAR_TYPES = (float, int, bool)
 
 
+_STRUCTURED = frozenset({np.ndarray, list, tuple, dict})
+
+
 def spec_key(args) -> tuple:
     """What a specialization depends on: the arguments' types, arrays' ranks and dtypes, and
     the kinds of containers' elements."""
     key = tuple(map(type, args))
+    if _STRUCTURED.isdisjoint(key):  # numbers only: their types say it all
+        return key
     extra = ()
     for a in args:
         t = type(a)
@@ -167,7 +172,10 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
         if spec is not t and verbose:
             print(spec.full_source)
         known = isinstance(spec.output_kind, kinds.Scalar)
-        entry = specs[key] = (spec.vjp, all(type(a) in plain for a in args) and known, spec)
+        # the plain call: numbers and arrays, a known scalar output, no argument to check
+        plain_call = all(type(a) in plain for a in args) and known and \
+            not spec.reverser.entry_copies
+        entry = specs[key] = (spec.vjp, plain_call, spec)
         fn.source = spec.full_source
         fn.transformed = spec
         return entry
@@ -197,7 +205,7 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
         def grad_f(*args, **kwargs):
             if not kwargs and len(args) == nparams:
                 entry = specs.get(spec_key(args))
-                if entry is not None and entry[1] and not entry[2].reverser.entry_copies:
+                if entry is not None and entry[1]:
                     # numbers and arrays of a known scalar function: nothing to reshape
                     g = entry[0](*args)[1]
                     return g if single else (g,) if len(positions) == 1 else g

@@ -59,10 +59,35 @@ class _LowerIR(gast.NodeTransformer):
         return ir.at(ir.expr_stmt(ir.const(COMMENT + node.text)), node)
 
 
+_IR_NODES = (ir.Push, ir.Pop, ir.StackMark, ir.StackGrowth, ir.VjpCall, ir.Comment)
+
+
+def _lowered(node, lowering):
+    """``node`` with the IR's own nodes lowered; only the nodes on a path to one are copied
+    (the rest is shared: ``gast_to_ast`` builds a new tree from it anyway)."""
+    if isinstance(node, list):
+        new = [_lowered(x, lowering) for x in node]
+        return node if all(a is b for a, b in zip(new, node)) else new
+    if isinstance(node, _IR_NODES):
+        return lowering.visit(ir.clone(node))
+    if not isinstance(node, gast.AST):
+        return node
+    fields = {f: getattr(node, f) for f in node._fields}
+    new_fields = {f: _lowered(v, lowering) for f, v in fields.items()}
+    if all(new_fields[f] is fields[f] for f in fields):
+        return node
+    new = type(node)(**new_fields)
+    return ir.at(new, node) if hasattr(node, "lineno") else new
+
+
 def lower_ir(fdef: gast.FunctionDef) -> gast.FunctionDef:
-    """A copy of ``fdef`` in plain Python: the tape a list created on entry."""
+    """``fdef`` in plain Python (a new tree where it differs): the tape is a list created on
+    entry."""
     tape = ir.anno(fdef, "tape")
-    new = _LowerIR(tape).visit(ir.clone(fdef))
+    new = _lowered(fdef, _LowerIR(tape))
+    if new is fdef:
+        new = type(fdef)(**{f: getattr(fdef, f) for f in fdef._fields})
+    new.body = list(new.body)
     if tape is not None:
         new.body.insert(0, ir.assign(tape, gast.List(elts=[], ctx=gast.Load())))
     return new
