@@ -106,6 +106,7 @@ class Classifier:
 
     def value(self, value) -> Op:
         fir = self.fir
+        self.require_flat(value)
         if isinstance(value, gast.Name):
             if value.id in fir.locals:
                 return Op("copy", [value], node=value)
@@ -140,6 +141,33 @@ class Classifier:
         if isinstance(value, (ir.StackMark, ir.StackGrowth, ir.Pop)):
             return Op("const", node=value)
         return Op("opaque", [n for n in _locals_in(fir, list(gast.walk(value)))], node=value)
+
+    def require_flat(self, value) -> None:
+        """Every operand slot holds a name or a constant (normal form): anything else here
+        is a bug of ours, refused loudly rather than differentiated wrongly."""
+        if isinstance(value, gast.BinOp):
+            slots = [value.left, value.right]
+        elif isinstance(value, gast.UnaryOp):
+            slots = [value.operand]
+        elif isinstance(value, gast.Subscript):
+            slots = [value.value]
+        elif isinstance(value, gast.Call):
+            slots = call_operands(value)
+            if isinstance(value.func, gast.Attribute) and self.fir.is_local(value.func.value):
+                slots.append(value.func.value)
+        elif isinstance(value, (gast.Tuple, gast.List)):
+            slots = value.elts
+        else:
+            return
+        for slot in slots:
+            if not (isinstance(slot, (gast.Name, gast.Constant)) or self.is_constant_ref(slot)):
+                raise self.fir.error("internal error: an expression was not flattened",
+                                     value, "please report this with the function")
+
+    def is_constant_ref(self, node) -> bool:
+        if isinstance(node, gast.Attribute):
+            return self.is_constant_ref(node.value)
+        return isinstance(node, gast.Name) and not self.fir.is_local(node)
 
     def call(self, node) -> Op:
         fir = self.fir

@@ -344,12 +344,7 @@ class Normalizer:
                 ir.set_anno(out[-1], "augmented", True)
             elif isinstance(s.target, gast.Subscript):
                 target = self.store_target(s.target, out)
-                read = ir.clone(target)
-                for n in gast.walk(read):
-                    if hasattr(n, "ctx"):
-                        n.ctx = gast.Load()
-                old = self.temp()
-                self.assign(out, old, read, s)
+                old = self.read_path(target, out, s)
                 rhs = self.atom(s.value, out)
                 new = self.temp()
                 self.assign(out, new, gast.BinOp(left=_name(old), op=s.op, right=rhs), s)
@@ -432,6 +427,17 @@ class Normalizer:
             return _name(node.id)
         return self.atom(node, out)
 
+    def read_path(self, target, out, like) -> str:
+        """The value at a store path (``a[i][j]``), read one step at a time with the indices
+        already evaluated; the name holding it."""
+        if isinstance(target, gast.Name):
+            return target.id
+        base = self.read_path(target.value, out, like)
+        t = self.temp()
+        self.assign(out, t, gast.Subscript(value=_name(base), slice=ir.clone(target.slice),
+                                           ctx=gast.Load()), like)
+        return t
+
     def subscript_parts(self, node, out):
         base = node.value
         if isinstance(base, gast.Name):
@@ -496,7 +502,7 @@ class Normalizer:
             return
         if func is enumerate and isinstance(target, gast.Tuple) and len(target.elts) == 2 \
                 and len(it.args) == 1 and not it.keywords:
-            seqs = [self.atom(it.args[0], out)]
+            seqs = [self.iterable(it.args[0], out)]
             index = target.elts[0]
             targets = [target.elts[1]]
             if not isinstance(index, gast.Name):
@@ -505,10 +511,10 @@ class Normalizer:
         else:
             if func is zip and isinstance(target, gast.Tuple) and not it.keywords \
                     and len(target.elts) == len(it.args):
-                seqs = [self.atom(a, out) for a in it.args]
+                seqs = [self.iterable(a, out) for a in it.args]
                 targets = list(target.elts)
             else:
-                seqs = [self.atom(it, out)]
+                seqs = [self.iterable(it, out)]
                 targets = [target]
             index_name = self.temp("_i")
         # for v in seq  ->  for _i in range(len(seq)): v = seq[_i]
@@ -539,6 +545,17 @@ class Normalizer:
         rng = gast.Call(func=_name("range"), args=[stop], keywords=[])
         self.emit(out, gast.For(target=_name(index_name, True), iter=rng, body=body, orelse=[],
                                 type_comment=None), s)
+
+    def iterable(self, e, out):
+        """What a loop indexes: a name as it is (a list, tuple, array or dict: prepare.py
+        reads a dict's keys), anything else -- an iterator from reversed() or map(), a
+        generator -- made a list first."""
+        value = self.atom(e, out)
+        if isinstance(e, gast.Name) or isinstance(value, gast.Constant):
+            return value
+        t = self.temp()
+        self.assign(out, t, gast.Call(func=_name("list"), args=[value], keywords=[]), e)
+        return _name(t)
 
     def bind_element(self, out, target, read, like):
         """``target = read`` for a loop target (a name or a tuple to unpack)."""
@@ -745,7 +762,7 @@ class Normalizer:
         rename = _Renamer(fresh)
         target = rename.visit(_deepcopy(gen.target))
         elt = rename.visit(_deepcopy(e.elt))
-        seq = self.atom(gen.iter, out)
+        seq = self.iterable(gen.iter, out)
         n = self.temp()
         self.assign(out, n, gast.Call(func=_name("len"), args=[seq], keywords=[]), e)
         zero = self.temp()
@@ -762,6 +779,7 @@ class Normalizer:
             tmp = self.temp()
             self.assign(body, tmp, read, e)
             self.store(target, _name(tmp), body, e)
+        ir.set_anno(body[0], "iterates", seq)  # (a dict's keys: see prepare.py)
         value = self.atom(elt, body)
         self.emit(body, gast.Assign(targets=[gast.Subscript(
             value=_name(result), slice=_name(index), ctx=gast.Store())], value=value,

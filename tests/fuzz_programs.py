@@ -47,6 +47,7 @@ class Gen:
         self.lists = {}  # name -> the least length it has at this point
         self.arrays = set()
         self.dicts = {}  # name -> keys it surely has
+        self.grids = set()  # lists of two lists of two numbers
         self.uses_helper = False
         self.counter = 0
 
@@ -78,6 +79,8 @@ class Gen:
         for n in self.arrays:
             choices += [f"{n}[{self.r.randrange(3)}]", f"float(np.sum({n} * {n})) * 0.1",
                         f"float(np.sum(a={n}))", f"float(np.dot({n}, b={n})) * 0.1"]
+        for n in self.grids:
+            choices.append(f"{n}[{self.r.randrange(2)}][{self.r.randrange(-2, 2)}]")
         for n, keys in self.dicts.items():
             if keys:
                 choices.append(f"{n}[{self.r.choice(sorted(keys))!r}]")
@@ -111,10 +114,12 @@ class Gen:
         """A block that may not run: what it adds to containers is not counted on."""
         lists, dicts, arrays = dict(self.lists), {k: set(v) for k, v in self.dicts.items()}, \
             set(self.arrays)
+        grids = set(self.grids)
         lines = self.block(indent, n)
         self.lists = {k: min(v, self.lists.get(k, 0)) for k, v in lists.items()}
         self.dicts = {k: v & self.dicts.get(k, set()) for k, v in dicts.items()}
         self.arrays = arrays
+        self.grids = grids
         return lines
 
     def stmt(self, indent):
@@ -166,8 +171,10 @@ class Gen:
         if k < 0.12 or not (self.lists or self.arrays or self.dicts):
             return self.new_container(indent)
         kinds = [("list", n) for n in self.lists] + [("array", n) for n in self.arrays] + \
-            [("dict", n) for n in self.dicts]
+            [("dict", n) for n in self.dicts] + [("grid", n) for n in self.grids]
         kind, n = self.r.choice(kinds)
+        if kind == "grid":
+            return self.grid_op(indent, n)
         if kind == "list":
             return self.list_op(indent, n)
         if kind == "array":
@@ -181,6 +188,12 @@ class Gen:
             size = self.r.randint(0, 3)
             line = f"{indent}{n} = [{', '.join(self.expr(1) for _ in range(size))}]"
             self.lists[n] = size
+            return [line]
+        if k < 0.55:
+            n = self.fresh(self.r.choice(["grid", "bgrid"]))
+            line = (f"{indent}{n} = [[{self.expr(1)}, {self.expr(1)}], "
+                    f"[{self.expr(1)}, {self.expr(1)}]]")
+            self.grids.add(n)
             return [line]
         if k < 0.75:
             n = self.fresh(self.r.choice(["arr", "barr", "_stack"]))
@@ -228,11 +241,20 @@ class Gen:
             alias = self.fresh("zs")
             return [f"{indent}{alias} = {n}",
                     f"{indent}{alias}[{self.r.randrange(-size, size)}] = {self.expr()}"]
-        if k < 0.86:
+        if k < 0.8:
             target = self.r.choice(self.locals)
             v = self.fresh("v")
             return [f"{indent}for {v} in {n}:",
                     f"{indent}    {target} = {target} * 0.5 + math.sin({v})"]
+        if k < 0.84:
+            target = self.r.choice(self.locals)
+            i, v = self.fresh("i"), self.fresh("v")
+            return [f"{indent}for {i}, {v} in enumerate(reversed({n})):",
+                    f"{indent}    {target} = {target} * 0.5 + math.sin({v}) * {i}"]
+        if k < 0.87:
+            target = self.r.choice(self.locals)
+            v = self.fresh("v")
+            return [f"{indent}{target} = {target} * 0.5 + sum(math.sin({v}) for {v} in {n})"]
         if k < 0.93:
             m = self.fresh("ys")
             line = f"{indent}{m} = {n} * 2 + [{self.expr(1)}]"
@@ -264,6 +286,18 @@ class Gen:
         target = self.r.choice(self.locals)
         return [f"{indent}{target} = {target} * 0.5 + float(np.sum({n} * {n})) * 0.1"]
 
+    def grid_op(self, indent, n):
+        i, j = self.r.randrange(2), self.r.randrange(-2, 2)
+        k = self.r.random()
+        if k < 0.4:
+            return [f"{indent}{n}[{i}][{j}] {self.r.choice(['=', '+=', '*='])} {self.expr(1)}"]
+        if k < 0.6:
+            return [f"{indent}{n}[{i}] = [{self.expr(1)}, {self.expr(1)}]"]
+        target = self.r.choice(self.locals)
+        row = self.fresh("row")
+        return [f"{indent}for {row} in {n}:",
+                f"{indent}    {target} = {target} * 0.5 + math.sin({row}[{j}])"]
+
     def dict_op(self, indent, n):
         k = self.r.random()
         keys = self.dicts[n]
@@ -271,11 +305,16 @@ class Gen:
             key = self.r.choice(["p", "q", "r", "s"])
             keys.add(key)
             return [f"{indent}{n}[{key!r}] = {self.expr()}"]
-        if k < 0.6:
+        if k < 0.5:
             target = self.r.choice(self.locals)
             kv, vv = self.fresh("k"), self.fresh("v")
             return [f"{indent}for {kv}, {vv} in {n}.items():",
                     f"{indent}    {target} = {target} * 0.5 + math.sin({vv})"]
+        if k < 0.6:
+            target = self.r.choice(self.locals)
+            kv = self.fresh("k")
+            return [f"{indent}for {kv} in {n}:",
+                    f"{indent}    {target} = {target} * 0.5 + math.sin({n}[{kv}])"]
         target = self.r.choice(self.locals)
         return [f"{indent}{target} = {n}.get('r', {self.expr(1)}) * 0.5 + {target} * 0.5"]
 

@@ -145,6 +145,28 @@ def list_slices(a, b):
     return head[1] * ys[0] + ys[1] * ys[2] + ys[3] * ys[-1] + sum(ys[::2])
 
 
+def iterators(x, y):
+    s = 0.0
+    for i, v in enumerate(reversed([x, x * y, 3.0])):  # an iterator: no len()
+        s = s + v * i
+    return s + sum(v * v for v in reversed([x, y]))
+
+
+def nested_augmented(x):
+    z = [[x, 1.0], [2.0, x]]
+    z[1][1] += x
+    z[0] = [x * 3.0, 0.0]
+    z[0][0] *= z[1][1]
+    return z[0][0] + z[1][1] * x
+
+
+def dict_comprehension_free(x, y):
+    d = {}
+    for k in range(3):
+        d[k] = x * k + y
+    return sum(d[k] * d[k] for k in d)
+
+
 def list_in_loop_with_pops(a):
     stack = [a]
     total = 0.0
@@ -172,7 +194,9 @@ def object_method(a):
 @pytest.mark.parametrize("f,args,wrt", [
     (appended, (2.0,), 0), (popped, (1.5,), 0), (extended, (0.7,), 0),
     (inserted, (0.6, -1.3), (0, 1)), (repeated, (1.7,), 0), (concatenated, (2.0, 3.0), (0, 1)),
-    (list_in_loop_with_pops, (0.8,), 0), (list_slices, (0.5, 1.5), (0, 1))],
+    (list_in_loop_with_pops, (0.8,), 0), (list_slices, (0.5, 1.5), (0, 1)),
+    (nested_augmented, (1.2,), 0), (dict_comprehension_free, (0.5, 1.5), (0, 1)),
+    (iterators, (0.7, -1.3), (0, 1))],
     ids=lambda v: getattr(v, "__name__", None))
 def test_lists_changed_by_methods_and_operators(f, args, wrt):
     assert_grad(f, args, wrt)
