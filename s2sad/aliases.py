@@ -21,6 +21,7 @@ writes explicit, so that every later pass may keep its simple view:
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import gast
@@ -665,23 +666,29 @@ def resolve_aliases(fir: FunctionIR, body: list, kinds_of: dict, env, namer) -> 
     """Run the analysis on ``body`` (a copy of ``fir``'s, which it may change; see the module
     docstring); new names come from ``namer``."""
     view = FunctionIR(fir.func, fir.name, fir.params, body, fir.filename, fir.firstline,
-                      fir.file_lines, fir.closure, set(fir.locals), namer, fir.meta)
+                      fir.file_lines, fir.closure, set(fir.locals), namer, fir.meta, fir.reads)
     return Aliasing(view, kinds_of, env, namer, view.locals).run()
 
 
-_WRITES: dict = {}
+_WRITES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def callee_writes(func, arg_kinds) -> set:
     """The parameters of user function ``func`` whose objects a call writes (directly or
-    through names that share them), for arguments of these kinds."""
+    through names that share them), for arguments of these kinds.  Cached per function and
+    kinds, for as long as the function's parse is (parse_function revalidates it)."""
     from .parse import parse_function
 
-    key = (func, tuple(arg_kinds))
-    if key in _WRITES:
-        return _WRITES[key]
-    _WRITES[key] = set()  # (recursion: refused elsewhere)
     callee = parse_function(func)
+    key = tuple(arg_kinds)
+    try:
+        per_func = _WRITES.setdefault(func, {})
+    except TypeError:
+        per_func = {}
+    cached = per_func.get(key)
+    if cached is not None and cached[0] is callee:
+        return cached[1]
+    per_func[key] = (callee, set())  # (recursion: refused elsewhere)
     params = dict(zip(callee.params, arg_kinds))
     env = kinds.Env({}, callee.resolve, lambda n: n in callee.locals)
     kinds_of = kinds.infer(callee.body, {p: k for p, k in params.items() if k is not None},
@@ -693,5 +700,5 @@ def callee_writes(func, arg_kinds) -> set:
         # whatever the callee does that the analysis refuses, its own transformation refuses
         # too; as a caller, assume every argument it can change is changed
         result.mutated_params = {p for p in callee.params if result.may_share(p)}
-    _WRITES[key] = set(result.mutated_params)
-    return _WRITES[key]
+    per_func[key] = (callee, set(result.mutated_params))
+    return per_func[key][1]

@@ -21,7 +21,7 @@ import numpy as np
 from . import kinds
 from .errors import S2SADError
 from .parse import parse_function
-from .runtime import fresh_copy, like
+from .runtime import assertion_of, fresh_copy, like
 from .transform import Transformed, Wrt, argument_binder, transform, wrt_names
 
 _SCALAR_TYPES = (float, int, bool)
@@ -158,14 +158,14 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
         print(t.full_source)
     bind = argument_binder(f, params)
     positions = [params.index(w) for w in names]
-    # spec_key(args) -> (vjp, gradients need no reshaping, the transformation)
+    # spec_key(args) -> (vjp, gradients need no reshaping, the transformation, its guard)
     specs: dict = {}
     plain = {float, int, bool, np.ndarray}
 
     def vjp_for(args):
         key = spec_key(args)
         entry = specs.get(key)
-        if entry is not None:
+        if entry is not None and entry[3]():
             return entry
         spec = transform(f, names, kinds={p: kinds.value_kind(a) for p, a in zip(params, args)})
         check_output(spec)
@@ -175,7 +175,8 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
         # the plain call: numbers and arrays, a known scalar output, no argument to check
         plain_call = all(type(a) in plain for a in args) and known and \
             not spec.reverser.entry_copies
-        entry = specs[key] = (spec.vjp, plain_call, spec)
+        # (the guard: what the transformation read from outside still holds)
+        entry = specs[key] = (spec.vjp, plain_call, spec, spec.guard.fast())
         fn.source = spec.full_source
         fn.transformed = spec
         return entry
@@ -188,9 +189,12 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
         return tuple(like(args[p], gi) for p, gi in zip(positions, g))
 
     def run(args):
-        vjp, _, spec = vjp_for(args)
+        vjp, _, spec, _ = vjp_for(args)
         _same_objects(f, spec, args)
-        value, g = vjp(*args)
+        try:
+            value, g = vjp(*args)
+        except AssertionError:
+            raise assertion_of(f, args) from None
         if not isinstance(spec.output_kind, kinds.Scalar):
             _check_value(spec, value)
         return value, shaped(args, g)
@@ -205,9 +209,12 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
         def grad_f(*args, **kwargs):
             if not kwargs and len(args) == nparams:
                 entry = specs.get(spec_key(args))
-                if entry is not None and entry[1]:
+                if entry is not None and entry[1] and entry[3]():
                     # numbers and arrays of a known scalar function: nothing to reshape
-                    g = entry[0](*args)[1]
+                    try:
+                        g = entry[0](*args)[1]
+                    except AssertionError:
+                        raise assertion_of(f, args) from None
                     return g if single else (g,) if len(positions) == 1 else g
             return run(bind(args, kwargs))[1]
         fn = grad_f
@@ -267,8 +274,11 @@ def vjp(f: Callable, *args: Any) -> tuple[Any, Callable]:
     t = transform(f, params, kinds={p: kinds.value_kind(a) for p, a in zip(params, args)})
     _same_objects(f, t, args)
     forward, _ = t.split()
-    value, pull = forward(*args)
-    restore = _closure_state(pull, deep=bool(t.reverser.undo))
+    try:
+        value, pull = forward(*args)
+    except AssertionError:
+        raise assertion_of(f, args) from None
+    restore = _closure_state(pull, deep=bool(t.reverser.undo), skip=f.__closure__ or ())
 
     def pullback(seed):
         restore()  # each call starts from the state the forward sweep left
@@ -280,12 +290,15 @@ def vjp(f: Callable, *args: Any) -> tuple[Any, Callable]:
     return value, pullback
 
 
-def _closure_state(pull: Callable, deep: bool) -> Callable:
+def _closure_state(pull: Callable, deep: bool, skip=()) -> Callable:
     """Remember what the pullback's closure holds after the forward sweep; the returned
     function puts it back.  The adjoint sweep empties the tape (a list: copied) and, when
-    ``deep``, undoes changes of lists, dicts and arrays in place (copied all the way)."""
+    ``deep``, undoes changes of lists, dicts and arrays in place (copied all the way).  The
+    cells of ``skip`` (the user function's own closure) are the user's, left alone."""
     cells = []
     for cell in pull.__closure__ or ():
+        if any(cell is c for c in skip):
+            continue
         try:
             cells.append((cell, cell.cell_contents))
         except ValueError:  # a variable the forward sweep never bound

@@ -4,16 +4,18 @@ The adjoint IR (gast) has its own nodes lowered to Python -- the tape is a list,
 ``_stack.append(...)``, ``Pop`` is ``_stack.pop()``, a ``Comment`` is a ``# ...`` line -- then
 it is converted to a standard ``ast`` tree, printed with astor, and compiled
 inside a small factory function whose parameters are the names the generated code needs besides
-the user's globals: derivative-rule helpers (``math``, ``zeros_like``), the adjoints of called
-user functions, and the user function's closure variables.  The generated function's globals
-are the user's module globals, which are read, never written.  The source is registered with
-``linecache`` so a traceback through generated code shows the generated line.
+the user's globals: derivative-rule helpers (``math``, ``zeros_like``) and the adjoints of
+called user functions; the user function's closure variables are read from its own cells.  The
+generated function's globals are the user's module globals, which are read, never written.
+The source is registered with ``linecache`` so a traceback through generated code shows the
+generated line.
 """
 
 from __future__ import annotations
 
 import ast
 import linecache
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -137,9 +139,12 @@ def to_source(fdef: gast.FunctionDef) -> str:
 _counter = [0]
 
 
-def compile_function(source: str, name: str, globals_: dict, extra: dict[str, Any]) -> Callable:
-    """Compile ``source`` (one ``def name``) with ``extra`` names bound around it."""
-    params = sorted(extra)
+def compile_function(source: str, name: str, globals_: dict, extra: dict[str, Any],
+                     cells: dict[str, Any] | None = None) -> Callable:
+    """Compile ``source`` (one ``def name``) with ``extra`` names bound around it, and the
+    names of ``cells`` (the user function's closure cells) read live from those cells."""
+    cells = {n: c for n, c in (cells or {}).items() if n not in extra}
+    params = sorted(set(extra) | set(cells))
     body = "".join("    " + line + "\n" if line else "\n" for line in source.splitlines())
     factory = f"def _s2sad_factory({', '.join(params)}):\n{body}    return {name}\n"
     _counter[0] += 1
@@ -148,16 +153,45 @@ def compile_function(source: str, name: str, globals_: dict, extra: dict[str, An
     code = compile(factory, filename, "exec")
     namespace: dict[str, Any] = {}
     exec(code, globals_, namespace)  # definitions land in `namespace`, not in the user's globals
-    return namespace["_s2sad_factory"](*[extra[p] for p in params])
+    fn = namespace["_s2sad_factory"](*[extra.get(p) for p in params])
+    if not cells or not fn.__closure__:
+        return fn
+    # the same function, closing over the user's own cells: a closure variable rebound after
+    # the transformation is read with its new value
+    closure = tuple(cells.get(n, c) for n, c in zip(fn.__code__.co_freevars, fn.__closure__))
+    out = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, closure)
+    out.__kwdefaults__ = fn.__kwdefaults__
+    return out
 
 
-def split_vjp(fdef: gast.FunctionDef, namer) -> gast.FunctionDef:
+class _Rename(gast.NodeTransformer):
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+
+    def visit_Name(self, node):
+        if node.id in self.names and isinstance(node.ctx, gast.Load):
+            return gast.Name(id=self.names[node.id], ctx=node.ctx, annotation=None,
+                             type_comment=None)
+        return node
+
+
+def split_vjp(fdef: gast.FunctionDef, namer, frozen=frozenset()) -> gast.FunctionDef:
     """``f_grad(x, b_out)`` as ``f_vjp(x)`` that runs the forward sweep once and returns
     ``(value, f_pullback)``; ``f_pullback(b_out)`` is the adjoint sweep, a closure over the
-    forward sweep's variables (``nonlocal`` for those it restores)."""
+    forward sweep's variables (``nonlocal`` for those it restores).  The user's globals and
+    closure variables of ``frozen`` that the adjoint sweep reads are read by the forward
+    sweep (``k_fwd = k``): a pullback differentiates the evaluation that made it, whatever
+    they hold when it runs."""
     body = fdef.body
     k = next(j for j, s in enumerate(body) if ir.anno(s, "adjoint_sweep"))
     forward, backward, ret = body[:k], body[k + 1:-1], body[-1]
+    read_back = sorted({n.id for s in backward + [ret] for n in gast.walk(s)
+                        if isinstance(n, gast.Name) and n.id in frozen})
+    if read_back:
+        renames = {n: namer.fresh(n + "_fwd") for n in read_back}
+        forward = [ir.assign(renames[n], ir.name(n)) for n in read_back] + list(forward)
+        backward = [_Rename(renames).visit(ir.clone(s)) for s in backward]
+        ret = _Rename(renames).visit(ir.clone(ret))
     value, grads = ret.value.elts
     params = [a.id for a in fdef.args.args]
     seed = params[-1]

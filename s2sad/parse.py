@@ -25,12 +25,13 @@ import gast
 
 from . import ir
 from .errors import S2SADError
+from .guards import MISSING_READ, Guard, cell_contents
 from .ir import Namer
 from .ir import at as _at
 from .ir import name as _name
 from .lower import lower_jumps
 
-MISSING = object()
+MISSING = MISSING_READ  # what resolve() returns for a name that denotes nothing
 
 REFUSED = {
     gast.Try: ("try/except", "move the try/except outside the function you differentiate"),
@@ -76,14 +77,16 @@ class FunctionIR:
     func: Callable
     name: str
     params: list[str]
-    body: list
+    body: list = field(repr=False)
     filename: str
     firstline: int
-    file_lines: list[str]
+    file_lines: list[str] = field(repr=False)
     closure: dict[str, Any]
     locals: set[str]
-    namer: Namer = field(default_factory=Namer)
-    meta: dict = field(default_factory=dict)
+    namer: Namer = field(default_factory=Namer, repr=False)
+    meta: dict = field(default_factory=dict, repr=False)
+    reads: dict = field(default_factory=dict, repr=False)  # path -> object (guards.py)
+    guard: Any = field(default=None, repr=False)  # the reads hold (set by parse_function)
 
     # -- locations and errors -------------------------------------------------------------
     def line_of(self, node) -> int:
@@ -94,22 +97,44 @@ class FunctionIR:
 
     # -- names ----------------------------------------------------------------------------
     def resolve(self, node) -> Any:
-        """The object a non-local name or attribute chain denotes, or MISSING."""
+        """The object a non-local name or attribute chain denotes now, or MISSING.  Every
+        lookup is recorded in ``reads`` (what the transformation depends on: guards.py)."""
+        path = self._path(node)
+        if path is None:
+            return MISSING
+        obj = self._lookup(path)
+        self.reads.setdefault(path, obj)
+        return obj
+
+    def _path(self, node) -> tuple | None:
         if isinstance(node, gast.Name):
             if node.id in self.locals:
-                return MISSING
-            if node.id in self.closure:
-                return self.closure[node.id]
-            g = self.func.__globals__
-            if node.id in g:
-                return g[node.id]
-            return getattr(builtins, node.id, MISSING)
+                return None
+            if node.id in self.func.__code__.co_freevars:
+                return ("closure", node.id)
+            if node.id in self.func.__globals__:
+                return ("global", node.id)
+            return ("builtin", node.id)
         if isinstance(node, gast.Attribute):
-            base = self.resolve(node.value)
-            if base is MISSING:
+            base = self._path(node.value)
+            return None if base is None else base + (node.attr,)
+        return None
+
+    def _lookup(self, path: tuple) -> Any:
+        scope, name = path[0], path[1]
+        if len(path) > 2:
+            base = self._lookup(path[:-1])
+            self.reads.setdefault(path[:-1], base)
+            return MISSING if base is MISSING else getattr(base, path[-1], MISSING)
+        if scope == "closure":
+            cell = self.func.__closure__[self.func.__code__.co_freevars.index(name)]
+            try:
+                return cell.cell_contents
+            except ValueError:  # not bound yet
                 return MISSING
-            return getattr(base, node.attr, MISSING)
-        return MISSING
+        if scope == "global":
+            return self.func.__globals__.get(name, MISSING)
+        return getattr(builtins, name, MISSING)
 
     def is_local(self, node) -> bool:
         return isinstance(node, gast.Name) and node.id in self.locals
@@ -154,14 +179,16 @@ _PARSED: weakref.WeakKeyDictionary[Callable, FunctionIR] = weakref.WeakKeyDictio
 
 def parse_function(f: Callable) -> FunctionIR:
     """Parse and normalize ``f``; raise S2SADError for anything s2sad refuses.  The IR is
-    cached per function object (later passes read it and never write it)."""
+    cached per function object while what it read from outside still holds (guards.py);
+    later passes read it and never write it."""
     try:
         cached = _PARSED.get(f)
     except TypeError:
         cached = None
-    if cached is not None:
+    if cached is not None and cached.guard():
         return cached
     fir = _parse_function(f)
+    fir.guard = Guard([fir])
     try:
         _PARSED[f] = fir
     except TypeError:
@@ -198,13 +225,7 @@ def _parse_function(f: Callable) -> FunctionIR:
                          filename, file_lines, firstline, fdef,
                          "use plain positional parameters")
     params = [a.id for a in args.args]
-    closure = {}
-    if f.__closure__:
-        for name, cell in zip(f.__code__.co_freevars, f.__closure__):
-            try:
-                closure[name] = cell.cell_contents
-            except ValueError:
-                pass
+    closure = cell_contents(f)
     local_names = set(params) | _assigned_names(fdef.body)
     # every generated name (temporaries, flags, adjoints...) is none of the function's own
     namer = Namer(ir.function_names(fdef))

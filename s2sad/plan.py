@@ -431,6 +431,23 @@ class _Fold(gast.NodeTransformer):
             return left
         return node
 
+    def visit_Compare(self, node):
+        # 5.0 is None -> False (a rule's test of an optional argument that was given)
+        self.generic_visit(node)
+        if len(node.ops) == 1 and isinstance(node.ops[0], (gast.Is, gast.IsNot)) and \
+                isinstance(node.left, gast.Constant) and \
+                isinstance(node.comparators[0], gast.Constant) and \
+                node.comparators[0].value is None:
+            same = node.left.value is None
+            return const(same if isinstance(node.ops[0], gast.Is) else not same)
+        return node
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.test, gast.Constant) and isinstance(node.test.value, bool):
+            return node.body if node.test.value else node.orelse
+        return node
+
     def visit_Call(self, node):
         # math.log(2.718281828459045) -> 1.0 (a default argument of a rule, folded away)
         self.generic_visit(node)

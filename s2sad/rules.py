@@ -24,6 +24,8 @@ from typing import Any
 
 import gast
 
+from .guards import RULES_VERSION
+
 _RULES: dict[int, Rule] = {}
 _NONDIFF: dict[int, Any] = {}
 
@@ -96,6 +98,7 @@ def adjoint(primitive: Any, elementwise: bool = False) -> Callable[[Callable], C
                             f"({', '.join(params)})")
         _RULES[_key(primitive)] = Rule(primitive, func, params, elementwise)
         _NONDIFF.pop(_key(primitive), None)
+        _changed()
         return func
 
     return register
@@ -105,6 +108,12 @@ def nondifferentiable(*primitives: Any) -> None:
     """Declare primitives whose results are constants for the gradient (``int``, ``len``)."""
     for p in primitives:
         _NONDIFF[_key(p)] = p
+    _changed()
+
+
+def _changed() -> None:
+    """A rule was registered: gradients transformed before must be transformed again."""
+    RULES_VERSION[0] += 1
 
 
 def lookup(primitive: Any) -> Rule | None:
@@ -122,6 +131,7 @@ def adjoint_for_sequences(primitive: Any):
     def register(func):
         params = list(inspect.signature(func).parameters)
         _SEQUENCE_RULES[_key(primitive)] = Rule(primitive, func, params)
+        _changed()
         return func
 
     return register
@@ -452,6 +462,7 @@ def adjoint_method(name: str, elementwise: bool = False, attribute: bool = False
         params = list(inspect.signature(func).parameters)
         kind = "attr" if attribute else "method"
         _METHOD_RULES[(kind, name)] = Rule((kind, name), func, params, elementwise)
+        _changed()
         return func
 
     return register
@@ -467,6 +478,7 @@ def adjoint_for_arrays(primitive: Any, elementwise: bool = False):
     def register(func):
         params = list(inspect.signature(func).parameters)
         _ARRAY_RULES[_key(primitive)] = Rule(primitive, func, params, elementwise)
+        _changed()
         return func
 
     return register

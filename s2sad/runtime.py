@@ -524,3 +524,16 @@ def fresh_copy(value: Any) -> Any:
 # them, nor reads of that argument across them)
 MUTATING_HELPERS = (add_at, truncate, take_tail, add_item, take_item, get_grad, restore_item,
                     restore_into)
+
+
+def assertion_of(f: Any, args: Any) -> BaseException:
+    """An ``assert`` failed in generated code (which keeps the test, not the message): the
+    AssertionError ``f`` itself raises on copies of the arguments -- its message and its
+    traceback in the user's source."""
+    try:
+        f(*[fresh_copy(a) for a in args])
+    except AssertionError as exc:
+        return exc
+    except Exception:  # noqa: BLE001 - f fails otherwise: the generic error below
+        pass
+    return AssertionError(f"an assert of {getattr(f, '__name__', f)} failed")

@@ -9,6 +9,7 @@ The public API (``api.py``) and the Wasm backend (``wasm.py``) both start here.
 from __future__ import annotations
 
 import inspect
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import gast
 from . import kinds as kinds_module
 from .emit import compile_function, split_vjp, to_source
 from .errors import S2SADError
+from .guards import Guard, is_data
 from .ir import clone
 from .kinds import Array
 from .parse import parse_function
@@ -50,6 +52,7 @@ class Transformed:
     output_kind: Any = None  # what the function returns (kinds.py)
     globals_: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)  # the names the generated code is given
+    guard: Any = None  # true while what the transformation read still holds (guards.py)
     _split: Any = None
 
     def split(self) -> tuple[Callable, str]:
@@ -57,11 +60,18 @@ class Transformed:
         once; ``pullback(seed)`` runs the adjoint sweep (see ``emit.split_vjp``)."""
         if self._split is None:
             names = self.reverser.names.copy()
-            fdef = split_vjp(self.adjoint_ir, names)
+            fdef = split_vjp(self.adjoint_ir, names, self.free_data())
             source = to_source(fdef)
-            fn = compile_function(source, fdef.name, self.globals_, self.extra)
+            fn = compile_function(source, fdef.name, self.globals_, self.extra,
+                                  closure_cells(self.fir.func))
             self._split = (fn, source)
         return self._split
+
+    def free_data(self) -> set[str]:
+        """The user's globals and closure variables holding data that the code reads."""
+        return {path[1] for path, obj in self.fir.reads.items()
+                if len(path) == 2 and path[0] in ("global", "closure")
+                and path[1] not in self.extra and is_data(obj)}
 
 
 def wrt_names(f: Callable, params: list[str], wrt: Wrt) -> tuple[list[str], bool]:
@@ -86,19 +96,29 @@ def wrt_names(f: Callable, params: list[str], wrt: Wrt) -> tuple[list[str], bool
     return names, single
 
 
+# one transformation at a time: the caches and the IR they hold are shared by every thread
+LOCK = threading.RLock()
+
+
 def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None,
               kinds: dict | None = None) -> Transformed:
     """Parse, analyze and reverse ``f`` for ``wrt_names`` and arguments of ``kinds`` (a
     parameter -> kind mapping; parameters it leaves out are of unknown kind), cached per
     function, wrt and kinds."""
+    with LOCK:
+        return _transform(f, wrt_names, _ctx, kinds)
+
+
+def _transform(f, wrt_names, _ctx, kinds) -> Transformed:
     kinds = {p: k for p, k in (kinds or {}).items() if k is not None}
     key = (tuple(wrt_names), tuple(sorted(kinds.items(), key=lambda item: item[0])))
     try:
         per_func = _CACHE.setdefault(f, {})
     except TypeError:
         per_func = {}
-    if key in per_func:
-        return per_func[key]
+    cached = per_func.get(key)
+    if cached is not None and cached.guard():  # (else: something it read has changed)
+        return cached
     ctx = _ctx or Context(None)
     outer_make_vjp = ctx.make_vjp
     ctx.stack.append(f)
@@ -141,19 +161,25 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
         except Exception as exc:  # a bug of ours: still say where it happened
             raise fir.error(f"internal error while differentiating {fir.name}: {exc!r}",
                             None, "please report this with the function") from exc
-        extra = dict(fir.closure)
-        extra.update(injected)
-        vjp = compile_function(source, name, f.__globals__, extra)
+        extra = dict(injected)
+        vjp = compile_function(source, name, f.__globals__, extra, closure_cells(f))
         sources = callee_sources + [source]
         output = kinds_module.kind_of(rev.fir.body[-1].value, rev.env)
         result = Transformed(name, vjp, source, "\n".join(sources), sources, fir.params,
                              list(wrt_names), isinstance(fir.body[-1].value, gast.Tuple), fir,
                              rev, adjoint_ir, callees, output, f.__globals__, extra)
+        # valid while what this function and its callees read holds (guards.py)
+        result.guard = Guard([fir] + [g for c in callees.values() for g in c.guard.firs])
     finally:
         ctx.stack.pop()
         ctx.make_vjp = outer_make_vjp  # the caller's callees are collected by the caller
     per_func[key] = result
     return result
+
+
+def closure_cells(f: Callable) -> dict:
+    """``f``'s closure cells by name (the generated code reads them live)."""
+    return dict(zip(f.__code__.co_freevars, f.__closure__ or ()))
 
 
 def argument_binder(f: Callable, params: list[str]) -> Callable:

@@ -7,7 +7,9 @@ wasm_emit and wraps them in one module.  The module imports nothing and exports:
 * ``<f>`` -- the primal, and ``<f>_grad`` -- ``(args..., b_out, gradient buffers...) ->
   (value, gradient per wrt)``; an array argument is passed as an address and its extents;
 * ``memory``, ``tape_top`` (the tape's stack pointer, where the tape starts) and
-  ``error_code`` (1: the tape could not grow, 2: an index out of range).
+  ``error_code`` (1: the tape could not grow, 2: an index out of range, 3: an assert failed,
+  4: interrupted by Ctrl-C);
+* the user's global numbers the code reads follow each export's own parameters.
 
 ``grad(f, wrt)`` returns a Python callable that copies arrays into linear memory, calls the
 module through a fast path (types resolved once, argument buffers reused) and returns the same
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import threading
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,11 +32,19 @@ import numpy as np
 from . import ir, wasm_math
 from . import kinds as kinds_module
 from .errors import S2SADError
+from .guards import Guard, compile_reader
 from .parse import MISSING, parse_function
-from .transform import Wrt, mutated_params, transform, wrt_names
-from .wasm_emit import F64, I32, I64, Arr, FunctionEmitter, ModuleContext, tape_value
+from .runtime import assertion_of
+from .transform import LOCK, Wrt, mutated_params, transform, wrt_names
+from .wasm_emit import F64, I32, I64, Arr, FunctionEmitter, ModuleContext, is_ours, tape_value
+from .wasm_runtime import Compiled, Instance
 
 RUNTIME = r"""
+  (func $interrupted
+    ;; the caller asked the running call to stop (Ctrl-C)
+    (global.set $error_code (i32.const 4))
+    unreachable
+  )
   (func $tape.reserve (param $n i32)
     ;; make room for $n more bytes of tape, growing the memory; a failed grow traps
     (local $need i32)
@@ -380,6 +391,9 @@ class ModuleSource:
     grad_export: str
     primal_export: str
     notes: list[str] = field(default_factory=list)
+    # the user's global numbers the module takes after its parameters: [(fir, path, type)]
+    inputs: list = field(default_factory=list)
+    guard: Any = None  # true while the module is still the right one (guards.py)
 
 
 class _Builder:
@@ -390,6 +404,8 @@ class _Builder:
         self.done: set[str] = set()
         self.user_names: dict[int, str] = {}
         self.pending: list = []
+        self.firs: list = []  # every function read for the module (its guard checks them)
+        self.exports: list = []  # (export name, function, [(param, type)], results)
 
     # names -----------------------------------------------------------------------------
     def user_name(self, func) -> str:
@@ -451,10 +467,13 @@ class _Builder:
         if isinstance(fir.body[-1].value, gast.Tuple) and len(results) == 1:
             raise fir.error("not supported by the Wasm backend: returning a tuple",
                             fir.body[-1], "the Python backend supports it")
+        self.firs.append(fir)
         emitter = FunctionEmitter(fdef, dict(kinds), fir, self.ctx, name,
                                   fir.resolve, self.callee_map(fir, fir.body))
-        self.functions.append(emitter.function(_wasm_params(fir.params, kinds), results,
-                                               export))
+        params = _wasm_params(fir.params, kinds)
+        self.functions.append(emitter.function(params, results, None))
+        if export:
+            self.exports.append((export, name, params, results))
         self._drain()
 
     def emit_grad(self, t, kinds, export=None) -> list:
@@ -498,11 +517,29 @@ class _Builder:
                 self.ctx.signatures[wasm_name] = (
                     [F64] * (len(sub.fir.params) + 1), [F64] * (1 + len(sub.wrt)))
                 self.pending.append(("grad", sub, wasm_name, sub_kinds))
-        emitter = FunctionEmitter(fdef, types_, fir, self.ctx, t.name, resolve, callees)
+        self.firs.append(fir)
+        emitter = FunctionEmitter(fdef, types_, fir, self.ctx, t.name, resolve, callees,
+                                  frozenset(injected))
         emitter.buffers = {w: t.reverser.names.adjoint(w) for w in t.wrt}
-        self.functions.append(emitter.function(params, results, export))
+        self.functions.append(emitter.function(params, results, None))
+        if export:
+            self.exports.append((export, t.name, params, results))
         self._drain()
         return results
+
+    def wrapper(self, export, name, params, results) -> str:
+        """The exported entry of ``name``: it takes the user's global numbers the module
+        reads after the function's own parameters and sets them before the call."""
+        inputs = list(self.ctx.inputs.values())
+        out = [f'(func ${name}.entry (export "{export}")']
+        out += [f"    (param ${p} {t})" for p, t in params]
+        out += [f"    (param {g}.in {t})" for g, t, _, _ in inputs]
+        if results:
+            out.append(f"    (result {' '.join(results)})")
+        out += [f"    local.get {g}.in\n    global.set {g}" for g, _, _, _ in inputs]
+        out += [f"    local.get ${p}" for p, _ in params]
+        out += [f"    call ${name}", "  )"]
+        return "\n".join(out)
 
     def _drain(self) -> None:
         while self.pending:
@@ -523,13 +560,23 @@ class _Builder:
                 self.emit_primal(obj, name, kinds)
 
     def module(self) -> str:
-        body = "\n".join(self.functions)
+        functions = list(self.functions)
+        if self.ctx.inputs:  # entries that set the globals, then call the function
+            functions += [self.wrapper(*e) for e in self.exports]
+        else:  # the functions are the entries
+            for export, name, _, _ in self.exports:
+                head = f"(func ${name}\n"
+                functions = [f.replace(head, f'(func ${name} (export "{export}")\n', 1)
+                             if f.startswith(head) else f for f in functions]
+        body = "\n".join(functions)
+        inputs = "".join(f"  (global {g} (mut {t}) ({t}.const 0))\n"
+                         for g, t, _, _ in self.ctx.inputs.values())
         return ("(module\n"
-                '  (memory (export "memory") 1)\n'
+                '  (memory (export "memory") 1 65535)\n'
                 '  (global $sp (export "tape_top") (mut i32) (i32.const 1024))\n'
                 '  (global $error_code (export "error_code") (mut i32) (i32.const 0))\n'
                 "  (global $tape_end (mut i32) (i32.const 0))\n"
-                f"{RUNTIME}\n{body}\n)\n")
+                f"{inputs}{RUNTIME}\n{body}\n)\n")
 
 
 def guess_kinds(f: Callable, params: list[str]) -> dict:
@@ -557,6 +604,11 @@ def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None) -> Module
     ``kinds`` gives each parameter's type (``"f64"``, ``"i64"``, ``"i32"`` or ``Arr(ndim)``);
     by default it is guessed from the source (``guess_kinds``).
     """
+    with LOCK:
+        return _build_module(f, wrt, kinds)
+
+
+def _build_module(f, wrt, kinds) -> ModuleSource:
     params = list(inspect.signature(f).parameters)
     names, _ = wrt_names(f, params, wrt)
     kinds = dict(kinds or guess_kinds(f, params))
@@ -575,146 +627,21 @@ def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None) -> Module
     b.emit_primal(t.fir, name, kinds, export=name)
     b.done.add(t.name)
     b.emit_grad(t, kinds, export=f"{name}_grad")
-    return ModuleSource(b.module(), name, params, kinds, names, f"{name}_grad", name)
+    wat = b.module()
+    inputs = [(fir, path, t) for _, t, fir, path in b.ctx.inputs.values()]
+    guard = Guard([fir for fir in b.firs + t.guard.firs if not is_ours(fir.func)],
+                  pinned=b.ctx.pinned)
+    return ModuleSource(wat, name, params, kinds, names, f"{name}_grad", name, [], inputs,
+                        guard)
 
 
 # -- running modules ---------------------------------------------------------------------------
 
-def _wasmtime():
-    try:
-        import wasmtime
-    except ImportError:  # pragma: no cover - wasmtime is a dependency
-        raise S2SADError("the Wasm backend needs the wasmtime package",
-                         hint="pip install wasmtime") from None
-    return wasmtime
-
-
-_ENGINE: list = []
-
-
-def _engine():
-    """One wasmtime Engine for the process (creating one costs milliseconds; an engine is
-    shared safely, each module gets a Store of its own)."""
-    if not _ENGINE:
-        import atexit
-
-        _ENGINE.append(_wasmtime().Engine())
-        atexit.register(_ENGINE.clear)  # released before the interpreter unloads wasmtime
-    return _ENGINE[0]
-
-
-class _Runtime:
-    """One instantiated module and fast callers for its exports."""
-
-    def __init__(self, wat: str) -> None:
-        wasmtime = _wasmtime()
-        self.engine = _engine()
-        self.store = wasmtime.Store(self.engine)
-        try:
-            self.module = wasmtime.Module(self.engine, wat)
-        except wasmtime.WasmtimeError as exc:  # a bug of ours: say so with the text
-            raise S2SADError(f"internal error: the emitted module does not assemble: {exc}",
-                             hint="please report this with the function") from None
-        self.instance = wasmtime.Instance(self.store, self.module, [])
-        self.exports = self.instance.exports(self.store)
-        self.memory = self.exports["memory"]
-        self.tape_top = self.exports["tape_top"]
-        self.error_code = self.exports["error_code"]
-        self.tape_base = 1024
-
-    def set_tape_base(self, base: int) -> None:
-        wasmtime = _wasmtime()
-        self.tape_base = base
-        self.tape_top.set_value(self.store, wasmtime.Val.i32(base))
-
-    def ensure_memory(self, nbytes: int) -> None:
-        have = self.memory.data_len(self.store)
-        if nbytes > have:
-            self.memory.grow(self.store, (nbytes - have) // 65536 + 1)
-
-    def fail(self, exc) -> S2SADError:
-        code = self.error_code.value(self.store)
-        self.set_tape_base(self.tape_base)
-        wasmtime = _wasmtime()
-        self.error_code.set_value(self.store, wasmtime.Val.i32(0))
-        if code == 1:
-            return S2SADError("the Wasm tape is exhausted: linear memory could not grow "
-                              "(4 GiB is the limit of a 32-bit module)",
-                              hint="the Python backend's tape is only limited by RAM")
-        if code == 2:
-            return S2SADError("index out of range in an array access (Wasm backend)")
-        return S2SADError(f"the Wasm module trapped: {exc}")
-
-    def caller(self, export: str, param_types: list[str], result_types: list[str],
-               tail=()):
-        """A fast function ``call(*raw_args) -> tuple`` for one export: the function type
-        is resolved once, and the argument buffer is reused, through wasmtime's unchecked
-        call; it falls back to the public ``Func.__call__`` where that binding is missing."""
-        func = self.exports[export]
-        try:
-            return _fast_caller(self, func, param_types, result_types, tail)
-        except Exception:  # the low-level binding moved: the public path still works
-            store = self.store
-
-            def slow(*args):
-                missing = len(param_types) - len(args)
-                if missing > 0:
-                    args = args + tuple(tail[len(tail) - missing:])
-                try:
-                    out = func(store, *args)
-                except _wasmtime().Trap as exc:
-                    raise self.fail(exc) from None
-                return tuple(out) if isinstance(out, list) else (out,)
-
-            return slow
-
-
-def _fast_caller(rt: _Runtime, func, param_types, result_types, tail=()):
-    import ctypes
-
-    from wasmtime import _bindings as ffi
-
-    raw_call = ffi._wasmtime_func_call_unchecked
-    n = max(len(param_types), len(result_types), 1)
-    buf = (ffi.wasmtime_val_raw * n)()
-    stride = ctypes.sizeof(ffi.wasmtime_val_raw) // 8
-    as_f64 = memoryview(buf).cast("B").cast("d")
-    as_i64 = memoryview(buf).cast("B").cast("q")
-    context = rt.store._context()
-    func_ref = ctypes.byref(func._func)
-    slot = [ctypes.POINTER(ffi.wasm_trap_t)()]  # where a trap is reported; renewed after one
-    trap_ref = [ctypes.byref(slot[0])]
-    setters = [(as_f64 if t == F64 else as_i64, k * stride, t)
-               for k, t in enumerate(param_types)]
-    getters = [(as_f64 if t == F64 else as_i64, k * stride, t)
-               for k, t in enumerate(result_types)]
-    wasmtime = _wasmtime()
-
-    tail_slots = [(setters[len(param_types) - len(tail) + j], v) for j, v in enumerate(tail)]
-
-    def call(*args):
-        for (view, k, t), a in zip(setters, args):
-            view[k] = a if t != I32 else int(a)
-        for (view, k, _), v in tail_slots:
-            if len(args) < len(setters):
-                view[k] = v
-        error = raw_call(context, func_ref, buf, n, trap_ref[0])
-        if error or slot[0]:
-            if slot[0]:
-                exc = wasmtime.Trap._from_ptr(slot[0])  # takes ownership of the trap
-                slot[0] = ctypes.POINTER(ffi.wasm_trap_t)()
-                trap_ref[0] = ctypes.byref(slot[0])
-            else:
-                exc = wasmtime.WasmtimeError._from_ptr(error)
-            raise rt.fail(exc)
-        return tuple(view[k] for view, k, _ in getters)
-
-    return call
-
-
 class WasmFunction:
     """What ``grad(f, backend="wasm")`` returns: specialized per argument types on first
-    call, then a fast call into the module per call."""
+    call, then a fast call into the module per call.  Each thread calls its own instance of
+    the module (wasm_runtime.py); a specialization is used while its guard holds (the
+    functions and globals it was built from are unchanged: guards.py)."""
 
     def __init__(self, f: Callable, wrt: Wrt, with_value: bool, primal: bool = False,
                  verbose: bool = False) -> None:
@@ -726,8 +653,8 @@ class WasmFunction:
         self.params = list(inspect.signature(f).parameters)
         self.wrt_names, self.single = wrt_names(f, self.params, wrt)
         self.specialized: dict = {}
-        self._fast: dict = {}
         self._by_types: dict = {}
+        self._local = threading.local()  # per thread: type key -> (fast call, guard)
         self._bind = inspect.signature(f)
         # validate now: unsupported constructs are reported when the gradient is built (with
         # every argument a float; other argument types are compiled on first call)
@@ -743,12 +670,13 @@ class WasmFunction:
 
     def _specialize(self, args):
         kinds = tuple(kind_of(a) for a in args)
-        spec = self.specialized.get(kinds)
-        if spec is None:
-            spec = _Specialized(self.f, self.wrt_names, dict(zip(self.params, kinds)))
-            if self.verbose:
-                print(spec.source.wat)
-            self.specialized[kinds] = spec
+        with LOCK:  # (threads calling it for the first time at once: built once)
+            spec = self.specialized.get(kinds)
+            if spec is None or not spec.guard():
+                spec = _Specialized(self.f, self.wrt_names, dict(zip(self.params, kinds)))
+                if self.verbose:
+                    print(spec.source.wat)
+                self.specialized[kinds] = spec
         return spec
 
     def __call__(self, *args, **kwargs):
@@ -760,73 +688,107 @@ class WasmFunction:
         key = tuple(map(type, args))
         if np.ndarray in key:
             key = key + tuple(getattr(a, "ndim", 0) for a in args)
-        fast = self._fast.get(key)
-        if fast is not None:
-            out = fast(*args)
+        fast = getattr(self._local, "fast", None)
+        if fast is None:
+            fast = self._local.fast = {}
+        entry = fast.get(key)
+        if entry is not None and entry[1]():
+            try:
+                out = entry[0](*args)
+            except BaseException as exc:
+                fast.pop(key, None)  # (the next call takes the slow path, on a new instance)
+                if isinstance(exc, AssertionError):
+                    raise self._assertion(args) from None
+                raise
             if self.primal:
                 return out[0]
             if self.with_value:
                 return (out[0], out[1] if self.single else out[1:])
             return out[1] if self.single else out[1:]
-        spec = self._by_types.get(key) or self._specialize(args)
+        spec = self._by_types.get(key)
+        if spec is None or not spec.guard():
+            spec = self._specialize(args)
         if spec.has_arrays:
-            self._by_types.setdefault(key, spec)
+            self._by_types[key] = spec
+        runner = spec.runner()
+        try:
+            if self.primal:
+                out = runner.run_primal(args)
+            else:
+                value, grads = runner.run_grad(args)
+        except AssertionError:
+            raise self._assertion(args) from None
         if not spec.has_arrays:
-            self._fast[key] = spec.call_primal if self.primal else spec.call_grad
+            fast[key] = (runner.call_primal if self.primal else runner.call_grad, spec.guard)
         if self.primal:
-            return spec.run_primal(args)
-        value, grads = spec.run_grad(args)
+            return out
         out = grads[0] if self.single else tuple(grads)
         return (value, out) if self.with_value else out
 
+    def _assertion(self, args) -> BaseException:
+        """An ``assert`` failed in the module: the same AssertionError as ``f``'s."""
+        return assertion_of(self.f, args)
+
 
 class _Specialized:
-    """One module built for one tuple of argument kinds, with its callers."""
+    """One module built for one tuple of argument kinds: compiled once, instantiated per
+    thread (``runner()``)."""
 
     def __init__(self, f, wrt_names, kinds) -> None:
         self.source = build_module(f, tuple(wrt_names), kinds)
-        self.rt = _Runtime(self.source.wat)
+        self.compiled = Compiled(self.source.wat)
+        self.guard = self.source.guard.fast()
         self.kinds = kinds
         self.params = list(kinds)
         self.wrt = wrt_names
         flat = [t for _, t in _wasm_params(self.params, kinds)]
-        grad_params = flat + [F64]
-        results = [F64]
+        self.primal_types = flat
+        self.grad_types = flat + [F64]
+        self.results = [F64]
         for w in wrt_names:
             if isinstance(kinds[w], Arr):
-                grad_params += [t for _, t in _wasm_params([w], {w: kinds[w]})]
-                results.append(I32)
+                self.grad_types += [t for _, t in _wasm_params([w], {w: kinds[w]})]
+                self.results.append(I32)
             else:
-                results.append(F64)
-        self.call_primal = self.rt.caller(self.source.primal_export, flat, [F64])
-        # the seed b_out defaults to 1.0 when the caller leaves it out
-        self.call_grad = self.rt.caller(self.source.grad_export, grad_params, results,
-                                        tail=() if any(isinstance(k, Arr) for k in kinds.values())
-                                        else (1.0,))
+                self.results.append(F64)
         self.has_arrays = any(isinstance(k, Arr) for k in kinds.values())
-        self._view = None
-        self._view_size = 0
+        inputs = self.source.inputs
+        self.input_types = [t for _, _, t in inputs]
+        self.read_inputs = compile_reader([(fir, path) for fir, path, _ in inputs]) \
+            if inputs else None
 
-    def _memory_view(self) -> np.ndarray:
-        """Linear memory as a float64 array (rebuilt only when the memory has grown)."""
-        import ctypes
+    def runner(self) -> _Runner:
+        """The calling thread's runner (a new one after a trap dropped its instance)."""
+        inst = self.compiled.instance()
+        runner = inst.runners.get(id(self))
+        if runner is None:
+            runner = inst.runners[id(self)] = _Runner(self, inst)
+        return runner
 
-        size = self.rt.memory.data_len(self.rt.store)
-        if self._view is None or self._view_size != size:
-            base = ctypes.cast(self.rt.memory.data_ptr(self.rt.store), ctypes.c_void_p).value
-            buf = (ctypes.c_double * (size // 8)).from_address(base)
-            self._view = np.frombuffer(buf, dtype=np.float64)
-            self._view_size = size
-        return self._view
+
+class _Runner:
+    """One specialization's callers on one thread's instance."""
+
+    def __init__(self, spec: _Specialized, inst: Instance) -> None:
+        self.spec = spec
+        self.inst = inst
+        export = spec.source
+        inputs = (spec.read_inputs, spec.input_types)
+        self.call_primal = inst.caller(export.primal_export, spec.primal_types, [F64], (),
+                                       *inputs)
+        # the seed b_out defaults to 1.0 when the caller leaves it out
+        self.call_grad = inst.caller(export.grad_export, spec.grad_types, spec.results,
+                                     () if spec.has_arrays else (1.0,), *inputs)
 
     def _layout(self, args, with_grads):
         """Copy array arguments into linear memory; returns the flat argument list and the
         gradient buffers (address, shape) of array wrt arguments."""
+        spec, inst = self.spec, self.inst
         flat = []
         offset = 64
         arrays = []
-        for p, a in zip(self.params, args):
-            if isinstance(self.kinds[p], Arr):
+        for p, a in zip(spec.params, args):
+            if isinstance(spec.kinds[p], Arr):
                 arr = np.asarray(a, dtype=np.float64)
                 arrays.append((offset, arr))
                 flat.append(offset)
@@ -836,31 +798,32 @@ class _Specialized:
                 flat.append(a)
         buffers = []
         if with_grads:
-            for w in self.wrt:
-                if isinstance(self.kinds[w], Arr):
-                    shape = np.shape(args[self.params.index(w)])
+            for w in spec.wrt:
+                if isinstance(spec.kinds[w], Arr):
+                    shape = np.shape(args[spec.params.index(w)])
                     buffers.append((offset, shape))
                     offset += (math.prod(shape) * 8 + 15) // 16 * 16
         tape = (offset + 1023) // 1024 * 1024
-        if self._view_size < tape + 65536:
-            self.rt.ensure_memory(tape + 65536)
-        view = self._memory_view()
+        if inst._view_size < tape + 65536:
+            inst.ensure_memory(tape + 65536)
+        view = inst.memory_view()
         for off, arr in arrays:  # one copy per array, straight into linear memory
             view[off // 8: off // 8 + arr.size] = arr.reshape(-1)
         for off, shape in buffers:
             view[off // 8: off // 8 + math.prod(shape)] = 0.0
-        if tape != self.rt.tape_base:
-            self.rt.set_tape_base(tape)
+        if tape != inst.tape_base:
+            inst.set_tape_base(tape)
         return flat, buffers
 
     def run_primal(self, args):
-        if self.has_arrays:
+        if self.spec.has_arrays:
             flat, _ = self._layout(args, False)
             return self.call_primal(*flat)[0]
         return self.call_primal(*args)[0]
 
     def run_grad(self, args, seed: float = 1.0):
-        if not self.has_arrays:
+        spec = self.spec
+        if not spec.has_arrays:
             out = self.call_grad(*args, seed)
             return out[0], out[1:]
         flat, buffers = self._layout(args, True)
@@ -869,11 +832,11 @@ class _Specialized:
             extra.append(off)
             extra.extend(shape)
         out = self.call_grad(*flat, seed, *extra)
-        view = self._memory_view()  # (the tape may have grown the memory)
+        view = self.inst.memory_view()  # (the tape may have grown the memory)
         grads = []
         it = iter(buffers)
-        for w, g in zip(self.wrt, out[1:]):
-            if isinstance(self.kinds[w], Arr):
+        for w, g in zip(spec.wrt, out[1:]):
+            if isinstance(spec.kinds[w], Arr):
                 off, shape = next(it)
                 n = math.prod(shape)
                 grads.append(view[off // 8: off // 8 + n].reshape(shape).copy())

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import builtins
 import math
+import sys
 from dataclasses import dataclass
+from typing import Any
 
 import gast
 
@@ -67,6 +69,8 @@ class Multi:
     types: tuple
 
 
+INTERRUPT_FLAG = 8  # the address of the word that asks a running call to stop (Ctrl-C)
+
 _TYPE_OF = {kinds.FLOAT: F64, kinds.INT: I64, kinds.BOOL: I32}
 _KIND_OF = {F64: kinds.FLOAT, I64: kinds.INT, I32: kinds.BOOL}
 
@@ -104,18 +108,42 @@ class ModuleContext:
     def __init__(self) -> None:
         self.signatures: dict[str, tuple[list, list]] = {}  # wasm name -> (params, results)
         self.math_used: set[str] = set()
+        # the user's global (and closure) numbers the code reads: Wasm globals, set from
+        # their current values on every call (key -> (wasm global, type, fir, path))
+        self.inputs: dict[tuple, tuple[str, str, Any, tuple]] = {}
+        # values baked into the code (math.pi, G[2] of a global tuple): (fir, path, index,
+        # value), checked before each call (guards.py)
+        self.pinned: list[tuple] = []
+
+    def input_global(self, fir, path: tuple, value) -> tuple[str, str]:
+        """The Wasm global holding the user's number at ``path`` (declared once)."""
+        where = fir.func.__globals__ if path[0] == "global" else fir.func
+        key = (id(where), path)
+        if key not in self.inputs:
+            t = I32 if isinstance(value, bool) else I64 if isinstance(value, int) else F64
+            stem = "".join(c if c.isalnum() or c == "_" else "_" for c in path[1])
+            name = f"$global.{stem}"
+            taken = {v[0] for v in self.inputs.values()}
+            k = 2
+            while name in taken:
+                name = f"$global.{stem}.{k}"
+                k += 1
+            self.inputs[key] = (name, t, fir, path)
+        name, t, _, _ = self.inputs[key]
+        return name, t
 
 
 class FunctionEmitter:
     """Translates one IR function to a WAT ``func``."""
 
     def __init__(self, fdef: gast.FunctionDef, param_types: dict, fir, ctx: ModuleContext,
-                 name: str, resolve, callee_names: dict) -> None:
+                 name: str, resolve, callee_names: dict, injected=frozenset()) -> None:
         self.fdef = fdef
         self.fir = fir
         self.ctx = ctx
         self.name = name
         self.resolve = resolve  # IR name/attribute -> Python object (the user's globals)
+        self.injected = injected  # names bound by the transformation, not the user's
         self.callee_names = callee_names  # python name in the IR -> wasm function name
         self.types: dict = dict(param_types)
         self.params = [a.id for a in fdef.args.args]
@@ -125,6 +153,7 @@ class FunctionEmitter:
         self.exits: list[str] = []
         self.buffers: dict[str, str] = {}  # array wrt argument -> its gradient buffer
         self.n_labels = 0
+        self.adjoint_sweep = False  # past the adjoint sweep's marker
 
     # -- errors ---------------------------------------------------------------------------
     def refuse(self, what: str, node=None):
@@ -237,8 +266,42 @@ class FunctionEmitter:
             return MISSING_ITEM
         seq = self.resolve(e.value)
         if isinstance(seq, (tuple, list)) and -len(seq) <= e.slice.value < len(seq):
+            path = self._user_path(e.value)
+            if path is not None:
+                self.ctx.pinned.append((self.fir, path, e.slice.value, seq[e.slice.value]))
             return seq[e.slice.value]
         return MISSING_ITEM
+
+    def _user_path(self, e) -> tuple | None:
+        """Where a non-local name or attribute chain is read from (guards.py), if it is the
+        user's (not a name the transformation bound)."""
+        if self.fir is None or is_ours(self.fir.func):  # (s2sad's kernels: constants)
+            return None
+        base = e
+        while isinstance(base, gast.Attribute):
+            base = base.value
+        if isinstance(base, gast.Name) and base.id in self.injected:
+            return None
+        return self.fir._path(e)
+
+    def _global_value(self, e, t) -> None:
+        """A number read from the user's globals or closure: a plain name is read when the
+        module is called (a Wasm global set on entry); an attribute (``math.pi``,
+        ``cfg.k``) is baked in, and checked before each call."""
+        value = self.resolve(e)
+        path = self._user_path(e)
+        if path is not None and len(path) == 2 and path[0] in ("global", "closure") and \
+                type(value) in (float, int, bool):
+            if type(value) is int and not -2 ** 63 <= value < 2 ** 63:
+                raise self.refuse(f"the integer {gast.unparse(e).strip()} = {value} (more than "
+                                  "64 bits)", e)
+            name, gt = self.ctx.input_global(self.fir, path, value)
+            self.emit(f"global.get {name}")
+            self.convert(gt, t)
+            return
+        if path is not None:
+            self.ctx.pinned.append((self.fir, path, None, value))
+        self._expr(gast.Constant(value=value, kind=None), t)
 
     # -- emission helpers -----------------------------------------------------------------
     def emit(self, text: str) -> None:
@@ -307,10 +370,10 @@ class FunctionEmitter:
                     raise self.refuse(f"the array '{e.id}' used as a value", e)
                 self.emit(f"local.get ${e.id}")
             else:
-                self._expr(gast.Constant(value=self.resolve(e), kind=None), t)
+                self._global_value(e, t)
             return
         if isinstance(e, gast.Attribute):
-            self._expr(gast.Constant(value=self.resolve(e), kind=None), t)
+            self._global_value(e, t)
             return
         if isinstance(e, gast.BinOp):
             self._binop(e, t)
@@ -643,6 +706,8 @@ class FunctionEmitter:
     def stmt(self, s) -> None:
         if isinstance(s, ir.Comment):
             self.emit(f";; {s.text}")
+            if ir.anno(s, "adjoint_sweep"):  # its loops replay the forward sweep's trips
+                self.adjoint_sweep = True
             return
         if isinstance(s, ir.Push):
             self.push(s.values, s)
@@ -688,7 +753,15 @@ class FunctionEmitter:
         if isinstance(s, gast.Return):
             self.ret(s)
             return
-        if isinstance(s, (gast.Pass, gast.Assert)):
+        if isinstance(s, gast.Assert):
+            if sys.flags.optimize:  # (python -O drops asserts, and so does the module)
+                return
+            self.emit(f";; assert (line {self._line(s)})")
+            self.truth(s.test)
+            self.emit("(if (i32.eqz) (then (global.set $error_code (i32.const 3)) "
+                      "unreachable))")
+            return
+        if isinstance(s, gast.Pass):
             return
         raise self.refuse(type(s).__name__, s)
 
@@ -805,12 +878,16 @@ class FunctionEmitter:
             self.emit(f"local.set ${n}")
 
     def _open_loop(self):
-        """``(block $exit (loop $top`` -- a loop that ``br $exit`` leaves."""
+        """``(block $exit (loop $top`` -- a loop that ``br $exit`` leaves; a loop of the
+        forward sweep stops on Ctrl-C (one of the adjoint sweep runs as often as it did)."""
         exit_, top = self.label("exit"), self.label("loop")
         self.emit(f"(block {exit_}")
         self.indent += 1
         self.emit(f"(loop {top}")
         self.indent += 1
+        if not self.adjoint_sweep and self.fir is not None and not is_ours(self.fir.func):
+            # Ctrl-C: the caller sets the word at INTERRUPT_FLAG (wasm_runtime.py)
+            self.emit(f"(if (i32.load (i32.const {INTERRUPT_FLAG})) (then call $interrupted))")
         return exit_, top
 
     def _close_loop(self, exit_, top, body) -> None:
@@ -977,6 +1054,10 @@ class FunctionEmitter:
         out.append("    unreachable")
         out.append("  )")
         return "\n".join(out)
+
+
+def is_ours(func) -> bool:
+    return getattr(func, "__module__", "").split(".")[0] == "s2sad"
 
 
 def _f64(v: float) -> str:

@@ -153,30 +153,30 @@ def test_long_loops_grow_the_tape():
 def test_public_call_path_when_the_fast_binding_is_missing(monkeypatch):
     import programs
 
-    from s2sad import wasm as backend
+    from s2sad import wasm_runtime
 
     def missing(*args, **kwargs):
         raise AttributeError("wasmtime._bindings has no _wasmtime_func_call_unchecked")
 
-    monkeypatch.setattr(backend, "_fast_caller", missing)
-    g = backend.grad(programs.sin_sum)
+    monkeypatch.setattr(wasm_runtime, "fast_caller", missing)
+    g = wasm.grad(programs.sin_sum)
     assert g(0.3) == pytest.approx(s2sad.grad(programs.sin_sum)(0.3), rel=1e-12)
     with pytest.raises(S2SADError, match="index out of range"):
-        backend.grad(W.out_of_range)(np.ones(3))
+        wasm.grad(W.out_of_range)(np.ones(3))
 
 
-def test_tape_exhaustion_is_an_error_not_an_overwrite():
+def test_tape_exhaustion_is_an_error_not_an_overwrite(monkeypatch):
     """With the memory capped at 2 pages (128 KiB), a loop that keeps taping runs out of
-    room: the module traps with error_code 1 and the wrapper says so."""
+    room: the module traps with error_code 1 and the wrapper says so; the next call runs on a
+    fresh instance, with the memory it needs."""
     import programs
 
-    from s2sad.wasm import _Runtime, build_module
+    from s2sad import wasm_runtime
 
-    source = build_module(programs.while_halving).wat
-    capped = source.replace('(memory (export "memory") 1)', '(memory (export "memory") 1 2)')
-    assert capped != source
-    rt = _Runtime(capped)
-    call = rt.caller("while_halving_grad", ["f64", "f64"], ["f64", "f64"])
-    assert call(3.0, 1.0)[1] == pytest.approx(s2sad.grad(programs.while_halving)(3.0))
+    monkeypatch.setattr(wasm_runtime, "memory_limit", 2 * 65536)
+    g = wasm.grad(programs.while_halving)
+    assert g(3.0) == pytest.approx(s2sad.grad(programs.while_halving)(3.0))
     with pytest.raises(S2SADError, match="tape is exhausted"):
-        call(1e300, 1.0)  # y * y overflows to inf: the loop never ends, the tape fills up
+        g(1e300)  # y * y overflows to inf: the loop never ends, the tape fills up
+    for x in (3.0, 0.7, 3.0):  # recovered: small calls work again
+        assert g(x) == pytest.approx(s2sad.grad(programs.while_halving)(x))
