@@ -114,7 +114,7 @@ class Classifier:
         if isinstance(value, gast.Constant):
             return Op("const", node=value)
         if isinstance(value, gast.JoinedStr):
-            names = [n for n in gast.walk(value) if isinstance(n, gast.Name)]
+            names = [n for n in ir.walk(value) if isinstance(n, gast.Name)]
             return Op("text", _locals_in(fir, names), node=value)
         if isinstance(value, gast.BinOp):
             return self.primitive(BINOPS[type(value.op)], [value.left, value.right], value)
@@ -140,7 +140,7 @@ class Classifier:
             return self.call(value)
         if isinstance(value, (ir.StackMark, ir.StackGrowth, ir.Pop)):
             return Op("const", node=value)
-        return Op("opaque", [n for n in _locals_in(fir, list(gast.walk(value)))], node=value)
+        return Op("opaque", [n for n in _locals_in(fir, list(ir.walk(value)))], node=value)
 
     def require_flat(self, value) -> None:
         """Every operand slot holds a name or a constant (normal form): anything else here

@@ -639,7 +639,7 @@ def _defs_uses(s):
             defs.add(target.id)
         else:
             uses |= set(ir.loads_in(target)) | {ir.store_base(target)} - {None}
-            for n in gast.walk(target):
+            for n in ir.walk(target):
                 if isinstance(n, gast.Name):
                     uses.add(n.id)
     elif isinstance(s, (gast.Expr, gast.Return, gast.Assert)):

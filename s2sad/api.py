@@ -18,7 +18,7 @@ from typing import Any
 import gast
 import numpy as np
 
-from . import kinds
+from . import ir, kinds
 from .errors import S2SADError
 from .parse import parse_function
 from .runtime import assertion_of, fresh_copy, like
@@ -51,7 +51,7 @@ def guess_kinds(f: Callable, params: list[str]) -> dict:
     the source shows a list, an array or a container)."""
     fir = parse_function(f)
     out = {p: kinds.FLOAT for p in params}
-    for node in gast.walk(gast.Module(body=fir.body, type_ignores=[])):
+    for node in ir.walk_block(fir.body):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
                 isinstance(node.func.value, gast.Name) and node.func.value.id in out:
             p = node.func.value.id

@@ -95,32 +95,28 @@ def lower_ir(fdef: gast.FunctionDef) -> gast.FunctionDef:
     return new
 
 
-class _Tidy(ast.NodeTransformer):
-    """Printing touches: ``if c: pass else: X`` -> ``if not c: X``; empty blocks get ``pass``."""
-
-    def visit_If(self, node):
-        self.generic_visit(node)
-        if not node.body and node.orelse:
-            node.test = ast.UnaryOp(op=ast.Not(), operand=node.test)
-            node.body, node.orelse = node.orelse, []
-        if all(isinstance(s, ast.Pass) for s in node.body) and node.orelse:
-            node.test = ast.UnaryOp(op=ast.Not(), operand=node.test)
-            node.body, node.orelse = node.orelse, []
-        if not node.body:
+def _tidy_blocks(stmts: list) -> None:
+    """Printing touches, in place: ``if c: pass else: X`` -> ``if not c: X``; empty blocks
+    get ``pass``.  (Only statements have blocks: expressions are not visited.)"""
+    for node in stmts:
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if type(block) is list and block:
+                _tidy_blocks(block)
+        if isinstance(node, ast.If):
+            if node.orelse and all(isinstance(s, ast.Pass) for s in node.body):
+                node.test = ast.UnaryOp(op=ast.Not(), operand=node.test)
+                node.body, node.orelse = node.orelse, []
+            if not node.body:
+                node.body = [ast.Pass()]
+        elif isinstance(node, (ast.For, ast.While, ast.FunctionDef)) and not node.body:
             node.body = [ast.Pass()]
-        return node
-
-    def generic_visit(self, node):
-        super().generic_visit(node)
-        if isinstance(node, (ast.For, ast.While, ast.FunctionDef)) and not node.body:
-            node.body = [ast.Pass()]
-        return node
 
 
 def to_source(fdef: gast.FunctionDef) -> str:
     """Print an IR function as Python source; comment markers become ``# ...`` lines."""
     tree = gast.gast_to_ast(gast.Module(body=[lower_ir(fdef)], type_ignores=[]))
-    tree = _Tidy().visit(tree)
+    _tidy_blocks(tree.body)
     ast.fix_missing_locations(tree)
     text = astor.to_source(tree)
     lines = []
@@ -185,7 +181,7 @@ def split_vjp(fdef: gast.FunctionDef, namer, frozen=frozenset()) -> gast.Functio
     body = fdef.body
     k = next(j for j, s in enumerate(body) if ir.anno(s, "adjoint_sweep"))
     forward, backward, ret = body[:k], body[k + 1:-1], body[-1]
-    read_back = sorted({n.id for s in backward + [ret] for n in gast.walk(s)
+    read_back = sorted({n.id for s in backward + [ret] for n in ir.walk(s)
                         if isinstance(n, gast.Name) and n.id in frozen})
     if read_back:
         renames = {n: namer.fresh(n + "_fwd") for n in read_back}
@@ -197,9 +193,9 @@ def split_vjp(fdef: gast.FunctionDef, namer, frozen=frozenset()) -> gast.Functio
     seed = params[-1]
     outer = set(params[:-1])
     for s in forward:
-        outer |= {n.id for n in gast.walk(s) if isinstance(n, gast.Name)
+        outer |= {n.id for n in ir.walk(s) if isinstance(n, gast.Name)
                   and isinstance(n.ctx, gast.Store)}
-    restored = sorted({n.id for s in backward for n in gast.walk(s)
+    restored = sorted({n.id for s in backward for n in ir.walk(s)
                        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)} & outer)
     pullback_name = namer.fresh(fdef.name.replace("_grad", "_pullback", 1)
                                 if "_grad" in fdef.name else fdef.name + "_pullback",

@@ -20,6 +20,10 @@ Facts that one pass computes for another are attached to nodes with ``set_anno``
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from ast import AST
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -171,7 +175,7 @@ def is_pop(node) -> bool:
 
 def uses_tape(node) -> bool:
     """Whether ``node`` pushes, pops or reads the tape's height."""
-    return any(isinstance(n, (Push, Pop, StackMark, StackGrowth)) for n in gast.walk(node))
+    return any(isinstance(n, (Push, Pop, StackMark, StackGrowth)) for n in walk(node))
 
 
 # -- walking and copying ----------------------------------------------------------------------
@@ -217,49 +221,97 @@ def path_root_parent(target):
 
 
 def names_in(node) -> set[str]:
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
 
 
 def loads_in(node) -> list[str]:
-    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+    return [n.id for n in walk(node) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Load)]
 
 
 _LOCATION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
 
 
+@contextlib.contextmanager
+def paused_gc():
+    """The cyclic garbage collector paused while a pass runs: the passes build many small
+    trees with no cycles to collect, and the collector's passes over them were a quarter of
+    the time on long functions."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def walk(node) -> Iterable:
+    """Every node of ``node``'s tree, breadth first, ``node`` first (``ast.walk``'s order,
+    several times faster: one loop over each node's fields, no generator per node)."""
+    todo = deque((node,))
+    pop, push, extend = todo.popleft, todo.append, todo.extend
+    while todo:
+        n = pop()
+        yield n
+        for f in n._fields:
+            v = getattr(n, f, None)
+            if type(v) is list:
+                extend([x for x in v if isinstance(x, AST)])
+            elif isinstance(v, AST):
+                push(v)
+
+
+def walk_block(stmts) -> Iterable:
+    """Every node of a list of statements (``walk`` of each, in order)."""
+    for s in stmts:
+        yield from walk(s)
+
+
 def clone(node):
-    """A copy of a gast tree (faster than copy.deepcopy for these plain trees); locations and
-    annotations come along."""
-    if isinstance(node, list):
+    """A copy of a gast tree (several times faster than copy.deepcopy for these plain trees:
+    a node's attributes are copied as one dict); locations and annotations come along."""
+    if type(node) is list:
         return [clone(x) for x in node]
-    if not isinstance(node, gast.AST):
+    if not isinstance(node, AST):
         return node
-    new = type(node)(**{f: clone(getattr(node, f)) for f in node._fields})
-    for attr in _LOCATION:
-        if hasattr(node, attr):
-            setattr(new, attr, getattr(node, attr))
-    facts = getattr(node, "_s2sad", None)
+    cls = type(node)
+    new = cls() if issubclass(cls, _Node) else cls.__new__(cls)
+    d = new.__dict__
+    d.update(node.__dict__)
+    for f in node._fields:
+        v = d.get(f)
+        if type(v) is list:
+            d[f] = [clone(x) for x in v]
+        elif isinstance(v, AST):
+            d[f] = clone(v)
+    facts = d.get("_s2sad")
     if facts:
-        new._s2sad = dict(facts)
+        d["_s2sad"] = dict(facts)
     return new
 
 
 def substitute(node, mapping: dict):
     """A copy of ``node`` with each read of a name in ``mapping`` replaced by its value."""
-    if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id in mapping:
-        return clone(mapping[node.id])
-    if isinstance(node, list):
+    if type(node) is list:
         return [substitute(x, mapping) for x in node]
-    if not isinstance(node, gast.AST):
+    if not isinstance(node, AST):
         return node
-    new = type(node)(**{f: substitute(getattr(node, f), mapping) for f in node._fields})
-    for attr in _LOCATION:
-        if hasattr(node, attr):
-            setattr(new, attr, getattr(node, attr))
-    facts = getattr(node, "_s2sad", None)
+    if type(node) is gast.Name and node.id in mapping and type(node.ctx) is gast.Load:
+        return clone(mapping[node.id])
+    cls = type(node)
+    new = cls() if issubclass(cls, _Node) else cls.__new__(cls)
+    d = new.__dict__
+    d.update(node.__dict__)
+    for f in node._fields:
+        v = d.get(f)
+        if type(v) is list:
+            d[f] = [substitute(x, mapping) for x in v]
+        elif isinstance(v, AST):
+            d[f] = substitute(v, mapping)
+    facts = d.get("_s2sad")
     if facts:
-        new._s2sad = dict(facts)
+        d["_s2sad"] = dict(facts)
     return new
 
 
@@ -285,7 +337,7 @@ def set_anno(node, key: str, value: Any) -> None:
 def function_names(fdef) -> set[str]:
     """Every name a function definition mentions: parameters, locals, globals, builtins."""
     out = {fdef.name}
-    for node in gast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, gast.Name):  # gast's parameters are Names too
             out.add(node.id)
     return out

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gast
 
+from . import ir
 from .ir import Namer
 from .ir import at as _at
 from .ir import name as _name
@@ -192,7 +193,7 @@ class JumpLowering:
 
     def _drop_unused_flags(self, stmts):
         read: set[str] = set()
-        for node in gast.walk(gast.Module(body=stmts, type_ignores=[])):
+        for node in ir.walk_block(stmts):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                 read.add(node.id)
 

@@ -187,7 +187,8 @@ def parse_function(f: Callable) -> FunctionIR:
         cached = None
     if cached is not None and cached.guard():
         return cached
-    fir = _parse_function(f)
+    with ir.paused_gc():
+        fir = _parse_function(f)
     fir.guard = Guard([fir])
     try:
         _PARSED[f] = fir
@@ -251,14 +252,14 @@ def _is_docstring(s) -> bool:
 
 def _assigned_names(stmts) -> set[str]:
     names = set()
-    for node in gast.walk(gast.Module(body=list(stmts), type_ignores=[])):
+    for node in ir.walk_block(list(stmts)):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             names.add(node.id)
     return names
 
 
 def _refuse(fir: FunctionIR, body) -> None:
-    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+    for node in ir.walk_block(body):
         for kind, (what, hint) in REFUSED.items():
             if type(node) is kind:
                 raise fir.error(f"unsupported construct: {what}", node, hint)
@@ -424,7 +425,7 @@ class Normalizer:
             raise fir.error(f"unsupported statement: {type(s).__name__}", s)
 
     def _clone(self, stmts):
-        return [_deepcopy(s) for s in stmts]
+        return [ir.clone(s) for s in stmts]
 
     def store(self, target, value, out, like):
         if isinstance(target, gast.Name):
@@ -592,7 +593,7 @@ class Normalizer:
         would not: such loops are refused."""
         if not isinstance(seq, gast.Name):
             return
-        for node in gast.walk(gast.Module(body=loop.body, type_ignores=[])):
+        for node in ir.walk_block(loop.body):
             if (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
                     and isinstance(node.func.value, gast.Name) and node.func.value.id == seq.id
                     and node.func.attr in ("append", "extend", "insert", "pop", "remove",
@@ -776,13 +777,13 @@ class Normalizer:
             raise fir.error("unsupported construct: comprehension with a condition or several "
                             "'for' clauses", e, "write it as a for loop")
         gen = e.generators[0]
-        names = {n.id for n in gast.walk(gen.target) if isinstance(n, gast.Name)}
+        names = {n.id for n in ir.walk(gen.target) if isinstance(n, gast.Name)}
         fresh = {}
         for n in sorted(names):
             fresh[n] = self.temp()
         rename = _Renamer(fresh)
-        target = rename.visit(_deepcopy(gen.target))
-        elt = rename.visit(_deepcopy(e.elt))
+        target = rename.visit(ir.clone(gen.target))
+        elt = rename.visit(ir.clone(e.elt))
         seq = self.iterable(gen.iter, out)
         n = self.temp()
         self.assign(out, n, gast.Call(func=_name("len"), args=[seq], keywords=[]), e)
@@ -895,8 +896,3 @@ def _is_user_function(obj) -> bool:
     return (isinstance(obj, types.FunctionType) and lookup(obj) is None
             and not is_nondifferentiable(obj) and not is_library(obj))
 
-
-def _deepcopy(node):
-    import copy
-
-    return copy.deepcopy(node)

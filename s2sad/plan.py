@@ -60,7 +60,7 @@ class Planning:
         for n, k in self.kinds.items():
             if isinstance(k, (kinds.Seq, kinds.Dict)):
                 self.containers.add(n)
-        for node in gast.walk(gast.Module(body=self.fir.body, type_ignores=[])):
+        for node in ir.walk_block(self.fir.body):
             if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name):
                 self.containers.add(node.value.id)
             if isinstance(node, gast.Assign) and isinstance(node.value,
@@ -138,7 +138,7 @@ class Planning:
         """``ba[i][j]`` for the target ``a[i][j]``."""
         slot = clone(target)
         ir.path_root_parent(slot).value = name(self.adj(base))
-        for n in gast.walk(slot):
+        for n in ir.walk(slot):
             if hasattr(n, "ctx"):
                 n.ctx = gast.Load()
         return slot

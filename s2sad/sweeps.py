@@ -219,7 +219,12 @@ class Sweeps:
             self.bound_end = {}
         out = []
         for s in stmts:
-            self.bound_before[id(s)] = set(bound)
+            # which of the names unbound_inits asks about are bound here (not a copy of
+            # `bound` per statement: that made this sweep quadratic)
+            if id(s) in self.push_at:
+                self.bound_before[id(s)] = {s.targets[0].id} & bound
+            elif isinstance(s, (gast.For, gast.While)):
+                self.bound_before[id(s)] = set(self.loop_restore.get(id(s), ())) & bound
             if isinstance(s, gast.Assign) and isinstance(s.value, gast.Subscript) and \
                     isinstance(s.value.value, gast.Name) and s.value.value.id in self.written \
                     and self.is_array(s.value.value.id) and isinstance(s.targets[0], gast.Name) \
@@ -261,7 +266,7 @@ class Sweeps:
             if how == "store":
                 target = s.targets[0]
                 old = clone(target)
-                for n in gast.walk(old):
+                for n in ir.walk(old):
                     if hasattr(n, "ctx"):
                         n.ctx = gast.Load()
                 parent = target.value

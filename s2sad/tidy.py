@@ -16,6 +16,7 @@ call user code are never moved.  The result computes the same values in the same
 
 from __future__ import annotations
 
+import bisect
 import copy
 
 import gast
@@ -53,7 +54,7 @@ def _is_adjoint(name: str) -> bool:
 
 
 def _reads(node) -> list[str]:
-    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+    return [n.id for n in ir.walk(node) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Load)]
 
 
@@ -79,7 +80,7 @@ def _facts(s) -> tuple[list[str], set[str]]:
             for node in (value if isinstance(value, list) else [value]):
                 if not isinstance(node, gast.AST):
                     continue
-                for n in gast.walk(node):
+                for n in ir.walk(node):
                     if isinstance(n, gast.Name):
                         if isinstance(n.ctx, gast.Store):
                             writes.add(n.id)
@@ -112,7 +113,7 @@ def _writes(stmts) -> set[str]:
 
 
 def _movable(expr) -> bool:
-    for n in gast.walk(expr):
+    for n in ir.walk(expr):
         if isinstance(n, (ir.Pop, ir.StackMark, ir.StackGrowth, ir.VjpCall)):
             return False
         if isinstance(n, gast.Call):
@@ -164,17 +165,29 @@ def _sweep_split(body) -> int:
     return len(body)
 
 
-class _Replace(gast.NodeTransformer):
-    def __init__(self, name, expr):
-        self.name = name
-        self.expr = expr
-        self.done = False
+def _replace_first(node, name, expr, fields=None) -> bool:
+    """Replace the first read of ``name`` under ``node`` (depth first, in field order; only
+    in ``fields`` at the top) by ``expr``, in place; whether there was one.  ``expr`` is moved,
+    not copied: the statement that held it is dropped."""
+    for f in fields or node._fields:
+        v = getattr(node, f, None)
+        if type(v) is list:
+            for i, x in enumerate(v):
+                if type(x) is gast.Name and x.id == name and type(x.ctx) is gast.Load:
+                    v[i] = expr
+                    return True
+                if isinstance(x, gast.AST) and _replace_first(x, name, expr):
+                    return True
+        elif isinstance(v, gast.AST):
+            if type(v) is gast.Name and v.id == name and type(v.ctx) is gast.Load:
+                setattr(node, f, expr)
+                return True
+            if _replace_first(v, name, expr):
+                return True
+    return False
 
-    def visit_Name(self, node):
-        if not self.done and isinstance(node.ctx, gast.Load) and node.id == self.name:
-            self.done = True
-            return copy.deepcopy(self.expr)
-        return node
+
+_SIMPLE = (gast.Assign, gast.Expr, gast.Return)
 
 
 def _header(s):
@@ -188,11 +201,19 @@ def _header(s):
     return None
 
 
+def _header_reads(s) -> list[str]:
+    """The names ``_header(s)`` reads."""
+    if isinstance(s, _SIMPLE):
+        return _facts(s)[0]
+    h = _header(s)
+    return _reads(h) if h is not None else []
+
+
 def _fold_block(stmts, counts) -> list:
     stmts = list(stmts)
     reads = [_facts(x)[0] for x in stmts]
     writes = [_facts(x)[1] for x in stmts]
-    headers = [_reads(h) if (h := _header(x)) is not None else [] for x in stmts]
+    headers = [_header_reads(x) for x in stmts]
     k = 0
     while k < len(stmts):
         s = stmts[k]
@@ -207,18 +228,12 @@ def _fold_block(stmts, counts) -> list:
         for j in range(k + 1, len(stmts)):
             if name in headers[j]:
                 later = stmts[j]
-                replacer = _Replace(name, s.value)
-                if isinstance(later, gast.If):
-                    later.test = replacer.visit(later.test)
-                elif isinstance(later, gast.For):
-                    later.iter = replacer.visit(later.iter)
-                else:
-                    replacer.visit(later)
-                if replacer.done:
+                fields = ("test",) if isinstance(later, gast.If) else \
+                    ("iter",) if isinstance(later, gast.For) else None
+                if _replace_first(later, name, s.value, fields):
                     _forget(later)
                     reads[j] = _facts(later)[0]
-                    header = _header(later)
-                    headers[j] = _reads(header) if header is not None else []
+                    headers[j] = _header_reads(later)
                     for table in (stmts, reads, writes, headers):
                         del table[k]
                     counts.stores[name] = 0
@@ -235,55 +250,61 @@ def _fold_block(stmts, counts) -> list:
 
 def _zero_then_accumulate(stmts, counts) -> list:
     """``bx = 0.0; bx = bx + E`` -> ``bx = E``; and ``b_t = bx; ...; bx = b_t`` with nothing
-    writing either in between drops the copy back."""
-    out = list(stmts)
+    writing either in between drops the copy back.
+
+    Both look forward from a statement to the next one that touches a name: an index of the
+    positions where each name is touched keeps that a lookup (a scan of the block for each
+    adjoint cleared at the top of the adjoint sweep made this pass quadratic)."""
+    out: list = list(stmts)
     touched = [set(_facts(x)[0]) | _facts(x)[1] for x in out]
-    k = 0
-    while k < len(out):
-        s = out[k]
+    where: dict[str, list[int]] = {}
+    for j, names in enumerate(touched):
+        for n in names:
+            where.setdefault(n, []).append(j)
+
+    def after(name, k):
+        """Positions after ``k`` of the statements that still touch ``name``, in order."""
+        positions = where.get(name, ())
+        for j in positions[bisect.bisect_right(positions, k):]:
+            if out[j] is not None and name in touched[j]:
+                yield j
+
+    for k, s in enumerate(out):
         if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
                 and _is_adjoint(s.targets[0].id) and isinstance(s.value, gast.Constant)
                 and s.value.value == 0.0 and not isinstance(s.value.value, bool)):
             name = s.targets[0].id
-            for j in range(k + 1, len(out)):
-                if name not in touched[j]:
-                    continue
-                t = out[j]
-                if _is_accumulation(t) and t.targets[0].id == name:
-                    rest = _drop_leftmost(t.value)
-                    if name not in _reads(rest):
-                        t = copy.copy(t)
-                        t.value = rest
-                        out[j] = t
-                        touched[j] = set(_reads(t)) | {name}
-                        del out[k]
-                        del touched[k]
-                        counts.loads[name] = counts.loads.get(name, 1) - 1
-                        counts.stores[name] = counts.stores.get(name, 1) - 1
-                        k -= 1
-                break
-        k += 1
+            j = next(after(name, k), None)
+            if j is None:
+                continue
+            t = out[j]
+            if _is_accumulation(t) and t.targets[0].id == name:
+                rest = _drop_leftmost(t.value)
+                if name not in _reads(rest):
+                    t = copy.copy(t)
+                    t.value = rest
+                    out[j] = t
+                    touched[j] = set(_reads(t)) | {name}
+                    out[k] = None
+                    counts.loads[name] = counts.loads.get(name, 1) - 1
+                    counts.stores[name] = counts.stores.get(name, 1) - 1
     # copies back
-    k = 0
-    while k < len(out):
-        s = out[k]
+    for k, s in enumerate(out):
         if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
                 and isinstance(s.value, gast.Name)):
             dst, src = s.targets[0].id, s.value.id
-            for j in range(k + 1, len(out)):
+            for j in sorted(set(after(dst, k)) | set(after(src, k))):
                 t = out[j]
                 if (isinstance(t, gast.Assign) and isinstance(t.targets[0], gast.Name)
                         and t.targets[0].id == src and isinstance(t.value, gast.Name)
                         and t.value.id == dst):
-                    del out[j]
-                    del touched[j]
+                    out[j] = None
                     counts.loads[dst] = counts.loads.get(dst, 1) - 1
                     counts.stores[src] = counts.stores.get(src, 1) - 1
                     break
-                if {dst, src} & touched[j] and (_facts(t)[1] & {dst, src}):
+                if _facts(t)[1] & {dst, src}:
                     break
-        k += 1
-    return out
+    return [s for s in out if s is not None]
 
 
 def _drop_leftmost(expr):
@@ -345,7 +366,7 @@ class _Rename(gast.NodeTransformer):
         class _Sub(gast.NodeTransformer):
             def visit_Name(self, node):
                 if isinstance(node.ctx, gast.Load) and node.id == name:
-                    return copy.deepcopy(value)
+                    return ir.clone(value)
                 return node
 
         return _Sub().visit(expr)
@@ -356,24 +377,30 @@ class _Rename(gast.NodeTransformer):
         return node
 
 
-class _Signs(gast.NodeTransformer):
-    """``a + -b`` -> ``a - b``, ``a - -b`` -> ``a + b``, ``--a`` -> ``a``."""
-
-    def visit_UnaryOp(self, node):
-        self.generic_visit(node)
+def _signs(node):
+    """``a + -b`` -> ``a - b``, ``a - -b`` -> ``a + b``, ``--a`` -> ``a``, under ``node``
+    (rewritten in place; the new root is returned)."""
+    for f in node._fields:
+        v = getattr(node, f, None)
+        if type(v) is list:
+            for i, x in enumerate(v):
+                if isinstance(x, gast.AST):
+                    v[i] = _signs(x)
+        elif isinstance(v, gast.AST) and not isinstance(v, gast.expr_context):
+            new = _signs(v)
+            if new is not v:
+                setattr(node, f, new)
+    kind = type(node)
+    if kind is gast.UnaryOp:
         if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) \
                 and isinstance(node.operand.op, gast.USub):
             return node.operand.operand
-        return node
-
-    def visit_BinOp(self, node):
-        self.generic_visit(node)
+    elif kind is gast.BinOp and isinstance(node.op, (gast.Add, gast.Sub)):
         right = node.right
-        if isinstance(node.op, (gast.Add, gast.Sub)) and isinstance(right, gast.UnaryOp) \
-                and isinstance(right.op, gast.USub):
+        if isinstance(right, gast.UnaryOp) and isinstance(right.op, gast.USub):
             node.op = gast.Sub() if isinstance(node.op, gast.Add) else gast.Add()
             node.right = right.operand
-        elif isinstance(node.op, (gast.Add, gast.Sub)) and isinstance(right, gast.BinOp):
+        elif isinstance(right, gast.BinOp):
             # a + -g * x * y -> a - g * x * y
             inner = right
             while isinstance(inner, gast.BinOp) and isinstance(inner.op, (gast.Mult, gast.Div)) \
@@ -384,7 +411,7 @@ class _Signs(gast.NodeTransformer):
                     and isinstance(inner.left.op, gast.USub):
                 node.op = gast.Sub() if isinstance(node.op, gast.Add) else gast.Add()
                 inner.left = inner.left.operand
-        return node
+    return node
 
 
 def _merge_accumulations(stmts, counts) -> list:
@@ -485,7 +512,7 @@ def _fold_while_tests(stmts, counts) -> list:
                  2 * inner_reads.count(t) + (1 if t == loop.test.id else 0) for t in names)
         if not ok or not all(_movable(c.value) for c in chain):
             continue
-        expr = copy.deepcopy(chain[-1].value)
+        expr = ir.clone(chain[-1].value)
         for c in reversed(chain[:-1]):
             expr = _Rename.substitute(expr, c.targets[0].id, c.value)
         loop.test = expr
@@ -540,6 +567,6 @@ def _tidy(fdef, recomputed):
     counts = _Counts(fdef)
     fdef.body = forward + _visit_blocks(fdef.body[split:], lambda b: _fold_block(b, counts))
     fdef.body = _visit_blocks(fdef.body, lambda b: _merge_accumulations(b, counts))
-    _Signs().visit(fdef)
+    _signs(fdef)
     _memo.clear()
     return fdef

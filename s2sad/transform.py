@@ -21,7 +21,7 @@ from . import kinds as kinds_module
 from .emit import compile_function, split_vjp, to_source
 from .errors import S2SADError
 from .guards import Guard, is_data
-from .ir import clone
+from .ir import clone, paused_gc
 from .kinds import Array
 from .parse import parse_function
 from .reverse import Context, reverse
@@ -105,8 +105,9 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
     """Parse, analyze and reverse ``f`` for ``wrt_names`` and arguments of ``kinds`` (a
     parameter -> kind mapping; parameters it leaves out are of unknown kind), cached per
     function, wrt and kinds."""
-    with LOCK:
+    with LOCK, paused_gc():
         return _transform(f, wrt_names, _ctx, kinds)
+
 
 
 def _transform(f, wrt_names, _ctx, kinds) -> Transformed:

@@ -313,7 +313,7 @@ def fuse_sincos(fdef: gast.FunctionDef, fir, namer) -> tuple[gast.FunctionDef, d
     namer = namer.copy()
     body = fdef.body
     split = next((k for k, st in enumerate(body) if ir.anno(st, "adjoint_sweep")), len(body))
-    assigned = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)
+    assigned = {n.id for n in ir.walk(fdef) if isinstance(n, gast.Name)
                 and isinstance(n.ctx, gast.Store)}
     bound: dict = {}
 
@@ -327,9 +327,9 @@ def fuse_sincos(fdef: gast.FunctionDef, fir, namer) -> tuple[gast.FunctionDef, d
                 return k, st
         return None, None
 
-    reversed_loops = [st for st in gast.walk(gast.Module(body=body[split:], type_ignores=[]))
+    reversed_loops = [st for st in ir.walk_block(body[split:])
                       if isinstance(st, gast.For)]
-    for loop in gast.walk(gast.Module(body=body[:split], type_ignores=[])):
+    for loop in ir.walk_block(body[:split]):
         if not isinstance(loop, gast.For):
             continue
         k, push = pushes(loop)
@@ -343,7 +343,7 @@ def fuse_sincos(fdef: gast.FunctionDef, fir, namer) -> tuple[gast.FunctionDef, d
                     and st.targets[0].id in names and is_math(st.value, "sin")):
                 continue
             u = st.value.args[0]
-            reads = {n.id for n in gast.walk(u) if isinstance(n, gast.Name)}
+            reads = {n.id for n in ir.walk(u) if isinstance(n, gast.Name)}
             if not reads <= ({loop.target.id} | (set(fir.params) - assigned)
                              | (reads - fir.locals - assigned)):
                 continue
@@ -353,7 +353,7 @@ def fuse_sincos(fdef: gast.FunctionDef, fir, namer) -> tuple[gast.FunctionDef, d
                 if not (isinstance(first, gast.Assign) and isinstance(first.value, ir.Pop)
                         and [e.id for e in _target_names(first.targets[0])] == names):
                     continue
-                hits = [c for c in gast.walk(gast.Module(body=rloop.body[1:], type_ignores=[]))
+                hits = [c for c in ir.walk_block(rloop.body[1:])
                         if is_math(c, "cos") and gast.dump(c.args[0]) == gast.dump(u)]
                 if not hits:
                     continue
@@ -423,7 +423,7 @@ class _Builder:
     def callee_map(self, fir, stmts) -> dict:
         """IR names of called user functions -> their Wasm names (queued for emission)."""
         out = {}
-        for node in gast.walk(gast.Module(body=stmts, type_ignores=[])):
+        for node in ir.walk_block(stmts):
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
                 obj = fir.resolve(node.func) if fir is not None else MISSING
                 if isinstance(obj, types.FunctionType):
@@ -585,7 +585,7 @@ def guess_kinds(f: Callable, params: list[str]) -> dict:
     (also when only ``p.shape`` or ``len(p)`` says it is an array: 1-d), the rest floats."""
     fir = parse_function(f)
     kinds = {p: F64 for p in params}
-    for node in gast.walk(gast.Module(body=fir.body, type_ignores=[])):
+    for node in ir.walk_block(fir.body):
         if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and \
                 node.value.id in kinds:
             rank = len(node.slice.elts) if isinstance(node.slice, gast.Tuple) else 1

@@ -165,7 +165,7 @@ class FunctionEmitter:
     # -- types: the kinds of kinds.py, as Wasm value types --------------------------------
     def infer(self) -> None:
         """Every local's Wasm type, from one run of ``kinds.infer`` over the function."""
-        stores = {n.id for n in gast.walk(self.fdef) if isinstance(n, gast.Name)
+        stores = {n.id for n in ir.walk(self.fdef) if isinstance(n, gast.Name)
                   and isinstance(n.ctx, gast.Store)}
         local_names = stores | set(self.params) | set(self.types)
         extra = {}
@@ -194,7 +194,7 @@ class FunctionEmitter:
         """The first statement that assigns ``name`` (where a refusal points)."""
         for st in ir.walk_statements(self.fdef.body):
             if any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Store)
-                   for n in gast.walk(st) if not isinstance(st, (gast.If, gast.For,
+                   for n in ir.walk(st) if not isinstance(st, (gast.If, gast.For,
                                                                   gast.While))):
                 return st
         return None

@@ -7,16 +7,16 @@ def stack_of_states_grad(x, k, b_out=1.0):
         states.append(_t1 * _t3 + 0.1 * x)
         _stack.append((_t1, _t3))
     total = 0.0
+    _height = len(_stack)
     _t7 = len(states)
     _t8 = _t7 > 2
-    _height = len(_stack)
     while _t8:
         _t9 = states.pop()
         _t10 = states[-1]
         total = total + _t9 * _t10
+        _stack.append((_t10, _t9))
         _t7 = len(states)
         _t8 = _t7 > 2
-        _stack.append((_t10, _t9))
     _stack.append(len(_stack) - _height)
     _t12 = sum(states)
     _t13 = total + _t12
