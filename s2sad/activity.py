@@ -344,26 +344,27 @@ def edges(ops: dict) -> list:
 def analyze(fir: FunctionIR, wrt: list[str], ops: dict, kinds_of: dict | None = None
             ) -> Activity:
     """Compute the varied and useful sets of ``fir`` for inputs ``wrt``."""
-    flow = edges(ops)
-    varied = set(wrt)
-    changed = True
-    while changed:
-        changed = False
-        for target, names in flow:
-            if target not in varied and any(n in varied for n in names):
-                varied.add(target)
-                changed = True
-    useful = set(returned_names(fir))
-    changed = True
-    while changed:
-        changed = False
-        for target, names in flow:
-            if target in useful:
-                for n in names:
-                    if n not in useful:
-                        useful.add(n)
-                        changed = True
+    readers: dict[str, list[str]] = {}  # name -> the names it flows into
+    sources: dict[str, list[str]] = {}  # name -> the names that flow into it
+    for target, names in edges(ops):
+        for n in names:
+            readers.setdefault(n, []).append(target)
+        sources.setdefault(target, []).extend(names)
+    varied = _reachable(set(wrt), readers)
+    useful = _reachable(set(returned_names(fir)), sources)
     return Activity(varied, useful)
+
+
+def _reachable(start: set[str], graph: dict[str, list[str]]) -> set[str]:
+    """``start`` and every name reachable from it along ``graph``'s edges."""
+    seen = set(start)
+    todo = list(start)
+    while todo:
+        for m in graph.get(todo.pop(), ()):
+            if m not in seen:
+                seen.add(m)
+                todo.append(m)
+    return seen
 
 
 def describe(op: Op) -> str:

@@ -457,7 +457,15 @@ class Sweeps:
                 if plan.clear is not None:
                     cleared = clone(plan.clear)
                     cleared.ctx = gast.Store()
-                    out.append(assign(cleared, const(0.0)))
+                    if self.is_array(base) or not self._holds_container(target):
+                        out.append(assign(cleared, const(0.0)))
+                    else:
+                        # a list's element that is itself a container (grid[1] = row): its
+                        # cotangent is zeros shaped like the old element, once restored
+                        old = clone(target)
+                        old.ctx = gast.Load()
+                        return out + undo + [
+                            assign(cleared, call(self.helper(rt.zeros_like), old))]
             return out + undo
         t = target.id
         reset = []
@@ -541,6 +549,15 @@ class Sweeps:
 
         parts = index.elts if isinstance(index, gast.Tuple) else [index]
         return all(kinds.is_int(kinds.kind_of(p, self.env)) for p in parts)
+
+    def _holds_container(self, target) -> bool:
+        """Whether the element a subscript store overwrites may be a list, dict or array."""
+        from . import kinds
+
+        load = clone(target)
+        load.ctx = gast.Load()
+        k = kinds.kind_of(load, self.env)
+        return k is None or not kinds.is_number(k)
 
     def kinds_ndim(self, n):
         from . import kinds

@@ -257,15 +257,11 @@ def _zero_then_accumulate(stmts, counts) -> list:
     adjoint cleared at the top of the adjoint sweep made this pass quadratic)."""
     out: list = list(stmts)
     touched = [set(_facts(x)[0]) | _facts(x)[1] for x in out]
-    where: dict[str, list[int]] = {}
-    for j, names in enumerate(touched):
-        for n in names:
-            where.setdefault(n, []).append(j)
+    where = _positions(touched)
 
     def after(name, k):
         """Positions after ``k`` of the statements that still touch ``name``, in order."""
-        positions = where.get(name, ())
-        for j in positions[bisect.bisect_right(positions, k):]:
+        for j in _between(where, name, k):
             if out[j] is not None and name in touched[j]:
                 yield j
 
@@ -316,13 +312,28 @@ def _drop_leftmost(expr):
     return expr
 
 
+def _positions(table) -> dict[str, list[int]]:
+    """name -> the (ascending) positions of the statements whose entry in ``table`` has it."""
+    where: dict[str, list[int]] = {}
+    for j, names in enumerate(table):
+        for n in set(names):
+            where.setdefault(n, []).append(j)
+    return where
+
+
+def _between(where, name, lo, hi=None) -> list[int]:
+    """The positions of ``name`` in ``where`` strictly between ``lo`` and ``hi``."""
+    positions = where.get(name, [])
+    end = len(positions) if hi is None else bisect.bisect_left(positions, hi)
+    return positions[bisect.bisect_right(positions, lo):end]
+
+
 def _copy_propagate(stmts, counts) -> list:
-    out = list(stmts)
+    out: list = list(stmts)
     reads = [_facts(x)[0] for x in out]
     writes = [_facts(x)[1] for x in out]
-    k = 0
-    while k < len(out):
-        s = out[k]
+    read_at, write_at = _positions(reads), _positions(writes)
+    for k, s in enumerate(out):
         value = s.value if isinstance(s, gast.Assign) else None
         negated = (isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub)
                    and isinstance(value.operand, gast.Name))
@@ -332,11 +343,13 @@ def _copy_propagate(stmts, counts) -> list:
             # b_t = bx (or b_t = -bx): every read of b_t becomes bx (-bx)
             name = s.targets[0].id
             source = value.operand.id if negated else value.id
-            uses = [j for j in range(k + 1, len(out)) if name in reads[j]]
+            uses = [j for j in _between(read_at, name, k)
+                    if out[j] is not None and name in reads[j]]
             total = sum(reads[j].count(name) for j in uses)
             last = uses[-1] if uses else k
-            clobbered = any(source in writes[j] for j in range(k + 1, last)) or \
-                (last > k and source in writes[last] and not isinstance(out[last], gast.Assign))
+            clobbered = any(out[j] is not None for j in _between(write_at, source, k, last)) \
+                or (last > k and source in writes[last]
+                    and not isinstance(out[last], gast.Assign))
             if uses and total == counts.loads.get(name) and not clobbered:
                 for j in uses:
                     _forget(out[j])
@@ -346,13 +359,14 @@ def _copy_propagate(stmts, counts) -> list:
                         out[j] = _Rename(name, source).visit(out[j])
                     _forget(out[j])
                     reads[j] = _facts(out[j])[0]
-                for table in (out, reads, writes):
-                    del table[k]
+                    positions = read_at.setdefault(source, [])
+                    at = bisect.bisect_left(positions, j)
+                    if at == len(positions) or positions[at] != j:
+                        positions.insert(at, j)
+                out[k] = None
                 counts.loads[source] = counts.loads.get(source, 0) + total
                 counts.loads[name] = 0
-                continue
-        k += 1
-    return out
+    return [x for x in out if x is not None]
 
 
 class _Rename(gast.NodeTransformer):
@@ -414,36 +428,59 @@ def _signs(node):
     return node
 
 
+# at most this many terms are merged into one accumulation: longer sums are split into
+# statements (a left-nested sum of hundreds of terms is hard to read and deep to walk)
+MAX_TERMS = 8
+
+
 def _merge_accumulations(stmts, counts) -> list:
     """``bx = bx + A`` followed (maybe after statements that neither touch ``bx`` nor write
     what ``A`` reads) by ``bx = bx + B`` -> one ``bx = bx + A + B`` where the second was: the
-    same additions in the same order."""
+    same additions in the same order.
+
+    The last statement to touch each name, and the last to write it, are indexed: the
+    candidate for a merge is a lookup, not a scan back through the block."""
     out: list = []
+    last: dict[str, int] = {}  # name -> position in out of the last statement touching it
+    last_write: dict[str, int] = {}
+
+    def record(s):
+        reads, writes = _facts(s)
+        for n in reads:
+            last[n] = len(out)
+        for n in writes:
+            last[n] = last_write[n] = len(out)
+        out.append(s)
+
     for s in stmts:
         if _is_accumulation(s):
             name = s.targets[0].id
-            for k in range(len(out) - 1, -1, -1):
-                prev = out[k]
-                if _is_accumulation(prev) and prev.targets[0].id == name:
-                    terms = _drop_leftmost(prev.value)
-                    between = out[k + 1:]
-                    if (name not in _reads(s.value.right) and name not in _reads(terms)
-                            and not any(name in _facts(b)[0] or name in _facts(b)[1]
-                                        or set(_reads(terms)) & _facts(b)[1]
-                                        for b in between)):
-                        del out[k]
-                        s.value = gast.BinOp(left=gast.BinOp(
-                            left=gast.Name(id=name, ctx=gast.Load(), annotation=None,
-                                           type_comment=None), op=gast.Add(), right=terms),
-                            op=gast.Add(), right=s.value.right) if not isinstance(
-                                terms, gast.BinOp) or not _is_sum(terms) else \
-                            _append_terms(name, terms, s.value.right)
-                        _forget(s)
-                    break
-                if name in _facts(prev)[0] or name in _facts(prev)[1]:
-                    break
-        out.append(s)
-    return out
+            k = last.get(name)
+            prev = out[k] if k is not None else None
+            if prev is not None and _is_accumulation(prev) and prev.targets[0].id == name:
+                terms = _drop_leftmost(prev.value)
+                term_reads = _reads(terms)
+                if (name not in _reads(s.value.right) and name not in term_reads
+                        and _sum_length(terms) < MAX_TERMS
+                        and all(last_write.get(r, -1) <= k for r in term_reads)):
+                    out[k] = None
+                    s.value = gast.BinOp(left=gast.BinOp(
+                        left=gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                                       type_comment=None), op=gast.Add(), right=terms),
+                        op=gast.Add(), right=s.value.right) if not _is_sum(terms) else \
+                        _append_terms(name, terms, s.value.right)
+                    _forget(s)
+        record(s)
+    return [s for s in out if s is not None]
+
+
+def _sum_length(expr) -> int:
+    """How many terms a left-nested sum has."""
+    n = 1
+    while _is_sum(expr):
+        n += 1
+        expr = expr.left
+    return n
 
 
 def _is_sum(expr) -> bool:

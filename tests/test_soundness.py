@@ -160,6 +160,15 @@ def nested_augmented(x):
     return z[0][0] + z[1][1] * x
 
 
+def row_replaced_in_loop(a, b):
+    # fuzz seed 5073: the cotangent of a replaced row was cleared to 0.0, not to a zero row
+    grid = [[b, a], [b, -0.7]]
+    for _ in range(2):
+        grid[1][0] = a * 2.0
+        grid[1] = [a * b, b]
+    return grid[1][0] * grid[1][1] + grid[0][1]
+
+
 def dict_comprehension_free(x, y):
     d = {}
     for k in range(3):
@@ -195,7 +204,8 @@ def object_method(a):
     (appended, (2.0,), 0), (popped, (1.5,), 0), (extended, (0.7,), 0),
     (inserted, (0.6, -1.3), (0, 1)), (repeated, (1.7,), 0), (concatenated, (2.0, 3.0), (0, 1)),
     (list_in_loop_with_pops, (0.8,), 0), (list_slices, (0.5, 1.5), (0, 1)),
-    (nested_augmented, (1.2,), 0), (dict_comprehension_free, (0.5, 1.5), (0, 1)),
+    (nested_augmented, (1.2,), 0), (row_replaced_in_loop, (1.5, 0.7), (0, 1)),
+    (dict_comprehension_free, (0.5, 1.5), (0, 1)),
     (iterators, (0.7, -1.3), (0, 1))],
     ids=lambda v: getattr(v, "__name__", None))
 def test_lists_changed_by_methods_and_operators(f, args, wrt):
