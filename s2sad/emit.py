@@ -113,9 +113,57 @@ def _tidy_blocks(stmts: list) -> None:
             node.body = [ast.Pass()]
 
 
+def _direct_classes() -> dict:
+    """gast classes that convert to the ``ast`` class of the same name field for field."""
+    out = {}
+    for n in dir(gast):
+        cls, target = getattr(gast, n), getattr(ast, n, None)
+        if (isinstance(cls, type) and issubclass(cls, ast.AST) and isinstance(target, type)
+                and tuple(cls._fields) == tuple(target._fields)
+                and n not in ("ExceptHandler", "Suite")):
+            out[cls] = target
+    return out
+
+
+_DIRECT = _direct_classes()
+_LOCATION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
+
+
+def _to_ast(node):
+    """``node`` as a standard ``ast`` tree: a direct copy for the nodes the IR uses, gast's own
+    converter (a visitor per node, several times slower) for the rest."""
+    if type(node) is list:
+        return [_to_ast(x) for x in node]
+    if not isinstance(node, ast.AST):
+        return node
+    cls = type(node)
+    d = node.__dict__
+    target = _DIRECT.get(cls)
+    if target is not None:
+        new = target()
+        nd = new.__dict__
+        for f in cls._fields:
+            v = d.get(f)
+            nd[f] = _to_ast(v) if isinstance(v, (list, ast.AST)) else v
+    elif cls is gast.Name:
+        new = ast.Name(id=node.id, ctx=_DIRECT[type(node.ctx)]())
+        nd = new.__dict__
+    elif cls is gast.FunctionDef:
+        shell = gast.FunctionDef(**{f: d.get(f) for f in cls._fields if f != "body"}, body=[])
+        new = gast.gast_to_ast(shell)
+        new.body = _to_ast(node.body)
+        nd = new.__dict__
+    else:
+        return gast.gast_to_ast(node)
+    for attr in _LOCATION:
+        if attr in d:
+            nd[attr] = d[attr]
+    return new
+
+
 def to_source(fdef: gast.FunctionDef) -> str:
     """Print an IR function as Python source; comment markers become ``# ...`` lines."""
-    tree = gast.gast_to_ast(gast.Module(body=[lower_ir(fdef)], type_ignores=[]))
+    tree = ast.Module(body=[_to_ast(lower_ir(fdef))], type_ignores=[])
     _tidy_blocks(tree.body)
     ast.fix_missing_locations(tree)
     text = astor.to_source(tree)

@@ -29,6 +29,9 @@ from typing import Any
 
 import gast
 
+_LOCATION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
+_STMT = gast.stmt
+
 # -- node builders ---------------------------------------------------------------------------
 
 
@@ -44,24 +47,29 @@ def const(value: Any) -> gast.Constant:
 def at(node, like):
     """Give ``node`` (and its expressions that have none) the location of ``like``; nested
     statement blocks keep their own."""
-    if like is None or not hasattr(like, "lineno"):
+    if like is None:
         return node
-    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-        if hasattr(like, attr):
-            setattr(node, attr, getattr(like, attr))
+    where = like.__dict__
+    if "lineno" not in where:
+        return node
+    lineno, col = where["lineno"], where.get("col_offset", 0)
+    d = node.__dict__
+    for attr in _LOCATION:
+        if attr in where:
+            d[attr] = where[attr]
     stack = [node]
     while stack:
         n = stack.pop()
-        if not hasattr(n, "lineno"):
-            n.lineno = like.lineno
-            n.col_offset = getattr(like, "col_offset", 0)
+        d = n.__dict__
+        if "lineno" not in d:
+            d["lineno"] = lineno
+            d["col_offset"] = col
         for f in n._fields:
-            v = getattr(n, f)
-            if isinstance(v, gast.AST) and not isinstance(v, gast.stmt):
+            v = d.get(f)
+            if type(v) is list:
+                stack.extend([x for x in v if isinstance(x, AST) and not isinstance(x, _STMT)])
+            elif isinstance(v, AST) and not isinstance(v, _STMT):
                 stack.append(v)
-            elif type(v) is list:
-                stack.extend(x for x in v if isinstance(x, gast.AST)
-                             and not isinstance(x, gast.stmt))
     return node
 
 
@@ -229,7 +237,6 @@ def loads_in(node) -> list[str]:
             and isinstance(n.ctx, gast.Load)]
 
 
-_LOCATION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
 
 
 @contextlib.contextmanager

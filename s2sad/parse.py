@@ -11,6 +11,7 @@ keyword and default arguments bound to positions here, so later passes see plain
 
 from __future__ import annotations
 
+import ast
 import builtins
 import inspect
 import linecache
@@ -164,7 +165,7 @@ def _source_of(f: Callable) -> tuple[str, str, int, list[str]]:
     code = f.__code__
     filename = code.co_filename
     try:
-        lines, firstline = inspect.getsourcelines(f)
+        lines, firstline = _def_lines(f) or inspect.getsourcelines(f)
     except (OSError, TypeError) as exc:
         raise S2SADError(f"cannot read the source of {f.__qualname__} ({exc})", filename,
                          code.co_firstlineno, None,
@@ -172,6 +173,37 @@ def _source_of(f: Callable) -> tuple[str, str, int, list[str]]:
                          "register a rule with s2sad.adjoint") from None
     file_lines = linecache.getlines(filename) or lines
     return textwrap.dedent("".join(lines)), filename, firstline, file_lines
+
+
+_FILE_DEFS: dict[str, tuple[list[str], dict]] = {}
+
+
+def _def_lines(f: Callable) -> tuple[list[str], int] | None:
+    """The lines of ``f``'s ``def`` (decorators included) and the first one's number, found
+    in its file parsed once (``inspect.getsourcelines`` tokenizes the function in pure Python
+    on every call, a tenth of the time of a short transformation); None if the file does not
+    hold it where the code says."""
+    code = f.__code__
+    linecache.checkcache(code.co_filename)  # (as inspect does: an edited file is read again)
+    lines = linecache.getlines(code.co_filename)
+    if not lines:
+        return None
+    cached = _FILE_DEFS.get(code.co_filename)
+    if cached is None or cached[0] is not lines:
+        defs: dict = {}
+        try:
+            tree = ast.parse("".join(lines))
+        except (SyntaxError, ValueError):
+            return None
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                defs[(first, node.name)] = node.end_lineno
+        cached = _FILE_DEFS[code.co_filename] = (lines, defs)
+    end = cached[1].get((code.co_firstlineno, f.__name__))
+    if end is None:
+        return None
+    return lines[code.co_firstlineno - 1:end], code.co_firstlineno
 
 
 _PARSED: weakref.WeakKeyDictionary[Callable, FunctionIR] = weakref.WeakKeyDictionary()
@@ -260,9 +292,9 @@ def _assigned_names(stmts) -> set[str]:
 
 def _refuse(fir: FunctionIR, body) -> None:
     for node in ir.walk_block(body):
-        for kind, (what, hint) in REFUSED.items():
-            if type(node) is kind:
-                raise fir.error(f"unsupported construct: {what}", node, hint)
+        refused = REFUSED.get(type(node))
+        if refused is not None:
+            raise fir.error(f"unsupported construct: {refused[0]}", node, refused[1])
         if isinstance(node, (gast.For, gast.While)) and node.orelse:
             raise fir.error("unsupported construct: else clause on a loop", node,
                             "use a flag set before break")

@@ -53,6 +53,29 @@ def _method(obj, method_name, *args):
                                attr=method_name, ctx=gast.Load()), *args)
 
 
+class _Scope:
+    """The names bound at a point of the forward sweep: this block's own, then those of the
+    blocks around it (a layer per block, not a copy of the whole set per branch or loop,
+    which made the sweep quadratic)."""
+
+    __slots__ = ("own", "outer")
+
+    def __init__(self, outer: _Scope | None = None, names=()) -> None:
+        self.own = set(names)
+        self.outer = outer
+
+    def __contains__(self, n) -> bool:
+        scope = self
+        while scope is not None:
+            if n in scope.own:
+                return True
+            scope = scope.outer
+        return False
+
+    def add(self, n) -> None:
+        self.own.add(n)
+
+
 class Sweeps:
     """The generating half of the reverse pass (mixed into ``reverse.Reverser``)."""
 
@@ -214,7 +237,7 @@ class Sweeps:
     # forward sweep --------------------------------------------------------------------------
     def forward(self, stmts, bound=None):
         if bound is None:
-            bound = set(self.fir.params)
+            bound = _Scope(None, self.fir.params)
             self.bound_before = {}
             self.bound_end = {}
         out = []
@@ -222,9 +245,11 @@ class Sweeps:
             # which of the names unbound_inits asks about are bound here (not a copy of
             # `bound` per statement: that made this sweep quadratic)
             if id(s) in self.push_at:
-                self.bound_before[id(s)] = {s.targets[0].id} & bound
+                t = s.targets[0].id
+                self.bound_before[id(s)] = {t} if t in bound else set()
             elif isinstance(s, (gast.For, gast.While)):
-                self.bound_before[id(s)] = set(self.loop_restore.get(id(s), ())) & bound
+                self.bound_before[id(s)] = {v for v in self.loop_restore.get(id(s), ())
+                                            if v in bound}
             if isinstance(s, gast.Assign) and isinstance(s.value, gast.Subscript) and \
                     isinstance(s.value.value, gast.Name) and s.value.value.id in self.written \
                     and self.is_array(s.value.value.id) and isinstance(s.targets[0], gast.Name) \
@@ -246,13 +271,13 @@ class Sweeps:
                 if t is not None:
                     bound.add(t)
             elif isinstance(s, gast.If):
-                b1, b2 = set(bound), set(bound)
+                b1, b2 = _Scope(bound), _Scope(bound)
                 new = gast.If(test=s.test, body=self.forward(s.body, b1),
                               orelse=self.forward(s.orelse, b2))
                 out.append(ir.at(new, s))
-                bound |= b1 & b2
+                bound.own |= b1.own & b2.own
             elif isinstance(s, (gast.For, gast.While)):
-                out.extend(self._forward_loop(s, set(bound)))
+                out.extend(self._forward_loop(s, bound))
             else:
                 out.append(s)
         return out
@@ -306,9 +331,9 @@ class Sweeps:
         trailing = s.body[cut] if checks else None
         body_in = list(s.body[:cut])
         tail = list(s.body[cut:])
-        inner_bound = bound | ({s.target.id} if isinstance(s, gast.For) else set())
+        # what the loop binds stays in it: the code after may run after no iteration
+        inner_bound = _Scope(bound, [s.target.id] if isinstance(s, gast.For) else ())
         body = self.forward(body_in, inner_bound)
-        self.bound_end[id(s)] = inner_bound
         counted = rev and (isinstance(s, gast.While) or trailing is not None)
         snap = self.snapshot.get(id(s), [])
         # when each iteration pushes exactly one snapshot and nothing else, the trip count is
@@ -329,6 +354,7 @@ class Sweeps:
         if rev and snap and id(s) not in self.early and self.snapshot.get(id(s)):
             body.append(_push_names(snap))
         body.extend(self.forward(tail, inner_bound) if tail else [])
+        self.bound_end[id(s)] = {v for v in self.snapshot.get(id(s), ()) if v in inner_bound}
         new = copy.copy(s)
         new.body = body
         out.append(new)
