@@ -13,3 +13,13 @@ from .transform import transform
 __all__ = ["grad", "value_and_grad", "vjp", "adjoint", "nondifferentiable", "S2SADError",
            "transform"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``s2sad.wasm`` (the WebAssembly backend) is imported on first use: it loads wasmtime,
+    which the Python backend does not need."""
+    if name in ("wasm", "wasm_runtime", "cli"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,6 +15,7 @@ import ast
 import builtins
 import inspect
 import linecache
+import re
 import textwrap
 import types
 import weakref
@@ -94,7 +95,16 @@ class FunctionIR:
         return getattr(node, "lineno", 1) + self.firstline - 1
 
     def error(self, what: str, node=None, hint: str | None = None) -> S2SADError:
-        return make_error(what, self.filename, self.file_lines, self.firstline, node, hint)
+        return make_error(self.in_user_terms(what), self.filename, self.file_lines,
+                          self.firstline, node, self.in_user_terms(hint))
+
+    def in_user_terms(self, text: str | None) -> str | None:
+        """``text`` with each temporary of the normal form replaced by the expression of the
+        user's that it holds (``'_t2'`` -> ``'a[i:i + 1]'``)."""
+        origins = self.meta.get("origin")
+        if not text or not origins:
+            return text
+        return _WORD.sub(lambda m: origins.get(m.group(0), m.group(0)), text)
 
     # -- names ----------------------------------------------------------------------------
     def resolve(self, node) -> Any:
@@ -139,6 +149,9 @@ class FunctionIR:
 
     def is_local(self, node) -> bool:
         return isinstance(node, gast.Name) and node.id in self.locals
+
+
+_WORD = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
 
 
 def make_error(what, filename, file_lines, firstline, node, hint) -> S2SADError:
@@ -220,13 +233,71 @@ def parse_function(f: Callable) -> FunctionIR:
     if cached is not None and cached.guard():
         return cached
     with ir.paused_gc():
-        fir = _parse_function(f)
+        try:
+            fir = _parse_function(f)
+        except RecursionError:
+            error = nesting_error(f)
+            if error is None:
+                raise  # not this function's nesting: the stack was deep already (a call chain)
+            raise error from None
     fir.guard = Guard([fir])
     try:
         _PARSED[f] = fir
     except TypeError:
         pass
     return fir
+
+
+# an expression nested deeper than this (counting sub-expressions: ``f(a + b)`` is 3 deep)
+# is what a RecursionError in the passes is blamed on; shallower ones point at a call chain
+MAX_NESTING = 100
+
+
+def nesting_error(f: Callable) -> S2SADError | None:
+    """The refusal of ``f`` for an expression nested deeper than MAX_NESTING, at the line of
+    its deepest sub-expression; None if ``f`` nests no deeper than that."""
+    try:
+        source, filename, firstline, file_lines = _source_of(f)
+        tree = ast.parse(source)
+    except (S2SADError, SyntaxError, ValueError, RecursionError):
+        return None
+    deepest, where = 0, None
+    todo = [(tree, 0)]
+    while todo:  # (iterative: the tree is deep)
+        node, depth = todo.pop()
+        if isinstance(node, ast.expr):
+            depth += 1
+            if depth > deepest:
+                deepest, where = depth, node
+        todo.extend((child, depth) for child in ast.iter_child_nodes(node))
+    if deepest <= MAX_NESTING:
+        return None
+    return make_error(f"expression nested too deeply to differentiate ({deepest} "
+                      "sub-expressions deep)", filename, file_lines, firstline, where,
+                      "split it into several assignments")
+
+
+def call_chain_error(chain: list) -> S2SADError:
+    """The refusal of a chain of user functions calling each other too deeply to transform
+    (each callee is differentiated in turn, recursively), at the outermost call."""
+    outer = chain[0]
+    names = [getattr(g, "__name__", "?") for g in chain]
+    shown = " -> ".join(names[:3] + ["..."] + names[-2:]) if len(names) > 6 else \
+        " -> ".join(names)
+    node = None
+    try:
+        source, filename, firstline, file_lines = _source_of(outer)
+        for n in ast.walk(ast.parse(source)):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and len(names) > 1 \
+                    and n.func.id == names[1]:
+                node = n
+                break
+    except (S2SADError, SyntaxError, ValueError):
+        filename, file_lines, firstline = outer.__code__.co_filename, [], 1
+    return make_error(f"calls nested too deeply to differentiate: {shown} ({len(names)} "
+                      "functions deep)", filename, file_lines, firstline, node,
+                      "s2sad differentiates each called function in turn; register a rule "
+                      "(s2sad.adjoint) for an inner one, or call fewer functions deep")
 
 
 def _parse_function(f: Callable) -> FunctionIR:
@@ -701,6 +772,8 @@ class Normalizer:
             return value
         t = self.temp()
         self.assign(out, t, value, e)
+        # what the temporary stands for, in the user's words (for refusals that name it)
+        self.fir.meta.setdefault("origin", {})[t] = gast.unparse(e).strip()
         return _name(t)
 
     def is_constant_ref(self, node) -> bool:

@@ -125,6 +125,7 @@ class Context:
         self.make_vjp = make_vjp  # (func, wrt positions, arg kinds) -> (name, function)
         self.stack: list = []
         self._returns: dict = {}
+        self._inferring: list = []  # the callees whose return kinds are being inferred
 
     def vjp_of(self, callee, wrt_pos, fir, node, arg_kinds=()):
         if callee in self.stack:
@@ -148,7 +149,15 @@ class Context:
             return kinds.OBJECT
         env = kinds.Env({}, callee.resolve, lambda n: n in callee.locals,
                         callee=self.callee_kind)
-        kinds.infer(callee.body, dict(zip(callee.params, arg_kinds)), env)
+        self._inferring.append(func)
+        try:
+            kinds.infer(callee.body, dict(zip(callee.params, arg_kinds)), env)
+        except RecursionError as exc:  # a long chain of calls: say which (transform.py)
+            if not hasattr(exc, "s2sad_chain"):
+                exc.s2sad_chain = list(self.stack) + list(self._inferring)
+            raise
+        finally:
+            self._inferring.pop()
         result = kinds.kind_of(callee.body[-1].value, env) or kinds.OBJECT
         self._returns[key] = result
         return result

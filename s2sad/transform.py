@@ -23,7 +23,7 @@ from .errors import S2SADError
 from .guards import Guard, is_data
 from .ir import clone, paused_gc
 from .kinds import Array
-from .parse import parse_function
+from .parse import call_chain_error, nesting_error, parse_function
 from .reverse import Context, reverse
 from .runtime import MUTATING_HELPERS
 from .tidy import tidy
@@ -106,7 +106,21 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
     parameter -> kind mapping; parameters it leaves out are of unknown kind), cached per
     function, wrt and kinds."""
     with LOCK, paused_gc():
-        return _transform(f, wrt_names, _ctx, kinds)
+        try:
+            return _transform(f, wrt_names, _ctx, kinds)
+        except RecursionError as exc:
+            # the chain of functions being differentiated, innermost last (the passes are
+            # recursive, and a callee is transformed inside its caller's transformation)
+            if not hasattr(exc, "s2sad_chain"):
+                exc.s2sad_chain = (list(_ctx.stack) if _ctx is not None else []) + [f]
+            if _ctx is not None and _ctx.stack:
+                raise  # the outermost transformation reports it, with stack to spare
+            chain = exc.s2sad_chain
+            error = nesting_error(chain[-1]) if len(chain) == 1 else None
+            raise (error or call_chain_error(chain) if len(chain) > 1 else
+                   error or S2SADError(f"{f.__name__} is nested too deeply to differentiate",
+                                       hint="split deep expressions into assignments")) \
+                from None
 
 
 
@@ -157,7 +171,7 @@ def _transform(f, wrt_names, _ctx, kinds) -> Transformed:
             mutating = {n for n, obj in injected.items() if obj in MUTATING_HELPERS}
             adjoint_ir = tidy(clone(fdef), rev.names, recomputed, mutating)
             source = to_source(adjoint_ir)
-        except S2SADError:
+        except (S2SADError, RecursionError):
             raise
         except Exception as exc:  # a bug of ours: still say where it happened
             raise fir.error(f"internal error while differentiating {fir.name}: {exc!r}",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 import threading
 import types
 from collections.abc import Callable
@@ -394,6 +395,8 @@ class ModuleSource:
     # the user's global numbers the module takes after its parameters: [(fir, path, type)]
     inputs: list = field(default_factory=list)
     guard: Any = None  # true while the module is still the right one (guards.py)
+    # (file, line, source line) of each statement that can trap on an index: error_site - 1
+    sites: list = field(default_factory=list)
 
 
 class _Builder:
@@ -571,12 +574,30 @@ class _Builder:
         body = "\n".join(functions)
         inputs = "".join(f"  (global {g} (mut {t}) ({t}.const 0))\n"
                          for g, t, _, _ in self.ctx.inputs.values())
-        return ("(module\n"
+        return _ascii_identifiers("(module\n"
                 '  (memory (export "memory") 1 65535)\n'
                 '  (global $sp (export "tape_top") (mut i32) (i32.const 1024))\n'
                 '  (global $error_code (export "error_code") (mut i32) (i32.const 0))\n'
+                '  (global $error_site (export "error_site") (mut i32) (i32.const 0))\n'
                 "  (global $tape_end (mut i32) (i32.const 0))\n"
                 f"{inputs}{RUNTIME}\n{body}\n)\n")
+
+
+_IDENTIFIER = re.compile(r"\$[^\s()\";]+")
+
+
+def _ascii_identifiers(text: str) -> str:
+    """WAT identifiers are ASCII: a Python name's other characters are spelled as the %XX
+    of their UTF-8 bytes (``$größe`` -> ``$gr%C3%B6%C3%9Fe``; no Python name holds a ``%``,
+    so no two names meet).  Export names are strings and keep the user's spelling."""
+    def ascii_only(match):
+        word = match.group(0)
+        if word.isascii():
+            return word
+        return "".join(c if c.isascii() else "".join(f"%{b:02X}" for b in c.encode())
+                       for c in word)
+
+    return _IDENTIFIER.sub(ascii_only, text)
 
 
 def guess_kinds(f: Callable, params: list[str]) -> dict:
@@ -632,7 +653,7 @@ def _build_module(f, wrt, kinds) -> ModuleSource:
     guard = Guard([fir for fir in b.firs + t.guard.firs if not is_ours(fir.func)],
                   pinned=b.ctx.pinned)
     return ModuleSource(wat, name, params, kinds, names, f"{name}_grad", name, [], inputs,
-                        guard)
+                        guard, list(b.ctx.sites))
 
 
 # -- running modules ---------------------------------------------------------------------------
@@ -658,8 +679,18 @@ class WasmFunction:
         self._bind = inspect.signature(f)
         # validate now: unsupported constructs are reported when the gradient is built (with
         # every argument a float; other argument types are compiled on first call)
-        t = transform(f, self.wrt_names,
-                      kinds={p: kinds_module.Array(None) for p in mutated_params(f)})
+        try:
+            t = transform(f, self.wrt_names,
+                          kinds={p: kinds_module.Array(None) for p in mutated_params(f)})
+        except S2SADError as refusal:
+            # refused for float arguments: reported now if arrays are refused too, else left
+            # for the first call (``a.sum()`` needs ``a`` to be an array)
+            try:
+                transform(f, self.wrt_names,
+                          kinds={p: kinds_module.Array(None) for p in self.params})
+            except S2SADError:
+                raise refusal from None
+            return
         if not set(t.fir.params) & t.reverser.containers:  # (arrays: built on first call)
             build_module(f, tuple(self.wrt_names))
 
@@ -736,7 +767,7 @@ class _Specialized:
 
     def __init__(self, f, wrt_names, kinds) -> None:
         self.source = build_module(f, tuple(wrt_names), kinds)
-        self.compiled = Compiled(self.source.wat)
+        self.compiled = Compiled(self.source.wat, self.source.sites)
         self.guard = self.source.guard.fast()
         self.kinds = kinds
         self.params = list(kinds)

@@ -114,6 +114,21 @@ class ModuleContext:
         # values baked into the code (math.pi, G[2] of a global tuple): (fir, path, index,
         # value), checked before each call (guards.py)
         self.pinned: list[tuple] = []
+        # where an index can go out of range: (file, line, source line); a trap stores its
+        # position + 1 in the global $error_site
+        self.sites: list[tuple] = []
+
+    def site(self, fir, node) -> int:
+        """The number (from 1) of the statement ``node`` of ``fir`` among the places that can
+        trap, registered once."""
+        if fir is None:
+            return 0
+        line = fir.line_of(node)
+        text = fir.file_lines[line - 1] if 0 < line <= len(fir.file_lines) else None
+        where = (fir.filename, line, text)
+        if where not in self.sites:
+            self.sites.append(where)
+        return self.sites.index(where) + 1
 
     def input_global(self, fir, path: tuple, value) -> tuple[str, str]:
         """The Wasm global holding the user's number at ``path`` (declared once)."""
@@ -141,6 +156,7 @@ class FunctionEmitter:
         self.fdef = fdef
         self.fir = fir
         self.ctx = ctx
+        self.statement = None
         self.name = name
         self.resolve = resolve  # IR name/attribute -> Python object (the user's globals)
         self.injected = injected  # names bound by the transformation, not the user's
@@ -158,6 +174,11 @@ class FunctionEmitter:
     # -- errors ---------------------------------------------------------------------------
     def refuse(self, what: str, node=None):
         hint = "the Python backend (the default) supports it"
+        helpers = sorted({n.id for n in ir.walk(node) if isinstance(n, gast.Name)
+                          and n.id in self.injected}) if node is not None else []
+        if helpers:  # code of the transformation's, not the user's: say what it is for
+            what = (f"the derivative of this line (it needs {', '.join(helpers)}, which has "
+                    "no Wasm translation)")
         if self.fir is not None:
             return self.fir.error(f"not supported by the Wasm backend: {what}", node, hint)
         return S2SADError(f"not supported by the Wasm backend: {what}", hint=hint)
@@ -526,7 +547,9 @@ class FunctionEmitter:
             self.emit(f"local.tee ${tmp}")
             self.emit(f"local.get ${base}.n{k}")
             self.emit("i64.ge_u")
-            self.emit("(if (then (global.set $error_code (i32.const 2)) unreachable))")
+            site = self.ctx.site(self.fir, self.statement) if self.statement is not None else 0
+            self.emit(f"(if (then (global.set $error_site (i32.const {site})) "
+                      "(global.set $error_code (i32.const 2)) unreachable))")
             if k:
                 self.emit(f"local.get ${base}.n{k}")
                 self.emit("i64.mul")
@@ -704,6 +727,7 @@ class FunctionEmitter:
             self.stmt(s)
 
     def stmt(self, s) -> None:
+        self.statement = s  # (the user's line of a trap in it)
         if isinstance(s, ir.Comment):
             self.emit(f";; {s.text}")
             if ir.anno(s, "adjoint_sweep"):  # its loops replay the forward sweep's trips

@@ -114,7 +114,9 @@ def _watch_interrupts() -> None:
 class Compiled:
     """A module compiled once; ``instance()`` is the calling thread's own instance."""
 
-    def __init__(self, wat: str) -> None:
+    def __init__(self, wat: str, sites: list | tuple = ()) -> None:
+        """``sites``: (file, line, source line) of each statement whose index can trap
+        (the module's ``error_site`` - 1)."""
         wasmtime = wasmtime_module()
         try:
             self.module = wasmtime.Module(engine(), wat)
@@ -122,19 +124,21 @@ class Compiled:
             raise S2SADError(f"internal error: the emitted module does not assemble: {exc}",
                              hint="please report this with the function") from None
         self._local = threading.local()
+        self.sites = list(sites)
 
     def instance(self) -> Instance:
         inst = getattr(self._local, "instance", None)
         if inst is None or inst.dead:
-            inst = self._local.instance = Instance(self.module)
+            inst = self._local.instance = Instance(self.module, self.sites)
         return inst
 
 
 class Instance:
     """One instantiated module in a store of its own (used by one thread only)."""
 
-    def __init__(self, module) -> None:
+    def __init__(self, module, sites: list | tuple = ()) -> None:
         wasmtime = wasmtime_module()
+        self.sites = sites
         self.main = threading.current_thread() is threading.main_thread()
         if self.main:
             _watch_interrupts()
@@ -202,7 +206,11 @@ class Instance:
                               f"(the limit is {_limit_words()})",
                               hint="the Python backend's tape is only limited by RAM")
         if code == 2:
-            return S2SADError("index out of range in an array access (Wasm backend)")
+            site = self.exports["error_site"].value(self.store) if "error_site" in \
+                self.exports else 0
+            where = self.sites[site - 1] if 0 < site <= len(self.sites) else (None, None, None)
+            return S2SADError("index out of range in an array access (Wasm backend)", *where,
+                              hint="the Python backend raises IndexError here")
         if code == 3:
             return AssertionError()
         return S2SADError(f"the Wasm module trapped: {exc}")

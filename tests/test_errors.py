@@ -110,3 +110,66 @@ def test_arguments_the_function_writes_into_are_copied_lists_and_arrays_alike():
     ys = [3.0, 4.0]
     assert s2sad.grad(refused.appends_to_argument)(ys) == [1.0, 0.0]
     assert ys == [3.0, 4.0]
+
+
+def _module(tmp_path, name, source):
+    import importlib.util
+
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod, str(path)
+
+
+def _nested(depth):
+    e = "x"
+    for k in range(depth):
+        e = f"(1.0 + x * {e})" if k % 2 else f"math.sin({e})"
+    return e
+
+
+def test_deep_expressions_work_or_are_refused_with_their_line(tmp_path):
+    from s2sad.testing import numerical_grad
+
+    mod, path = _module(tmp_path, "deep_expr", "import math\n\n\ndef ok(x):\n"
+                        f"    return {_nested(60)}\n\n\ndef deep(x):\n"
+                        f"    y = x * 2.0\n    return {_nested(150)}\n")
+    g = s2sad.grad(mod.ok)(0.3)
+    assert g == pytest.approx(numerical_grad(mod.ok, (0.3,), 0), rel=1e-6)
+    with pytest.raises(S2SADError, match="nested too deeply") as info:
+        s2sad.grad(mod.deep)
+    assert info.value.filename == path and info.value.lineno == 10
+    assert info.value.source_line.strip().startswith("return (1.0 + x * math.sin(")
+
+
+def test_long_call_chains_work_or_are_refused_at_the_first_call(tmp_path):
+    def chain(prefix, n):
+        out = []
+        for k in range(n - 1):
+            out.append(f"def {prefix}{k}(x):\n    return {prefix}{k + 1}(x) * 1.01\n\n")
+        out.append(f"def {prefix}{n - 1}(x):\n    return math.sin(x)\n\n")
+        return "".join(out)
+
+    mod, path = _module(tmp_path, "chains", "import math\n\n" + chain("a", 30)
+                        + chain("b", 200))
+    assert s2sad.grad(mod.a0)(0.4) == pytest.approx(1.01 ** 29 * math.cos(0.4), rel=1e-12)
+    with pytest.raises(S2SADError, match="calls nested too deeply") as info:
+        s2sad.grad(mod.b0)
+    assert info.value.filename == path
+    assert info.value.source_line.strip() == "return b1(x) * 1.01"
+    assert "b0 -> b1" in info.value.what
+
+
+def test_refusals_name_the_users_expression_not_a_temporary():
+    def holds_an_array(a, x):
+        c = np.sin(a)
+        return c[0] * x
+
+    import numpy as np
+
+    with pytest.raises(S2SADError) as info:
+        s2sad.wasm.grad(holds_an_array, wrt=(0, 1))(np.ones(3), 0.5)
+    text = str(info.value)
+    assert "'c[0]'" in text and "_t" not in text

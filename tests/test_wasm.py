@@ -106,8 +106,27 @@ def test_array_arguments(f, shapes, wrt):
 
 
 def test_index_out_of_range_is_an_error_not_garbage():
-    with pytest.raises(S2SADError, match="index out of range"):
+    with pytest.raises(S2SADError, match="index out of range") as info:
         wasm.grad(W.out_of_range)(np.ones(3))
+    # the user's file, line and source line, as for any refusal
+    assert info.value.filename == W.__file__
+    assert info.value.source_line.strip() == "return xs[len(xs)] * 2.0"
+
+
+def test_an_index_out_of_range_in_a_loop_names_its_line():
+    with pytest.raises(S2SADError, match="index out of range") as info:
+        wasm.grad(W.sum_first, wrt=0)(np.ones(3), 5)
+    assert info.value.source_line.strip() == "total = total + xs[j] * xs[j]"
+    assert list(wasm.grad(W.sum_first, wrt=0)(np.ones(3), 3)) == [2.0, 2.0, 2.0]
+
+
+def test_names_beyond_ascii():
+    # WAT identifiers are ASCII: the module spells the rest as %XX; the export keeps the name
+    f = W.größe
+    x = 0.7
+    assert wasm.primal(f)(x) == pytest.approx(f(x), rel=1e-15)
+    assert wasm.grad(f)(x) == pytest.approx(s2sad.grad(f)(x), rel=1e-14)
+    assert wasm.grad(f)(x) == pytest.approx(2 * x * 1.5 + math.cos(x), rel=1e-14)
 
 
 def test_a_refused_construct_names_itself_and_the_line():

@@ -45,6 +45,18 @@ def out_of_range(xs):
     return xs[len(xs)] * 2.0
 
 
+def sum_first(xs, n):
+    total = 0.0
+    for j in range(n):
+        total = total + xs[j] * xs[j]
+    return total
+
+
+def größe(x):
+    maß = x * x * 1.5
+    return maß + math.sin(x)
+
+
 def smooth_in_place(xs, k):
     # writes into its array argument (the gradient never changes the caller's array)
     for _ in range(3):
