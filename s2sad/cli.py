@@ -1,4 +1,6 @@
-"""``s2sad-cli module.py:func --emit python|wat|wasm [--wrt NAMES] [-o FILE]``."""
+"""``s2sad-cli module.py:func --emit python|wat|wasm [--wrt NAMES] [-o FILE]``.
+
+The target module is imported -- its top-level code runs -- as ``python -m`` would run it."""
 
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ EXAMPLE = """examples:
   s2sad-cli examples/pendulum.py:pendulum --wrt theta0,length --emit wat -o pendulum.wat
   s2sad-cli examples/newton.py:cubic_root --emit wasm          # writes cubic_root.wasm
 
+The module is imported: its top-level code runs, as `python -m` or `import` would run
+it (with its own folder first on sys.path while it is imported).
+
 The Wasm module exports <func> (the primal), <func>_grad (args..., b_out) -> (value,
 gradients...), and its memory; it imports nothing, so node, a browser or wasmtime can run it.
 """
@@ -25,13 +30,22 @@ class CliError(Exception):
 
 
 def _load(target: str):
+    """Import the target module (its top-level code runs, as ``python -m`` or ``import``
+    would run it) and return the function it names."""
     if ":" not in target:
         raise CliError(f"{target}: expected module.py:function")
     path, _, name = target.rpartition(":")
     if not os.path.isfile(path):
         raise CliError(f"{path}: no such file")
+    if not path.endswith(".py"):
+        raise CliError(f"{path}: not a Python source file (expected module.py:function)")
     module_name = os.path.splitext(os.path.basename(path))[0]
-    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    if module_name in sys.modules:  # (a target named like a loaded module, e.g. ast.py)
+        module_name = f"s2sad_target_{module_name}"
+    folder = os.path.dirname(os.path.abspath(path))
+    # the target's folder is searched first while it is imported (its own imports find its
+    # neighbours), and only then: s2sad's modules are all imported before (main)
+    sys.path.insert(0, folder)
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
@@ -39,23 +53,32 @@ def _load(target: str):
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise CliError(f"{exc.filename or path}:{exc.lineno}: syntax error: {exc.msg}") from None
-    except Exception as exc:  # the user's module failed while importing
-        tb = exc.__traceback__
-        line = None
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == os.path.abspath(path) or \
-                    tb.tb_frame.f_code.co_filename == path:
-                line = tb.tb_lineno
-            tb = tb.tb_next
+    except (Exception, SystemExit) as exc:  # the user's module failed while importing
+        line = _line_in(exc, path)
         where = f"{path}:{line}" if line else path
-        raise CliError(f"{where}: importing the module failed: "
-                       f"{type(exc).__name__}: {exc}") from None
+        what = f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else \
+            f"failed: {type(exc).__name__}: {exc}"
+        raise CliError(f"{where}: importing the module {what}") from None
+    finally:
+        if sys.path and sys.path[0] == folder:
+            del sys.path[0]
     func = getattr(module, name, None)
     if func is None:
         raise CliError(f"{path}: no function named '{name}'")
     if not callable(func):
         raise CliError(f"{path}: '{name}' is not a function")
     return func
+
+
+def _line_in(exc: BaseException, path: str) -> int | None:
+    """The last line of ``path`` in the traceback of ``exc``."""
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename in (os.path.abspath(path), path):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def _wrt(value: str | None):
@@ -81,6 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-o", "--output", help="file to write (default: stdout; for --emit "
                         "wasm, FUNC.wasm)")
     args = parser.parse_args(argv)
+    # s2sad's own imports first: a wasmtime.py or numpy.py beside the target must not
+    # replace them once the target's folder is on sys.path
+    from . import api  # noqa: F401
+
+    if args.emit != "python":
+        import wasmtime  # noqa: F401
+
+        from . import wasm  # noqa: F401
     try:
         func = _load(args.target)
         wrt = _wrt(args.wrt)

@@ -119,3 +119,62 @@ def test_array_parameters_are_read_off_the_source(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "(param $a i32)\n    (param $a.n0 i64)\n    (param $a.n1 i64)" in out.stdout
     assert "(param $v i32)\n    (param $v.n0 i64)" in out.stdout
+
+
+def test_help_says_the_module_is_imported():
+    out = cli("--help")
+    assert "The module is imported: its top-level code runs" in out.stdout
+
+
+def test_files_beside_the_target_do_not_replace_s2sads_imports(tmp_path):
+    # the target's folder goes on sys.path (its own imports find their neighbours), after
+    # s2sad has imported what it needs
+    (tmp_path / "target.py").write_text(
+        "import math\nimport helper\n\n\ndef f(x):\n    return helper.scale * math.sin(x) * x\n")
+    (tmp_path / "helper.py").write_text("scale = 3.0\n")
+    for shadow in ("wasmtime", "numpy", "gast", "astor"):
+        (tmp_path / f"{shadow}.py").write_text(f"raise RuntimeError('not {shadow}')\n")
+    out = cli(f"{tmp_path}/target.py:f", "--emit", "python")
+    assert out.returncode == 0, out.stderr
+    assert "helper.scale" in out.stdout
+    out = cli(f"{tmp_path}/target.py:f", "--emit", "wasm", "-o", str(tmp_path / "t.wasm"))
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "t.wasm").read_bytes()[:4] == b"\0asm"
+
+
+def test_a_target_named_like_a_standard_module(tmp_path):
+    (tmp_path / "ast.py").write_text("def f(x):\n    return x * x\n")
+    out = cli(f"{tmp_path}/ast.py:f")
+    assert out.returncode == 0, out.stderr
+    assert "bx = 2.0 * b_out * x" in out.stdout
+
+
+def test_sys_exit_while_importing_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "exits.py").write_text("import sys\n\nsys.exit(7)\n")
+    out = cli(f"{tmp_path}/exits.py:f")
+    assert out.returncode == 2
+    assert one_line_error(out).endswith("exits.py:3: importing the module called sys.exit(7)")
+
+
+def test_an_exception_while_importing_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "fails.py").write_text("x = 1\ny = {}['missing']\n")
+    out = cli(f"{tmp_path}/fails.py:f")
+    assert out.returncode == 2
+    assert "fails.py:2: importing the module failed: KeyError: 'missing'" in one_line_error(out)
+
+
+def test_a_target_that_is_not_python_source(tmp_path):
+    (tmp_path / "f.txt").write_text("def f(x):\n    return x\n")
+    out = cli(f"{tmp_path}/f.txt:f")
+    assert out.returncode == 2
+    assert "f.txt: not a Python source file" in one_line_error(out)
+
+
+def test_import_s2sad_makes_the_wasm_backend_reachable():
+    code = "import s2sad, math; print(s2sad.wasm.primal(math.sin) if False else " \
+           "s2sad.wasm.grad.__module__)"
+    import os
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert out.stdout.strip() == "s2sad.wasm", out.stderr
