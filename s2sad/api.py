@@ -21,6 +21,7 @@ import numpy as np
 from . import ir, kinds
 from .errors import S2SADError
 from .parse import parse_function
+from .pickling import built
 from .runtime import assertion_of, fresh_copy, like
 from .transform import Transformed, Wrt, argument_binder, transform, wrt_names
 
@@ -202,7 +203,7 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
     if with_value:
         def value_and_grad_f(*args, **kwargs):
             return run(bind(args, kwargs))
-        fn = value_and_grad_f
+        fn = built(value_and_grad_f, "value_and_grad", f, wrt)
     else:
         nparams = len(params)
 
@@ -217,7 +218,7 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
                         raise assertion_of(f, args) from None
                     return g if single else (g,) if len(positions) == 1 else g
             return run(bind(args, kwargs))[1]
-        fn = grad_f
+        fn = built(grad_f, "grad", f, wrt)
     fn.__name__ = f"{'value_and_grad' if with_value else 'grad'}_{f.__name__}"
     fn.__doc__ = f"Gradient of {f.__name__} with respect to {', '.join(names)} (s2sad)."
     fn.source = t.full_source if t is not None else None
@@ -287,7 +288,8 @@ def vjp(f: Callable, *args: Any) -> tuple[Any, Callable]:
             g = (g,)
         return tuple(like(a, gi) for a, gi in zip(args, g))
 
-    return value, pullback
+    # (pickled as f and the arguments: the other side evaluates f again)
+    return value, built(pullback, "pullback", f, tuple(args))
 
 
 def _closure_state(pull: Callable, deep: bool, skip=()) -> Callable:

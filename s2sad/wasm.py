@@ -35,6 +35,7 @@ from . import kinds as kinds_module
 from .errors import S2SADError
 from .guards import Guard, compile_reader
 from .parse import MISSING, parse_function
+from .pickling import Built
 from .runtime import assertion_of
 from .transform import LOCK, Wrt, mutated_params, transform, wrt_names
 from .wasm_emit import F64, I32, I64, Arr, FunctionEmitter, ModuleContext, is_ours, tape_value
@@ -693,6 +694,15 @@ class WasmFunction:
             return
         if not set(t.fir.params) & t.reverser.containers:  # (arrays: built on first call)
             build_module(f, tuple(self.wrt_names))
+
+    def __reduce_ex__(self, protocol):
+        """Pickled as what it was built from (pickling.py); the modules are built again on
+        the other side, once per process."""
+        return Built.__reduce_ex__(self, protocol)
+
+    @property
+    def recipe(self) -> tuple:
+        return ("wasm", self.f, self.wrt, self.with_value, self.primal)
 
     def source(self, *args) -> str:
         """The WAT of the module specialized for these arguments (floats by default)."""

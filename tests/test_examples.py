@@ -57,7 +57,7 @@ def test_springs_gradient():
 
 
 @pytest.mark.parametrize("script", ["pendulum", "newton", "piecewise", "gmm", "springs",
-                                    "tour"])
+                                    "tour", "many_gradients"])
 def test_example_runs(script):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, str(ROOT / "examples" / f"{script}.py")],
