@@ -26,6 +26,10 @@ class S2SADError(Exception):
         self.hint = hint
         super().__init__(self._format())
 
+    def __reduce__(self):  # (raised in a worker process, it arrives with its parts)
+        return (type(self), (self.what, self.filename, self.lineno, self.source_line,
+                             self.hint))
+
     def _format(self) -> str:
         where = ""
         if self.filename is not None:

@@ -127,14 +127,28 @@ _LOCK = threading.Lock()
 def rebuild(maker: str, ref: tuple, *options: Any) -> Callable:
     """The function ``maker`` builds for the referenced function and ``options``, built once
     per process."""
+    try:
+        f = _resolve(ref)
+    except S2SADError as exc:  # raised by the first call, so the pool reports it as the task's
+        return _Unbuilt(exc)   # error (a failure while unpickling would kill the worker)
     if maker == "pullback":  # (one evaluation's: made again from its arguments)
-        return MAKERS[maker](_resolve(ref), *options)
+        return MAKERS[maker](f, *options)
     key = (maker, ref, _hashable(options))  # (a function sent by value is a new object
     with _LOCK:                               # each time: the reference is the key)
         fn = _REBUILT.get(key)
         if fn is None:
-            fn = _REBUILT[key] = MAKERS[maker](_resolve(ref), *options)
+            fn = _REBUILT[key] = MAKERS[maker](f, *options)
     return fn
+
+
+class _Unbuilt:
+    """What a gradient that could not be rebuilt here becomes: calling it raises why."""
+
+    def __init__(self, error: S2SADError) -> None:
+        self.error = error
+
+    def __call__(self, *args, **kwargs):
+        raise self.error
 
 
 def _hashable(value):

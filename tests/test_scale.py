@@ -106,3 +106,35 @@ def test_a_dask_cluster_of_worker_processes_matches_serial():
         assert client.gather(client.map(g, XS)) == serial
         assert client.gather(client.map(gw, XS)) == pytest.approx([gw(x) for x in XS],
                                                                   rel=0, abs=0)
+
+
+def test_an_error_pickles_with_its_parts():
+    from s2sad import S2SADError
+
+    e = pickle.loads(pickle.dumps(S2SADError("what", "file.py", 3, "x = 1", "hint")))
+    assert (e.what, e.filename, e.lineno, e.source_line, e.hint) == \
+        ("what", "file.py", 3, "x = 1", "hint")
+
+
+def test_a_worker_that_cannot_find_the_function_reports_it_as_the_tasks_error(tmp_path):
+    # pickle alone (no cloudpickle) sends a __main__ function by name; a spawned worker runs
+    # the script without its main block, so the name is missing there
+    import subprocess
+    import sys
+
+    script = tmp_path / "hidden_main.py"
+    script.write_text(
+        "import sys\nsys.modules['cloudpickle'] = None  # (as if not installed)\n"
+        "import multiprocessing\nfrom concurrent.futures import ProcessPoolExecutor\n"
+        "import s2sad\n\n"
+        "if __name__ == '__main__':\n"
+        "    def f(x):\n        return x * x\n\n"
+        "    g = s2sad.grad(f)\n"
+        "    ctx = multiprocessing.get_context('spawn')\n"
+        "    with ProcessPoolExecutor(1, mp_context=ctx) as pool:\n"
+        "        try:\n            pool.submit(g, 3.0).result()\n"
+        "        except s2sad.S2SADError as exc:\n            print(exc.one_line())\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "cannot rebuild the gradient of f in this process" in out.stdout, out.stderr
