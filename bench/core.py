@@ -97,6 +97,28 @@ def transform_time() -> tuple[float, int]:
         return time.perf_counter() - t0, source.count("\n")
 
 
+def element_loops() -> list[tuple[str, float, float]]:
+    """(name, primal seconds, gradient seconds) of the element-wise loops of the examples."""
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    from billiards import rack, shoot
+    from springs import chain
+
+    x0 = np.linspace(0.0, 1.0, 30) ** 2
+    table = rack()
+    cases = [("spring chain, 30 masses x 50 steps", chain, (1.5, x0), (0, 1)),
+             ("billiards, 7 balls x 600 steps", shoot, (2.0, 0.05, table), (0, 1))]
+    out = []
+    for name, f, args, wrt in cases:
+        df = s2sad.grad(f, wrt=wrt)
+        out.append((name, timeit(f, *args, repeat=7), timeit(df, *args, repeat=7)))
+    return out
+
+
 def main() -> str:
     rows = ["| program | primal | s2sad gradient | gradient / primal |", "|---|---|---|---|"]
     for name, f, x in PROGRAMS:
@@ -108,6 +130,10 @@ def main() -> str:
     th = timeit(sin_loop_by_hand, 0.7)
     rows.append(f"| sin loop, hand-written stack gradient | {tp * 1e6:.1f} us | "
                 f"{th * 1e6:.1f} us | {th / tp:.2f} |")
+    rows += ["", "| element-wise loop | primal | s2sad gradient | gradient / primal |",
+             "|---|---|---|---|"]
+    for name, tp, tg in element_loops():
+        rows.append(f"| {name} | {tp * 1e3:.2f} ms | {tg * 1e3:.2f} ms | {tg / tp:.2f} |")
     seconds, nlines = transform_time()
     rows.append("")
     rows.append(f"Transforming a {nlines}-line function: {seconds * 1e3:.1f} ms")

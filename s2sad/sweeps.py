@@ -475,9 +475,14 @@ class Sweeps:
                 base = ir.store_base(target)
                 contributions = plan.contributions
                 if self.is_array(base):
-                    contributions = [Contribution(c.operand, call(
-                        self.helper(rt.unbroadcast), call(self.helper(rt.copy_of), c.expr),
-                        name(c.operand))) for c in contributions]
+                    # an element's cotangent read out of the array is a number already (no
+                    # copy, no shape to undo) when a number was stored by integer indices
+                    scalar = self.is_number_store(s)
+                    contributions = [c if scalar and self._is_number(c.operand) else
+                                     Contribution(c.operand, call(
+                                         self.helper(rt.unbroadcast),
+                                         call(self.helper(rt.copy_of), c.expr),
+                                         name(c.operand))) for c in contributions]
                 out.extend(self._contribute(c) for c in contributions)
                 out.extend(plan.post)
                 if plan.clear is not None:
@@ -575,6 +580,11 @@ class Sweeps:
 
         parts = index.elts if isinstance(index, gast.Tuple) else [index]
         return all(kinds.is_int(kinds.kind_of(p, self.env)) for p in parts)
+
+    def _is_number(self, n: str) -> bool:
+        from . import kinds
+
+        return kinds.is_number(self.kinds.get(n))
 
     def _holds_container(self, target) -> bool:
         """Whether the element a subscript store overwrites may be a list, dict or array."""

@@ -269,6 +269,12 @@ class Taping:
                 ops, operands = value.op, [value.left, value.right]
             elif isinstance(value, gast.UnaryOp):
                 ops, operands = value.op, [value.operand]
+            elif self._unchanged_element(value, first):
+                # an element of an array or list that nothing changes from the loop (nest)
+                # on: read again (x[i] at the reversed iteration is what it was)
+                ops = gast.Add()
+                operands = value.slice.elts if isinstance(value.slice, gast.Tuple) \
+                    else [value.slice]
             else:
                 continue
             if not isinstance(ops, self.CHEAP):
@@ -310,6 +316,25 @@ class Taping:
             recomputed_names = {d.targets[0].id for d in recompute}
             self.snapshot[id(loop)] = [n for n in snap if n not in recomputed_names]
             self.recomputed[id(loop)] = [ir.clone(d) for d in recompute]
+
+    def _unchanged_element(self, value, first: int) -> bool:
+        """``a[i]`` (integer or name indices) of a local ``a`` that no statement from index
+        ``first`` on rebinds or changes in place, under its name or one sharing its memory."""
+        if not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)):
+            return False
+        index = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
+        if not all(isinstance(i, gast.Name) or (isinstance(i, gast.Constant)
+                                                and isinstance(i.value, int)) for i in index):
+            return False
+        a = value.value.id
+        if a not in self.fir.locals and a not in self.fir.params:
+            return False
+        for x in _walk(self.fir.body):
+            if anno(x, "index") < first:
+                continue
+            if rebinds(x) == a or a in writes(x) or a in anno(x, "sharers", set()):
+                return False
+        return True
 
     def _decide_early_push(self, loop):
         """Push the iteration's tuple right before the last restored assignment instead of
@@ -403,9 +428,9 @@ class Taping:
                         undo[id(x)] = [self.undo_kind(x, w) for w in writes(x)]
         self.undo = undo
         loop_restore, snapshot = {}, {}
-        for s in _walk(self.fir.body):
-            if not isinstance(s, (gast.For, gast.While)):
-                continue
+        # inner loops first: an outer loop needs no snapshot of what an inner one restores
+        loops = [s for s in _walk(self.fir.body) if isinstance(s, (gast.For, gast.While))]
+        for s in reversed(loops):
             idx = anno(s, "index")
             lo = self._scope_start(s)
             start, end = anno(s, "range")
@@ -418,7 +443,8 @@ class Taping:
             for v in sorted(body_rebound - own):
                 if not any(start <= r <= end for r, _ in reads.get(v, ())):
                     continue
-                if self._fully_restored(v, s.body, push_at, loop_restore):
+                if self._fully_restored(v, s.body, push_at, loop_restore, snapshot,
+                                        [r for r, _ in reads.get(v, ()) if start <= r <= end]):
                     continue
                 snap.append(v)
             snapshot[id(s)] = snap
@@ -434,18 +460,31 @@ class Taping:
             return "list"
         return "snapshot"
 
-    def _fully_restored(self, v, body, push_at, loop_restore) -> bool:
+    def _fully_restored(self, v, body, push_at, loop_restore, snapshot, read_at) -> bool:
+        """Whether every adjoint read of ``v`` in a loop's ``body`` (at ``read_at``) finds its
+        value restored by something other than the loop's own snapshot: each assignment of
+        it pushes, and each inner loop that rebinds it restores it after itself -- or before
+        each of its reversed iterations (its own snapshot), when the body reads ``v`` only
+        inside that inner loop."""
         for s in body:
             if isinstance(s, gast.Assign) and rebinds(s) == v:
                 if id(s) not in push_at:
                     return False
             elif isinstance(s, gast.If):
-                if not (self._fully_restored(v, s.body, push_at, loop_restore)
-                        and self._fully_restored(v, s.orelse, push_at, loop_restore)):
+                if not (self._fully_restored(v, s.body, push_at, loop_restore, snapshot,
+                                             read_at)
+                        and self._fully_restored(v, s.orelse, push_at, loop_restore,
+                                                 snapshot, read_at)):
                     return False
             elif isinstance(s, (gast.For, gast.While)):
                 if v in _rebound(s) and v not in loop_restore.get(id(s), ()):
-                    return False
+                    lo, hi = anno(s, "range")
+                    inside = [r for r in read_at if lo <= r <= hi]
+                    if len(inside) < len(read_at):
+                        return False
+                    if v not in snapshot.get(id(s), ()) and not self._fully_restored(
+                            v, s.body, push_at, loop_restore, snapshot, inside):
+                        return False
         return True
 
     def collect_defs(self):

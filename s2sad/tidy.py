@@ -8,7 +8,10 @@ in CPython, where every temporary is a store and a load.  ``tidy`` folds it back
   its expression reads, is inlined into its use: ``b_t1 = b_t2 * math.cos(_t1); bx = bx +
   b_t1 * i`` becomes ``bx = bx + b_t2 * math.cos(_t1) * i``;
 * a generated adjoint that is a plain copy (``b_t3 = bs``) is replaced by the name it copies
-  when that name is not reassigned before the copy's last use.
+  when that name is not reassigned before the copy's last use;
+* an element's cotangent that is cleared and added back (the adjoint of ``x[i] = x[i] + e``)
+  is left in place, and ``bx[i] = bx[i] + e`` is written ``bx[i] += e`` (the IR's
+  ``AugAssign``: the same addition, the index written once).
 
 Temporaries that are pushed, restored or read twice stay.  Expressions that pop the tape or
 call user code are never moved.  The result computes the same values in the same order.
@@ -187,12 +190,12 @@ def _replace_first(node, name, expr, fields=None) -> bool:
     return False
 
 
-_SIMPLE = (gast.Assign, gast.Expr, gast.Return)
+_SIMPLE = (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)
 
 
 def _header(s):
     """The part of a statement evaluated once, before anything inside it runs."""
-    if isinstance(s, (gast.Assign, gast.Expr, gast.Return)):
+    if isinstance(s, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)):
         return s
     if isinstance(s, gast.If):
         return s.test
@@ -405,6 +408,11 @@ def _signs(node):
             if new is not v:
                 setattr(node, f, new)
     kind = type(node)
+    if kind is gast.AugAssign and isinstance(node.op, (gast.Add, gast.Sub)):
+        # x += -e -> x -= e (through the same rewrite of a BinOp)
+        as_binop = _signs(gast.BinOp(left=node.target, op=node.op, right=node.value))
+        node.op, node.value = as_binop.op, as_binop.right
+        return node
     if kind is gast.UnaryOp:
         if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) \
                 and isinstance(node.operand.op, gast.USub):
@@ -590,6 +598,66 @@ def tidy(fdef: gast.FunctionDef, namer: Namer, recomputed=frozenset(),
         _memo.clear()
 
 
+def _same_element(a, b) -> bool:
+    """``a`` and ``b`` are the same subscript of a name (``bx[i]``, ``bx[i, j]``), whatever
+    their contexts."""
+    return (isinstance(a, gast.Subscript) and isinstance(b, gast.Subscript)
+            and isinstance(a.value, gast.Name) and isinstance(b.value, gast.Name)
+            and a.value.id == b.value.id and gast.dump(a.slice) == gast.dump(b.slice))
+
+
+def _element_accumulation(s):
+    """``bx[i] = bx[i] + e`` of an adjoint: its target, else None."""
+    if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript)
+            and isinstance(s.targets[0].value, gast.Name) and _is_adjoint(s.targets[0].value.id)
+            and isinstance(s.value, gast.BinOp) and isinstance(s.value.op, gast.Add)
+            and _same_element(s.value.left, s.targets[0])):
+        return s.targets[0]
+    return None
+
+
+def _keep_element_cotangents(stmts, counts) -> list:
+    """``b = bx[i]; bx[i] = 0.0; ...; bx[i] = bx[i] + b`` with nothing in between touching
+    ``bx``, ``b`` or the index -> ``b = bx[i]; ...``: an element that a statement updates
+    from itself (``x[i] = x[i] + e``) keeps its cotangent instead of clearing it and adding
+    it back."""
+    out: list = list(stmts)
+    for k in range(1, len(out)):
+        s, prev = out[k], out[k - 1]
+        if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript)
+                and isinstance(s.value, gast.Constant) and s.value.value == 0.0
+                and isinstance(prev, gast.Assign) and isinstance(prev.targets[0], gast.Name)
+                and _same_element(prev.value, s.targets[0])):
+            continue
+        element, b = s.targets[0], prev.targets[0].id
+        base, unchanged = element.value.id, {b} | set(_reads(element.slice))
+        for j in range(k + 1, len(out)):
+            t = out[j]
+            if t is None:
+                continue
+            target = _element_accumulation(t)
+            if target is not None and _same_element(target, element) and \
+                    isinstance(t.value.right, gast.Name) and t.value.right.id == b:
+                out[k] = out[j] = None
+                break
+            reads, writes = _facts(t)
+            if base in reads or base in writes or unchanged & writes:
+                break
+    return [s for s in out if s is not None]
+
+
+def _augmented(stmts, counts) -> list:
+    """``bx[i] = bx[i] + e`` -> ``bx[i] += e`` (an adjoint's element: the same additions; the
+    index is written once, so a single-use index temporary folds into it)."""
+    out = []
+    for s in stmts:
+        target = _element_accumulation(s)
+        if target is not None:
+            s = ir.at(gast.AugAssign(target=target, op=gast.Add(), value=s.value.right), s)
+        out.append(s)
+    return out
+
+
 def _tidy(fdef, recomputed):
     # the first three passes keep the counts up to date (or too high, which only stops a
     # fold), so one count serves them all
@@ -598,6 +666,8 @@ def _tidy(fdef, recomputed):
     fdef.body = _visit_blocks(fdef.body, lambda b: _zero_then_accumulate(b, counts))
     fdef.body = _visit_blocks(fdef.body, lambda b: _copy_propagate(b, counts))
     fdef.body = _visit_blocks(fdef.body, lambda b: _fold_while_tests(b, counts))
+    fdef.body = _visit_blocks(fdef.body, lambda b: _keep_element_cotangents(b, counts))
+    fdef.body = _visit_blocks(fdef.body, lambda b: _augmented(b, counts))
     counts = _Counts(fdef, recomputed)
     split = _sweep_split(fdef.body)
     forward = _visit_blocks(fdef.body[:split], lambda b: _fold_block(b, counts))

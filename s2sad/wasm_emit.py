@@ -744,6 +744,12 @@ class FunctionEmitter:
         if isinstance(s, gast.Assign):
             self.assign(s)
             return
+        if isinstance(s, gast.AugAssign):  # (tidy's bx[i] += e): bx[i] = bx[i] + e
+            load = ir.clone(s.target)
+            load.ctx = gast.Load()
+            self.assign(ir.at(gast.Assign(targets=[s.target], value=gast.BinOp(
+                left=load, op=s.op, right=s.value), type_comment=None), s))
+            return
         if isinstance(s, gast.If):
             self.emit(f";; if (line {self._line(s)})")
             self.truth(s.test)

@@ -14,6 +14,7 @@ from s2sad.testing import numerical_grad
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
 
+import billiards  # noqa: E402
 import gmm  # noqa: E402
 import mlp  # noqa: E402
 import newton  # noqa: E402
@@ -56,8 +57,16 @@ def test_springs_gradient():
           rtol=1e-5, atol=1e-6)
 
 
+def test_element_wise_loops():
+    # written element by element: the spring chain and the billiards shot (away from the
+    # kinks where a collision starts or stops)
+    check(springs.chain, (1.5, np.linspace(0.0, 1.0, 30) ** 2), (0, 1), rtol=1e-6, atol=1e-8)
+    check(billiards.shoot, (2.0, 0.05, billiards.rack()), (0, 1), rtol=1e-5, atol=1e-8)
+    check(billiards.shoot, (1.5, 0.02, billiards.rack()), (0, 1), rtol=1e-5, atol=1e-8)
+
+
 @pytest.mark.parametrize("script", ["pendulum", "newton", "piecewise", "gmm", "springs",
-                                    "tour", "many_gradients"])
+                                    "tour", "many_gradients", "billiards"])
 def test_example_runs(script):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, str(ROOT / "examples" / f"{script}.py")],

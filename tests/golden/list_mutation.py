@@ -12,16 +12,15 @@ def list_mutation_grad(x, b_out=1.0):
     # adjoint sweep
     bx = 0.0
     bys = zeros_like(ys)
-    bys[3] = bys[3] + b_out
+    bys[3] += b_out
     # reversed loop from line 293
     for i in reversed(range(1, 4)):
         _t6 = _stack.pop()
-        _t5 = i - 1
         b_t8 = bys[i]
         bys[i] = 0.0
         bx = bx + b_t8 * _t6
-        bys[_t5] = bys[_t5] + b_t8 * x
-        bys[i] = bys[i] + b_t8
+        bys[i - 1] += b_t8 * x
+        bys[i] += b_t8
     # reversed loop from line 291
     for i in reversed(range(4)):
         b_t3 = bys[i]

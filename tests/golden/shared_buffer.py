@@ -11,9 +11,9 @@ def shared_buffer_grad(x, y, b_out=1.0):
     # adjoint sweep
     bbuf = zeros_like(buf)
     bview = zeros_like(view)
-    bview[1] = bview[1] + b_out
-    bbuf[2] = bbuf[2] + b_out * _t3
-    bbuf[0] = bbuf[0] + b_out * _t4
+    bview[1] += b_out
+    bbuf[2] += b_out * _t3
+    bbuf[0] += b_out * _t4
     b_t2 = bbuf[0]
     bbuf[0] = 0.0
     b_t2 = b_t2 + bview[0]

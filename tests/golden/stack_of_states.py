@@ -29,7 +29,7 @@ def stack_of_states_grad(x, k, b_out=1.0):
     # reversed loop from line 311
     for _ in range(_stack.pop()):
         _t10, _t9 = _stack.pop()
-        bstates[-1] = bstates[-1] + btotal * _t9
+        bstates[-1] += btotal * _t9
         bstates.append(btotal * _t10)
     # reversed loop from line 308
     for i in reversed(range(5)):
@@ -37,6 +37,6 @@ def stack_of_states_grad(x, k, b_out=1.0):
         b_t6 = bstates.pop()
         bx = bx + b_t6 * 0.1
         bk = bk - b_t6 * _t1 * math.sin(k * i) * i
-        bstates[-1] = bstates[-1] + b_t6 * _t3
+        bstates[-1] += b_t6 * _t3
     bx = bx + bstates[0]
     return _t13, (bx, bk)

@@ -12,13 +12,15 @@ def weighted_dict_grad(x, y, b_out=1.0):
         v = w[name]
         _t7 = w.get(name, 1.0)
         s = s + v * _t7
-        _stack.append((_t7, name, v))
+        _stack.append(_t7)
     # adjoint sweep
     bs = b_out
     bw = {}
     # reversed loop from line 320
     for _i1 in reversed(range(_t6)):
-        _t7, name, v = _stack.pop()
+        _t7 = _stack.pop()
+        name = _t5[_i1]
+        v = w[name]
         bv = bs * _t7
         get_grad(bw, w, name, bs * v)
         add_item(bw, name, bv)
