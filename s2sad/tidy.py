@@ -616,6 +616,58 @@ def _element_accumulation(s):
     return None
 
 
+def _is_clear(s) -> str | None:
+    """``bx = 0.0`` of an adjoint: its name."""
+    if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+            and _is_adjoint(s.targets[0].id) and isinstance(s.value, gast.Constant)
+            and s.value.value == 0.0 and not isinstance(s.value.value, bool)):
+        return s.targets[0].id
+    return None
+
+
+def _copies(s, name: str) -> bool:
+    """``b_t = bx`` or ``b_t = -bx`` of a generated ``b_t``."""
+    value = s.value if isinstance(s, gast.Assign) else None
+    if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
+        value = value.operand
+    return (isinstance(value, gast.Name) and value.id == name
+            and isinstance(s.targets[0], gast.Name) and _is_generated(s.targets[0].id))
+
+
+def _sink_clears(stmts, counts) -> list:
+    """``b_t = bx; bx = 0.0``: the clear moves down to just before the next statement that
+    touches ``bx`` (or the end of the block), past statements that neither read nor write
+    it, so that the copy ``b_t`` reads ``bx`` itself (copy propagation), the way a person
+    writes ``bdx += 2.0 * bd2 * dx; bdy += 2.0 * bd2 * dy; bd2 = 0.0``."""
+    touched = [set(_facts(x)[0]) | _facts(x)[1] for x in stmts]
+    where = _positions(touched)
+    stops = [j for j, x in enumerate(stmts)
+             if isinstance(x, (gast.Return, gast.Break, gast.Continue))]
+    target: dict[int, int] = {}  # a clear's position -> the position it goes right before
+    for k in range(len(stmts) - 1, -1, -1):
+        name = _is_clear(stmts[k])
+        if name is None or not (k and _copies(stmts[k - 1], name)):
+            continue  # (only a clear right after copies of the name: what it unlocks)
+        later = _between(where, name, k)
+        stop = stops[bisect.bisect_right(stops, k)] if stops and stops[-1] > k else None
+        to = min([p for p in (later[0] if later else None, stop) if p is not None],
+                 default=len(stmts))
+        if to > k + 1:
+            target[k] = target.get(to, to)  # (before a clear that moves: where it goes)
+    if not target:
+        return list(stmts)
+    before: dict[int, list] = {}
+    for k in sorted(target):
+        before.setdefault(target[k], []).append(stmts[k])
+    out = []
+    for k, s in enumerate(stmts):
+        out.extend(before.pop(k, ()))
+        if k not in target:
+            out.append(s)
+    out.extend(before.pop(len(stmts), ()))
+    return out
+
+
 def _keep_element_cotangents(stmts, counts) -> list:
     """``b = bx[i]; bx[i] = 0.0; ...; bx[i] = bx[i] + b`` with nothing in between touching
     ``bx``, ``b`` or the index -> ``b = bx[i]; ...``: an element that a statement updates
@@ -658,11 +710,49 @@ def _augmented(stmts, counts) -> list:
     return out
 
 
+def _drop_dead_clears(body) -> list:
+    """Clears of an adjoint (``bx = 0.0``, ``bv[0, 1] = 0.0``) in the function's own block
+    that nothing reads afterwards: dead stores at the end of the adjoint sweep.  Elements
+    with constant indices are told apart (``bv[0, 0]`` read later keeps ``bv[0, 1]`` dead)."""
+    out = list(body)
+    names: set[str] = set()  # read or written later, as a whole
+    elements: set[tuple] = set()  # (name, index) read later by a constant index
+    for k in range(len(out) - 1, -1, -1):
+        s = out[k]
+        target = s.targets[0] if isinstance(s, gast.Assign) and len(s.targets) == 1 else None
+        base = target.value if isinstance(target, gast.Subscript) else target
+        if (isinstance(base, gast.Name) and _is_adjoint(base.id) and base.id not in names
+                and isinstance(s.value, gast.Constant) and s.value.value == 0.0
+                and not isinstance(s.value.value, bool)
+                and (base is target or (_constant_index(target.slice)
+                                        and (base.id, gast.dump(target.slice)) not in elements))):
+            out[k] = None
+            continue
+        by_element = set()
+        for n in ir.walk(s):
+            if isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name) and \
+                    isinstance(n.ctx, gast.Load) and _constant_index(n.slice):
+                elements.add((n.value.id, gast.dump(n.slice)))
+                by_element.add(id(n.value))
+            elif isinstance(n, gast.Name) and id(n) not in by_element:
+                names.add(n.id)
+        names |= _facts(s)[1]
+    return [s for s in out if s is not None]
+
+
+def _constant_index(index) -> bool:
+    """Non-negative integer constants only: ``b[0]`` and ``b[-1]`` may be one element."""
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    return all(isinstance(p, gast.Constant) and type(p.value) is int and p.value >= 0
+               for p in parts)
+
+
 def _tidy(fdef, recomputed):
     # the first three passes keep the counts up to date (or too high, which only stops a
     # fold), so one count serves them all
     _memo.clear()  # facts of statements of an earlier function are of no use
     counts = _Counts(fdef)
+    fdef.body = _visit_blocks(fdef.body, lambda b: _sink_clears(b, counts))
     fdef.body = _visit_blocks(fdef.body, lambda b: _zero_then_accumulate(b, counts))
     fdef.body = _visit_blocks(fdef.body, lambda b: _copy_propagate(b, counts))
     fdef.body = _visit_blocks(fdef.body, lambda b: _fold_while_tests(b, counts))
@@ -674,6 +764,7 @@ def _tidy(fdef, recomputed):
     counts = _Counts(fdef)
     fdef.body = forward + _visit_blocks(fdef.body[split:], lambda b: _fold_block(b, counts))
     fdef.body = _visit_blocks(fdef.body, lambda b: _merge_accumulations(b, counts))
+    fdef.body = _drop_dead_clears(fdef.body)
     _signs(fdef)
     _memo.clear()
     return fdef

@@ -169,6 +169,15 @@ def row_replaced_in_loop(a, b):
     return grid[1][0] * grid[1][1] + grid[0][1]
 
 
+def overwritten_by_negative_index(x, y):
+    # fuzz seed 9065: the clear of b[-1] at the end of the adjoint sweep was taken as dead
+    # because the later read was of b[0] -- the same element of a one-element list
+    t = [math.atan2(y, 1.5)]
+    z = t
+    z[-1] = 0.3
+    return sum(t) * x + y
+
+
 def dict_comprehension_free(x, y):
     d = {}
     for k in range(3):
@@ -205,6 +214,7 @@ def object_method(a):
     (inserted, (0.6, -1.3), (0, 1)), (repeated, (1.7,), 0), (concatenated, (2.0, 3.0), (0, 1)),
     (list_in_loop_with_pops, (0.8,), 0), (list_slices, (0.5, 1.5), (0, 1)),
     (nested_augmented, (1.2,), 0), (row_replaced_in_loop, (1.5, 0.7), (0, 1)),
+    (overwritten_by_negative_index, (0.33, -0.06), (0, 1)),
     (dict_comprehension_free, (0.5, 1.5), (0, 1)),
     (iterators, (0.7, -1.3), (0, 1))],
     ids=lambda v: getattr(v, "__name__", None))
