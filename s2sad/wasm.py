@@ -398,6 +398,9 @@ class ModuleSource:
     guard: Any = None  # true while the module is still the right one (guards.py)
     # (file, line, source line) of each statement that can trap on an index: error_site - 1
     sites: list = field(default_factory=list)
+    # array arguments not in wrt whose cotangent buffers follow the gradient buffers (the
+    # adjoint sweep needs them: the function writes into the array); zeroed, not returned
+    scratch: list = field(default_factory=list)
 
 
 class _Builder:
@@ -410,6 +413,7 @@ class _Builder:
         self.pending: list = []
         self.firs: list = []  # every function read for the module (its guard checks them)
         self.exports: list = []  # (export name, function, [(param, type)], results)
+        self.scratch: list[str] = []  # array arguments with a cotangent buffer, not in wrt
 
     # names -----------------------------------------------------------------------------
     def user_name(self, func) -> str:
@@ -505,6 +509,18 @@ class _Builder:
                 results.append(I32)
             else:
                 results.append(F64)
+        # arrays not in wrt whose cotangents the adjoint sweep needs (one written in place
+        # with active values): buffers the caller provides too, not returned
+        assigned = {n.id for n in ir.walk(fdef) if isinstance(n, gast.Name)
+                    and isinstance(n.ctx, gast.Store)}
+        scratch = [p for p in fir.params if p not in t.wrt and isinstance(kinds[p], Arr)
+                   and t.reverser.names.adjoint(p) in assigned]
+        for p in scratch:
+            bp = t.reverser.names.adjoint(p)
+            params += _wasm_params([bp], {bp: kinds[p]})
+            types_[bp] = kinds[p]
+        if export:
+            self.scratch = scratch
         callees = self.callee_map(fir, fir.body)
         for name, obj in bound.items():
             if obj is wasm_math.sincos:
@@ -524,7 +540,7 @@ class _Builder:
         self.firs.append(fir)
         emitter = FunctionEmitter(fdef, types_, fir, self.ctx, t.name, resolve, callees,
                                   frozenset(injected))
-        emitter.buffers = {w: t.reverser.names.adjoint(w) for w in t.wrt}
+        emitter.buffers = {w: t.reverser.names.adjoint(w) for w in list(t.wrt) + scratch}
         self.functions.append(emitter.function(params, results, None))
         if export:
             self.exports.append((export, t.name, params, results))
@@ -654,7 +670,7 @@ def _build_module(f, wrt, kinds) -> ModuleSource:
     guard = Guard([fir for fir in b.firs + t.guard.firs if not is_ours(fir.func)],
                   pinned=b.ctx.pinned)
     return ModuleSource(wat, name, params, kinds, names, f"{name}_grad", name, [], inputs,
-                        guard, list(b.ctx.sites))
+                        guard, list(b.ctx.sites), list(b.scratch))
 
 
 # -- running modules ---------------------------------------------------------------------------
@@ -792,6 +808,9 @@ class _Specialized:
                 self.results.append(I32)
             else:
                 self.results.append(F64)
+        self.scratch = list(self.source.scratch)
+        for p in self.scratch:
+            self.grad_types += [t for _, t in _wasm_params([p], {p: kinds[p]})]
         self.has_arrays = any(isinstance(k, Arr) for k in kinds.values())
         inputs = self.source.inputs
         self.input_types = [t for _, _, t in inputs]
@@ -839,11 +858,10 @@ class _Runner:
                 flat.append(a)
         buffers = []
         if with_grads:
-            for w in spec.wrt:
-                if isinstance(spec.kinds[w], Arr):
-                    shape = np.shape(args[spec.params.index(w)])
-                    buffers.append((offset, shape))
-                    offset += (math.prod(shape) * 8 + 15) // 16 * 16
+            for w in [w for w in spec.wrt if isinstance(spec.kinds[w], Arr)] + spec.scratch:
+                shape = np.shape(args[spec.params.index(w)])
+                buffers.append((offset, shape))
+                offset += (math.prod(shape) * 8 + 15) // 16 * 16
         tape = (offset + 1023) // 1024 * 1024
         if inst._view_size < tape + 65536:
             inst.ensure_memory(tape + 65536)

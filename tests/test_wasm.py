@@ -120,6 +120,18 @@ def test_an_index_out_of_range_in_a_loop_names_its_line():
     assert list(wasm.grad(W.sum_first, wrt=0)(np.ones(3), 3)) == [2.0, 2.0, 2.0]
 
 
+def test_an_array_argument_written_in_place_but_not_in_wrt():
+    x = np.array([1.5, 2.0])
+    for wrt in (0, (0, 1)):
+        got, want = wasm.grad(W.scale_in_place, wrt=wrt)(0.7, x), \
+            s2sad.grad(W.scale_in_place, wrt=wrt)(0.7, x)
+        got, want = (got,) if wrt == 0 else got, (want,) if wrt == 0 else want
+        assert np.allclose(np.hstack(got), np.hstack(want), rtol=1e-14, atol=0)
+    assert wasm.primal(W.scale_in_place)(0.7, x) == pytest.approx(W.scale_in_place(0.7, x.copy()))
+    assert x.tolist() == [1.5, 2.0]  # the caller's array is untouched
+    assert wasm.grad(W.scale_in_place)(0.7, x) == pytest.approx(2 * 0.7 * 1.5 * 2.0, rel=1e-14)
+
+
 def test_names_beyond_ascii():
     # WAT identifiers are ASCII: the module spells the rest as %XX; the export keeps the name
     f = W.größe

@@ -45,6 +45,14 @@ def out_of_range(xs):
     return xs[len(xs)] * 2.0
 
 
+def scale_in_place(a, x):
+    # writes into an array argument; differentiated for `a` only, x's cotangent is a buffer
+    # of the module's (an internal error before: the buffer did not exist)
+    for i in range(2):
+        x[i] = x[i] * a
+    return x[0] * x[1]
+
+
 def sum_first(xs, n):
     total = 0.0
     for j in range(n):
