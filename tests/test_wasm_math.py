@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import s2sad
 from s2sad import wasm, wasm_math
 
 FINITE = dict(allow_nan=False, allow_infinity=False)
@@ -30,6 +31,8 @@ UNARY = {
     "asinh": (st.floats(-1e10, 1e10, **FINITE), 3),
     "acosh": (st.floats(1, 1e10, **FINITE), 3),
     "atanh": (st.floats(-0.999, 0.999, **FINITE), 3),
+    "erf": (st.floats(-8, 8, **FINITE), 2),
+    "erfc": (st.floats(-8, 30, **FINITE), 4),
 }
 
 
@@ -96,10 +99,20 @@ def k_tanh(x):
     return math.tanh(x)
 
 
+def k_erf(x):
+    return math.erf(x)
+
+
+def k_erfc(x):
+    return math.erfc(x)
+
+
 COMPILED = [(k_sin, [st.floats(-1e6, 1e6, **FINITE)], math.sin),
             (k_exp, [st.floats(-700, 700, **FINITE)], math.exp),
             (k_log, [st.floats(1e-300, 1e300, **FINITE)], math.log),
             (k_tanh, [st.floats(-30, 30, **FINITE)], math.tanh),
+            (k_erf, [st.floats(-7, 7, **FINITE)], math.erf),
+            (k_erfc, [st.floats(-7, 27, **FINITE)], math.erfc),
             (k_atan2, [st.floats(-1e3, 1e3, **FINITE), st.floats(-1e3, 1e3, **FINITE)],
              math.atan2),
             (k_pow, [st.floats(1e-3, 1e3, **FINITE), st.floats(-20, 20, **FINITE)], math.pow)]
@@ -131,3 +144,21 @@ def test_the_wasm_sin_loop_tapes_the_cosine():
     grad_body = text[text.index("(func $sin_sum_grad"):]
     grad_body = grad_body[:grad_body.index("\n  )")]
     assert "call $math.sincos" in grad_body and "call $math.cos" not in grad_body
+
+
+def test_erf_and_erfc_at_their_branch_points_and_limits():
+    points = [0.0, -0.0, 1e-300, 3.7e-9, 0.25, 0.84375, -0.84375, 1.0, 1.25, -1.25,
+              2.857142857142857, 5.9, 6.0, -6.0, 27.9, 28.0, 40.0, -40.0, math.inf, -math.inf]
+    for x in points:
+        for name in ("erf", "erfc"):
+            got, want = getattr(wasm_math, name)(x), getattr(math, name)(x)
+            assert ulps(got, want) <= 4, (name, x, got, want)
+    assert math.isnan(wasm_math.erf(math.nan)) and math.isnan(wasm_math.erfc(math.nan))
+
+
+def test_erf_gradient_on_the_wasm_backend():
+    def f(x):
+        return math.erf(x) * math.erfc(0.5 * x)
+
+    for x in (-2.0, -0.3, 0.1, 0.9, 1.7, 3.5):
+        assert wasm.grad(f)(x) == pytest.approx(s2sad.grad(f)(x), rel=1e-13, abs=1e-300)
