@@ -38,7 +38,17 @@ from .parse import MISSING, parse_function
 from .pickling import Built
 from .runtime import assertion_of
 from .transform import LOCK, Wrt, mutated_params, transform, wrt_names
-from .wasm_emit import F64, I32, I64, Arr, FunctionEmitter, ModuleContext, is_ours, tape_value
+from .wasm_emit import (
+    F64,
+    I32,
+    I64,
+    Arr,
+    FunctionEmitter,
+    ModuleContext,
+    Multi,
+    is_ours,
+    tape_value,
+)
 from .wasm_runtime import Compiled, Instance
 
 RUNTIME = r"""
@@ -449,7 +459,7 @@ class _Builder:
         if name not in self.done:
             self.done.add(name)
             fir = parse_function(func)
-            self.ctx.signatures[name] = ([F64] * len(fir.params), [F64])
+            self.ctx.signatures[name] = ([F64] * len(fir.params), [F64] * _n_results(fir))
             self.pending.append(("primal", fir, name, {p: F64 for p in fir.params}))
 
     def queue_math(self, name: str) -> None:
@@ -497,10 +507,16 @@ class _Builder:
             return fir.resolve(node)
 
         seed = t.adjoint_ir.args.args[-1].id
-        params = _wasm_params(fir.params, kinds) + [(seed, F64)]
+        n_value = _n_results(fir)
+        params = _wasm_params(fir.params, kinds)
         types_ = dict(kinds)
-        types_[seed] = F64
-        results = [F64]
+        if n_value == 1:
+            params.append((seed, F64))
+            types_[seed] = F64
+        else:  # a tuple of numbers: one seed each ($b_out.0, ...)
+            params += [(f"{seed}.{k}", F64) for k in range(n_value)]
+            types_[seed] = Multi((F64,) * n_value)
+        results = [F64] * n_value
         for w in t.wrt:
             if isinstance(kinds[w], Arr):
                 bw = t.reverser.names.adjoint(w)
@@ -534,8 +550,9 @@ class _Builder:
             if wasm_name not in self.done:
                 self.done.add(wasm_name)
                 sub_kinds = {p: F64 for p in sub.fir.params}
+                n_sub = _n_results(sub.fir)
                 self.ctx.signatures[wasm_name] = (
-                    [F64] * (len(sub.fir.params) + 1), [F64] * (1 + len(sub.wrt)))
+                    [F64] * (len(sub.fir.params) + n_sub), [F64] * (n_sub + len(sub.wrt)))
                 self.pending.append(("grad", sub, wasm_name, sub_kinds))
         self.firs.append(fir)
         emitter = FunctionEmitter(fdef, types_, fir, self.ctx, t.name, resolve, callees,
@@ -615,6 +632,24 @@ def _ascii_identifiers(text: str) -> str:
                        for c in word)
 
     return _IDENTIFIER.sub(ascii_only, text)
+
+
+def _n_results(fir) -> int:
+    """How many numbers a function returns (a tuple of n numbers: n), from the kind of what
+    it returns for number arguments (its IR has one return, of a name when it had several)."""
+    last = fir.body[-1] if fir.body else None
+    value = last.value if isinstance(last, gast.Return) else None
+    if isinstance(value, gast.Tuple):
+        return len(value.elts)
+    env = kinds_module.Env({}, fir.resolve, lambda n: n in fir.locals)
+    try:
+        kinds_module.infer(fir.body, {p: kinds_module.FLOAT for p in fir.params}, env)
+        kind = kinds_module.kind_of(value, env) if value is not None else None
+    except S2SADError:  # (a kind it cannot tell: one number; the emitter says what it lacks)
+        return 1
+    if isinstance(kind, kinds_module.Seq) and kind.kind == "tuple" and kind.elts:
+        return len(kind.elts)
+    return 1
 
 
 def guess_kinds(f: Callable, params: list[str]) -> dict:

@@ -79,6 +79,8 @@ def _kind_of_type(t):
     """The kind a parameter of Wasm type ``t`` holds."""
     if isinstance(t, Arr):
         return kinds.Array(t.ndim)
+    if isinstance(t, Multi):  # (a tuple's cotangent seed)
+        return kinds.Seq("tuple", None, tuple(_KIND_OF[x] for x in t.types))
     return _KIND_OF.get(t)
 
 
@@ -233,7 +235,7 @@ class FunctionEmitter:
             return None
         obj = self.resolve(func)
         return obj if obj in (tape.zeros_like, tape.copy_of, tape.unbroadcast, rules._log,
-                              tape_value, tape.div, tape.power) else None
+                              tape_value, tape.div, tape.power, tape.add) else None
 
     def type_of(self, e):
         """The Wasm type of an expression (refused with a message if it has none)."""
@@ -819,20 +821,50 @@ class FunctionEmitter:
         if self._is_vjp_call(value):
             wasm_name = self.callee_names[value.func]
             params, results = self.ctx.signatures[wasm_name]
-            for a, pt in zip(value.args + [value.seed], params):
+            seed_t = self.type_of(value.seed)
+            n_value = len(seed_t.types) if isinstance(seed_t, Multi) else 1
+            for a, pt in zip(value.args, params):
                 self.expr(a, pt)
+            if n_value > 1:  # a tuple's cotangent: one seed per number
+                for k in range(n_value):
+                    self.emit(f"local.get ${value.seed.id}.{k}")
+            else:
+                self.expr(value.seed, F64)
             self.emit(f"call ${wasm_name}")
             names = target.elts if isinstance(target, gast.Tuple) else [target]
             for n in reversed(names):
                 self.convert(F64, self.types[n.id])
                 self.emit(f"local.set ${n.id}")
-            self.emit("drop")  # the callee's value
+            for _ in range(n_value):
+                self.emit("drop")  # the callee's value
             return
         if isinstance(target, gast.Name):
             t = self.types[target.id]
             if isinstance(t, Shape):
                 return  # x.shape: its items are read from the extents directly
             if isinstance(t, Multi):
+                if isinstance(value, gast.Call) and \
+                        self._helper(value.func) in (tape.zeros_like, tape.add):
+                    # a tuple's cotangent: zeros, or a sum of tuples, item by item
+                    for k, kt in enumerate(t.types):
+                        self._multi_item(value, k, kt, s)
+                    for k in reversed(range(len(t.types))):
+                        self.hidden[f"{target.id}.{k}"] = t.types[k]
+                        self.emit(f"local.set ${target.id}.{k}")
+                    return
+                if isinstance(value, gast.Tuple) and len(value.elts) == len(t.types):
+                    for e, kt in zip(value.elts, t.types):  # (a, b): each into its local
+                        self.expr(e, kt)
+                    for k in reversed(range(len(t.types))):
+                        self.hidden[f"{target.id}.{k}"] = t.types[k]
+                        self.emit(f"local.set ${target.id}.{k}")
+                    return
+                if isinstance(value, gast.Name) and self.types.get(value.id) == t:
+                    for k in range(len(t.types)):  # a copy of another tuple
+                        self.hidden[f"{target.id}.{k}"] = t.types[k]
+                        self.emit(f"local.get ${value.id}.{k}")
+                        self.emit(f"local.set ${target.id}.{k}")
+                    return
                 if not isinstance(value, gast.Call):
                     raise self.refuse(f"the tuple '{target.id}'", s)
                 self._call(value, t)  # several results, into $name.0, $name.1, ...
@@ -857,14 +889,52 @@ class FunctionEmitter:
             self.expr(value, F64)
             self.emit("f64.store")
             return
+        if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) and \
+                isinstance(self.types.get(target.value.id), Multi) and \
+                isinstance(target.slice, gast.Constant) and isinstance(target.slice.value, int):
+            t = self.types[target.value.id]  # an item of a tuple of numbers: its own local
+            k = target.slice.value % len(t.types)
+            self.expr(value, t.types[k])
+            self.hidden[f"{target.value.id}.{k}"] = t.types[k]
+            self.emit(f"local.set ${target.value.id}.{k}")
+            return
         if isinstance(target, gast.Tuple):
             raise self.refuse("unpacking a tuple", s)
         raise self.refuse(f"assignment to '{gast.unparse(target).strip()}'", s)
+
+    def _multi_item(self, e, k: int, kt: str, s) -> None:
+        """Leave item ``k`` of the tuple-of-numbers expression ``e``: a name holding one,
+        ``zeros_like(...)`` or ``add(a, b)``."""
+        if isinstance(e, gast.Name) and isinstance(self.types.get(e.id), Multi):
+            self.emit(f"local.get ${e.id}.{k}")
+            return
+        helper = self._helper(e.func) if isinstance(e, gast.Call) else None
+        if helper is tape.zeros_like:
+            self.emit(f"{kt}.const 0")
+            return
+        if helper is tape.add and len(e.args) == 2:
+            self._multi_item(e.args[0], k, kt, s)
+            self._multi_item(e.args[1], k, kt, s)
+            self.emit(f"{kt}.add")
+            return
+        raise self.refuse("the derivative of this line (a tuple's cotangent it cannot "
+                          "build item by item)", s)
 
     def _slot_type(self, t):
         return F64 if t == F64 else I64
 
     def push(self, elts, node) -> None:
+        if any(isinstance(e, gast.Name) and isinstance(self.types.get(e.id), Multi)
+               for e in elts):  # a tuple of numbers goes on the tape item by item
+            expanded = []
+            for e in elts:
+                if isinstance(e, gast.Name) and isinstance(self.types.get(e.id), Multi):
+                    for n in self._items([e.id]):
+                        self.types.setdefault(n, self.hidden[n])
+                        expanded.append(ir.name(n))
+                else:
+                    expanded.append(e)
+            elts = expanded
         if any(isinstance(e, ir.StackGrowth) for e in elts):
             # a trip count measured by the tape's growth: computed before the push moves $sp
             tmp = self.hidden_local("trips", I64)
@@ -890,7 +960,21 @@ class FunctionEmitter:
         self.emit("i32.add")
         self.emit("global.set $sp")
 
+    def _items(self, names: list[str]) -> list[str]:
+        """``names`` with each tuple of numbers spelled as its items' locals (``_t.0``...)."""
+        out = []
+        for n in names:
+            t = self.types.get(n)
+            if isinstance(t, Multi):
+                for k, kt in enumerate(t.types):
+                    self.hidden[f"{n}.{k}"] = kt
+                    out.append(f"{n}.{k}")
+            else:
+                out.append(n)
+        return out
+
     def pop(self, names, node) -> None:
+        names = self._items(names)
         for n in names:
             if n in self.hidden:
                 self.types.setdefault(n, self.hidden[n])
@@ -1049,7 +1133,15 @@ class FunctionEmitter:
                     elts.append(e)
         else:
             elts = [value]
-        for e, rt in zip(elts, self.results):
+        flat = []
+        for e in elts:  # a name holding a tuple of numbers returns each
+            t = self.type_of(e) if isinstance(e, gast.Name) else None
+            if isinstance(t, Multi):
+                flat += [gast.Subscript(value=e, slice=ir.const(k), ctx=gast.Load())
+                         for k in range(len(t.types))]
+            else:
+                flat.append(e)
+        for e, rt in zip(flat, self.results):
             if rt == I32 and isinstance(self.type_of(e), Arr):
                 self.emit(f"local.get ${e.id}")
             elif isinstance(e, gast.Call) and self._helper(e.func) is tape.zeros_like and \

@@ -132,6 +132,13 @@ def test_an_array_argument_written_in_place_but_not_in_wrt():
     assert wasm.grad(W.scale_in_place)(0.7, x) == pytest.approx(2 * 0.7 * 1.5 * 2.0, rel=1e-14)
 
 
+def test_a_helper_returning_a_tuple_of_numbers():
+    for x0, v0 in ((0.2, 0.9), (0.5, 2.0), (-0.3, 1.5)):
+        assert wasm.primal(W.bounces)(x0, v0) == pytest.approx(W.bounces(x0, v0), rel=1e-15)
+        got = wasm.grad(W.bounces, wrt=(0, 1))(x0, v0)
+        assert np.allclose(got, s2sad.grad(W.bounces, wrt=(0, 1))(x0, v0), rtol=1e-13, atol=0)
+
+
 def test_names_beyond_ascii():
     # WAT identifiers are ASCII: the module spells the rest as %XX; the export keeps the name
     f = W.größe

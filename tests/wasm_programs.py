@@ -74,3 +74,19 @@ def smooth_in_place(xs, k):
     for i in range(len(xs)):
         total = total + xs[i] * xs[i]
     return total
+
+
+def _bounce(px, vx, wall):
+    # a helper returning a tuple of numbers
+    if px > wall:
+        return 2.0 * wall - px, -vx
+    return px, vx
+
+
+def bounces(x0, v0):
+    px, vx = x0, v0
+    for _ in range(20):
+        px = px + 0.1 * vx
+        px, vx = _bounce(px, vx, 1.0)
+        vx = vx * 0.99
+    return px * px + vx
