@@ -37,7 +37,7 @@ from .guards import Guard, compile_reader
 from .parse import MISSING, parse_function
 from .pickling import Built
 from .runtime import assertion_of
-from .transform import LOCK, Wrt, mutated_params, transform, wrt_names
+from .transform import LOCK, Wrt, transform, wrt_names
 from .wasm_emit import (
     F64,
     I32,
@@ -731,9 +731,9 @@ class WasmFunction:
         self._bind = inspect.signature(f)
         # validate now: unsupported constructs are reported when the gradient is built (with
         # every argument a float; other argument types are compiled on first call)
-        try:
-            t = transform(f, self.wrt_names,
-                          kinds={p: kinds_module.Array(None) for p in mutated_params(f)})
+        try:  # (kinds read off the source: a parameter indexed as p[i] is an array)
+            t = transform(f, self.wrt_names, kinds={
+                p: kind_of_type(k) for p, k in guess_kinds(f, self.params).items()})
         except S2SADError as refusal:
             # refused for float arguments: reported now if arrays are refused too, else left
             # for the first call (``a.sum()`` needs ``a`` to be an array)

@@ -90,3 +90,12 @@ def bounces(x0, v0):
         px, vx = _bounce(px, vx, 1.0)
         vx = vx * 0.99
     return px * px + vx
+
+
+def scaled_in_place(x, y):
+    # an augmented assignment to a number parameter: a number, not an array written in place
+    # (the Wasm backend refused it, guessing an array and then finding aliases)
+    x *= math.tanh(y)
+    b = x
+    b += y
+    return x * b
