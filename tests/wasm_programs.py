@@ -91,11 +91,3 @@ def bounces(x0, v0):
         vx = vx * 0.99
     return px * px + vx
 
-
-def scaled_in_place(x, y):
-    # an augmented assignment to a number parameter: a number, not an array written in place
-    # (the Wasm backend refused it, guessing an array and then finding aliases)
-    x *= math.tanh(y)
-    b = x
-    b += y
-    return x * b
