@@ -6,8 +6,8 @@ types of its own that both printers lower -- ``emit`` to Python, ``wasm_emit`` t
 * ``Push(values)`` -- push one record (one value, or a tuple of values) onto the tape;
 * ``Pop()`` -- the last record, taken off the tape; assigned to a name or a tuple of names;
 * ``StackMark()`` and ``StackGrowth(mark, record)`` -- the tape's height, and how many records
-  of ``record`` values were pushed since a mark (trip counts of loops that push once per
-  iteration);
+  were pushed since a mark, each of the values of the names ``record`` (trip counts of loops
+  that push once per iteration);
 * ``VjpCall(func, args, seed)`` -- the cotangents of a called user function's arguments;
 * ``Comment(text)`` -- a ``# text`` line in the generated code.
 
@@ -152,8 +152,8 @@ class StackMark(_Node, gast.expr):
 
 
 class StackGrowth(_Node, gast.expr):
-    """How many records of ``record`` values were pushed since ``mark`` (a name holding a
-    ``StackMark``)."""
+    """How many records were pushed since ``mark`` (a name holding a ``StackMark``), each
+    holding the values of the names in ``record``."""
 
     _fields = ("mark", "record")
 

@@ -361,7 +361,7 @@ class Sweeps:
         if counted:
             trips = name(self.trips[id(s)])
             if by_height:
-                trips = StackGrowth(mark=trips, record=len(snap))
+                trips = StackGrowth(mark=trips, record=tuple(snap))
             out.append(_push(trips))
         return out
 

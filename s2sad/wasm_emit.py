@@ -474,7 +474,9 @@ class FunctionEmitter:
             self.emit("i64.extend_i32_u")
             self.expr(e.mark, I64)
             self.emit("i64.sub")
-            self.emit(f"i64.const {8 * e.record}")
+            slots = sum(len(self.types[n].types) if isinstance(self.types.get(n), Multi)
+                        else 1 for n in e.record)  # (a tuple of numbers: a slot per item)
+            self.emit(f"i64.const {8 * slots}")
             self.emit("i64.div_u")
             return
         raise self.refuse(type(e).__name__, e)
@@ -843,6 +845,12 @@ class FunctionEmitter:
             if isinstance(t, Shape):
                 return  # x.shape: its items are read from the extents directly
             if isinstance(t, Multi):
+                if isinstance(value, gast.Constant) and value.value is None:
+                    for k, kt in enumerate(t.types):  # (declared before a branch binds it)
+                        self.hidden[f"{target.id}.{k}"] = kt
+                        self.emit(f"{kt}.const 0")
+                        self.emit(f"local.set ${target.id}.{k}")
+                    return
                 if isinstance(value, gast.Call) and \
                         self._helper(value.func) in (tape.zeros_like, tape.add):
                     # a tuple's cotangent: zeros, or a sum of tuples, item by item

@@ -26,6 +26,14 @@ HELPER = '''
 def helper(u, v=1.0):
     return u * math.sin(v) + 0.5 * v
 '''
+# a helper returning a tuple of numbers (two returns), unpacked by the caller
+PAIR = '''
+
+def pair(u, v):
+    if u > v:
+        return u * v, u - v
+    return math.sin(u), v * 0.5
+'''
 
 
 class Gen:
@@ -49,6 +57,7 @@ class Gen:
         self.dicts = {}  # name -> keys it surely has
         self.grids = set()  # lists of two lists of two numbers
         self.uses_helper = False
+        self.uses_pair = False
         self.counter = 0
 
     def fresh(self, stem):
@@ -129,6 +138,10 @@ class Gen:
         if self.features and k < 0.3 and not deep:
             return self.feature(indent)
         if k < 0.6 or deep:
+            if self.r.random() < 0.08:
+                other = self.r.choice([n for n in self.locals + self.params if n != target])
+                self.uses_pair = True
+                return [f"{indent}{target}, {other} = pair({self.expr()}, {self.expr()})"]
             op = self.r.choice(["=", "=", "+=", "*="])
             if op == "*=":
                 return [f"{indent}{target} *= math.tanh({self.expr()})"]
@@ -328,4 +341,5 @@ def generate(seed: int, features: bool = True) -> str:
     lines += g.block("    ", g.r.randint(3, 8))
     lines.append(f"    return {g.expr()} + {a} * {b} - {c}")
     header = "import math\n\nimport numpy as np\n"
-    return header + (HELPER if g.uses_helper else "") + "\n\n" + "\n".join(lines) + "\n"
+    return header + (HELPER if g.uses_helper else "") + (PAIR if g.uses_pair else "") + \
+        "\n\n" + "\n".join(lines) + "\n"
