@@ -205,7 +205,9 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
             return run(bind(args, kwargs))
         fn = built(value_and_grad_f, "value_and_grad", f, wrt)
     else:
-        nparams = len(params)
+        # (the fast path takes every parameter by position: not when some are keyword-only)
+        nparams = len(params) if all(p.kind is not p.KEYWORD_ONLY for p in
+                                     inspect.signature(f).parameters.values()) else -1
 
         def grad_f(*args, **kwargs):
             if not kwargs and len(args) == nparams:

@@ -79,6 +79,9 @@ def _lowered(node, lowering):
     if all(new_fields[f] is fields[f] for f in fields):
         return node
     new = type(node)(**new_fields)
+    facts = getattr(node, "_s2sad", None)
+    if facts:
+        new._s2sad = dict(facts)
     return ir.at(new, node) if hasattr(node, "lineno") else new
 
 
@@ -145,6 +148,12 @@ def _to_ast(node):
         for f in cls._fields:
             v = d.get(f)
             nd[f] = _to_ast(v) if isinstance(v, (list, ast.AST)) else v
+        kw_only = ir.anno(node, "keyword_only") if cls is gast.Call else None
+        if kw_only:  # a user function's keyword-only parameters, passed by name
+            k = len(nd["args"]) - len(kw_only)
+            nd["keywords"] = [ast.keyword(arg=n, value=a)
+                              for n, a in zip(kw_only, nd["args"][k:])] + nd["keywords"]
+            nd["args"] = nd["args"][:k]
     elif cls is gast.Name:
         new = ast.Name(id=node.id, ctx=_DIRECT[type(node.ctx)]())
         nd = new.__dict__

@@ -324,11 +324,14 @@ def _parse_function(f: Callable) -> FunctionIR:
             raise make_error("decorated function", filename, file_lines, firstline, deco,
                              "differentiate the undecorated function")
     args = fdef.args
-    if args.vararg or args.kwarg or args.kwonlyargs or getattr(args, "posonlyargs", None):
-        raise make_error("*args, **kwargs, keyword-only or positional-only parameters",
-                         filename, file_lines, firstline, fdef,
-                         "use plain positional parameters")
-    params = [a.id for a in args.args]
+    if args.vararg or args.kwarg:
+        raise make_error("*args or **kwargs parameters", filename, file_lines, firstline, fdef,
+                         "name the parameters (keyword-only and positional-only ones are "
+                         "fine)")
+    # in the signature's order: the generated functions take them all by position, the way
+    # inspect.Signature.bind orders a call's arguments
+    params = [a.id for a in list(getattr(args, "posonlyargs", None) or []) + args.args
+              + list(args.kwonlyargs)]
     closure = cell_contents(f)
     local_names = set(params) | _assigned_names(fdef.body)
     # every generated name (temporaries, flags, adjoints...) is none of the function's own
@@ -945,9 +948,15 @@ class Normalizer:
                 raise fir.error("unsupported construct: **kwargs in a call", e,
                                 "pass the keyword arguments one by one")
             keywords.append(gast.keyword(arg=kw.arg, value=self.atom(kw.value, out)))
+        kw_only = ()
         if _is_user_function(target):
             args, keywords = self.bind(target, args, keywords, e)
-        return _at(gast.Call(func=func, args=args, keywords=keywords), e)
+            kw_only = tuple(n for n, p in inspect.signature(target).parameters.items()
+                            if p.kind is p.KEYWORD_ONLY)
+        call = _at(gast.Call(func=func, args=args, keywords=keywords), e)
+        if kw_only:  # (bound by position here; printed as keywords: emit.py)
+            ir.set_anno(call, "keyword_only", kw_only)
+        return call
 
     def bind(self, target, args, keywords, node):
         """Bind keywords and defaults of a call to a user function to positions."""
@@ -958,10 +967,9 @@ class Normalizer:
             raise self.fir.error(f"bad call to {target.__name__}: {exc}", node) from None
         out = []
         for name, p in sig.parameters.items():
-            if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-                raise self.fir.error(f"call to {target.__name__}, which takes *args, **kwargs "
-                                     "or keyword-only parameters", node,
-                                     "use plain positional parameters")
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise self.fir.error(f"call to {target.__name__}, which takes *args or "
+                                     "**kwargs", node, "name the parameters")
             if name in bound.arguments:
                 out.append(bound.arguments[name])
             else:

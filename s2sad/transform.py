@@ -199,7 +199,9 @@ def closure_cells(f: Callable) -> dict:
 
 def argument_binder(f: Callable, params: list[str]) -> Callable:
     sig = inspect.signature(f)
-    n = len(params)
+    # the fast path takes every parameter by position: not when some are keyword-only
+    n = len(params) if all(p.kind is not p.KEYWORD_ONLY for p in sig.parameters.values()) \
+        else -1
 
     def values(args, kwargs):
         if not kwargs and len(args) == n:

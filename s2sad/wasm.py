@@ -729,6 +729,9 @@ class WasmFunction:
         self._by_types: dict = {}
         self._local = threading.local()  # per thread: type key -> (fast call, guard)
         self._bind = inspect.signature(f)
+        # calls that need no binding: every parameter by position (none keyword-only)
+        self._positional = len(self.params) if all(
+            p.kind is not p.KEYWORD_ONLY for p in self._bind.parameters.values()) else -1
         # validate now: unsupported constructs are reported when the gradient is built (with
         # every argument a float; other argument types are compiled on first call)
         try:  # (kinds read off the source: a parameter indexed as p[i] is an array)
@@ -772,7 +775,7 @@ class WasmFunction:
         return spec
 
     def __call__(self, *args, **kwargs):
-        if kwargs or len(args) != len(self.params):
+        if kwargs or len(args) != self._positional:
             bound = self._bind.bind(*args, **kwargs)
             bound.apply_defaults()
             args = tuple(bound.arguments.values())

@@ -203,3 +203,36 @@ def test_a_new_array_rank_gets_its_own_specialization():
     assert g.transformed is not for_vectors
     np.testing.assert_allclose(np.ravel(gA), numerical_grad(first_row, (A, w), 0), rtol=1e-6)
     np.testing.assert_allclose(gw, numerical_grad(first_row, (A, w), 1), rtol=1e-6)
+
+
+def scaled(u, *, k=3.0):
+    return u * k + m.cos(u)
+
+
+def keyword_only(x, y, *, scale=2.0, shift):
+    # keyword-only parameters, and a callee's keyword-only parameter passed by name and left
+    # to its default
+    return m.sin(x * scale) + y * shift + scaled(x, k=y) + scaled(y)
+
+
+def positional_only(x, y, /, z=1.0):
+    return x * y * z + scaled(z, k=x)
+
+
+def test_keyword_only_and_positional_only_parameters():
+    from s2sad.testing import numerical_grad
+
+    kw = dict(shift=1.5)
+    for backend in ("python", "wasm"):
+        g = s2sad.grad(keyword_only, wrt=(0, 1, "shift"), backend=backend)
+        got = g(0.3, 0.4, **kw)
+        want = [numerical_grad(lambda x, y, s: keyword_only(x, y, shift=s), (0.3, 0.4, 1.5),
+                               p)[0] for p in range(3)]
+        assert got == pytest.approx(want, rel=1e-7), backend
+        g = s2sad.grad(positional_only, wrt=(0, 1, 2), backend=backend)
+        want = [numerical_grad(positional_only, (0.3, 0.4, 0.8), p)[0] for p in range(3)]
+        assert g(0.3, 0.4, 0.8) == pytest.approx(want, rel=1e-7), backend
+    source = s2sad.grad(keyword_only, wrt=0).source
+    assert "scaled(x, k=y)" in source and "scaled(y, k=3.0)" in source
+    with pytest.raises(TypeError):  # the gradient keeps the function's signature
+        s2sad.grad(keyword_only)(0.3, 0.4, 2.0, 1.5)
