@@ -338,8 +338,14 @@ def _parse_function(f: Callable) -> FunctionIR:
     namer = Namer(ir.function_names(fdef))
     fir = FunctionIR(f, fdef.name, params, [], filename, firstline, file_lines, closure,
                      local_names, namer)
-    _refuse(fir, fdef.body)
-    body = [s for s in fdef.body if not _is_docstring(s)]
+    nested = _nested_functions(fir, fdef.body)
+    fir.meta["nested"] = nested
+    _refuse(fir, [s for s in fdef.body if not (isinstance(s, gast.FunctionDef)
+                                               and nested.get(s.name) is s)])
+    for inner in nested.values():
+        _refuse(fir, inner.body)
+    body = [s for s in fdef.body if not _is_docstring(s) and not (
+        isinstance(s, gast.FunctionDef) and nested.get(s.name) is s)]
     body = lower_jumps(body, namer)
     fir.locals |= _assigned_names(body)
     norm = Normalizer(fir)
@@ -349,6 +355,48 @@ def _parse_function(f: Callable) -> FunctionIR:
         ir.set_anno(ret, "implicit", True)  # the function falls off its end
         fir.body.append(ret)
     return fir
+
+
+def _nested_functions(fir: FunctionIR, body: list) -> dict:
+    """The functions defined in the function's own block and only called after their
+    definition, by name: each call is inlined (its parameters and locals renamed apart, its
+    closure reads the enclosing function's variables when the call runs, as Python's late
+    binding does).  Anything else about a nested ``def`` is refused at its line."""
+    nested: dict = {}
+    for k, s in enumerate(body):
+        if not isinstance(s, gast.FunctionDef):
+            continue
+        a = s.args
+        why = None
+        if s.decorator_list:
+            why = "a decorated nested function"
+        elif a.vararg or a.kwarg or a.kwonlyargs or getattr(a, "posonlyargs", None) or \
+                a.defaults:
+            why = "a nested function with defaults, *args, **kwargs or keyword-only parameters"
+        elif s.name in nested or s.name in _assigned_names(body):
+            why = f"a nested function whose name '{s.name}' is bound more than once"
+        elif any(isinstance(n, gast.Name) and n.id == s.name for n in ir.walk_block(s.body)):
+            why = "a recursive nested function"
+        elif any(isinstance(n, (gast.FunctionDef, gast.Lambda)) for n in ir.walk_block(s.body)):
+            why = "a function defined inside a nested function"
+        if why is None:
+            # used only as a call's function, and only after the definition
+            calls = {id(n.func) for n in ir.walk_block(body) if isinstance(n, gast.Call)}
+            for j, t in enumerate(body):
+                if t is s:
+                    continue
+                for n in ir.walk(t):
+                    if isinstance(n, gast.Name) and n.id == s.name:
+                        if j < k:
+                            why = f"a call of the nested function '{s.name}' before its def"
+                        elif id(n) not in calls:
+                            why = f"the nested function '{s.name}' used as a value"
+        if why is not None:
+            raise fir.error(f"unsupported construct: {why}", s,
+                            "define the function at module level; s2sad differentiates "
+                            "through calls to it")
+        nested[s.name] = s
+    return nested
 
 
 def _is_docstring(s) -> bool:
@@ -403,7 +451,9 @@ def _refuse(fir: FunctionIR, body) -> None:
                 and node.target.id not in fir.locals:
             raise fir.error(f"mutation of global '{node.target.id}'", node)
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
-                fir.resolve(node.func) in _IMPLICIT and node.func.id not in fir.locals:
+                node.func.id not in fir.locals and \
+                node.func.id not in fir.meta.get("nested", ()) and \
+                fir.resolve(node.func) in _IMPLICIT:
             raise fir.error(f"unsupported construct: {node.func.id}()", node,
                             f"{node.func.id}() reads or runs code s2sad cannot see; write the "
                             "computation out")
@@ -935,6 +985,9 @@ class Normalizer:
     def call(self, e, out):
         fir = self.fir
         func = e.func
+        if isinstance(func, gast.Name) and func.id in fir.meta.get("nested", {}) and \
+                func.id not in fir.locals:
+            return self.inline(fir.meta["nested"][func.id], e, out)
         target = fir.resolve(func)
         if isinstance(func, gast.Attribute) and target is MISSING:
             func = gast.Attribute(value=self.atom(func.value, out), attr=func.attr,
@@ -957,6 +1010,35 @@ class Normalizer:
         if kw_only:  # (bound by position here; printed as keywords: emit.py)
             ir.set_anno(call, "keyword_only", kw_only)
         return call
+
+    def inline(self, fdef, e, out):
+        """A call of a nested function: its body, renamed apart, in place of the call."""
+        fir = self.fir
+        params = [a.id for a in fdef.args.args]
+        given = {k.arg for k in e.keywords}
+        if len(e.args) > len(params) or given - set(params[len(e.args):]) or \
+                len(e.args) + len(given) != len(params):
+            raise fir.error(f"bad call to the nested function {fdef.name}", e)
+        names = set(params) | _assigned_names(fdef.body)
+        renamed = {n: fir.namer.fresh(f"{fdef.name}_{n}") for n in sorted(names)}
+        fir.locals |= set(renamed.values())
+        for a, p in zip(e.args, params):
+            self.assign(out, renamed[p], self.flat(a, out), e)
+        for k in e.keywords:
+            self.assign(out, renamed[k.arg], self.flat(k.value, out), e)
+        body = ir.clone([s for s in fdef.body if not _is_docstring(s)])
+        for n in ir.walk_block(body):
+            if isinstance(n, gast.Name) and n.id in renamed:
+                n.id = renamed[n.id]
+        body = lower_jumps(body, fir.namer)
+        result = _const(None)
+        if body and isinstance(body[-1], gast.Return):
+            result = body[-1].value if body[-1].value is not None else _const(None)
+            body = body[:-1]
+        fir.locals |= _assigned_names(body)
+        for s in body:
+            self.stmt(s, out)
+        return self.flat(result, out)
 
     def bind(self, target, args, keywords, node):
         """Bind keywords and defaults of a call to a user function to positions."""

@@ -531,3 +531,64 @@ def test_the_same_array_passed_twice_to_a_writing_function_is_refused():
     with pytest.raises(S2SADError, match="same object"):
         s2sad.grad(writes_first, wrt=1)(x, x)
     assert s2sad.grad(writes_first, wrt=1)(np.array([1.0, 2.0]), x)[0] == pytest.approx(4.0)
+
+
+def with_nested_functions(x, y):
+    k = 2.0
+
+    def g(u, v):
+        w = u * k + v  # k: the enclosing variable, read when g runs
+        if w > 1.0:
+            return math.sin(w)
+        return w * w
+
+    def sq(p):
+        return p * p
+
+    s = 0.0
+    for i in range(3):
+        s = s + g(x * i, y)
+        k = k + 0.5
+    return s + g(v=x, u=y) + sq(sq(x))
+
+
+def test_nested_functions_are_inlined_at_their_calls():
+    for backend in ("python", "wasm"):
+        assert_grad(with_nested_functions, (0.3, 0.4), (0, 1), backend=backend)
+        assert_grad(with_nested_functions, (1.3, -0.4), (0, 1), backend=backend)
+
+
+def nested_recursive(x):
+    def fact(n):
+        return 1.0 if n <= 1 else n * fact(n - 1)
+    return fact(3) * x
+
+
+def nested_as_value(x):
+    def g(u):
+        return u * 2.0
+    h = g
+    return h(x)
+
+
+def nested_called_before_def(x):
+    y = g_later(x)  # noqa: F821 (a NameError in Python too)
+
+    def g_later(u):
+        return u * 2.0
+    return y
+
+
+def nested_with_default(x):
+    def g(u, v=2.0):
+        return u * v
+    return g(x)
+
+
+@pytest.mark.parametrize("f,what", [
+    (nested_recursive, "recursive nested function"),
+    (nested_as_value, "used as a value"),
+    (nested_called_before_def, "before its def"),
+    (nested_with_default, "with defaults")], ids=lambda v: getattr(v, "__name__", None))
+def test_nested_functions_outside_the_inlined_subset_are_refused(f, what):
+    refused(f, 0.5, match=what)
