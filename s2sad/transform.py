@@ -150,7 +150,7 @@ def _transform(f, wrt_names, _ctx, kinds) -> Transformed:
             # specialized for its array and container arguments (numbers: one version)
             t = transform(callee, [params[k] for k in wrt_pos], ctx,
                           dict(zip(params, arg_kinds)))
-            callees[t.name] = t
+            callees[id(t)] = t  # (one function may be specialized for several kinds)
             for piece in t.sources:
                 if piece not in callee_sources:
                     callee_sources.append(piece)

@@ -424,6 +424,7 @@ class _Builder:
         self.firs: list = []  # every function read for the module (its guard checks them)
         self.exports: list = []  # (export name, function, [(param, type)], results)
         self.scratch: list[str] = []  # array arguments with a cotangent buffer, not in wrt
+        self.grad_names: dict[int, str] = {}  # id(callee transformation) -> its Wasm name
 
     # names -----------------------------------------------------------------------------
     def user_name(self, func) -> str:
@@ -494,8 +495,9 @@ class _Builder:
             self.exports.append((export, name, params, results))
         self._drain()
 
-    def emit_grad(self, t, kinds, export=None) -> list:
-        """The adjoint of ``t`` (a Transformed); returns its result types."""
+    def emit_grad(self, t, kinds, export=None, func_name=None) -> list:
+        """The adjoint of ``t`` (a Transformed), as the Wasm function ``func_name``
+        (``t.name`` by default); returns its result types."""
         fir = t.fir
         fdef, bound = fuse_sincos(t.adjoint_ir, fir, t.reverser.names)
         injected = dict(t.reverser.injected)
@@ -545,18 +547,29 @@ class _Builder:
         by_function = {id(sub.vjp): sub for sub in t.callees.values()}
         for vjp_name, obj in t.reverser.callee_names.items():
             sub = by_function[id(obj)]
-            wasm_name = sub.name
+            # one Wasm function per specialization (pair(int, float) and pair(float, float)
+            # share a Python name)
+            wasm_name = self.grad_names.get(id(sub))
+            if wasm_name is None:
+                wasm_name = sub.name
+                k = 2
+                while wasm_name in self.grad_names.values() or wasm_name in self.done:
+                    wasm_name = f"{sub.name}{k}"
+                    k += 1
+                self.grad_names[id(sub)] = wasm_name
             callees[vjp_name] = wasm_name
             if wasm_name not in self.done:
                 self.done.add(wasm_name)
-                sub_kinds = {p: F64 for p in sub.fir.params}
+                sub_kinds = {p: _TYPE_OF_KIND.get(sub.reverser.kinds.get(p), F64)
+                             for p in sub.fir.params}
                 n_sub = _n_results(sub.fir)
                 self.ctx.signatures[wasm_name] = (
-                    [F64] * (len(sub.fir.params) + n_sub), [F64] * (n_sub + len(sub.wrt)))
+                    [sub_kinds[p] for p in sub.fir.params] + [F64] * n_sub,
+                    [F64] * (n_sub + len(sub.wrt)))
                 self.pending.append(("grad", sub, wasm_name, sub_kinds))
         self.firs.append(fir)
-        emitter = FunctionEmitter(fdef, types_, fir, self.ctx, t.name, resolve, callees,
-                                  frozenset(injected))
+        emitter = FunctionEmitter(fdef, types_, fir, self.ctx, func_name or t.name, resolve,
+                                  callees, frozenset(injected))
         emitter.buffers = {w: t.reverser.names.adjoint(w) for w in list(t.wrt) + scratch}
         self.functions.append(emitter.function(params, results, None))
         if export:
@@ -584,7 +597,7 @@ class _Builder:
             if kind == "primal":
                 self.emit_primal(obj, name, kinds)
             else:
-                self.emit_grad(obj, kinds)
+                self.emit_grad(obj, kinds, func_name=name)
         while self.ctx.math_used - {n.split(".", 1)[1] for n in self.done
                                     if n.startswith("math.")}:
             for m in sorted(self.ctx.math_used):
@@ -632,6 +645,9 @@ def _ascii_identifiers(text: str) -> str:
                        for c in word)
 
     return _IDENTIFIER.sub(ascii_only, text)
+
+
+_TYPE_OF_KIND = {kinds_module.FLOAT: F64, kinds_module.INT: I64, kinds_module.BOOL: I32}
 
 
 def _n_results(fir) -> int:

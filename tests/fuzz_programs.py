@@ -58,6 +58,7 @@ class Gen:
         self.grids = set()  # lists of two lists of two numbers
         self.uses_helper = False
         self.uses_pair = False
+        self.nested = False  # f defines `inner` (its calls are inlined)
         self.counter = 0
 
     def fresh(self, stem):
@@ -101,6 +102,8 @@ class Gen:
         if depth > 1 or self.r.random() < 0.3:
             return self.atom()
         k = self.r.random()
+        if self.nested and k > 0.93:  # a call of the function defined inside f
+            return f"inner({self.expr(depth + 1)}, {self.expr(depth + 1)})"
         if self.features and k < 0.08:
             self.uses_helper = True
             t = self.r.choice(KEYWORD_CALLS)
@@ -338,6 +341,13 @@ def generate(seed: int, features: bool = True) -> str:
     a, b, c = g.locals
     lines = [f"def f({x}, {y}):", f"    {a} = {x} * 0.5", f"    {b} = {y} + 0.1",
              f"    {c} = 0.3"]
+    if g.r.random() < 0.3:
+        # a nested function reading f's variables when it runs (late binding)
+        g.nested = True
+        outer = g.r.choice([a, b, c, x])
+        lines += ["    def inner(u, v):", f"        w = u * {outer} + v",
+                  "        if w > 0.5:", "            return math.sin(w) * v",
+                  "        return w * 0.5"]
     lines += g.block("    ", g.r.randint(3, 8))
     lines.append(f"    return {g.expr()} + {a} * {b} - {c}")
     header = "import math\n\nimport numpy as np\n"

@@ -139,6 +139,12 @@ def test_a_helper_returning_a_tuple_of_numbers():
         assert np.allclose(got, s2sad.grad(W.bounces, wrt=(0, 1))(x0, v0), rtol=1e-13, atol=0)
 
 
+def test_a_helper_specialized_for_int_and_float_arguments():
+    got = wasm.grad(W.mixed_kinds, wrt=(0, 1))(0.4, -0.7)
+    assert np.allclose(got, s2sad.grad(W.mixed_kinds, wrt=(0, 1))(0.4, -0.7), rtol=1e-14,
+                       atol=0)
+
+
 def test_names_beyond_ascii():
     # WAT identifiers are ASCII: the module spells the rest as %XX; the export keeps the name
     f = W.größe

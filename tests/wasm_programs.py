@@ -91,3 +91,17 @@ def bounces(x0, v0):
         vx = vx * 0.99
     return px * px + vx
 
+
+
+def _weigh(u, v):
+    return u * math.sin(v) + v * v
+
+
+def mixed_kinds(x, y):
+    # one helper called with an int and with a float (constant) first argument, the second
+    # active: two specializations of one adjoint, one Wasm function each (fuzz seed 53: a
+    # KeyError, then a duplicate name)
+    s = 0.0
+    for i in range(3):
+        s = s + _weigh(i, x)
+    return s + _weigh(0.5, y)
