@@ -412,11 +412,30 @@ def _assigned_names(stmts) -> set[str]:
     return names
 
 
+def _is_derivative_api(obj) -> bool:
+    """s2sad's own differentiation entry points, and the gradients they return."""
+    from .pickling import Built
+
+    if isinstance(obj, Built) or type(obj).__name__ == "WasmFunction" and \
+            getattr(type(obj), "__module__", "") == "s2sad.wasm":
+        return True
+    return getattr(obj, "__module__", None) in ("s2sad.api", "s2sad.wasm") and \
+        getattr(obj, "__name__", None) in ("grad", "value_and_grad", "vjp")
+
+
 def _refuse(fir: FunctionIR, body) -> None:
     for node in ir.walk_block(body):
         refused = REFUSED.get(type(node))
         if refused is not None:
             raise fir.error(f"unsupported construct: {refused[0]}", node, refused[1])
+        if isinstance(node, gast.Call) and (isinstance(node.func, gast.Attribute) or (
+                isinstance(node.func, gast.Name) and node.func.id not in fir.locals
+                and node.func.id not in fir.meta.get("nested", ()))) and \
+                _is_derivative_api(fir.resolve(node.func)):
+            raise fir.error("unsupported construct: a derivative taken inside the function "
+                            "being differentiated (a second derivative)", node,
+                            "s2sad has reverse mode only for now: take the gradient outside, "
+                            "or write the inner derivative out by hand")
         if isinstance(node, (gast.For, gast.While)) and node.orelse:
             raise fir.error("unsupported construct: else clause on a loop", node,
                             "use a flag set before break")

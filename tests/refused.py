@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 
+import s2sad
+
 TABLE = [1.0, 2.0]
 
 
@@ -91,3 +93,18 @@ def comprehension(xs):
 def min_of_a_list(a, b):
     xs = [a * 2.0, b]
     return min(xs) + a
+
+
+def _inner(x):
+    return math.sin(x) * x
+
+
+def takes_a_gradient_inside(x):
+    return s2sad.grad(_inner)(x) * x
+
+
+D_INNER = s2sad.grad(_inner)
+
+
+def calls_a_gradient_inside(x):
+    return D_INNER(x) + x

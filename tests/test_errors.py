@@ -28,6 +28,9 @@ CASES = [
     (refused.comprehension, "comprehension with a condition",
      "return sum([v * v for v in xs if v > 0])"),
     (refused.min_of_a_list, "min called with 1 argument(s)", "return min(xs) + a"),
+    (refused.takes_a_gradient_inside, "a derivative taken inside",
+     "return s2sad.grad(_inner)(x) * x"),
+    (refused.calls_a_gradient_inside, "a derivative taken inside", "return D_INNER(x) + x"),
 ]
 
 
