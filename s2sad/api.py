@@ -265,15 +265,17 @@ def _check_backend(backend: str) -> None:
         raise S2SADError(f"unknown backend {backend!r}", hint='use "python" or "wasm"')
 
 
-def vjp(f: Callable, *args: Any) -> tuple[Any, Callable]:
-    """Evaluate ``f(*args)`` once and return ``(value, pullback)``.
+def vjp(f: Callable, *args: Any, **kwargs: Any) -> tuple[Any, Callable]:
+    """Evaluate ``f(*args, **kwargs)`` once and return ``(value, pullback)``.
 
     ``pullback(seed)`` runs the adjoint sweep of that evaluation and returns one cotangent
-    per argument of ``f``; ``seed`` has the structure of the value (a float for a number, an
-    array for an array, a tuple for a tuple).  It may be called any number of times.
+    per parameter of ``f``, in the signature's order (defaults and keyword arguments
+    included); ``seed`` has the structure of the value (a float for a number, an array for
+    an array, a tuple for a tuple).  It may be called any number of times.
     """
     params = list(inspect.signature(f).parameters)
-    args = argument_binder(f, params)(args, {})
+    given = (tuple(args), dict(kwargs))  # (what a pickled pullback evaluates again)
+    args = argument_binder(f, params)(args, kwargs)
     t = transform(f, params, kinds={p: kinds.value_kind(a) for p, a in zip(params, args)})
     _same_objects(f, t, args)
     forward, _ = t.split()
@@ -291,7 +293,7 @@ def vjp(f: Callable, *args: Any) -> tuple[Any, Callable]:
         return tuple(like(a, gi) for a, gi in zip(args, g))
 
     # (pickled as f and the arguments: the other side evaluates f again)
-    return value, built(pullback, "pullback", f, tuple(args))
+    return value, built(pullback, "pullback", f, *given)
 
 
 def _closure_state(pull: Callable, deep: bool, skip=()) -> Callable:

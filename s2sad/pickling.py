@@ -175,10 +175,10 @@ def _make_wasm(f, wrt, with_value, primal):
     return WasmFunction(f, wrt, with_value, primal=primal)
 
 
-def _make_pullback(f, args):
+def _make_pullback(f, args, kwargs=None):
     from .api import vjp
 
-    return vjp(f, *args)[1]
+    return vjp(f, *args, **(kwargs or {}))[1]
 
 
 MAKERS: dict[str, Callable] = {

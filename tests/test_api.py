@@ -232,6 +232,13 @@ def test_keyword_only_and_positional_only_parameters():
         g = s2sad.grad(positional_only, wrt=(0, 1, 2), backend=backend)
         want = [numerical_grad(positional_only, (0.3, 0.4, 0.8), p)[0] for p in range(3)]
         assert g(0.3, 0.4, 0.8) == pytest.approx(want, rel=1e-7), backend
+    value, pullback = s2sad.vjp(keyword_only, 0.3, 0.4, shift=1.5)
+    assert value == keyword_only(0.3, 0.4, shift=1.5)
+    g = s2sad.grad(keyword_only, wrt=(0, 1, 2, 3))(0.3, 0.4, shift=1.5)
+    assert pullback(1.0) == pytest.approx(g, rel=1e-14)
+    import pickle
+
+    assert pickle.loads(pickle.dumps(pullback))(2.0) == pytest.approx(pullback(2.0), rel=1e-15)
     source = s2sad.grad(keyword_only, wrt=0).source
     assert "scaled(x, k=y)" in source and "scaled(y, k=3.0)" in source
     with pytest.raises(TypeError):  # the gradient keeps the function's signature
