@@ -282,20 +282,7 @@ def clone(node):
         return [clone(x) for x in node]
     if not isinstance(node, AST):
         return node
-    cls = type(node)
-    new = cls() if issubclass(cls, _Node) else cls.__new__(cls)
-    d = new.__dict__
-    d.update(node.__dict__)
-    for f in node._fields:
-        v = d.get(f)
-        if type(v) is list:
-            d[f] = [clone(x) for x in v]
-        elif isinstance(v, AST):
-            d[f] = clone(v)
-    facts = d.get("_s2sad")
-    if facts:
-        d["_s2sad"] = dict(facts)
-    return new
+    return _copy_node(node, clone)
 
 
 def substitute(node, mapping: dict):
@@ -306,6 +293,12 @@ def substitute(node, mapping: dict):
         return node
     if type(node) is gast.Name and node.id in mapping and type(node.ctx) is gast.Load:
         return clone(mapping[node.id])
+    return _copy_node(node, lambda child: substitute(child, mapping))
+
+
+def _copy_node(node, copy_child):
+    """``node`` with its attributes copied as one dict and each child node (and each node of
+    a list field) replaced by ``copy_child`` of it; its annotations are copied too."""
     cls = type(node)
     new = cls() if issubclass(cls, _Node) else cls.__new__(cls)
     d = new.__dict__
@@ -313,9 +306,9 @@ def substitute(node, mapping: dict):
     for f in node._fields:
         v = d.get(f)
         if type(v) is list:
-            d[f] = [substitute(x, mapping) for x in v]
+            d[f] = [copy_child(x) for x in v]
         elif isinstance(v, AST):
-            d[f] = substitute(v, mapping)
+            d[f] = copy_child(v)
     facts = d.get("_s2sad")
     if facts:
         d["_s2sad"] = dict(facts)
