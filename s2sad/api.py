@@ -23,7 +23,7 @@ from .errors import S2SADError
 from .parse import parse_function
 from .pickling import built
 from .runtime import assertion_of, fresh_copy, like
-from .transform import Transformed, Wrt, argument_binder, transform, wrt_names
+from .transform import Transformed, Wrt, argument_binder, positional_arity, transform, wrt_names
 
 _SCALAR_TYPES = (float, int, bool)
 
@@ -205,9 +205,7 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
             return run(bind(args, kwargs))
         fn = built(value_and_grad_f, "value_and_grad", f, wrt)
     else:
-        # (the fast path takes every parameter by position: not when some are keyword-only)
-        nparams = len(params) if all(p.kind is not p.KEYWORD_ONLY for p in
-                                     inspect.signature(f).parameters.values()) else -1
+        nparams = positional_arity(inspect.signature(f))  # (the fast path's calls)
 
         def grad_f(*args, **kwargs):
             if not kwargs and len(args) == nparams:

@@ -197,11 +197,16 @@ def closure_cells(f: Callable) -> dict:
     return dict(zip(f.__code__.co_freevars, f.__closure__ or ()))
 
 
+def positional_arity(sig: inspect.Signature) -> int:
+    """How many positional arguments a call that needs no binding passes: every parameter,
+    or -1 (none such) when some are keyword-only."""
+    params = sig.parameters.values()
+    return len(params) if all(p.kind is not p.KEYWORD_ONLY for p in params) else -1
+
+
 def argument_binder(f: Callable, params: list[str]) -> Callable:
     sig = inspect.signature(f)
-    # the fast path takes every parameter by position: not when some are keyword-only
-    n = len(params) if all(p.kind is not p.KEYWORD_ONLY for p in sig.parameters.values()) \
-        else -1
+    n = positional_arity(sig)  # (the fast path: every parameter by position)
 
     def values(args, kwargs):
         if not kwargs and len(args) == n:

@@ -37,8 +37,9 @@ from .guards import Guard, compile_reader
 from .parse import MISSING, parse_function
 from .pickling import Built
 from .runtime import assertion_of
-from .transform import LOCK, Wrt, transform, wrt_names
+from .transform import LOCK, Wrt, positional_arity, transform, wrt_names
 from .wasm_emit import (
+    _TYPE_OF,
     F64,
     I32,
     I64,
@@ -509,7 +510,7 @@ class _Builder:
             return fir.resolve(node)
 
         seed = t.adjoint_ir.args.args[-1].id
-        n_value = _n_results(fir)
+        n_value = _n_numbers(t.output_kind)
         params = _wasm_params(fir.params, kinds)
         types_ = dict(kinds)
         if n_value == 1:
@@ -560,9 +561,9 @@ class _Builder:
             callees[vjp_name] = wasm_name
             if wasm_name not in self.done:
                 self.done.add(wasm_name)
-                sub_kinds = {p: _TYPE_OF_KIND.get(sub.reverser.kinds.get(p), F64)
+                sub_kinds = {p: _TYPE_OF.get(sub.reverser.kinds.get(p), F64)
                              for p in sub.fir.params}
-                n_sub = _n_results(sub.fir)
+                n_sub = _n_numbers(sub.output_kind)
                 self.ctx.signatures[wasm_name] = (
                     [sub_kinds[p] for p in sub.fir.params] + [F64] * n_sub,
                     [F64] * (n_sub + len(sub.wrt)))
@@ -647,9 +648,6 @@ def _ascii_identifiers(text: str) -> str:
     return _IDENTIFIER.sub(ascii_only, text)
 
 
-_TYPE_OF_KIND = {kinds_module.FLOAT: F64, kinds_module.INT: I64, kinds_module.BOOL: I32}
-
-
 def _n_results(fir) -> int:
     """How many numbers a function returns (a tuple of n numbers: n), from the kind of what
     it returns for number arguments (its IR has one return, of a name when it had several)."""
@@ -663,6 +661,11 @@ def _n_results(fir) -> int:
         kind = kinds_module.kind_of(value, env) if value is not None else None
     except S2SADError:  # (a kind it cannot tell: one number; the emitter says what it lacks)
         return 1
+    return _n_numbers(kind)
+
+
+def _n_numbers(kind) -> int:
+    """How many numbers a value of ``kind`` is passed as (a tuple of n numbers: n)."""
     if isinstance(kind, kinds_module.Seq) and kind.kind == "tuple" and kind.elts:
         return len(kind.elts)
     return 1
@@ -745,9 +748,7 @@ class WasmFunction:
         self._by_types: dict = {}
         self._local = threading.local()  # per thread: type key -> (fast call, guard)
         self._bind = inspect.signature(f)
-        # calls that need no binding: every parameter by position (none keyword-only)
-        self._positional = len(self.params) if all(
-            p.kind is not p.KEYWORD_ONLY for p in self._bind.parameters.values()) else -1
+        self._positional = positional_arity(self._bind)  # (calls that need no binding)
         # validate now: unsupported constructs are reported when the gradient is built (with
         # every argument a float; other argument types are compiled on first call)
         try:  # (kinds read off the source: a parameter indexed as p[i] is an array)

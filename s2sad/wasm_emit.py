@@ -845,37 +845,12 @@ class FunctionEmitter:
             if isinstance(t, Shape):
                 return  # x.shape: its items are read from the extents directly
             if isinstance(t, Multi):
-                if isinstance(value, gast.Constant) and value.value is None:
-                    for k, kt in enumerate(t.types):  # (declared before a branch binds it)
-                        self.hidden[f"{target.id}.{k}"] = kt
-                        self.emit(f"{kt}.const 0")
-                        self.emit(f"local.set ${target.id}.{k}")
-                    return
                 if isinstance(value, gast.Call) and \
-                        self._helper(value.func) in (tape.zeros_like, tape.add):
-                    # a tuple's cotangent: zeros, or a sum of tuples, item by item
-                    for k, kt in enumerate(t.types):
-                        self._multi_item(value, k, kt, s)
-                    for k in reversed(range(len(t.types))):
-                        self.hidden[f"{target.id}.{k}"] = t.types[k]
-                        self.emit(f"local.set ${target.id}.{k}")
-                    return
-                if isinstance(value, gast.Tuple) and len(value.elts) == len(t.types):
-                    for e, kt in zip(value.elts, t.types):  # (a, b): each into its local
-                        self.expr(e, kt)
-                    for k in reversed(range(len(t.types))):
-                        self.hidden[f"{target.id}.{k}"] = t.types[k]
-                        self.emit(f"local.set ${target.id}.{k}")
-                    return
-                if isinstance(value, gast.Name) and self.types.get(value.id) == t:
-                    for k in range(len(t.types)):  # a copy of another tuple
-                        self.hidden[f"{target.id}.{k}"] = t.types[k]
-                        self.emit(f"local.get ${value.id}.{k}")
-                        self.emit(f"local.set ${target.id}.{k}")
-                    return
-                if not isinstance(value, gast.Call):
-                    raise self.refuse(f"the tuple '{target.id}'", s)
-                self._call(value, t)  # several results, into $name.0, $name.1, ...
+                        self._helper(value.func) not in (tape.zeros_like, tape.add):
+                    self._call(value, t)  # several results, into $name.0, $name.1, ...
+                else:  # built item by item: (a, b), a copy, None, zeros_like, add
+                    for k in range(len(t.types)):
+                        self._multi_item(value, k, t, s, target.id)
                 for k in reversed(range(len(t.types))):
                     self.hidden[f"{target.id}.{k}"] = t.types[k]
                     self.emit(f"local.set ${target.id}.{k}")
@@ -910,23 +885,28 @@ class FunctionEmitter:
             raise self.refuse("unpacking a tuple", s)
         raise self.refuse(f"assignment to '{gast.unparse(target).strip()}'", s)
 
-    def _multi_item(self, e, k: int, kt: str, s) -> None:
-        """Leave item ``k`` of the tuple-of-numbers expression ``e``: a name holding one,
-        ``zeros_like(...)`` or ``add(a, b)``."""
-        if isinstance(e, gast.Name) and isinstance(self.types.get(e.id), Multi):
+    def _multi_item(self, e, k: int, t: Multi, s, target: str) -> None:
+        """Leave item ``k`` of the tuple-of-numbers expression ``e`` assigned to ``target`` (of
+        type ``t``): a tuple display of as many items, a name holding a tuple of type ``t``,
+        ``None`` (declared before a branch binds it: 0), ``zeros_like(...)`` or ``add(a, b)``
+        (a tuple's cotangent)."""
+        kt = t.types[k]
+        if isinstance(e, gast.Name) and self.types.get(e.id) == t:
             self.emit(f"local.get ${e.id}.{k}")
             return
+        if isinstance(e, gast.Tuple) and len(e.elts) == len(t.types):
+            self.expr(e.elts[k], kt)
+            return
         helper = self._helper(e.func) if isinstance(e, gast.Call) else None
-        if helper is tape.zeros_like:
+        if helper is tape.zeros_like or (isinstance(e, gast.Constant) and e.value is None):
             self.emit(f"{kt}.const 0")
             return
         if helper is tape.add and len(e.args) == 2:
-            self._multi_item(e.args[0], k, kt, s)
-            self._multi_item(e.args[1], k, kt, s)
+            self._multi_item(e.args[0], k, t, s, target)
+            self._multi_item(e.args[1], k, t, s, target)
             self.emit(f"{kt}.add")
             return
-        raise self.refuse("the derivative of this line (a tuple's cotangent it cannot "
-                          "build item by item)", s)
+        raise self.refuse(f"the tuple '{target}'", s)
 
     def _slot_type(self, t):
         return F64 if t == F64 else I64
