@@ -329,12 +329,22 @@ class Taping:
         a = value.value.id
         if a not in self.fir.locals and a not in self.fir.params:
             return False
-        for x in _walk(self.fir.body):
-            if anno(x, "index") < first:
-                continue
-            if rebinds(x) == a or a in writes(x) or a in anno(x, "sharers", set()):
-                return False
-        return True
+        return self._last_change().get(a, -1) < first
+
+    def _last_change(self) -> dict:
+        """name -> the index of the last statement that rebinds it or changes its object in
+        place (under its name or one sharing its memory); computed once per function."""
+        last = getattr(self, "_last_changes", None)
+        if last is None:
+            last = self._last_changes = {}
+            for x in _walk(self.fir.body):
+                idx = anno(x, "index")
+                names = set(writes(x)) | anno(x, "sharers", set())
+                if rebinds(x) is not None:
+                    names.add(rebinds(x))
+                for n in names:
+                    last[n] = max(last.get(n, -1), idx)
+        return last
 
     def _decide_early_push(self, loop):
         """Push the iteration's tuple right before the last restored assignment instead of

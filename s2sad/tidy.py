@@ -195,7 +195,7 @@ _SIMPLE = (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)
 
 def _header(s):
     """The part of a statement evaluated once, before anything inside it runs."""
-    if isinstance(s, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)):
+    if isinstance(s, _SIMPLE):
         return s
     if isinstance(s, gast.If):
         return s.test
