@@ -1,4 +1,4 @@
-"""``s2sad-cli module.py:func --emit python|wat|wasm [--wrt NAMES] [-o FILE]``.
+"""``s2sad-cli module.py:func --emit python|wat|wasm|js [--wrt NAMES] [-o FILE]``.
 
 The target module is imported -- its top-level code runs -- as ``python -m`` would run it."""
 
@@ -16,12 +16,17 @@ EXAMPLE = """examples:
   s2sad-cli examples/pendulum.py:pendulum --emit python
   s2sad-cli examples/pendulum.py:pendulum --wrt theta0,length --emit wat -o pendulum.wat
   s2sad-cli examples/newton.py:cubic_root --emit wasm          # writes cubic_root.wasm
+  s2sad-cli examples/web/shot.py:shoot --wrt vx,vy --emit js -o examples/web
+                                     # writes shoot.wasm, shoot.mjs and shoot.d.ts there
 
 The module is imported: its top-level code runs, as `python -m` or `import` would run
 it (with its own folder first on sys.path while it is imported).
 
 The Wasm module exports <func> (the primal), <func>_grad (args..., b_out) -> (value,
-gradients...), and its memory; it imports nothing, so node, a browser or wasmtime can run it.
+gradients...), <func>_fwd (args...) -> value and <func>_bwd (b_out) -> (value,
+gradients...) (the two sweeps of _grad as two calls), and its memory; it imports nothing,
+so node, a browser or wasmtime can run it.  --emit js adds an ES module that wraps it
+(numbers and Float64Arrays in and out) and its TypeScript declarations.
 """
 
 
@@ -97,12 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Python, WebAssembly text, or a WebAssembly module.", epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("target", help="module.py:function")
-    parser.add_argument("--emit", choices=("python", "wat", "wasm"), default="python",
+    parser.add_argument("--emit", choices=("python", "wat", "wasm", "js"), default="python",
                         help="what to write (default: python)")
     parser.add_argument("--wrt", help="parameters to differentiate with respect to: names or "
                         "positions, comma-separated (default: the first)")
     parser.add_argument("-o", "--output", help="file to write (default: stdout; for --emit "
-                        "wasm, FUNC.wasm)")
+                        "wasm, FUNC.wasm); for --emit js, the folder (default: .)")
     args = parser.parse_args(argv)
     # s2sad's own imports first: a wasmtime.py or numpy.py beside the target must not
     # replace them once the target's folder is on sys.path
@@ -119,22 +124,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .api import grad
 
             text = grad(func, wrt=wrt).source
+            if text is None:  # refused for numbers: the kinds the source shows, arrays
+                text = _array_source(func, wrt)
             _write(text, args.output)
         else:
+            import wasmtime
+
             from .wasm import build_module
 
-            source = build_module(func, wrt).wat
+            module = build_module(func, wrt, split=True)
             if args.emit == "wat":
-                _write(source, args.output)
-            else:
-                import wasmtime
-
-                binary = wasmtime.wat2wasm(source)
+                _write(module.wat, args.output)
+            elif args.emit == "wasm":
+                binary = wasmtime.wat2wasm(module.wat)
                 out = args.output or f"{func.__name__}.wasm"
                 with open(out, "wb") as fh:
                     fh.write(binary)
-                print(f"wrote {out} ({len(binary)} bytes): exports {func.__name__}, "
-                      f"{func.__name__}_grad, memory", file=sys.stderr)
+                name = func.__name__
+                print(f"wrote {out} ({len(binary)} bytes): exports {name}, {name}_grad, "
+                      f"{name}_fwd, {name}_bwd, memory", file=sys.stderr)
+            else:
+                from . import web
+
+                folder = args.output or "."
+                if not os.path.isdir(folder):
+                    raise CliError(f"{folder}: not a folder (--emit js writes three files "
+                                   "into the folder -o names)")
+                paths = web.write(func, module, bytes(wasmtime.wat2wasm(module.wat)), folder,
+                                  single=not isinstance(wrt, tuple))
+                sizes = web.sizes(paths)
+                print("wrote " + ", ".join(f"{p} ({sizes[os.path.basename(p)][0]} bytes)"
+                                           for p in paths), file=sys.stderr)
     except CliError as exc:
         print(f"s2sad-cli: {exc}", file=sys.stderr)
         return 2
@@ -146,6 +166,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"s2sad-cli: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _array_source(func, wrt) -> str:
+    """The gradient's source when numbers are refused (``x.shape``, ``x.copy()``): every
+    parameter the source does not show to be a number taken as an array."""
+    import inspect
+
+    from . import kinds
+    from .api import guess_kinds
+    from .transform import transform, wrt_names
+
+    params = list(inspect.signature(func).parameters)
+    guessed = guess_kinds(func, params)
+    names, _ = wrt_names(func, params, wrt)
+    return transform(func, names, kinds={p: guessed.get(p, kinds.Array(None))
+                                         for p in params}).full_source
 
 
 def _write(text: str, path: str | None) -> None:

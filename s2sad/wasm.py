@@ -412,6 +412,8 @@ class ModuleSource:
     # array arguments not in wrt whose cotangent buffers follow the gradient buffers (the
     # adjoint sweep needs them: the function writes into the array); zeroed, not returned
     scratch: list = field(default_factory=list)
+    # array arguments the primal may write into (what a caller of <f> sees change)
+    written: list = field(default_factory=list)
 
 
 class _Builder:
@@ -426,6 +428,8 @@ class _Builder:
         self.exports: list = []  # (export name, function, [(param, type)], results)
         self.scratch: list[str] = []  # array arguments with a cotangent buffer, not in wrt
         self.grad_names: dict[int, str] = {}  # id(callee transformation) -> its Wasm name
+        self.split = False  # also export the gradient's two sweeps as <f>_fwd and <f>_bwd
+        self.carry: list[str] = []  # globals that carry the state from _fwd to _bwd
 
     # names -----------------------------------------------------------------------------
     def user_name(self, func) -> str:
@@ -575,13 +579,24 @@ class _Builder:
         self.functions.append(emitter.function(params, results, None))
         if export:
             self.exports.append((export, t.name, params, results))
+            if self.split:  # <f>_fwd and <f>_bwd: the two sweeps as two calls
+                n_primal = len(_wasm_params(fir.params, kinds))
+                fwd, bwd, carry = emitter.split(n_primal, n_value)
+                self.functions += [fwd, bwd]
+                self.carry += carry
+                base = export[:-len("_grad")]
+                self.exports.append((f"{base}_fwd", f"{t.name}.fwd", params[:n_primal],
+                                     [F64] * n_value))
+                # (no inputs: the globals the forward sweep set still hold)
+                self.exports.append((f"{base}_bwd", f"{t.name}.bwd", params[n_primal:],
+                                     results, False))
         self._drain()
         return results
 
-    def wrapper(self, export, name, params, results) -> str:
+    def wrapper(self, export, name, params, results, with_inputs=True) -> str:
         """The exported entry of ``name``: it takes the user's global numbers the module
         reads after the function's own parameters and sets them before the call."""
-        inputs = list(self.ctx.inputs.values())
+        inputs = list(self.ctx.inputs.values()) if with_inputs else []
         out = [f'(func ${name}.entry (export "{export}")']
         out += [f"    (param ${p} {t})" for p, t in params]
         out += [f"    (param {g}.in {t})" for g, t, _, _ in inputs]
@@ -615,13 +630,14 @@ class _Builder:
         if self.ctx.inputs:  # entries that set the globals, then call the function
             functions += [self.wrapper(*e) for e in self.exports]
         else:  # the functions are the entries
-            for export, name, _, _ in self.exports:
+            for export, name, *_ in self.exports:
                 head = f"(func ${name}\n"
                 functions = [f.replace(head, f'(func ${name} (export "{export}")\n', 1)
                              if f.startswith(head) else f for f in functions]
         body = "\n".join(functions)
         inputs = "".join(f"  (global {g} (mut {t}) ({t}.const 0))\n"
                          for g, t, _, _ in self.ctx.inputs.values())
+        inputs += "".join(g + "\n" for g in self.carry)
         return _ascii_identifiers("(module\n"
                 '  (memory (export "memory") 1 65535)\n'
                 '  (global $sp (export "tape_top") (mut i32) (i32.const 1024))\n'
@@ -646,6 +662,25 @@ def _ascii_identifiers(text: str) -> str:
                        for c in word)
 
     return _IDENTIFIER.sub(ascii_only, text)
+
+
+def _written(fir, kinds) -> list[str]:
+    """The array parameters ``f`` may write into: all but those only read as ``p[...]``,
+    ``p.shape`` or ``len(p)``."""
+    read_only = {p for p, k in kinds.items() if isinstance(k, Arr)}
+    reads = set()
+    for node in ir.walk_block(fir.body):
+        if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Load) or \
+                isinstance(node, gast.Attribute) and node.attr == "shape" or \
+                isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+                node.func.id == "len" and len(node.args) == 1:
+            inner = node.args[0] if isinstance(node, gast.Call) else node.value
+            if isinstance(inner, gast.Name):
+                reads.add(id(inner))
+    for node in ir.walk_block(fir.body):
+        if isinstance(node, gast.Name) and node.id in read_only and id(node) not in reads:
+            read_only.discard(node.id)
+    return [p for p in fir.params if isinstance(kinds.get(p), Arr) and p not in read_only]
 
 
 def _n_results(fir) -> int:
@@ -674,9 +709,17 @@ def _n_numbers(kind) -> int:
 def guess_kinds(f: Callable, params: list[str]) -> dict:
     """Argument kinds read off the source, for building a module without example arguments
     (the CLI): a parameter indexed as ``p[i]`` is a 1-d array, as ``p[i, j]`` a 2-d one
-    (also when only ``p.shape`` or ``len(p)`` says it is an array: 1-d), the rest floats."""
+    (also when only ``p.shape`` or ``len(p)`` says it is an array: 1-d), one whose default
+    is an int an int (a bool: a bool), the rest floats."""
     fir = parse_function(f)
     kinds = {p: F64 for p in params}
+    signature = inspect.signature(f).parameters
+    for p in params:
+        default = signature[p].default if p in signature else None
+        if isinstance(default, bool):
+            kinds[p] = I32
+        elif isinstance(default, int):
+            kinds[p] = I64
     for node in ir.walk_block(fir.body):
         if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and \
                 node.value.id in kinds:
@@ -690,17 +733,20 @@ def guess_kinds(f: Callable, params: list[str]) -> dict:
     return kinds
 
 
-def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None) -> ModuleSource:
+def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None,
+                 split: bool = False) -> ModuleSource:
     """The WAT module for ``f`` and its gradient with respect to ``wrt``.
 
     ``kinds`` gives each parameter's type (``"f64"``, ``"i64"``, ``"i32"`` or ``Arr(ndim)``);
-    by default it is guessed from the source (``guess_kinds``).
+    by default it is guessed from the source (``guess_kinds``).  ``split=True`` also exports
+    the gradient's two sweeps: ``<f>_fwd`` (f's parameters -> its value; the tape is left in
+    memory) and ``<f>_bwd`` (the seed and buffers of ``<f>_grad`` -> its results).
     """
     with LOCK:
-        return _build_module(f, wrt, kinds)
+        return _build_module(f, wrt, kinds, split)
 
 
-def _build_module(f, wrt, kinds) -> ModuleSource:
+def _build_module(f, wrt, kinds, split=False) -> ModuleSource:
     params = list(inspect.signature(f).parameters)
     names, _ = wrt_names(f, params, wrt)
     kinds = dict(kinds or guess_kinds(f, params))
@@ -713,6 +759,7 @@ def _build_module(f, wrt, kinds) -> ModuleSource:
         if kinds[w] in (I64, I32):
             raise S2SADError(f"cannot differentiate with respect to the integer argument '{w}'")
     b = _Builder()
+    b.split = split
     name = t.fir.name
     b.done.add(name)
     b.user_names[id(f)] = name
@@ -724,7 +771,7 @@ def _build_module(f, wrt, kinds) -> ModuleSource:
     guard = Guard([fir for fir in b.firs + t.guard.firs if not is_ours(fir.func)],
                   pinned=b.ctx.pinned)
     return ModuleSource(wat, name, params, kinds, names, f"{name}_grad", name, [], inputs,
-                        guard, list(b.ctx.sites), list(b.scratch))
+                        guard, list(b.ctx.sites), list(b.scratch), _written(t.fir, kinds))
 
 
 # -- running modules ---------------------------------------------------------------------------

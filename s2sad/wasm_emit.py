@@ -172,6 +172,8 @@ class FunctionEmitter:
         self.buffers: dict[str, str] = {}  # array wrt argument -> its gradient buffer
         self.n_labels = 0
         self.adjoint_sweep = False  # past the adjoint sweep's marker
+        self.sweep_line: int | None = None  # where the adjoint sweep's lines start
+        self.value_nodes: list = []  # what the return gives as f's value (split())
 
     # -- errors ---------------------------------------------------------------------------
     def refuse(self, what: str, node=None):
@@ -736,6 +738,8 @@ class FunctionEmitter:
             self.emit(f";; {s.text}")
             if ir.anno(s, "adjoint_sweep"):  # its loops replay the forward sweep's trips
                 self.adjoint_sweep = True
+                if self.indent == 2:  # (a top-level marker: split() may cut here)
+                    self.sweep_line = len(self.lines)
             return
         if isinstance(s, ir.Push):
             self.push(s.values, s)
@@ -1129,6 +1133,7 @@ class FunctionEmitter:
                          for k in range(len(t.types))]
             else:
                 flat.append(e)
+        self.value_nodes = flat
         for e, rt in zip(flat, self.results):
             if rt == I32 and isinstance(self.type_of(e), Arr):
                 self.emit(f"local.get ${e.id}")
@@ -1145,12 +1150,21 @@ class FunctionEmitter:
         self.results = results
         self.infer()
         self.block(self.fdef.body)
+        self.all_params = params
+        return self._text(self.name, export, params, results, self._locals(params),
+                          self.lines)
+
+    def _locals(self, params: list) -> dict:
         param_names = {p for p, _ in params}
         locals_ = {n: t for n, t in self.types.items()
                    if n not in param_names and not isinstance(t, (Arr, Shape, Multi))
                    and n not in self.params}
         locals_.update(self.hidden)
-        head = f"(func ${self.name}"
+        return locals_
+
+    @staticmethod
+    def _text(name, export, params, results, locals_, lines) -> str:
+        head = f"(func ${name}"
         if export:
             head += f' (export "{export}")'
         out = [head]
@@ -1160,10 +1174,44 @@ class FunctionEmitter:
             out.append(f"    (result {' '.join(results)})")
         for n, t in sorted(locals_.items()):
             out.append(f"    (local ${n} {t})")
-        out.extend(self.lines)
+        out.extend(lines)
         out.append("    unreachable")
         out.append("  )")
         return "\n".join(out)
+
+    def split(self, n_primal: int, n_value: int) -> tuple[str, str, list[str]]:
+        """The adjoint function just emitted (``function()``), cut at its adjoint sweep's
+        marker into two: ``<name>.fwd`` (the primal's parameters -> f's value: runs the
+        forward sweep, leaves the tape) and ``<name>.bwd`` (the seeds and buffers -> the
+        gradients: runs the adjoint sweep).  Every parameter and local lives on from one to
+        the other in a global ``$carry.<name>``; returns the two functions and the globals'
+        declarations."""
+        if self.sweep_line is None or not self.value_nodes:
+            raise S2SADError("internal error: the adjoint has no top-level sweep marker",
+                             hint="please report this with the function")
+        params = self.all_params
+        state = dict(params[:n_primal])
+        state.update(self._locals(params))
+        carry = {n: f"$carry.{self.name}.{n}" for n in state}
+        saved = self.lines[:self.sweep_line]
+        saved += [f"    local.get ${n}\n    global.set {carry[n]}" for n in sorted(state)]
+        lines, self.lines, self.indent = self.lines, [], 2
+        for e in self.value_nodes[:n_value]:
+            self.expr(e, F64)
+        saved += self.lines + ["    return"]
+        self.lines = lines
+        fwd_locals = dict(self._locals(params))
+        fwd_locals.update(params[n_primal:])
+        fwd = self._text(f"{self.name}.fwd", None, params[:n_primal], [F64] * n_value,
+                         fwd_locals, saved)
+        restored = [f"    global.get {carry[n]}\n    local.set ${n}" for n in sorted(state)]
+        bwd_locals = dict(self._locals(params))
+        bwd_locals.update(params[:n_primal])
+        bwd = self._text(f"{self.name}.bwd", None, params[n_primal:], self.results,
+                         bwd_locals, restored + self.lines[self.sweep_line:])
+        globals_ = [f"  (global {carry[n]} (mut {t}) ({t}.const 0))"
+                    for n, t in sorted(state.items())]
+        return fwd, bwd, globals_
 
 
 def is_ours(func) -> bool:
