@@ -180,3 +180,11 @@ def test_import_s2sad_makes_the_wasm_backend_reachable():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert out.stdout.strip() == "s2sad.wasm", out.stderr
+
+
+def test_emit_python_of_a_function_that_needs_arrays():
+    # x0.copy(), x0.shape: refused for numbers; the source is the one for arrays (was None,
+    # and the CLI crashed writing it)
+    out = cli(f"{EXAMPLES}/billiards.py:shoot", "--wrt", "vx,vy")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("def shoot_grad_vx_vy(") and "# adjoint sweep" in out.stdout

@@ -300,3 +300,28 @@ def test_cli_emit_js_writes_three_files(tmp_path):
                               str(tmp_path / "nope")], capture_output=True, text=True, env=env)
     assert missing.returncode == 2 and "not a folder" in missing.stderr
 
+
+
+def test_serve_builds_the_folder_and_serves_wasm_and_mjs_with_their_types(tmp_path):
+    import threading
+    import urllib.request
+
+    from s2sad import serve
+
+    for name in ("build.txt", "shot.py"):
+        shutil.copy(ROOT / "examples" / "web" / name, tmp_path / name)
+    assert serve.build(str(tmp_path)) == 0
+    os.environ["S2SAD_SERVE_QUIET"] = "1"
+    httpd = serve.server(str(tmp_path), 0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+        for name, kind in (("shoot.wasm", "application/wasm"), ("shoot.mjs", "text/javascript")):
+            with urllib.request.urlopen(base + name) as response:
+                assert response.headers["Content-Type"] == kind
+                assert response.read() == (tmp_path / name).read_bytes()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    (tmp_path / "build.txt").write_text("shot.py:nothing\n")
+    assert serve.build(str(tmp_path)) == 2
