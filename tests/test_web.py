@@ -2,6 +2,7 @@
 generated ES module (--emit js) run by Node against the Python backend."""
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -38,17 +39,17 @@ def _as_list(out):
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
-@pytest.mark.parametrize("f,domains,wrt", COVERED, ids=[p[0].__name__ for p in COVERED])
+SCALAR = [p for p in COVERED if all(d[0] != "list" for d in p[1])]
+
+
+@pytest.mark.parametrize("f,domains,wrt", SCALAR, ids=[p[0].__name__ for p in SCALAR])
 def test_fwd_then_bwd_is_grad(f, domains, wrt):
     """The two sweeps as two calls give what one call gives, for each seed, and the tape
     they leave is the tape _grad leaves (tape_top back where it started)."""
     import inspect
 
     params = list(inspect.signature(f).parameters)
-    kinds = {p: Arr(1) if d[0] == "list" else ("i64" if len(d) == 3 else "f64")
-             for p, d in zip(params, domains)}
-    if any(isinstance(k, Arr) for k in kinds.values()):
-        pytest.skip("array arguments: see test_fwd_then_bwd_with_arrays")
+    kinds = {p: "i64" if len(d) == 3 else "f64" for p, d in zip(params, domains)}
     source = wasm.build_module(f, tuple(wrt), kinds, split=True)
     store, ex = _instance(source)
     inputs = list(compile_reader([(fir, path) for fir, path, _ in source.inputs])()) \
@@ -72,6 +73,10 @@ def test_fwd_then_bwd_is_grad(f, domains, wrt):
         assert len(split) == len(whole)
         for a, b in zip(split, whole):
             assert close(a, b), (args, split, whole)
+
+
+def test_most_of_the_corpus_is_checked_split():
+    assert len(SCALAR) >= 40
 
 
 def test_fwd_then_bwd_with_arrays():
@@ -230,6 +235,28 @@ def test_the_js_module_agrees_with_python(tmp_path):
     assert close(got[8]["value"], shot.shoot(2.0, 0.05, x0.copy(), np.zeros((n, 2)), path,
                                              0.9, 0.1))
     assert close(got[8]["args"][4]["array"], path.ravel()) and np.any(path != 0.0)
+
+
+GAIN = 1.5
+
+
+def gained(x, n=3):
+    s = 0.0
+    for i in range(n):
+        s = s + GAIN * math.sin(x * i)
+    return s
+
+
+@needs_node
+def test_global_numbers_and_int_defaults_in_the_js_module(tmp_path):
+    # GAIN is baked in with its value when the module was built; n defaults to 3 (an int:
+    # a BigInt for the i64 parameter)
+    module = _module(tmp_path, gained, 0)
+    got = run_node(tmp_path, [{"module": module, "call": "valueAndGrad", "args": [0.4]},
+                              {"module": module, "call": "grad", "args": [0.4, 5]}])
+    value, g = s2sad.value_and_grad(gained)(0.4)
+    assert close(got[0][0], value) and close(got[0][1], g)
+    assert close(got[1], s2sad.grad(gained)(0.4, 5))
 
 
 @needs_node

@@ -17,7 +17,7 @@ function rack(rows = 3) {  // the cue ball at the origin, a triangle of balls to
 
 const start = rack();
 const n = start.length;
-const state = { vx: 2.0, vy: 0.05, target: [0.9, 0.1], loss: NaN, grad: [NaN, NaN],
+const state = { vx: 2.0, vy: 0.05, target: [1.0, 0.3], loss: NaN, grad: [NaN, NaN],
                 steps: 0, rate: 0.004, losses: [], running: true };
 let path = shot.matrix(new Float64Array(FRAMES * 2 * n), FRAMES, 2 * n);
 
