@@ -1,16 +1,17 @@
-"""s2sad: source-to-source reverse-mode automatic differentiation for Python.
+"""s2sad: source-to-source automatic differentiation for Python.
 
 ``grad(f)`` returns a plain Python function computing the gradient of ``f``; its generated
 source (a forward sweep with explicit pushes onto ``_stack``, then the adjoint sweep) is in
-the ``source`` attribute and printed with ``verbose=True``.
+the ``source`` attribute and printed with ``verbose=True``.  ``jvp(f, primals, tangents)``
+is forward mode: the tangent computed next to each value, no tape.
 """
 
-from .api import grad, value_and_grad, vjp
+from .api import grad, jvp, value_and_grad, vjp
 from .errors import S2SADError
 from .rules import adjoint, nondifferentiable
 from .transform import transform
 
-__all__ = ["grad", "value_and_grad", "vjp", "adjoint", "nondifferentiable", "S2SADError",
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "adjoint", "nondifferentiable", "S2SADError",
            "transform"]
 __version__ = "0.1.0"
 

@@ -321,3 +321,75 @@ def _closure_state(pull: Callable, deep: bool, skip=()) -> Callable:
 
     return restore
 
+
+
+def _varies(kind) -> bool:
+    """Whether an argument of ``kind`` carries a tangent: floats, float arrays, containers
+    of those (not ints, bools, strings, None)."""
+    if kind == kinds.FLOAT:
+        return True
+    if isinstance(kind, kinds.Array):
+        return kind.dtype not in ("int", "bool")
+    if isinstance(kind, kinds.Seq):
+        return any(_varies(k) for k in (kind.elts or (kind.elem,)))
+    if isinstance(kind, kinds.Dict):
+        return _varies(kind.value)
+    return False
+
+
+def _tangent_like(primal, tangent, pname: str, fname: str):
+    """The tangent given for ``primal``, checked and made float (an int 0 is 0.0)."""
+    if isinstance(primal, np.ndarray):
+        out = np.asarray(tangent, dtype=np.float64)
+        if out.shape != primal.shape and out.shape != ():
+            raise S2SADError(f"jvp of {fname}: the tangent of '{pname}' has shape "
+                             f"{out.shape}, its primal {primal.shape}")
+        return np.broadcast_to(out, primal.shape) if out.shape == () else out
+    if isinstance(primal, (list, tuple)):
+        if not isinstance(tangent, (list, tuple)) or len(tangent) != len(primal):
+            raise S2SADError(f"jvp of {fname}: the tangent of '{pname}' must be a "
+                             f"{type(primal).__name__} of {len(primal)} items")
+        return type(primal)(_tangent_like(p, t, pname, fname) for p, t in zip(primal, tangent))
+    if isinstance(primal, dict):
+        return {k: _tangent_like(v, tangent[k], pname, fname) for k, v in primal.items()}
+    if not isinstance(tangent, (int, float, np.floating, np.integer)) or \
+            isinstance(tangent, bool):
+        raise S2SADError(f"jvp of {fname}: the tangent of '{pname}' must be a number, got "
+                         f"{type(tangent).__name__}")
+    return float(tangent)
+
+
+def jvp(f: Callable, primals, tangents, backend: str = "python",
+        verbose: bool = False) -> tuple[Any, Any]:
+    """``(f(*primals), tangent_out)``: the Jacobian-vector product of ``f`` at ``primals``
+    along ``tangents`` (forward mode, as JAX's ``jvp``).
+
+    ``tangents`` matches ``primals`` item by item (a number, an array of the same shape, a
+    list or tuple of those); an int or bool primal has no tangent (give 0).  The tangent of
+    the output has the output's structure.  The transformation is built once per argument
+    kinds and cached; its source is printed with ``verbose=True``.
+    """
+    from .runtime import tangent_zero
+    from .transform import transform_forward
+
+    _check_backend(backend)
+    primals, tangents = tuple(primals), tuple(tangents)
+    params = list(inspect.signature(f).parameters)
+    if len(primals) != len(params) or len(tangents) != len(primals):
+        raise S2SADError(f"jvp of {f.__name__}: {len(params)} parameters, {len(primals)} "
+                         f"primals and {len(tangents)} tangents",
+                         hint="give one primal and one tangent per parameter")
+    arg_kinds = {p: kinds.value_kind(a) for p, a in zip(params, primals)}
+    wrt = [p for p in params if _varies(arg_kinds[p])]
+    if not wrt:
+        value = f(*primals)
+        return value, tangent_zero(value)
+    t = transform_forward(f, wrt, kinds=arg_kinds)
+    if verbose:
+        print(t.full_source)
+    ts = [_tangent_like(primals[params.index(w)], tangents[params.index(w)], w, f.__name__)
+          for w in wrt]
+    try:
+        return t.jvp(*primals, *ts)
+    except AssertionError:
+        raise assertion_of(f, primals) from None

@@ -329,13 +329,7 @@ class Planning:
                 right=clone(args[0]))))
             plan.reads_before.add(args[0].id)
             return
-        mapping = {"g": g, "ans": ans}
-        mapping.update(renamed)
-        for n in names:
-            if n in bound:
-                mapping[n] = bound[n]
-            elif n in defaults:
-                mapping[n] = _const_tree(defaults[n])
+        mapping = template_mapping(rule, bound, renamed, g, ans)
         for n in active:
             expr = template[names.index(n)]
             if isinstance(expr, gast.Constant) and expr.value is None:
@@ -488,6 +482,20 @@ def _rule_name(rule, free):
     import builtins
 
     return getattr(builtins, free, MISSING)
+
+
+def template_mapping(rule, bound: dict, renamed: dict, g, ans) -> dict:
+    """What each name of a rule's template reads as at one call: ``g``, ``ans``, the bound
+    arguments, the rule's defaults for those left out, its renamed free names."""
+    mapping = {"g": g, "ans": ans}
+    mapping.update(renamed)
+    defaults = _rule_defaults(rule)
+    for n in rule.arg_names:
+        if n in bound:
+            mapping[n] = bound[n]
+        elif n in defaults:
+            mapping[n] = _const_tree(defaults[n])
+    return mapping
 
 
 def _rule_defaults(rule):

@@ -121,8 +121,9 @@ class Reverser(Planning, Taping, Sweeps):
 class Context:
     """Shared state of one transformation: callee adjoints generated so far, recursion guard."""
 
-    def __init__(self, make_vjp) -> None:
+    def __init__(self, make_vjp, make_jvp=None) -> None:
         self.make_vjp = make_vjp  # (func, wrt positions, arg kinds) -> (name, function)
+        self.make_jvp = make_jvp  # the same for forward mode (forward.py)
         self.stack: list = []
         self._returns: dict = {}
         self._inferring: list = []  # the callees whose return kinds are being inferred
@@ -133,6 +134,14 @@ class Context:
             raise fir.error(f"recursion is not supported ({chain})", node,
                             "rewrite the recursion as a loop")
         return self.make_vjp(callee, tuple(wrt_pos), tuple(arg_kinds))
+
+    def jvp_of(self, callee, positions, fir, node, arg_kinds=()):
+        """The tangent function of a called user function (forward mode)."""
+        if callee in self.stack:
+            chain = " -> ".join(f.__name__ for f in self.stack + [callee])
+            raise fir.error(f"recursion is not supported ({chain})", node,
+                            "rewrite the recursion as a loop")
+        return self.make_jvp(callee, tuple(positions), tuple(arg_kinds))
 
     def callee_kind(self, func, arg_kinds):
         """The kind of what user function ``func`` returns for arguments of these kinds."""

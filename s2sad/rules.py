@@ -507,6 +507,7 @@ from .runtime import (  # noqa: E402
     clipped_below,
     concat_grad,
     count,
+    diff_grad,
     div,
     dot_grad_a,
     dot_grad_b,
@@ -769,6 +770,33 @@ def _(g, ans, a, axis=None):
 @adjoint(np.ravel)
 def _(g, ans, a):
     return np.reshape(g, np.shape(a))
+
+
+@adjoint(np.cumsum)
+def _(g, ans, a, axis=None):
+    if axis is None:
+        return np.reshape(np.flip(np.cumsum(np.flip(np.ravel(g)))), np.shape(a)), None
+    return np.flip(np.cumsum(np.flip(g, axis), axis), axis), None
+
+
+@adjoint(np.flip)
+def _(g, ans, m, axis=None):
+    return np.flip(g, axis), None
+
+
+@adjoint(np.roll)
+def _(g, ans, a, shift, axis=None):
+    return np.roll(g, np.negative(shift), axis), None, None
+
+
+@adjoint(np.diff)
+def _(g, ans, a, n=1, axis=-1):
+    return diff_grad(g, np.shape(a), n, axis), None, None
+
+
+@adjoint(np.trace)
+def _(g, ans, a):
+    return g * np.eye(*np.shape(a))
 
 
 @adjoint(np.concatenate)

@@ -27,6 +27,27 @@ def zeros_like(value: Any) -> Any:
     return 0.0
 
 
+def tangent_zero(value: Any) -> Any:
+    """A zero tangent with the structure of ``value`` (forward mode: tuples stay tuples)."""
+    if isinstance(value, tuple):
+        return tuple(tangent_zero(v) for v in value)
+    if isinstance(value, list):
+        return [tangent_zero(v) for v in value]
+    if isinstance(value, dict):
+        return {k: tangent_zero(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return np.zeros(value.shape)
+    return 0.0
+
+
+def expand_to(d: Any, ans: Any) -> Any:
+    """A tangent ``d`` given the shape of the result ``ans`` it broadcasts to (a new array)."""
+    shape = np.shape(ans)
+    if np.shape(d) == shape:
+        return d
+    return d + np.zeros(shape)
+
+
 def _is_zero(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and x == 0
 
@@ -326,6 +347,19 @@ def norm_grad(g: Any, ans: Any, x: Any, ord: Any = None, axis: Any = None,
     if ord not in (None, 2, "fro") or (ord == 2 and np.ndim(x) > 1 and axis is None):
         raise NotImplementedError(f"the derivative of np.linalg.norm with ord={ord!r}")
     return unreduce(g / ans, x, axis, keepdims) * x
+
+
+def diff_grad(g: Any, shape: tuple, n: int, axis: int) -> np.ndarray:
+    """The cotangent of ``a`` (of ``shape``) for ``np.diff(a, n, axis)`` given ``g``: each
+    first difference sends ``g`` to its right element and ``-g`` to its left one."""
+    g = np.moveaxis(np.asarray(g, dtype=np.float64), axis, -1)
+    length = shape[axis]
+    for k in range(n):
+        out = np.zeros(g.shape[:-1] + (length - n + k + 1,))
+        out[..., 1:] += g
+        out[..., :-1] -= g
+        g = out
+    return np.moveaxis(g, -1, axis)
 
 
 def split_like(g: Any, parts: Any, axis: int = 0) -> list:

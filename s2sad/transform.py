@@ -157,11 +157,7 @@ def _transform(f, wrt_names, _ctx, kinds) -> Transformed:
             return t.name, t.vjp
 
         ctx.make_vjp = make_vjp
-        # one name per (function, wrt): f_grad for all parameters, f_grad_x for x only
-        suffix = "" if list(wrt_names) == fir.params else "_" + "_".join(wrt_names)
-        arrays = sorted(p for p, k in kinds.items() if isinstance(k, Array))
-        if arrays and _ctx is not None:  # a callee specialized for array arguments
-            suffix += "_on_" + "_".join(arrays)
+        suffix = _suffix(fir, wrt_names, kinds, nested=_ctx is not None)
         try:
             fdef, injected, rev = reverse(fir, list(wrt_names), f"{fir.name}_grad{suffix}",
                                           ctx, kinds)
@@ -190,6 +186,94 @@ def _transform(f, wrt_names, _ctx, kinds) -> Transformed:
         ctx.make_vjp = outer_make_vjp  # the caller's callees are collected by the caller
     per_func[key] = result
     return result
+
+
+@dataclass
+class Forward:
+    """One generated tangent function: ``jvp(*params, *tangents) -> (value, tangent)``."""
+
+    name: str
+    jvp: Callable
+    source: str
+    full_source: str
+    sources: list[str]
+    params: list[str]
+    wrt: list[str]
+    fir: Any
+    forwarder: Any
+    output_kind: Any = None
+    guard: Any = None
+
+
+_FORWARD_CACHE: weakref.WeakKeyDictionary[Callable, dict] = weakref.WeakKeyDictionary()
+
+
+def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None,
+                      kinds: dict | None = None) -> Forward:
+    """The forward-mode transformation of ``f`` for tangents of ``wrt_names`` and arguments
+    of ``kinds``, cached like ``transform``."""
+    from .forward import forward
+
+    with LOCK, paused_gc():
+        kinds = {p: k for p, k in (kinds or {}).items() if k is not None}
+        key = (tuple(wrt_names), tuple(sorted(kinds.items(), key=lambda item: item[0])))
+        try:
+            per_func = _FORWARD_CACHE.setdefault(f, {})
+        except TypeError:
+            per_func = {}
+        cached = per_func.get(key)
+        if cached is not None and cached.guard():
+            return cached
+        ctx = _ctx or Context(None)
+        outer = ctx.make_jvp
+        ctx.stack.append(f)
+        try:
+            fir = parse_function(f)
+            callee_sources: list[str] = []
+            firs = [fir]
+
+            def make_jvp(callee, positions, arg_kinds=()):
+                params = list(inspect.signature(callee).parameters)
+                sub = transform_forward(callee, [params[k] for k in positions], ctx,
+                                        dict(zip(params, arg_kinds)))
+                firs.extend(sub.guard.firs)
+                for piece in sub.sources:
+                    if piece not in callee_sources:
+                        callee_sources.append(piece)
+                return sub.name, sub.jvp
+
+            ctx.make_jvp = make_jvp
+            suffix = _suffix(fir, wrt_names, kinds, nested=_ctx is not None)
+            try:
+                fdef, injected, fwd = forward(fir, list(wrt_names), f"{fir.name}_jvp{suffix}",
+                                              ctx, kinds)
+                source = to_source(fdef)
+            except (S2SADError, RecursionError):
+                raise
+            except Exception as exc:  # a bug of ours: still say where it happened
+                raise fir.error(f"internal error in forward mode for {fir.name}: {exc!r}",
+                                None, "please report this with the function") from exc
+            fn = compile_function(source, fdef.name, f.__globals__, dict(injected),
+                                  closure_cells(f))
+            sources = callee_sources + [source]
+            output = kinds_module.kind_of(fwd.fir.body[-1].value, fwd.env)
+            result = Forward(fdef.name, fn, source, "\n".join(sources), sources, fir.params,
+                             list(wrt_names), fir, fwd, output, Guard(firs))
+        finally:
+            ctx.stack.pop()
+            ctx.make_jvp = outer
+        per_func[key] = result
+        return result
+
+
+def _suffix(fir, wrt_names, kinds: dict, nested: bool) -> str:
+    """One name per (function, wrt): f_grad for all parameters, f_grad_x for x only (and
+    f_grad_x_on_a for a callee specialized for an array argument a)."""
+    suffix = "" if list(wrt_names) == fir.params else "_" + "_".join(wrt_names)
+    arrays = sorted(p for p, k in kinds.items() if isinstance(k, Array))
+    if arrays and nested:
+        suffix += "_on_" + "_".join(arrays)
+    return suffix
 
 
 def closure_cells(f: Callable) -> dict:

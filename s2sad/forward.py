@@ -1,0 +1,502 @@
+"""Forward mode: IR of ``f`` -> IR of ``f_jvp(params..., tangents...) -> (value, tangent)``.
+
+The pass shares the reverse pass's front half -- kinds, aliases, prepare, the closed-world
+classification and activity (``Reverser``'s constructor) -- and then walks the prepared body
+once: each statement whose result is active gets the statement that computes its tangent
+(``dx`` for ``x``, from the one name generator) next to it; loops and branches keep their
+shape, nothing is taped.
+
+Tangents come from the one rule table (rules.py).  Where the rule is pointwise -- every
+operand and the result numbers, or a rule marked elementwise, or a NumPy ufunc -- its
+vector-Jacobian template is also its Jacobian-vector product: the rule's cotangent of
+argument ``a`` with ``g`` replaced by ``da`` is ``a``'s contribution to the tangent, and the
+contributions add up.  Primitives that are linear in their data argument (``np.sum``,
+``reshape``, ``.T``, ``np.stack`` ...) map its tangent through themselves; bilinear ones
+(``@``, ``np.dot``, ``np.outer``) give ``da @ b + a @ db``; a few have their own forward rule
+(``np.linalg.inv``, ``solve``).  Anything else that is active is refused with the user's
+line, as the reverse pass refuses what it has no rule for.
+"""
+
+from __future__ import annotations
+
+import builtins
+import operator
+
+import gast
+import numpy as np
+
+from . import ir, kinds, rules
+from . import runtime as rt
+from .activity import describe
+from .ir import assign, call, clone, const, name, names_in, substitute
+from .parse import MISSING
+from .plan import _fold, _short, template_mapping
+from .reverse import Reverser
+
+# linear in their first (data) argument: the tangent is the primitive applied to its tangent
+LINEAR = {np.sum, np.mean, np.reshape, np.transpose, np.swapaxes, np.expand_dims, np.squeeze,
+          np.ravel, np.concatenate, np.stack, np.broadcast_to, np.array, np.asarray, np.copy,
+          builtins.sum, builtins.list, builtins.tuple, builtins.float, operator.neg,
+          operator.pos, np.negative, np.real, np.trace, np.diag, np.cumsum, np.diff, np.roll,
+          np.flip, np.tile, np.repeat, np.hstack, np.vstack, np.atleast_1d, np.atleast_2d,
+          builtins.reversed}
+LINEAR_METHODS = {("method", m) for m in ("sum", "mean", "reshape", "transpose", "squeeze",
+                                          "ravel", "flatten", "copy", "cumsum")} | \
+    {("attr", "T")}
+# bilinear in their first two arguments: d(a b) = da b + a db
+BILINEAR = {operator.matmul, np.matmul, np.dot, np.outer, np.inner, np.kron, np.cross}
+BILINEAR_METHODS = {("method", "dot")}
+# pointwise though not marked elementwise (their bounds are constants)
+POINTWISE = {np.clip, ("method", "clip")}
+# reductions: each output element depends on its slice; the tangent is the rule's cotangent
+# for a seed of ones, times the tangent, summed over the reduced axes
+REDUCTIONS = {np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
+              np.linalg.norm} | {("method", m) for m in ("prod", "max", "min",
+                                                                     "var", "std")}
+
+
+def extreme_jvp(pick, xs, dxs):
+    """The tangent of ``max(xs)`` / ``min(xs)``: that of the (first) item picked."""
+    return dxs[pick(range(len(xs)), key=xs.__getitem__)]
+
+
+def reduction_jvp(rule, dx, ans, axis, keepdims, /, *args, **kwargs):
+    """The tangent of a reduction ``ans = r(x, ...)`` along ``dx`` (forward.py)."""
+    parts = rule(np.ones_like(np.asarray(ans, dtype=np.float64)), ans, *args, **kwargs)
+    part = parts[0] if isinstance(parts, tuple) else parts
+    product = np.asarray(part, dtype=np.float64) * np.asarray(dx, dtype=np.float64)
+    if axis is None:
+        return float(np.sum(product)) if np.ndim(ans) == 0 else np.sum(product)
+    return np.sum(product, axis=axis, keepdims=bool(keepdims))
+
+
+def _inv_jvp(a, da, ans):
+    return -ans @ da @ ans
+
+
+def _solve_jvp(a, b, da, db, ans):
+    return np.linalg.solve(a, db - da @ ans)
+
+
+ANS = "\0ans"  # the result of the statement in a tangent expression (no name can be it)
+
+
+class Forwarder(Reverser):
+    """Builds the tangent function of one FunctionIR for one ``wrt`` and argument kinds."""
+
+    def tangent(self, primal: str) -> str:
+        """``dx`` for ``x`` (a fresh name when ``dx`` is taken)."""
+        return self.names.once(("tangent", primal), "d" + primal, "tangent")
+
+    def build_forward(self, fname: str) -> gast.FunctionDef:
+        fir = self.fir
+        params = [gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)
+                  for p in fir.params]
+        params += [gast.Name(id=self.tangent(w), ctx=gast.Param(), annotation=None,
+                             type_comment=None) for w in self.wrt]
+        body = []
+        for p in sorted(self.entry_copies):  # the caller's objects are never written
+            for v in [p] + ([self.tangent(p)] if self.active(p) else []):
+                if self.is_array(p):
+                    value = call(gast.Attribute(value=name(v), attr="copy", ctx=gast.Load()))
+                else:
+                    value = call(self.helper(rt.fresh_copy), name(v))
+                body.append(assign(v, value))
+        body += self.block(fir.body)
+        args = gast.arguments(args=params, posonlyargs=[], vararg=None, kwonlyargs=[],
+                              kw_defaults=[], kwarg=None, defaults=[])
+        return gast.FunctionDef(name=fname, args=args, body=body, decorator_list=[],
+                                returns=None, type_comment=None, type_params=[])
+
+    # -- statements ---------------------------------------------------------------------
+    def block(self, stmts) -> list:
+        out: list = []
+        for s in stmts:
+            out.extend(self.stmt(s))
+        return out
+
+    def stmt(self, s) -> list:
+        if isinstance(s, gast.If):
+            return [ir.at(gast.If(test=clone(s.test), body=self.block(s.body) or [gast.Pass()],
+                                  orelse=self.block(s.orelse)), s)]
+        if isinstance(s, gast.While):
+            return [ir.at(gast.While(test=clone(s.test), body=self.block(s.body),
+                                     orelse=self.block(s.orelse)), s)]
+        if isinstance(s, gast.For):
+            return [self.for_loop(s)]
+        if isinstance(s, gast.Return):
+            return [self.ret(s)]
+        op = self.ops.get(id(s))
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            t = s.targets[0].id
+            if not self.active(t):
+                return [clone(s)]
+            return self.assign(s, t, op)
+        if isinstance(s, gast.Assign):  # a store: b[i] = v
+            base = ir.store_base(s.targets[0])
+            if base is None or not self.active(base):
+                return [clone(s)]
+            target = clone(s.targets[0])
+            target.value = self._retarget(target.value, base)
+            return [clone(s), ir.at(assign(target, self.tan_or_zero(s.value)), s)]
+        if isinstance(s, gast.Expr) and op is not None and op.kind == "list":
+            return [clone(s)] + self.list_change(s, op)
+        if isinstance(s, gast.Expr) and op is not None and op.kind == "user" and \
+                any(self.active(a.id) for a in op.operands):
+            raise self.fir.error(f"forward mode: {describe(op)} called for its effect on "
+                                 "active arguments", s, "return the new values instead")
+        return [clone(s)]
+
+    def _retarget(self, node, base):
+        """``b`` in a store target ``b[i][j]`` replaced by its tangent."""
+        if isinstance(node, gast.Name):
+            return name(self.tangent(base))
+        node.value = self._retarget(node.value, base)
+        return node
+
+    def for_loop(self, s):
+        loop = gast.For(target=clone(s.target), iter=clone(s.iter), body=self.block(s.body),
+                        orelse=self.block(s.orelse), type_comment=None)
+        targets = [n.id for n in ir.walk(s.target) if isinstance(n, gast.Name)]
+        if any(self.active(n) for n in targets):
+            if not (isinstance(s.target, gast.Name) and isinstance(s.iter, gast.Name)):
+                raise self.fir.error("forward mode: a loop over active values that is not "
+                                     "`for x in xs`", s, "loop over an index instead")
+            # for x in xs -> for x, dx in zip(xs, dxs)
+            loop.target = gast.Tuple(elts=[clone(s.target), name(self.tangent(
+                s.target.id), True)], ctx=gast.Store())
+            loop.iter = call(self.helper(builtins.zip), clone(s.iter),
+                             self.tan_or_zero(s.iter))
+        return ir.at(loop, s)
+
+    def ret(self, s):
+        value = s.value
+        if isinstance(value, gast.Tuple):
+            tangent = gast.Tuple(elts=[self.tan_or_zero(e) for e in value.elts],
+                                 ctx=gast.Load())
+        else:
+            tangent = self.tan_or_zero(value)
+        return ir.at(gast.Return(value=gast.Tuple(elts=[clone(value), tangent],
+                                                  ctx=gast.Load())), s)
+
+    def list_change(self, s, op) -> list:
+        """``xs.append(v)`` -> ``dxs.append(dv)`` (and extend, insert; pop as a value)."""
+        node = s.value
+        base = node.func.value.id
+        if not self.active(base):
+            return []
+        args = list(node.args)
+        if op.method in ("append", "extend"):
+            args = [self.tan_or_zero(args[0])]
+        elif op.method == "insert":
+            args = [clone(args[0]), self.tan_or_zero(args[1])]
+        else:
+            args = [clone(a) for a in args]
+        return [ir.at(ir.expr_stmt(call(gast.Attribute(value=name(self.tangent(base)),
+                                                       attr=op.method, ctx=gast.Load()),
+                                        *args)), s)]
+
+    # -- tangents of values ---------------------------------------------------------------
+    def tan(self, atom):
+        """The tangent of an atom: its tangent's name, or None when it has none (a constant,
+        an inactive value)."""
+        if isinstance(atom, gast.Name) and atom.id in self.fir.locals and self.active(atom.id):
+            return name(self.tangent(atom.id))
+        return None
+
+    def tan_or_zero(self, atom):
+        d = self.tan(atom)
+        if d is not None:
+            return d
+        return self.zero_of(atom)
+
+    def zero_of(self, atom):
+        """A zero tangent for ``atom``'s value: ``0.0`` for a number."""
+        if isinstance(atom, gast.Constant) or isinstance(atom, gast.Name) and \
+                kinds.is_number(kinds.kind_of(atom, self.env)):
+            return const(0.0)
+        return call(self.helper(rt.tangent_zero), clone(atom))
+
+    def assign(self, s, t, op) -> list:
+        """The statements for ``t = value`` with ``t`` active: the primal and its tangent."""
+        dt = name(self.tangent(t), True)
+        value = s.value
+        kind = op.kind if op is not None else None
+        if kind == "user":
+            return [self.user_call(s, t, op)]
+        expr = self.tangent_expr(s, t, op)
+        if expr is None:  # no active operand: a zero of t's structure, once t is known
+            return [clone(s), ir.at(assign(dt, self.zero_of(name(t))), s)]
+        if ANS not in names_in(expr):
+            # the tangent first: from the operands' values before the statement
+            return [ir.at(assign(dt, expr), s), clone(s)]
+        if t not in names_in(value):  # the tangent reads the result: after it
+            return [clone(s), ir.at(assign(dt, substitute(expr, {ANS: name(t)})), s)]
+        # t = f(t) whose tangent needs the new t: through a temporary
+        tmp = self.names.numbered("_t")
+        expr = substitute(expr, {ANS: name(tmp)})
+        return [ir.at(assign(name(tmp, True), clone(value)), s),
+                ir.at(assign(name(self.tangent(tmp), True), expr), s),
+                ir.at(assign(name(t, True), name(tmp)), s),
+                ir.at(assign(dt, name(self.tangent(tmp))), s)]
+
+    def tangent_expr(self, s, t, op):
+        """The tangent of ``t = value`` as one expression, or None (no active operand)."""
+        kind = op.kind if op is not None else None
+        value = s.value
+        if kind == "copy":
+            return self.tan(op.operands[0])
+        if kind in ("const", "zero", "effect"):
+            return None
+        if kind == "literal":
+            value = op.node  # (dict(p=a) is the literal {"p": a})
+            if isinstance(value, gast.Dict):
+                if not any(self.tan(v) is not None for v in value.values):
+                    return None
+                return gast.Dict(keys=[clone(k) for k in value.keys],
+                                 values=[self.tan_or_zero(v) for v in value.values])
+            if not any(self.tan(e) is not None for e in value.elts):
+                return None
+            elts = [self.tan_or_zero(e) for e in value.elts]
+            return (gast.List if isinstance(value, gast.List) else gast.Tuple)(
+                elts=elts, ctx=gast.Load())
+        if kind == "index":
+            d = self.tan(value.value)
+            if d is None:
+                return None
+            return gast.Subscript(value=d, slice=clone(value.slice), ctx=gast.Load())
+        if kind == "dict_get":
+            d = value.func.value
+            if self.tan(d) is None and not (len(value.args) > 1 and self.tan(value.args[1])):
+                return None
+            args = [clone(value.args[0])] if value.args else [const(None)]
+            if len(value.args) > 1:
+                args.append(self.tan_or_zero(value.args[1]))
+            return call(gast.Attribute(value=self.tan_or_zero(d), attr="get",
+                                       ctx=gast.Load()), *args)
+        if kind == "list" and op.method == "pop":
+            base = value.func.value
+            if self.tan(base) is None:
+                return None
+            return call(gast.Attribute(value=self.tan(base), attr="pop", ctx=gast.Load()),
+                        *[clone(a) for a in value.args])
+        if kind == "rule":
+            if not any(self.tan(a) is not None for a in op.operands):
+                return None
+            return self.rule_tangent(s, t, op)
+        raise self.fir.error(f"forward mode: no tangent for {describe(op) if op else 'this'}",
+                             s)
+
+    # -- rules ------------------------------------------------------------------------------
+    def _pointwise(self, op, t, args) -> bool:
+        rule = op.rule
+        prim = op.primitive
+        if rule.elementwise or isinstance(prim, np.ufunc) or prim in POINTWISE:
+            return True
+        if getattr(prim, "__module__", None) == "math":
+            return True
+        numbers = [kinds.is_number(self.kinds.get(a.id)) if isinstance(a, gast.Name) and
+                   a.id in self.fir.locals else True for a in args]
+        return all(numbers) and kinds.is_number(self.kinds.get(t))
+
+    def rule_tangent(self, s, t, op):
+        rule: rules.Rule = op.rule
+        prim = op.primitive
+        args = self._call_args(op)
+        node = s.value
+        if isinstance(prim, tuple) and prim in LINEAR_METHODS or \
+                not isinstance(prim, tuple) and prim in LINEAR:
+            return self._linear(node, args)
+        if isinstance(prim, tuple) and prim in BILINEAR_METHODS or \
+                not isinstance(prim, tuple) and prim in BILINEAR:
+            bound, _ = self._bind_rule_args(s, op, rule)
+            return self._bilinear(node, [bound.get(n) for n in rule.arg_names[:2]],
+                                  rule.arg_names)
+        if prim in (builtins.max, builtins.min) and len(args) == 1 and \
+                isinstance(node, gast.Call) and not node.keywords:  # max(xs)
+            return call(self.helper(extreme_jvp), name(prim.__name__), clone(args[0]),
+                        self.tan_or_zero(args[0]))
+        if prim is np.einsum:  # multilinear in its operands
+            return self._multilinear(node, list(range(1, len(node.args))))
+        if prim in REDUCTIONS and not self._pointwise(op, t, args):
+            return self._reduction(s, t, op)
+        if prim is np.linalg.inv:
+            return call(self.helper(_inv_jvp), clone(args[0]), self.tan_or_zero(args[0]),
+                        name(ANS))
+        if prim is np.linalg.solve and len(args) == 2:
+            return call(self.helper(_solve_jvp), clone(args[0]), clone(args[1]),
+                        self.tan_or_zero(args[0]), self.tan_or_zero(args[1]), name(ANS))
+        if isinstance(self.kinds.get(t), kinds.Seq) and prim in (operator.add, operator.mul):
+            # list + list, list * n: the same operation on the tangents
+            if prim is operator.add:
+                return gast.BinOp(left=self.tan_or_zero(args[0]), op=gast.Add(),
+                                  right=self.tan_or_zero(args[1]))
+            seq = 0 if isinstance(self.kinds.get(getattr(args[0], "id", None)), kinds.Seq) \
+                else 1
+            other = clone(args[1 - seq])
+            return gast.BinOp(left=self.tan_or_zero(args[seq]), op=gast.Mult(), right=other)
+        if not self._pointwise(op, t, args):
+            raise self.fir.error(f"forward mode: no forward rule for {describe(op)} on "
+                                 "arrays", s, "the reverse mode (s2sad.grad, vjp) has one")
+        expr = self._from_vjp(s, t, op)
+        if expr is not None and self._may_broadcast(t, args):
+            # x + y with y a number or of another shape: the tangent takes the result's
+            # shape (a later dt[i] = ... writes into it)
+            expr = call(self.helper(rt.expand_to), expr, name(ANS))
+        return expr
+
+    def _may_broadcast(self, t, args) -> bool:
+        if not self.is_array(t):
+            return False
+        arrays = [a for a in args if isinstance(a, gast.Name) and not
+                  kinds.is_number(kinds.kind_of(a, self.env))]
+        active_numbers = [a for a in args if self.tan(a) is not None and a not in arrays]
+        return not (len(arrays) == 1 and self.tan(arrays[0]) is not None and
+                    not active_numbers)
+
+    def _linear(self, node, args):
+        """The primitive applied to its data argument's tangent (other arguments as they
+        are)."""
+        new = clone(node)
+        if isinstance(new, gast.Attribute):  # x.T
+            new.value = self.tan_or_zero(args[0])
+            return new
+        if isinstance(new, gast.UnaryOp):
+            new.operand = self.tan_or_zero(args[0])
+            return new
+        if isinstance(new.func, gast.Attribute) and self.fir.resolve(new.func) is MISSING:
+            new.func.value = self.tan_or_zero(args[0])  # a method: x.sum() -> dx.sum()
+            return new
+        if new.args:
+            first = new.args[0]
+            if self.tan(first) is None:
+                return None
+            new.args[0] = self.tan(first)
+            return new
+        if new.keywords:  # the data argument by keyword: np.sum(a=x)
+            first = new.keywords[0]
+            if self.tan(first.value) is None:
+                return None
+            first.value = self.tan(first.value)
+            return new
+        return None
+
+    def _bilinear(self, node, args, arg_names):
+        terms = []
+        for k in (0, 1):
+            d = self.tan(args[k]) if args[k] is not None else None
+            if d is None:
+                continue
+            new = clone(node)
+            if isinstance(new, gast.BinOp):
+                if k == 0:
+                    new.left = d
+                else:
+                    new.right = d
+            elif isinstance(new.func, gast.Attribute) and \
+                    self.fir.resolve(new.func) is MISSING:  # a.dot(b)
+                if k == 0:
+                    new.func.value = d
+                else:
+                    new.args[0] = d
+            elif k < len(new.args):
+                new.args[k] = d
+            else:  # by keyword
+                for kw in new.keywords:
+                    if kw.arg == arg_names[k]:
+                        kw.value = d
+            terms.append(new)
+        return _sum(terms)
+
+    def _multilinear(self, node, positions):
+        terms = []
+        for k in positions:
+            d = self.tan(node.args[k])
+            if d is not None:
+                new = clone(node)
+                new.args[k] = d
+                terms.append(new)
+        return _sum(terms)
+
+    def _reduction(self, s, t, op):
+        rule: rules.Rule = op.rule
+        bound, keywords = self._bind_rule_args(s, op, rule)
+        data = self._call_args(op)[0]
+        if [n for n in rule.arg_names if n in bound and self.tan(bound[n]) is not None] != \
+                [rule.arg_names[0]]:
+            raise self.fir.error(f"forward mode: {describe(op)} with active values beyond "
+                                 "its data argument", s)
+        fname = self.names.once(("rule", id(rule.func)), "_vjp_" + _short(rule.primitive),
+                                "helper")
+        self.injected[fname] = rule.func
+        axis = bound.get("axis", const(None))
+        keepdims = bound.get("keepdims", const(False))
+        c = call(self.helper(reduction_jvp), name(fname), self.tan(data), name(ANS),
+                 clone(axis), clone(keepdims), *[clone(a) for a in self._call_args(op)])
+        c.keywords = [gast.keyword(arg=k.arg, value=clone(k.value)) for k in keywords]
+        return c
+
+    def _from_vjp(self, s, t, op):
+        """A pointwise rule's tangent: its cotangent of each active argument with ``g``
+        replaced by that argument's tangent, summed."""
+        rule: rules.Rule = op.rule
+        names = rule.arg_names
+        bound, keywords = self._bind_rule_args(s, op, rule)
+        template = rule.template()
+        renamed = self._template_names(rule, template) if template is not None else None
+        active = [n for n in names if n in bound and self.tan(bound[n]) is not None]
+        terms = []
+        if template is None or renamed is None:
+            fname = self.names.once(("rule", id(rule.func)), "_vjp_" + _short(rule.primitive),
+                                    "helper")
+            self.injected[fname] = rule.func
+            for n in active:
+                c = call(fname, self.tan(bound[n]), name(ANS),
+                         *[clone(a) for a in self._call_args(op)])
+                c.keywords = [gast.keyword(arg=k.arg, value=clone(k.value)) for k in keywords]
+                terms.append(ir.subscript(c, const(names.index(n))) if len(names) > 1 else c)
+        else:
+            for n in active:
+                expr = template[names.index(n)]
+                if isinstance(expr, gast.Constant) and expr.value is None:
+                    continue
+                mapping = template_mapping(rule, bound, renamed, self.tan(bound[n]),
+                                           name(ANS))
+                terms.append(_fold(substitute(expr, mapping)))
+        return _sum(terms)
+
+    # -- user functions -------------------------------------------------------------------
+    def user_call(self, s, t, op):
+        """``t = g(a, b)`` -> ``t, dt = g_jvp(a, b, da)`` (the callee's own tangent function
+        for the arguments that carry tangents)."""
+        node = s.value
+        if node.keywords:
+            raise self.fir.error("forward mode: keyword arguments to a user function", s)
+        args = list(node.args)
+        positions = [k for k, a in enumerate(args) if self.tan(a) is not None]
+        arg_kinds = tuple(kinds.kind_of(a, self.env) or kinds.OBJECT for a in args)
+        fname, fobj = self.ctx.jvp_of(op.primitive, positions, self.fir, s, arg_kinds)
+        fname = self.names.once(("callee", id(fobj)), fname, "helper")
+        self.injected[fname] = fobj
+        self.callee_names[fname] = fobj
+        c = call(fname, *[clone(a) for a in args], *[self.tan(args[k]) for k in positions])
+        return ir.at(assign(gast.Tuple(elts=[name(t, True), name(self.tangent(t), True)],
+                                       ctx=gast.Store()), c), s)
+
+
+def _sum(terms):
+    """``a + b + ...`` of tangent terms, or None for none."""
+    if not terms:
+        return None
+    out = terms[0]
+    for term in terms[1:]:
+        out = gast.BinOp(left=out, op=gast.Add(), right=term)
+    return out
+
+
+def forward(fir, wrt: list[str], fname: str, context, param_kinds: dict | None = None):
+    """Build the tangent FunctionDef of ``fir``; returns (FunctionDef, injected, Forwarder)."""
+    f = Forwarder(fir, wrt, context, param_kinds)
+    fdef = f.build_forward(fname)
+    return fdef, f.injected, f
+
