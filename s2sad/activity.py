@@ -25,7 +25,7 @@ from typing import Any
 
 import gast
 
-from . import ir, kinds, rules
+from . import ir, kinds, rules, runtime
 from .ir import store_base, walk_statements
 from .parse import MISSING, FunctionIR
 
@@ -43,6 +43,10 @@ ZERO_METHODS = {"index", "count", "argmax", "argmin", "argsort", "nonzero", "sta
                 "endswith", "isdigit", "keys"}  # results that are constants for the gradient
 ARRAY_MUTATORS = {"sort", "fill", "put", "resize", "itemset", "partition", "byteswap",
                   "setflags", "setfield"}
+# helpers of generated code that accumulate into their first argument, linearly: forward mode
+# mirrors them on tangents (the others of runtime.MUTATING_HELPERS are refused when active)
+MIRRORED = {runtime.add_item, runtime.take_item, runtime.get_grad, runtime.add_at}
+MUTATING_HELPERS = set(runtime.MUTATING_HELPERS)
 
 
 @dataclass
@@ -190,8 +194,18 @@ class Classifier:
         if target is builtins.print:
             return Op("effect", node=node)
         op = self.primitive(target, args, node)
-        if op.kind == "opaque" and rules.is_library(target):
+        if op.kind == "opaque" and target in MIRRORED:
+            # a helper of generated code that accumulates into its first argument (a
+            # generated gradient differentiated again): forward mode mirrors it
+            op.kind = "mirror"
+            op.writes = [n.id for n in _locals_in(fir, node.args[:1])]
+        elif op.kind == "opaque" and rules.is_library(target):
             op.writes = self.library_writes(target, node)
+        elif op.kind == "opaque":
+            # a function with no source and no rule may change any object it is given
+            op.writes = [a.id for a in _locals_in(fir, args) if isinstance(
+                self.kind(a), (kinds.Seq, kinds.Dict, kinds.Array)) or self.kind(a) in (
+                None, kinds.OBJECT)]
         elif any(k.arg == "out" for k in node.keywords):  # np.add(a, b, out=c) writes c
             op.writes = op.writes + [n.id for n in _locals_in(
                 fir, [k.value for k in node.keywords if k.arg == "out"])]
@@ -202,7 +216,7 @@ class Classifier:
         from .aliases import _mutator_functions
 
         out = []
-        if target in _mutator_functions() and node.args:
+        if (target in _mutator_functions() or target in MUTATING_HELPERS) and node.args:
             out += _locals_in(self.fir, node.args[:1])
         out += _locals_in(self.fir, [k.value for k in node.keywords if k.arg == "out"])
         return [n.id for n in out]
@@ -248,6 +262,8 @@ class Classifier:
             rule = self.variant(prim, args)
         if rule is not None:
             return Op("rule", operands, primitive=prim, rule=rule, node=node)
+        if not isinstance(prim, tuple) and prim in rules.LINEAR_HELPERS:
+            return Op("helper", operands, primitive=prim, node=node)
         if isinstance(prim, types.FunctionType) and not rules.is_library(prim):
             op = Op("user", operands, primitive=prim, node=node)
             op.writes = self.callee_writes(prim, node)
@@ -303,7 +319,8 @@ def classify_all(fir: FunctionIR, kinds_of: dict, env, body=None) -> dict:
 
 # the treatments through which a derivative flows from operands to the result (the others give
 # constants, or are refused once their result is active)
-FLOWS = {"copy", "literal", "index", "rule", "user", "opaque", "text", "dict_get"}
+FLOWS = {"copy", "literal", "index", "rule", "user", "opaque", "text", "dict_get", "mirror",
+         "helper"}
 
 
 @dataclass

@@ -39,7 +39,9 @@ LINEAR = {np.sum, np.mean, np.reshape, np.transpose, np.swapaxes, np.expand_dims
           builtins.sum, builtins.list, builtins.tuple, builtins.float, operator.neg,
           operator.pos, np.negative, np.real, np.trace, np.diag, np.cumsum, np.diff, np.roll,
           np.flip, np.tile, np.repeat, np.hstack, np.vstack, np.atleast_1d, np.atleast_2d,
-          builtins.reversed}
+          builtins.reversed, rt.unreduce, rt.unbroadcast, rt.copy_of, rt.fresh_copy}
+# linear in all their arguments together: every argument replaced by its tangent (or zero)
+JOINTLY_LINEAR = {rt.add}
 LINEAR_METHODS = {("method", m) for m in ("sum", "mean", "reshape", "transpose", "squeeze",
                                           "ravel", "flatten", "copy", "cumsum")} | \
     {("attr", "T")}
@@ -47,12 +49,18 @@ LINEAR_METHODS = {("method", m) for m in ("sum", "mean", "reshape", "transpose",
 BILINEAR = {operator.matmul, np.matmul, np.dot, np.outer, np.inner, np.kron, np.cross}
 BILINEAR_METHODS = {("method", "dot")}
 # pointwise though not marked elementwise (their bounds are constants)
-POINTWISE = {np.clip, ("method", "clip")}
+POINTWISE = {np.clip, ("method", "clip"), rules._log}
 # reductions: each output element depends on its slice; the tangent is the rule's cotangent
 # for a seed of ones, times the tangent, summed over the reduced axes
 REDUCTIONS = {np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
               np.linalg.norm} | {("method", m) for m in ("prod", "max", "min",
                                                                      "var", "std")}
+
+
+# the accumulating helpers of generated code (activity.MIRRORED): the positions of the
+# object they accumulate into and of the values they add; keys and indexes stay as they are
+MIRRORED = {rt.add_item: (0, 2), rt.take_item: (0,), rt.get_grad: (0, 3),
+            rt.add_at: (0, 2)}
 
 
 def extreme_jvp(pick, xs, dxs):
@@ -130,6 +138,10 @@ class Forwarder(Reverser):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             t = s.targets[0].id
             if not self.active(t):
+                if op is not None and op.kind == "list" and op.method == "pop":
+                    # an inactive item (a trip count) popped from an active list: its
+                    # tangent list drops the item too
+                    return [clone(s)] + self.list_change(ir.expr_stmt(s.value), op)
                 return [clone(s)]
             return self.assign(s, t, op)
         if isinstance(s, gast.Assign):  # a store: b[i] = v
@@ -141,6 +153,9 @@ class Forwarder(Reverser):
             return [clone(s), ir.at(assign(target, self.tan_or_zero(s.value)), s)]
         if isinstance(s, gast.Expr) and op is not None and op.kind == "list":
             return [clone(s)] + self.list_change(s, op)
+        if isinstance(s, gast.Expr) and op is not None and op.kind == "mirror":
+            mirrored = self.mirror(s.value, op)
+            return [clone(s)] + ([ir.at(ir.expr_stmt(mirrored), s)] if mirrored else [])
         if isinstance(s, gast.Expr) and op is not None and op.kind == "user" and \
                 any(self.active(a.id) for a in op.operands):
             raise self.fir.error(f"forward mode: {describe(op)} called for its effect on "
@@ -284,8 +299,28 @@ class Forwarder(Reverser):
             if not any(self.tan(a) is not None for a in op.operands):
                 return None
             return self.rule_tangent(s, t, op)
+        if kind == "mirror":
+            return self.mirror(value, op)
+        if kind == "helper":
+            linear, constant = rules.LINEAR_HELPERS[op.primitive]
+            for k in constant:
+                if k < len(value.args) and self.tan(value.args[k]) is not None:
+                    raise self.fir.error(f"forward mode: {describe(op)} is not linear in "
+                                         "its argument " + str(k + 1), s)
+            return self._multilinear(value, [k for k in linear if k < len(value.args)])
         raise self.fir.error(f"forward mode: no tangent for {describe(op) if op else 'this'}",
                              s)
+
+    def mirror(self, node, op):
+        """``add_item(bd, k, v)`` -> ``add_item(dbd, k, dv)``: the same accumulation on the
+        tangents (None when the object accumulated into carries none)."""
+        positions = MIRRORED[op.primitive]
+        if not node.args or self.tan(node.args[0]) is None or node.keywords:
+            return None
+        new = clone(node)
+        for k in positions:
+            new.args[k] = self.tan_or_zero(node.args[k])
+        return new
 
     # -- rules ------------------------------------------------------------------------------
     def _pointwise(self, op, t, args) -> bool:
@@ -307,6 +342,8 @@ class Forwarder(Reverser):
         if isinstance(prim, tuple) and prim in LINEAR_METHODS or \
                 not isinstance(prim, tuple) and prim in LINEAR:
             return self._linear(node, args)
+        if prim in JOINTLY_LINEAR:
+            return call(clone(node.func), *[self.tan_or_zero(a) for a in args])
         if isinstance(prim, tuple) and prim in BILINEAR_METHODS or \
                 not isinstance(prim, tuple) and prim in BILINEAR:
             bound, _ = self._bind_rule_args(s, op, rule)

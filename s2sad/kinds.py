@@ -442,7 +442,9 @@ def _call_kind(e, env):
     module = getattr(obj, "__module__", "") or ""
     if module in ("s2sad.runtime", "s2sad.rules", "s2sad.wasm_emit"):
         return _helper_kind(getattr(obj, "__name__", ""), args)
-    if obj is builtins.range or obj is builtins.enumerate or obj is builtins.zip:
+    if obj is builtins.range:  # (a sequence of ints that cannot be changed)
+        return Seq("tuple", INT)
+    if obj is builtins.enumerate or obj is builtins.zip:
         return OBJECT
     if obj in INT_BUILTINS:
         return INT

@@ -103,6 +103,10 @@ class Planning:
                 plan = self.plan_store(s, op)
             elif op.kind == "list":
                 plan = self.plan_list(s, op)
+            elif op.kind == "mirror" and any(self.active(w) for w in op.writes):
+                raise self.fir.error(f"{describe(op)} accumulates derivatives: a generated "
+                                     "gradient's dict or array updates have no reverse "
+                                     "derivative", s, "use s2sad.hvp (forward over reverse)")
             elif op.target is not None and self.active(op.target) and op.target in useful:
                 plan = StmtPlan(op)
                 self._plan_assign(s, op.target, op, plan)
@@ -215,6 +219,10 @@ class Planning:
         if op.kind == "rule":
             self._plan_rule(s, t, op, plan)
             return
+        if op.kind == "helper":
+            raise fir.error(f"{describe(op)} (a helper of generated code) has no reverse "
+                            "derivative: a gradient of a gradient through it is not supported",
+                            s, "use s2sad.hvp or s2sad.hessian (forward over reverse)")
         if op.kind == "user":
             self._plan_user_call(s, t, op, plan)
             return

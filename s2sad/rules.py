@@ -519,6 +519,7 @@ from .runtime import (  # noqa: E402
     max_grad,
     norm_grad,
     power,
+    reduce_to,
     repeat_grad,
     share_max,
     solve_grad_a,
@@ -901,3 +902,96 @@ def _(g, ans, a, b):
 @adjoint_for_sequences(operator.mul)
 def _(g, ans, a, b):
     return repeat_grad(g, a, b), repeat_grad(g, b, a)
+
+
+# -- the helpers generated code calls: a generated gradient is itself differentiated (hvp:
+# forward mode over it; grad of grad) ----------------------------------------------------------
+
+from .runtime import add as _add  # noqa: E402
+from .runtime import (  # noqa: E402
+    copy_of,
+    expand_to,
+    fresh_copy,
+    tangent_zero,
+    unbroadcast,
+    unreduce,
+    zeros_like,
+)
+
+nondifferentiable(zeros_like, tangent_zero)
+adjoint(div, elementwise=True)(lookup(operator.truediv).func)
+adjoint(power, elementwise=True)(lookup(operator.pow).func)
+
+
+@adjoint(_log)
+def _(g, ans, a):
+    return div(g, a)
+
+
+@adjoint(copy_of)
+def _(g, ans, value):
+    return g
+
+
+@adjoint(fresh_copy)
+def _(g, ans, value):
+    return g
+
+
+@adjoint(_add)
+def _(g, ans, a, b):
+    return g, g
+
+
+@adjoint(unbroadcast)
+def _(g, ans, cotangent, x):
+    return expand_to(g, cotangent), None
+
+
+@adjoint(unreduce)
+def _(g, ans, cotangent, x, axis=None, keepdims=False):
+    return reduce_to(g, cotangent, axis, keepdims), None, None, None
+
+
+from .runtime import (  # noqa: E402
+    clip_mask,
+    clipped_above,
+    clipped_below,
+    concat_grad,
+    count,
+    dot_grad_a,
+    dot_grad_b,
+    einsum_grad,
+    fill_like,
+    linspace_weights,
+    matmul_grad_a,
+    matmul_grad_b,
+    max_grad,
+    repeat_grad,
+    share_max,
+    solve_grad_b,
+    split_like,
+    to_structure,
+    unsort,
+    unstack,
+    untranspose,
+    var_grad,
+)
+
+# masks and counts: constants for a derivative (zero almost everywhere)
+nondifferentiable(clip_mask, clipped_below, clipped_above, count, share_max,
+                  linspace_weights)
+
+#: helpers of generated code that are multilinear in some arguments (first list), read others
+#: only for their shape or as a mask (constants for a derivative), and need the rest (second
+#: list) to carry no derivative.  Forward mode maps tangents through them (a Hessian-vector
+#: product: forward over reverse); the reverse mode has no rule for them, and refuses a
+#: gradient of a gradient through them.
+LINEAR_HELPERS: dict = {
+    matmul_grad_a: ((0, 2), ()), matmul_grad_b: ((0, 1), ()),
+    dot_grad_a: ((0, 2), ()), dot_grad_b: ((0, 1), ()),
+    einsum_grad: ((0, 2, 3), ()), max_grad: ((0,), ()), untranspose: ((0,), ()),
+    split_like: ((0,), ()), unstack: ((0,), ()), to_structure: ((0,), ()),
+    concat_grad: ((0,), ()), repeat_grad: ((0,), ()), unsort: ((0,), ()),
+    fill_like: ((1,), ()), var_grad: ((0, 1), ()), solve_grad_b: ((0,), (1,)),
+}

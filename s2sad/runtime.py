@@ -48,6 +48,12 @@ def expand_to(d: Any, ans: Any) -> Any:
     return d + np.zeros(shape)
 
 
+def reduce_to(g: Any, cotangent: Any, axis: Any, keepdims: bool) -> Any:
+    """The cotangent of ``unreduce``'s first argument: ``g`` summed over the axes it was
+    spread along, in the shape of ``cotangent``."""
+    return np.reshape(np.sum(g, axis=axis, keepdims=bool(keepdims)), np.shape(cotangent))
+
+
 def _is_zero(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and x == 0
 

@@ -225,3 +225,107 @@ def test_random_programs_forward_equals_reverse(tmp_path_factory):
             exact += 1
             break
     assert exact >= 100
+
+
+# -- composed: Hessian-vector products (forward over reverse), Hessians, Jacobians ----------
+
+HVP_COVERED = [p for p in PROGRAMS if p[0].__name__ in {
+    "poly", "arith", "trig", "exp_log", "roots", "hyperbolic", "inverse_trig", "sin_sum",
+    "newton_sqrt", "while_halving", "while_break", "pendulum", "weighted_dict",
+    "range_negative_step", "inactive_param", "nested_calls", "return_in_branch",
+    "break_in_for", "swap", "augassign"}]
+
+
+def test_hvp_covers_the_scalar_programs_it_should():
+    assert len(HVP_COVERED) >= 15, [p[0].__name__ for p in HVP_COVERED]
+
+
+@pytest.mark.parametrize("f,domains,wrt", HVP_COVERED,
+                         ids=[p[0].__name__ for p in HVP_COVERED])
+def test_hvp_matches_differences_of_the_gradient(f, domains, wrt):
+    positions = [k for k, d in enumerate(domains) if not (len(d) == 3 and d[2] == "int")]
+    g = s2sad.grad(f, wrt=tuple(positions))
+
+    @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.tuples(*[strategy(d) for d in domains]), st.integers(0, 2 ** 32 - 1))
+    def check(args, seed):
+        try:
+            f(*args)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            assume(False)
+        tangents = [_tangent(a, np.random.default_rng(seed)) for a in args]
+        got = s2sad.hvp(f, args, tangents)
+        assert len(got) == len(args)
+        for k in positions:  # each entry: the directional derivative of that gradient
+            want = fd_or_none(lambda *a, k=k: g(*a)[positions.index(k)], args, tangents)
+            assume(want is not None)
+            np.testing.assert_allclose(np.ravel(got[k]), want, rtol=1e-5, atol=1e-6)
+
+    check()
+
+
+def quartic(w, A):
+    h = np.tanh(A @ w)
+    return np.sum(h * h) + np.sum(w ** 4) + np.max(A @ w) + np.dot(w, w) * np.mean(A)
+
+
+def test_hessian_of_an_array_function_is_symmetric_and_matches_differences():
+    rng = np.random.default_rng(5)
+    w, A = rng.normal(size=3), rng.normal(size=(4, 3))
+    H = s2sad.hessian(quartic)(w, A)
+    assert H.shape == (3, 3)
+    np.testing.assert_allclose(H, H.T, rtol=1e-10, atol=1e-12)
+    g = s2sad.grad(quartic)
+    h = 1e-5
+    want = np.stack([(g(w + h * e, A) - g(w - h * e, A)) / (2 * h) for e in np.eye(3)], -1)
+    np.testing.assert_allclose(H, want, rtol=1e-5, atol=1e-6)
+    blocks = s2sad.hessian(quartic, wrt=(0, 1))(w, A)
+    assert blocks[0][0].shape == (3, 3) and blocks[0][1].shape == (3, 4, 3) and \
+        blocks[1][0].shape == (4, 3, 3) and blocks[1][1].shape == (4, 3, 4, 3)
+    np.testing.assert_allclose(blocks[0][0], H)
+    np.testing.assert_allclose(blocks[0][1], np.moveaxis(blocks[1][0], -1, 0), rtol=1e-9,
+                               atol=1e-12)
+    assert s2sad.hessian(lambda_free_scalar)(0.7, 2.0) == pytest.approx(
+        -math.sin(0.7) * 2.0 + 6 * 0.7, rel=1e-12)
+
+
+def lambda_free_scalar(x, c):
+    return math.sin(x) * c + x ** 3
+
+
+def test_hvp_source_is_the_forward_transform_of_the_gradient(capsys):
+    s2sad.hvp(sin_loop, (0.3, 10), (1.0, 0), verbose=True)
+    source = capsys.readouterr().out
+    assert "def sin_loop_grad_x_jvp_x(x, n, b_out, dx):" in source
+    assert "d_stack.append(" in source and "d_stack.pop()" in source
+
+
+def test_jacobian_by_columns_and_by_rows_agree():
+    rng = np.random.default_rng(9)
+    A, w = rng.normal(size=(4, 3)), rng.normal(size=3)
+    fwd = s2sad.jacobian(vector_out, wrt=1, mode="fwd")(A, w)
+    rev = s2sad.jacobian(vector_out, wrt=1, mode="rev")(A, w)
+    assert fwd.shape == rev.shape == (4, 3)
+    np.testing.assert_allclose(fwd, rev, rtol=1e-12, atol=1e-14)
+    h = 1e-6
+    want = np.stack([(vector_out(A, w + h * e) - vector_out(A, w - h * e)) / (2 * h)
+                     for e in np.eye(3)], -1)
+    np.testing.assert_allclose(fwd, want, rtol=1e-6, atol=1e-8)
+    both = s2sad.jacobian(vector_out, wrt=(0, 1))(A, w)
+    assert both[0].shape == (4, 4, 3) and both[1].shape == (4, 3)
+    with pytest.raises(S2SADError, match="mode must be"):
+        s2sad.jacobian(vector_out, mode="sideways")
+
+
+def test_a_gradient_of_a_gradient_through_array_helpers_is_refused_not_wrong():
+    from s2sad.transform import transform
+
+    g = s2sad.grad(vector_norm)
+    g(np.ones(3))
+    t = g.transformed
+    with pytest.raises(S2SADError, match="no reverse derivative"):
+        transform(t.vjp, ["w"], kinds={"w": s2sad.kinds.Array(1), "b_out": s2sad.kinds.FLOAT})
+
+
+def vector_norm(w):
+    return np.sum(np.outer(w, w) @ w)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from s2sad import rules
+from s2sad import runtime as rt
 from s2sad.runtime import unbroadcast
 from s2sad.testing import arrays, floats
 
@@ -172,6 +173,21 @@ SPECS = {
     np.expand_dims: [(np.expand_dims, st.tuples(MAT, st.just(1)), {}, (0,))],
     np.squeeze: [(np.squeeze, st.tuples(A((3, 1, 2))), {}, (0,))],
     np.ravel: [(np.ravel, st.tuples(MAT), {}, (0,))],
+    # the helpers generated code calls (a generated gradient is differentiated again)
+    rt.div: [(rt.div, broadcast_pair(0.5, 3.0), {}, (0, 1))],
+    rt.power: [(rt.power, broadcast_pair(0.5, 2.0), {}, (0, 1))],
+    rules._log: [(rules._log, scalar(0.1, 5), {}, (0,)), (rules._log, unary(0.1, 5), {}, (0,))],
+    rt.copy_of: [(rt.copy_of, unary(), {}, (0,))],
+    rt.fresh_copy: [(rt.fresh_copy, unary(), {}, (0,))],
+    rt.add: [(rt.add, st.tuples(F(), F()), {}, (0, 1)), (rt.add, st.tuples(MAT, MAT), {},
+                                                         (0, 1))],
+    rt.unbroadcast: [(rt.unbroadcast, st.tuples(A((3, 4)), A((4,))), {}, (0,)),
+                     (rt.unbroadcast, st.tuples(A((3, 4)), F()), {}, (0,)),
+                     (rt.unbroadcast, st.tuples(A((2, 3, 4)), A((3, 1))), {}, (0,))],
+    rt.unreduce: [(rt.unreduce, st.tuples(F(), MAT), {}, (0,)),
+                  (rt.unreduce, st.tuples(A((4,)), MAT, st.just(0)), {}, (0,)),
+                  (rt.unreduce, st.tuples(A((3, 1)), MAT, st.just(1), st.just(True)), {},
+                   (0,))],
     np.cumsum: [(np.cumsum, st.tuples(MAT), {}, (0,)),
                 (np.cumsum, st.tuples(MAT), {"axis": 1}, (0,))],
     np.flip: [(np.flip, st.tuples(MAT), {}, (0,)), (np.flip, st.tuples(MAT, st.just(0)), {},

@@ -1,0 +1,167 @@
+"""Derivatives composed from the two modes: Hessian-vector products (forward over reverse),
+Hessians, Jacobians (by columns with ``jvp`` or by rows with ``vjp``).
+
+``hvp`` applies the forward transformation to the generated adjoint itself -- it is Python
+in the subset s2sad reads, stacks included -- so the Hessian-vector product is one sweep
+forward and one back, each carrying tangents, and its source is readable like the others.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import kinds
+from .api import _check_backend, _tangent_like, _varies, check_output, jvp, vjp
+from .errors import S2SADError
+from .runtime import like
+from .runtime import tangent_zero as _zero
+from .transform import Wrt, transform, transform_forward, wrt_names
+
+
+def hvp_transformations(f: Callable, args: tuple) -> tuple[list[str], Any]:
+    """The parameters that carry tangents, and the forward transformation of ``f``'s
+    adjoint (``f_grad_jvp(params..., b_out, dparams...) -> ((value, grads), (dvalue,
+    dgrads))``) for these arguments."""
+    params = list(inspect.signature(f).parameters)
+    arg_kinds = {p: kinds.value_kind(a) for p, a in zip(params, args)}
+    wrt = [p for p in params if _varies(arg_kinds[p])]
+    if not wrt:
+        raise S2SADError(f"hvp of {f.__name__}: no argument carries a derivative",
+                         hint="give floats or float arrays")
+    t = transform(f, wrt, kinds=arg_kinds)
+    check_output(t)
+    seed = list(inspect.signature(t.vjp).parameters)[-1]
+    adjoint_kinds = dict(arg_kinds)
+    adjoint_kinds[seed] = kinds.FLOAT
+    return wrt, transform_forward(t.vjp, wrt, kinds=adjoint_kinds)
+
+
+def hvp(f: Callable, primals, tangents, backend: str = "python",
+        verbose: bool = False) -> tuple:
+    """The Hessian of scalar ``f`` at ``primals`` times ``tangents``: one entry per primal
+    (shaped like it; ``0.0`` for an int), as ``grad(f, wrt=all)`` has.  Forward mode applied
+    to the generated gradient (forward over reverse); built once per argument kinds."""
+    _check_backend(backend)
+    primals, tangents = tuple(primals), tuple(tangents)
+    params = list(inspect.signature(f).parameters)
+    if len(primals) != len(params) or len(tangents) != len(params):
+        raise S2SADError(f"hvp of {f.__name__}: {len(params)} parameters, {len(primals)} "
+                         f"primals and {len(tangents)} tangents")
+    wrt, ft = hvp_transformations(f, primals)
+    if verbose:
+        print(ft.full_source)
+    ts = [_tangent_like(primals[params.index(w)], tangents[params.index(w)], w, f.__name__)
+          for w in wrt]
+    _, (_, dgrads) = ft.jvp(*primals, 1.0, *ts)
+    if len(wrt) == 1:
+        dgrads = (dgrads,)
+    by_name = dict(zip(wrt, dgrads))
+    return tuple(like(a, by_name[p]) if p in by_name else 0.0
+                 for p, a in zip(params, primals))
+
+
+def _basis(x):
+    """Unit tangents along each element of ``x`` (a number or an array), in order."""
+    if isinstance(x, np.ndarray):
+        for k in range(x.size):
+            e = np.zeros(x.size)
+            e[k] = 1.0
+            yield e.reshape(x.shape)
+    else:
+        yield 1.0
+
+
+def hessian(f: Callable, wrt: Wrt = 0) -> Callable:
+    """A function returning the Hessian of scalar ``f`` with respect to ``wrt``: of shape
+    ``x.shape + x.shape`` for one array (a number for one number); for a tuple ``wrt``, a
+    tuple of tuples of blocks ``H[i][j]`` of shape ``xi.shape + xj.shape``.  Each column is
+    one Hessian-vector product (forward over reverse)."""
+    params = list(inspect.signature(f).parameters)
+    names, single = wrt_names(f, params, wrt)
+
+    def hessian_f(*args):
+        args = tuple(args)
+        if len(args) != len(params):
+            raise S2SADError(f"hessian of {f.__name__} takes {len(params)} arguments "
+                             f"({', '.join(params)}), got {len(args)}")
+        varied, ft = hvp_transformations(f, args)
+        for n in names:
+            if n not in varied:
+                raise S2SADError(f"hessian of {f.__name__}: '{n}' is not a float or a "
+                                 "float array")
+        zero = [_zero(args[params.index(w)]) for w in varied]
+        blocks = {}
+        for j in names:
+            xj = args[params.index(j)]
+            columns = []
+            for e in _basis(np.asarray(xj) if isinstance(xj, np.ndarray) else xj):
+                ts = list(zero)
+                ts[varied.index(j)] = e
+                _, (_, dgrads) = ft.jvp(*args, 1.0, *ts)
+                dgrads = (dgrads,) if len(varied) == 1 else dgrads
+                columns.append([dgrads[varied.index(i)] for i in names])
+            for k, i in enumerate(names):
+                xi = args[params.index(i)]
+                stacked = np.stack([np.asarray(c[k], dtype=float) for c in columns], axis=-1)
+                blocks[i, j] = stacked.reshape(np.shape(xi) + np.shape(xj)) if \
+                    isinstance(xj, np.ndarray) or isinstance(xi, np.ndarray) else \
+                    float(stacked.reshape(()))
+        if single:
+            return blocks[names[0], names[0]]
+        return tuple(tuple(blocks[i, j] for j in names) for i in names)
+
+    hessian_f.__name__ = f"hessian_{f.__name__}"
+    hessian_f.__doc__ = f"Hessian of {f.__name__} with respect to {', '.join(names)} (s2sad)."
+    return hessian_f
+
+
+def jacobian(f: Callable, wrt: Wrt = 0, mode: str = "rev") -> Callable:
+    """A function returning the Jacobian of ``f`` (a number or an array out) with respect to
+    ``wrt``: shape ``out.shape + x.shape`` (a tuple of those for a tuple ``wrt``).
+    ``mode="fwd"`` builds it by columns (one ``jvp`` per input element: few inputs),
+    ``"rev"`` by rows (one ``vjp`` and a pullback per output element: few outputs); both
+    reuse one cached transformation."""
+    if mode not in ("fwd", "rev"):
+        raise S2SADError(f"jacobian mode must be 'fwd' or 'rev', got {mode!r}")
+    params = list(inspect.signature(f).parameters)
+    names, single = wrt_names(f, params, wrt)
+
+    def jacobian_f(*args):
+        args = tuple(args)
+        if mode == "fwd":
+            out = {}
+            zeros = [_zero(a) if not isinstance(a, (bool, int)) else 0 for a in args]
+            for n in names:
+                x = args[params.index(n)]
+                cols = []
+                for e in _basis(np.asarray(x) if isinstance(x, np.ndarray) else x):
+                    ts = list(zeros)
+                    ts[params.index(n)] = e
+                    value, tangent = jvp(f, args, ts)
+                    cols.append(np.asarray(tangent, dtype=float))
+                block = np.stack(cols, axis=-1).reshape(np.shape(value) + np.shape(x))
+                out[n] = block if block.ndim else float(block)
+        else:
+            value, pullback = vjp(f, *args)
+            rows = []
+            for idx in itertools.product(*[range(d) for d in np.shape(value)]):
+                seed = np.zeros(np.shape(value))
+                seed[idx] = 1.0
+                cot = pullback(seed if np.ndim(value) else 1.0)
+                rows.append([np.asarray(cot[params.index(n)], dtype=float) for n in names])
+            out = {}
+            for k, n in enumerate(names):
+                x = args[params.index(n)]
+                block = np.stack([r[k] for r in rows]).reshape(np.shape(value) + np.shape(x))
+                out[n] = block if block.ndim else float(block)
+        return out[names[0]] if single else tuple(out[n] for n in names)
+
+    jacobian_f.__name__ = f"jacobian_{f.__name__}"
+    jacobian_f.__doc__ = f"Jacobian of {f.__name__} with respect to {', '.join(names)} " \
+                         f"(s2sad, {mode} mode)."
+    return jacobian_f
