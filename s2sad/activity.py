@@ -177,6 +177,14 @@ class Classifier:
         fir = self.fir
         target = fir.resolve(node.func)
         args = call_operands(node)
+        from .nested import derivative_recipe, source_for_call
+
+        if derivative_recipe(target) is not None:
+            # a gradient s2sad made, called here: the function with source computing it
+            if node.keywords:
+                raise fir.error("a gradient called with keyword arguments inside a function "
+                                "being differentiated", node, "pass its arguments by position")
+            target = source_for_call(target, [self.kind(a) for a in node.args])
         if target is MISSING and isinstance(node.func, gast.Attribute):
             return self.method(node, node.func.value, node.func.attr)
         if target is MISSING:  # calling a local value

@@ -132,7 +132,36 @@ def _same_objects(f: Callable, t: Transformed, args) -> None:
                                  hint="pass copies, or arguments that do not overlap")
 
 
+def _make_nested(g: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
+    """The gradient of a gradient s2sad made: per argument kinds, the gradient of the
+    function with source that computes it (nested.py)."""
+    from .nested import innermost, source_function
+
+    f = innermost(g)
+    params = list(inspect.signature(f).parameters)
+    bind = argument_binder(f, params)
+    made: dict = {}
+
+    def nested(*args, **kwargs):
+        args = bind(args, kwargs)
+        key = tuple(kinds.value_kind(a) for a in args)
+        fn = made.get(key)
+        if fn is None:
+            fn = made[key] = _make(source_function(g, key), wrt, verbose, with_value)
+            outer.source = fn.source
+        return fn(*args)
+
+    outer = built(nested, "value_and_grad" if with_value else "grad", g, wrt)
+    outer.__name__ = f"{'value_and_grad' if with_value else 'grad'}_{g.__name__}"
+    outer.source = None
+    return outer
+
+
 def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
+    from .nested import derivative_recipe
+
+    if derivative_recipe(f) is not None:
+        return _make_nested(f, wrt, verbose, with_value)
     if not callable(f):
         raise S2SADError(f"expected a function to differentiate, got {type(f).__name__}")
     try:

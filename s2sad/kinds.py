@@ -500,6 +500,10 @@ def _call_kind(e, env):
         return FLOAT
     if _is_numpy(obj):
         return _numpy_kind(obj, e, args, env)
+    if env.callee is not None and _is_derivative(obj):  # a gradient s2sad made
+        from .nested import source_for_call
+
+        return env.callee(source_for_call(obj, args), args)
     if env.callee is not None and _is_user_function(obj):
         return env.callee(obj, args)
     if all(isinstance(a, Scalar) for a in args) and args:
@@ -526,6 +530,12 @@ def _helper_kind(name, args):
     if name == "like":
         return first
     return OBJECT if not any(isinstance(a, Array) for a in args) else Array(None)
+
+
+def _is_derivative(obj) -> bool:
+    from .nested import derivative_recipe
+
+    return derivative_recipe(obj) is not None
 
 
 def _is_user_function(obj) -> bool:

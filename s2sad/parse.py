@@ -414,8 +414,11 @@ def _assigned_names(stmts) -> set[str]:
 
 def _is_derivative_api(obj) -> bool:
     """s2sad's own differentiation entry points, and the gradients they return."""
+    from .nested import derivative_recipe
     from .pickling import Built
 
+    if derivative_recipe(obj) is not None:
+        return False  # a gradient made outside, called here: differentiated again (nested.py)
     if isinstance(obj, Built) or type(obj).__name__ == "WasmFunction" and \
             getattr(type(obj), "__module__", "") == "s2sad.wasm":
         return True
@@ -434,8 +437,9 @@ def _refuse(fir: FunctionIR, body) -> None:
                 _is_derivative_api(fir.resolve(node.func)):
             raise fir.error("unsupported construct: a derivative taken inside the function "
                             "being differentiated (a second derivative)", node,
-                            "s2sad has reverse mode only for now: take the gradient outside, "
-                            "or write the inner derivative out by hand")
+                            "take the gradient outside (dg = s2sad.grad(g) at module level) "
+                            "and call dg here, or use s2sad.grad(s2sad.grad(f)), s2sad.hvp, "
+                            "s2sad.hessian")
         if isinstance(node, (gast.For, gast.While)) and node.orelse:
             raise fir.error("unsupported construct: else clause on a loop", node,
                             "use a flag set before break")
