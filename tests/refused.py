@@ -103,8 +103,8 @@ def takes_a_gradient_inside(x):
     return s2sad.grad(_inner)(x) * x
 
 
-D_INNER = s2sad.grad(_inner)
+D_INNER = s2sad.grad(_inner, backend="wasm")  # (a Python-backend one is differentiated)
 
 
-def calls_a_gradient_inside(x):
+def calls_a_wasm_gradient_inside(x):
     return D_INNER(x) + x

@@ -30,7 +30,8 @@ CASES = [
     (refused.min_of_a_list, "min called with 1 argument(s)", "return min(xs) + a"),
     (refused.takes_a_gradient_inside, "a derivative taken inside",
      "return s2sad.grad(_inner)(x) * x"),
-    (refused.calls_a_gradient_inside, "a derivative taken inside", "return D_INNER(x) + x"),
+    (refused.calls_a_wasm_gradient_inside, "a derivative taken inside",
+     "return D_INNER(x) + x"),
 ]
 
 
