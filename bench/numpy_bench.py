@@ -52,38 +52,46 @@ def autograd_version(kind, f):
 
 
 def _autograd_gmm(alphas, means, icf, x, wishart_gamma, wishart_m):
-    import math
-
     import autograd.numpy as anp
 
-    def lse(v, axis):
-        m = anp.max(v, axis=axis, keepdims=True)
-        return anp.log(anp.sum(anp.exp(v - m), axis=axis)) + anp.squeeze(m, axis=axis)
+    return masked_gmm(anp)(alphas, means, icf, x, wishart_gamma, wishart_m)
 
-    n, d = x.shape
-    k = alphas.shape[0]
-    qdiags = anp.exp(icf[:, :d])
-    sum_qs = anp.sum(icf[:, :d], axis=1)
-    rows, cols = np.tril_indices(d, -1)
-    # autograd cannot assign into arrays: build L from one-hot masks instead
-    diag_mask = np.eye(d)[None]
-    lower = np.zeros((d * (d - 1) // 2, d, d))
-    lower[np.arange(len(rows)), rows, cols] = 1.0
-    ls = qdiags[:, :, None] * diag_mask + anp.einsum("km,mij->kij", icf[:, d:], lower)
-    xcentered = x[:, None, :] - means[None, :, :]
-    lx = anp.einsum("kij,nkj->nki", ls, xcentered)
-    inner = alphas + sum_qs - 0.5 * anp.sum(lx * lx, axis=2)
-    const = -n * d * 0.5 * math.log(2.0 * math.pi)
-    likelihood = const + anp.sum(lse(inner, 1)) - n * lse(alphas, 0)
-    p = d + wishart_m + 1
-    prior = anp.sum(0.5 * wishart_gamma ** 2 * (anp.sum(qdiags ** 2, axis=1)
-                                                 + anp.sum(icf[:, d:] ** 2, axis=1))
-                    - wishart_m * sum_qs)
-    log_gamma = 0.25 * d * (d - 1) * math.log(math.pi)
-    for j in range(1, d + 1):
-        log_gamma += math.lgamma(0.5 * p + 0.5 * (1 - j))
-    c = p * d * (math.log(wishart_gamma) - 0.5 * math.log(2.0)) - log_gamma
-    return likelihood + prior - k * c
+
+def masked_gmm(xp):
+    """The GMM objective in NumPy module ``xp`` (autograd's, JAX's) without assigning into
+    arrays, which they cannot differentiate: L is built from one-hot masks."""
+    import math
+
+    def lse(v, axis):
+        m = xp.max(v, axis=axis, keepdims=True)
+        return xp.log(xp.sum(xp.exp(v - m), axis=axis)) + xp.squeeze(m, axis=axis)
+
+    def gmm(alphas, means, icf, x, wishart_gamma, wishart_m):
+        n, d = x.shape
+        k = alphas.shape[0]
+        qdiags = xp.exp(icf[:, :d])
+        sum_qs = xp.sum(icf[:, :d], axis=1)
+        rows, cols = np.tril_indices(d, -1)
+        diag_mask = np.eye(d)[None]
+        lower = np.zeros((d * (d - 1) // 2, d, d))
+        lower[np.arange(len(rows)), rows, cols] = 1.0
+        ls = qdiags[:, :, None] * diag_mask + xp.einsum("km,mij->kij", icf[:, d:], lower)
+        xcentered = x[:, None, :] - means[None, :, :]
+        lx = xp.einsum("kij,nkj->nki", ls, xcentered)
+        inner = alphas + sum_qs - 0.5 * xp.sum(lx * lx, axis=2)
+        const = -n * d * 0.5 * math.log(2.0 * math.pi)
+        likelihood = const + xp.sum(lse(inner, 1)) - n * lse(alphas, 0)
+        p = d + wishart_m + 1
+        prior = xp.sum(0.5 * wishart_gamma ** 2 * (xp.sum(qdiags ** 2, axis=1)
+                                                    + xp.sum(icf[:, d:] ** 2, axis=1))
+                       - wishart_m * sum_qs)
+        log_gamma = 0.25 * d * (d - 1) * math.log(math.pi)
+        for j in range(1, d + 1):
+            log_gamma += math.lgamma(0.5 * p + 0.5 * (1 - j))
+        c = p * d * (math.log(wishart_gamma) - 0.5 * math.log(2.0)) - log_gamma
+        return likelihood + prior - k * c
+
+    return gmm
 
 
 def main() -> str:

@@ -12,6 +12,7 @@ real arguments.
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +23,16 @@ from . import ir, kinds
 from .errors import S2SADError
 from .parse import parse_function
 from .pickling import built
-from .runtime import assertion_of, fresh_copy, like
-from .transform import Transformed, Wrt, argument_binder, positional_arity, transform, wrt_names
+from .runtime import assertion_of, fresh_copy, like, tangent_zero
+from .transform import (
+    Transformed,
+    Wrt,
+    argument_binder,
+    positional_arity,
+    transform,
+    transform_forward,
+    wrt_names,
+)
 
 _SCALAR_TYPES = (float, int, bool)
 
@@ -368,6 +377,11 @@ def _varies(kind) -> bool:
 
 def _tangent_like(primal, tangent, pname: str, fname: str):
     """The tangent given for ``primal``, checked and made float (an int 0 is 0.0)."""
+    if type(tangent) is float and type(primal) is float:
+        return tangent
+    if type(tangent) is np.ndarray and type(primal) is np.ndarray and \
+            tangent.dtype == np.float64 and tangent.shape == primal.shape:
+        return tangent
     if isinstance(primal, np.ndarray):
         out = np.asarray(tangent, dtype=np.float64)
         if out.shape != primal.shape and out.shape != ():
@@ -388,6 +402,22 @@ def _tangent_like(primal, tangent, pname: str, fname: str):
     return float(tangent)
 
 
+# f -> {(argument kinds key, wrt): (tangent function, its guard)}: jvp's calls after the first
+_FORWARDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _nonzero(tangent) -> bool:
+    if type(tangent) is float:
+        return tangent != 0.0
+    if isinstance(tangent, np.ndarray):
+        return bool(tangent.any())
+    if isinstance(tangent, (list, tuple)):
+        return any(_nonzero(t) for t in tangent)
+    if isinstance(tangent, dict):
+        return any(_nonzero(t) for t in tangent.values())
+    return tangent != 0
+
+
 def jvp(f: Callable, primals, tangents, backend: str = "python",
         verbose: bool = False) -> tuple[Any, Any]:
     """``(f(*primals), tangent_out)``: the Jacobian-vector product of ``f`` at ``primals``
@@ -398,27 +428,43 @@ def jvp(f: Callable, primals, tangents, backend: str = "python",
     the output has the output's structure.  The transformation is built once per argument
     kinds and cached; its source is printed with ``verbose=True``.
     """
-    from .runtime import tangent_zero
-    from .transform import transform_forward
-
-    _check_backend(backend)
+    if backend != "python":
+        _check_backend(backend)
     primals, tangents = tuple(primals), tuple(tangents)
-    params = list(inspect.signature(f).parameters)
+    cache = _FORWARDS.get(f)
+    if cache is None:
+        cache = _FORWARDS[f] = {"params": list(inspect.signature(f).parameters)}
+    params = cache["params"]
     if len(primals) != len(params) or len(tangents) != len(primals):
         raise S2SADError(f"jvp of {f.__name__}: {len(params)} parameters, {len(primals)} "
                          f"primals and {len(tangents)} tangents",
                          hint="give one primal and one tangent per parameter")
-    arg_kinds = {p: kinds.value_kind(a) for p, a in zip(params, primals)}
-    wrt = [p for p in params if _varies(arg_kinds[p])]
+    key = spec_key(primals)
+    arg_kinds = None
+    given = {}
+    for p, a, tan in zip(params, primals, tangents):
+        if (type(tan) is float or type(tan) is int) and tan == 0:
+            continue  # (0.0 for a number, an array, a list: not varied)
+        if type(a) is float or type(a) is np.ndarray and a.dtype == np.float64:
+            given[p] = _tangent_like(a, tan, p, f.__name__)
+        elif not isinstance(a, (bool, int, str)) and a is not None:
+            arg_kinds = arg_kinds or {q: kinds.value_kind(b) for q, b in zip(params, primals)}
+            if _varies(arg_kinds[p]):
+                given[p] = _tangent_like(a, tan, p, f.__name__)
+    # a zero tangent marks a primal that is not varied: the transformation leaves it out
+    wrt = tuple(p for p, tan in given.items() if _nonzero(tan))
     if not wrt:
         value = f(*primals)
         return value, tangent_zero(value)
-    t = transform_forward(f, wrt, kinds=arg_kinds)
-    if verbose:
-        print(t.full_source)
-    ts = [_tangent_like(primals[params.index(w)], tangents[params.index(w)], w, f.__name__)
-          for w in wrt]
+    entry = cache.get((key, wrt))
+    if entry is None or verbose or not entry[1]():
+        arg_kinds = arg_kinds or {q: kinds.value_kind(b) for q, b in zip(params, primals)}
+        t = transform_forward(f, list(wrt), kinds=arg_kinds)
+        entry = cache[key, wrt] = (t.jvp, t.guard.fast())
+        if verbose:
+            print(t.full_source)
+    ts = [given[w] for w in wrt]
     try:
-        return t.jvp(*primals, *ts)
+        return entry[0](*primals, *ts)
     except AssertionError:
         raise assertion_of(f, primals) from None

@@ -303,6 +303,13 @@ class Forwarder(Reverser):
             return self.mirror(value, op)
         if kind == "helper":
             linear, constant = rules.LINEAR_HELPERS[op.primitive]
+            if op.primitive is rt.einsum_grad:
+                # linear in g and in the partner of operand `which` (the operand itself is
+                # read for its shape)
+                which = value.args[4] if len(value.args) > 4 else None
+                if not (isinstance(which, gast.Constant) and which.value in (0, 1)):
+                    raise self.fir.error("forward mode: einsum_grad of an unknown operand", s)
+                linear = (0, 3) if which.value == 0 else (0, 2)
             for k in constant:
                 if k < len(value.args) and self.tan(value.args[k]) is not None:
                     raise self.fir.error(f"forward mode: {describe(op)} is not linear in "
@@ -375,12 +382,27 @@ class Forwarder(Reverser):
         if not self._pointwise(op, t, args):
             raise self.fir.error(f"forward mode: no forward rule for {describe(op)} on "
                                  "arrays", s, "the reverse mode (s2sad.grad, vjp) has one")
-        expr = self._from_vjp(s, t, op)
+        if prim in (operator.truediv, np.divide, rt.div) and len(args) == 2 and \
+                self.tan(args[1]) is not None:
+            expr = self._quotient(prim, args)
+        else:
+            expr = self._from_vjp(s, t, op)
         if expr is not None and self._may_broadcast(t, args):
             # x + y with y a number or of another shape: the tangent takes the result's
             # shape (a later dt[i] = ... writes into it)
             expr = call(self.helper(rt.expand_to), expr, name(ANS))
         return expr
+
+    def _quotient(self, prim, args):
+        """``t = a / b``: ``dt = (da - db * t) / b`` (one division; the cotangent templates
+        give ``da / b - db * a / b / b``)."""
+        da, db = self.tan(args[0]), self.tan(args[1])
+        minus = gast.BinOp(left=db, op=gast.Mult(), right=name(ANS))
+        top = gast.BinOp(left=da, op=gast.Sub(), right=minus) if da is not None else \
+            gast.UnaryOp(op=gast.USub(), operand=minus)
+        if prim is rt.div:  # (the IEEE division of generated code)
+            return call(self.helper(rt.div), top, clone(args[1]))
+        return gast.BinOp(left=top, op=gast.Div(), right=clone(args[1]))
 
     def _may_broadcast(self, t, args) -> bool:
         if not self.is_array(t):

@@ -10,23 +10,35 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from . import kinds
-from .api import _check_backend, _tangent_like, _varies, check_output, jvp, vjp
+from .api import (
+    _check_backend,
+    _nonzero,
+    _tangent_like,
+    _varies,
+    check_output,
+    jvp,
+    spec_key,
+    vjp,
+)
 from .errors import S2SADError
 from .runtime import like
 from .runtime import tangent_zero as _zero
 from .transform import Wrt, transform, transform_forward, wrt_names
 
 
-def hvp_transformations(f: Callable, args: tuple) -> tuple[list[str], Any]:
-    """The parameters that carry tangents, and the forward transformation of ``f``'s
-    adjoint (``f_grad_jvp(params..., b_out, dparams...) -> ((value, grads), (dvalue,
-    dgrads))``) for these arguments."""
+def hvp_transformations(f: Callable, args: tuple, varied: list[str] | None = None
+                        ) -> tuple[list[str], Any]:
+    """The parameters the gradient is taken for (those that carry derivatives), and the
+    forward transformation of ``f``'s adjoint (``f_grad_jvp(params..., b_out, dparams...) ->
+    ((value, grads), (dvalue, dgrads))``) with tangents for ``varied`` (default: the
+    same) for these arguments."""
     params = list(inspect.signature(f).parameters)
     arg_kinds = {p: kinds.value_kind(a) for p, a in zip(params, args)}
     wrt = [p for p in params if _varies(arg_kinds[p])]
@@ -38,7 +50,7 @@ def hvp_transformations(f: Callable, args: tuple) -> tuple[list[str], Any]:
     seed = list(inspect.signature(t.vjp).parameters)[-1]
     adjoint_kinds = dict(arg_kinds)
     adjoint_kinds[seed] = kinds.FLOAT
-    return wrt, transform_forward(t.vjp, wrt, kinds=adjoint_kinds)
+    return wrt, transform_forward(t.vjp, varied or wrt, kinds=adjoint_kinds)
 
 
 def hvp(f: Callable, primals, tangents, backend: str = "python",
@@ -52,17 +64,33 @@ def hvp(f: Callable, primals, tangents, backend: str = "python",
     if len(primals) != len(params) or len(tangents) != len(params):
         raise S2SADError(f"hvp of {f.__name__}: {len(params)} parameters, {len(primals)} "
                          f"primals and {len(tangents)} tangents")
-    wrt, ft = hvp_transformations(f, primals)
-    if verbose:
-        print(ft.full_source)
+    key = (spec_key(primals), tuple(bool(_nonzero(t)) if not isinstance(t, str) else True
+                                    for t in tangents))
+    cache = _HVPS.setdefault(f, {})
+    entry = cache.get(key)
+    if entry is None or verbose or not entry[2]():
+        arg_kinds = {p: kinds.value_kind(a) for p, a in zip(params, primals)}
+        varied = [p for p, t in zip(params, tangents) if _varies(arg_kinds[p]) and
+                  _nonzero(_tangent_like(primals[params.index(p)], t, p, f.__name__))]
+        if not varied:
+            return tuple(_zero(a) if not isinstance(a, (bool, int)) else 0.0 for a in primals)
+        wrt, ft = hvp_transformations(f, primals, varied)
+        entry = cache[key] = (ft.jvp, (wrt, varied), ft.guard.fast())
+        if verbose:
+            print(ft.full_source)
+    jvp_, (wrt, varied), _ = entry
     ts = [_tangent_like(primals[params.index(w)], tangents[params.index(w)], w, f.__name__)
-          for w in wrt]
-    _, (_, dgrads) = ft.jvp(*primals, 1.0, *ts)
+          for w in varied]
+    _, (_, dgrads) = jvp_(*primals, 1.0, *ts)
     if len(wrt) == 1:
         dgrads = (dgrads,)
     by_name = dict(zip(wrt, dgrads))
     return tuple(like(a, by_name[p]) if p in by_name else 0.0
                  for p, a in zip(params, primals))
+
+
+# f -> {(argument kinds, which tangents are not zero): (tangent of the adjoint, wrt, guard)}
+_HVPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _basis(x):
@@ -89,20 +117,17 @@ def hessian(f: Callable, wrt: Wrt = 0) -> Callable:
         if len(args) != len(params):
             raise S2SADError(f"hessian of {f.__name__} takes {len(params)} arguments "
                              f"({', '.join(params)}), got {len(args)}")
-        varied, ft = hvp_transformations(f, args)
-        for n in names:
-            if n not in varied:
-                raise S2SADError(f"hessian of {f.__name__}: '{n}' is not a float or a "
-                                 "float array")
-        zero = [_zero(args[params.index(w)]) for w in varied]
         blocks = {}
         for j in names:
+            # the columns of block j: tangents along j only (one transformation per j)
+            varied, ft = hvp_transformations(f, args, [j])
+            if any(n not in varied for n in names):
+                raise S2SADError(f"hessian of {f.__name__}: '{j}' is not a float or a "
+                                 "float array")
             xj = args[params.index(j)]
             columns = []
             for e in _basis(np.asarray(xj) if isinstance(xj, np.ndarray) else xj):
-                ts = list(zero)
-                ts[varied.index(j)] = e
-                _, (_, dgrads) = ft.jvp(*args, 1.0, *ts)
+                _, (_, dgrads) = ft.jvp(*args, 1.0, e)
                 dgrads = (dgrads,) if len(varied) == 1 else dgrads
                 columns.append([dgrads[varied.index(i)] for i in names])
             for k, i in enumerate(names):

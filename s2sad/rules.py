@@ -990,7 +990,8 @@ nondifferentiable(clip_mask, clipped_below, clipped_above, count, share_max,
 LINEAR_HELPERS: dict = {
     matmul_grad_a: ((0, 2), ()), matmul_grad_b: ((0, 1), ()),
     dot_grad_a: ((0, 2), ()), dot_grad_b: ((0, 1), ()),
-    einsum_grad: ((0, 2, 3), ()), max_grad: ((0,), ()), untranspose: ((0,), ()),
+    einsum_grad: ((0, 2, 3), ()),  # (forward.py: only g and the partner of `which`)
+    max_grad: ((0,), ()), untranspose: ((0,), ()),
     split_like: ((0,), ()), unstack: ((0,), ()), to_structure: ((0,), ()),
     concat_grad: ((0,), ()), repeat_grad: ((0,), ()), unsort: ((0,), ()),
     fill_like: ((1,), ()), var_grad: ((0, 1), ()), solve_grad_b: ((0,), (1,)),

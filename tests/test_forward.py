@@ -426,3 +426,81 @@ def test_a_gradient_made_inside_the_function_is_refused_with_a_hint():
     with pytest.raises(S2SADError, match="a second derivative") as info:
         s2sad.grad(makes_a_gradient_inside)(0.3)
     assert "at module level" in info.value.hint
+
+
+# -- the forward treatment of each helper generated code calls (hvp goes through them) -------
+
+def _helper_call(helper, n_args, constants):
+    """A function calling ``helper`` with ``n_args`` arguments, the ``constants`` ({position:
+    value}) written into its source (as generated code has them)."""
+    import linecache
+
+    names = [f"a{k}" for k in range(n_args) if k not in constants]
+    args = [repr(constants[k]) if k in constants else f"a{k}" for k in range(n_args)]
+    source = (f"def call_helper({', '.join(names)}):\n"
+              f"    return np.asarray(_h({', '.join(args)}), dtype=float)\n")
+    filename = f"<helper test {helper.__name__} {constants}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"_h": helper, "np": np}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["call_helper"]
+
+
+def _helper_cases():
+    from s2sad import rules
+    from s2sad import runtime as rt
+
+    rng = np.random.default_rng(11)
+    n = rng.normal
+    return [  # (helper, arguments, constants by position)
+        (rt.matmul_grad_a, [n(size=(3, 2)), n(size=(3, 4)), n(size=(4, 2))], {}),
+        (rt.matmul_grad_a, [n(size=3), n(size=(3, 4)), n(size=4)], {}),
+        (rt.matmul_grad_b, [n(size=(3, 2)), n(size=(3, 4)), n(size=(4, 2))], {}),
+        (rt.dot_grad_a, [n(size=(3, 2)), n(size=(3, 4)), n(size=(4, 2))], {}),
+        (rt.dot_grad_b, [n(size=(3, 2)), n(size=(3, 4)), n(size=(4, 2))], {}),
+        (rt.einsum_grad, [n(size=(4, 3, 2)), "kij,nkj->nki", n(size=(3, 2, 2)),
+                          n(size=(4, 3, 2))], {4: 0}),
+        (rt.einsum_grad, [n(size=(4, 3, 2)), "kij,nkj->nki", n(size=(3, 2, 2)),
+                          n(size=(4, 3, 2))], {4: 1}),
+        (rt.einsum_grad, [n(size=2), "ij,j->i", n(size=(2, 3)), n(size=3)], {4: 1}),
+        (rt.max_grad, [n(size=3), None, n(size=(3, 4)), 1], {}),
+        (rt.untranspose, [n(size=(2, 3, 4)), (1, 2, 0)], {}),
+        (rt.var_grad, [n(size=3), n(size=(3, 4)), 1], {}),
+        (rt.solve_grad_b, [n(size=3), n(size=(3, 3)) + 4 * np.eye(3)], {}),
+        (rt.fill_like, [n(size=4), 1.5], {}),
+    ], rules.LINEAR_HELPERS
+
+
+def test_every_linear_helper_has_a_forward_check():
+    cases, table = _helper_cases()
+    checked = {c[0] for c in cases}
+    # (helpers of lists and dicts are checked through the corpus' hvp tests)
+    lists = {"split_like", "unstack", "to_structure", "concat_grad", "repeat_grad", "unsort"}
+    assert {h for h in table if h.__name__ not in lists} <= checked
+
+
+@pytest.mark.parametrize("k", range(13))
+def test_linear_helpers_forward_matches_differences(k):
+    cases, table = _helper_cases()
+    helper, args, constants = cases[k]
+    if helper.__name__ == "max_grad":  # (ans: the row maxima of x)
+        args[1] = np.max(args[2], axis=1)
+    linear, _ = table[helper]
+    if helper.__name__ == "einsum_grad":
+        linear = (0, 3) if constants[4] == 0 else (0, 2)
+    n_args = len(args) + len(constants)
+    fn = _helper_call(helper, n_args, constants)
+    positions = [p for p in range(n_args) if p not in constants]
+    primals = [args[p] if p < len(args) else None for p in positions]
+    rng = np.random.default_rng(k)
+    tangents = [rng.normal(size=np.shape(a)) if p in linear and isinstance(a, np.ndarray)
+                else (float(rng.normal()) if p in linear else 0 * np.asarray(a, dtype=float)
+                      if isinstance(a, np.ndarray) else 0)
+                for p, a in zip(positions, primals)]
+    varied = [a + 1e-6 * t if isinstance(a, np.ndarray) or isinstance(a, float) else a
+              for a, t in zip(primals, tangents)]
+    back = [a - 1e-6 * t if isinstance(a, np.ndarray) or isinstance(a, float) else a
+            for a, t in zip(primals, tangents)]
+    want = (fn(*varied) - fn(*back)) / 2e-6
+    _, got = s2sad.jvp(fn, primals, tangents)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)

@@ -1,0 +1,117 @@
+"""Forward mode and second derivatives: run ``python -m bench.higher``.
+
+Measured side by side in one run (best of repeats, each a few calls):
+(a) jvp / primal and hvp / grad for the sin loop, the Newton loop and sum(tanh(A @ w));
+(b) the Hessian of the GMM objective (d=2, K=5, n=1000) with respect to the means (10 x 10)
+    by s2sad (ten Hessian-vector products, forward over reverse), autograd's ``hessian``
+    and ``jax.hessian`` eager (when installed), each checked against s2sad's.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import s2sad
+from bench.programs import load
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+
+
+def best(fn, repeat=7, number=3) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t0) / number)
+    return min(times)
+
+
+def ratios() -> list[tuple]:
+    P = load()
+    rng = np.random.default_rng(0)
+    A, w = rng.normal(size=(100, 100)) / 10, rng.normal(size=100)
+    cases = [("sin loop (1,000 steps)", P.sin_loop, (0.3,), (1.0,)),
+             ("Newton loop", P.newton, (2.0,), (1.0,)),
+             ("sum(tanh(A @ w)), 100 x 100", P.tanh_aw, (A, w),
+              (0.0, rng.normal(size=100)))]  # (0.0: A is not varied)
+    out = []
+    for label, f, args, tangents in cases:
+        wrt = tuple(range(len(args)))
+        g = s2sad.grad(f, wrt=wrt)
+        s2sad.jvp(f, args, tangents)
+        s2sad.hvp(f, args, tangents)
+        g(*args)
+        primal = best(lambda: f(*args))
+        forward = best(lambda: s2sad.jvp(f, args, tangents))
+        gradient = best(lambda: g(*args))
+        hvp = best(lambda: s2sad.hvp(f, args, tangents))
+        out.append((label, forward / primal, gradient / primal, hvp / gradient))
+    return out
+
+
+def gmm_hessians() -> list[tuple]:
+    import gmm
+
+    problem = gmm.make_problem(2, 5, 1000)
+    alphas, means, icf, x, gamma, m = problem
+    ours = s2sad.hessian(gmm.gmm_objective, wrt=1)
+    H = ours(*problem)
+    rows = [("s2sad.hessian (10 hvps)", best(lambda: ours(*problem), repeat=5, number=1),
+             0.0)]
+    from bench.numpy_bench import masked_gmm
+
+    try:
+        import autograd
+        import autograd.numpy as anp
+
+        objective = masked_gmm(anp)  # (autograd cannot assign into arrays)
+        hess = autograd.hessian(lambda mu: objective(alphas, mu, icf, x, gamma, m))
+        Ha = hess(means)
+        rows.append(("autograd.hessian", best(lambda: hess(means), repeat=3, number=1),
+                     float(np.max(np.abs(Ha - H)))))
+    except Exception as exc:  # noqa: BLE001 (a peer that cannot run: say why)
+        rows.append(("autograd.hessian", None, f"{type(exc).__name__}: {exc}"[:80]))
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+        objective = masked_gmm(jnp)
+        jh = jax.hessian(lambda mu: objective(alphas, mu, icf, x, gamma, m))
+        Hj = np.asarray(jh(means))
+        rows.append(("jax.hessian (eager)", best(lambda: np.asarray(jh(means)), repeat=3,
+                                                 number=1), float(np.max(np.abs(Hj - H)))))
+        jit = jax.jit(jh)
+        t0 = time.perf_counter()
+        np.asarray(jit(means))
+        compile_time = time.perf_counter() - t0
+        rows.append((f"jax.jit(jax.hessian) (compile {compile_time:.2f} s)",
+                     best(lambda: np.asarray(jit(means)), repeat=5, number=3),
+                     float(np.max(np.abs(np.asarray(jit(means)) - H)))))
+    except Exception as exc:  # noqa: BLE001
+        rows.append(("jax.hessian (eager)", None, f"{type(exc).__name__}: {exc}"[:80]))
+    return rows
+
+
+def main() -> None:
+    print("| program | jvp / primal | grad / primal | hvp / grad |")
+    print("|---|---|---|---|")
+    for label, j, g, h in ratios():
+        print(f"| {label} | {j:.2f} | {g:.2f} | {h:.2f} |")
+    print("\nHessian of the GMM objective (d=2, K=5, n=1000) with respect to the means:")
+    print("| tool | seconds | max abs difference from s2sad |")
+    print("|---|---|---|")
+    for label, seconds, diff in gmm_hessians():
+        if seconds is None:
+            print(f"| {label} | failed | {diff} |")
+        else:
+            print(f"| {label} | {seconds:.4f} | {diff:.1e} |")
+
+
+if __name__ == "__main__":
+    main()
