@@ -366,9 +366,10 @@ def edges(ops: dict) -> list:
     return out
 
 
-def analyze(fir: FunctionIR, wrt: list[str], ops: dict, kinds_of: dict | None = None
-            ) -> Activity:
-    """Compute the varied and useful sets of ``fir`` for inputs ``wrt``."""
+def analyze(fir: FunctionIR, wrt: list[str], ops: dict, kinds_of: dict | None = None,
+            returned: list[str] | None = None) -> Activity:
+    """Compute the varied and useful sets of ``fir`` for inputs ``wrt`` (and outputs
+    ``returned``: by default every name the function returns)."""
     readers: dict[str, list[str]] = {}  # name -> the names it flows into
     sources: dict[str, list[str]] = {}  # name -> the names that flow into it
     for target, names in edges(ops):
@@ -376,7 +377,7 @@ def analyze(fir: FunctionIR, wrt: list[str], ops: dict, kinds_of: dict | None = 
             readers.setdefault(n, []).append(target)
         sources.setdefault(target, []).extend(names)
     varied = _reachable(set(wrt), readers)
-    useful = _reachable(set(returned_names(fir)), sources)
+    useful = _reachable(set(returned_names(fir) if returned is None else returned), sources)
     return Activity(varied, useful)
 
 

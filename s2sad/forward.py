@@ -27,7 +27,7 @@ import numpy as np
 
 from . import ir, kinds, rules
 from . import runtime as rt
-from .activity import describe
+from .activity import analyze, describe
 from .ir import assign, call, clone, const, name, names_in, substitute
 from .parse import MISSING
 from .plan import _fold, _short, template_mapping
@@ -90,7 +90,18 @@ ANS = "\0ans"  # the result of the statement in a tangent expression (no name ca
 
 
 class Forwarder(Reverser):
-    """Builds the tangent function of one FunctionIR for one ``wrt`` and argument kinds."""
+    """Builds the tangent function of one FunctionIR for one ``wrt`` and argument kinds;
+    ``output``: only that item of the returned tuple needs its tangent (hvp: the gradients,
+    not the value), the others get zeros."""
+
+    def __init__(self, fir, wrt, context, param_kinds=None, output: int | None = None):
+        super().__init__(fir, wrt, context, param_kinds)
+        if output is not None:
+            ret = self.fir.body[-1].value
+            if isinstance(ret, gast.Tuple) and len(ret.elts) > output:
+                wanted = [n.id for n in ir.walk(ret.elts[output])
+                          if isinstance(n, gast.Name) and n.id in self.fir.locals]
+                self.act = analyze(self.fir, wrt, self.ops, self.kinds, wanted)
 
     def tangent(self, primal: str) -> str:
         """``dx`` for ``x`` (a fresh name when ``dx`` is taken)."""
@@ -240,6 +251,9 @@ class Forwarder(Reverser):
         if kind == "user":
             return [self.user_call(s, t, op)]
         expr = self.tangent_expr(s, t, op)
+        if expr is None and isinstance(value, (gast.List, gast.Dict)) and not (
+                value.elts if isinstance(value, gast.List) else value.keys):
+            return [clone(s), ir.at(assign(dt, clone(value)), s)]  # (d_stack = [])
         if expr is None:  # no active operand: a zero of t's structure, once t is known
             return [clone(s), ir.at(assign(dt, self.zero_of(name(t))), s)]
         if ANS not in names_in(expr):
@@ -553,9 +567,10 @@ def _sum(terms):
     return out
 
 
-def forward(fir, wrt: list[str], fname: str, context, param_kinds: dict | None = None):
+def forward(fir, wrt: list[str], fname: str, context, param_kinds: dict | None = None,
+            output: int | None = None):
     """Build the tangent FunctionDef of ``fir``; returns (FunctionDef, injected, Forwarder)."""
-    f = Forwarder(fir, wrt, context, param_kinds)
+    f = Forwarder(fir, wrt, context, param_kinds, output)
     fdef = f.build_forward(fname)
     return fdef, f.injected, f
 

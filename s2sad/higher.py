@@ -50,7 +50,8 @@ def hvp_transformations(f: Callable, args: tuple, varied: list[str] | None = Non
     seed = list(inspect.signature(t.vjp).parameters)[-1]
     adjoint_kinds = dict(arg_kinds)
     adjoint_kinds[seed] = kinds.FLOAT
-    return wrt, transform_forward(t.vjp, varied or wrt, kinds=adjoint_kinds)
+    # (the tangent of the gradients only: the value's is not needed)
+    return wrt, transform_forward(t.vjp, varied or wrt, kinds=adjoint_kinds, output=1)
 
 
 def hvp(f: Callable, primals, tangents, backend: str = "python",

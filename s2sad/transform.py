@@ -209,14 +209,16 @@ _FORWARD_CACHE: weakref.WeakKeyDictionary[Callable, dict] = weakref.WeakKeyDicti
 
 
 def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None,
-                      kinds: dict | None = None) -> Forward:
+                      kinds: dict | None = None, output: int | None = None) -> Forward:
     """The forward-mode transformation of ``f`` for tangents of ``wrt_names`` and arguments
-    of ``kinds``, cached like ``transform``."""
+    of ``kinds`` (``output``: the one item of a returned tuple whose tangent is wanted),
+    cached like ``transform``."""
     from .forward import forward
 
     with LOCK, paused_gc():
         kinds = {p: k for p, k in (kinds or {}).items() if k is not None}
-        key = (tuple(wrt_names), tuple(sorted(kinds.items(), key=lambda item: item[0])))
+        key = (tuple(wrt_names), tuple(sorted(kinds.items(), key=lambda item: item[0])),
+               output)
         try:
             per_func = _FORWARD_CACHE.setdefault(f, {})
         except TypeError:
@@ -246,7 +248,7 @@ def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | Non
             suffix = _suffix(fir, wrt_names, kinds, nested=_ctx is not None)
             try:
                 fdef, injected, fwd = forward(fir, list(wrt_names), f"{fir.name}_jvp{suffix}",
-                                              ctx, kinds)
+                                              ctx, kinds, output)
                 source = to_source(fdef)
             except (S2SADError, RecursionError):
                 raise
