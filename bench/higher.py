@@ -1,7 +1,8 @@
 """Forward mode and second derivatives: run ``python -m bench.higher``.
 
 Measured side by side in one run (best of repeats, each a few calls):
-(a) jvp / primal and hvp / grad for the sin loop, the Newton loop and sum(tanh(A @ w));
+(a) jvp / primal and hvp / grad for the sin loop, the Newton loop and sum(tanh(A @ w)); the
+    sin loop's jvp on the Wasm backend beside its Wasm and Python primals;
 (b) the Hessian of the GMM objective (d=2, K=5, n=1000) with respect to the means (10 x 10)
     by s2sad (ten Hessian-vector products, forward over reverse), autograd's ``hessian``
     and ``jax.hessian`` eager (when installed), each checked against s2sad's.
@@ -54,6 +55,18 @@ def ratios() -> list[tuple]:
     return out
 
 
+def wasm_forward() -> tuple[float, float, float]:
+    """The sin loop: Python primal, Wasm primal and Wasm jvp (seconds per call)."""
+    from s2sad import wasm
+
+    P = load()
+    primal = wasm.primal(P.sin_loop)
+    s2sad.jvp(P.sin_loop, (0.3,), (1.0,), backend="wasm")
+    primal(0.3)
+    return (best(lambda: P.sin_loop(0.3)), best(lambda: primal(0.3)),
+            best(lambda: s2sad.jvp(P.sin_loop, (0.3,), (1.0,), backend="wasm")))
+
+
 def gmm_hessians() -> list[tuple]:
     import gmm
 
@@ -103,6 +116,10 @@ def main() -> None:
     print("|---|---|---|---|")
     for label, j, g, h in ratios():
         print(f"| {label} | {j:.2f} | {g:.2f} | {h:.2f} |")
+    py, wp, wj = wasm_forward()
+    print(f"\nsin loop on Wasm: jvp {wj * 1e6:.1f} us, Wasm primal {wp * 1e6:.1f} us (jvp / "
+          f"primal {wj / wp:.2f}), Python primal {py * 1e6:.1f} us (Wasm jvp {py / wj:.1f}x "
+          "faster)")
     print("\nHessian of the GMM objective (d=2, K=5, n=1000) with respect to the means:")
     print("| tool | seconds | max abs difference from s2sad |")
     print("|---|---|---|")

@@ -406,6 +406,18 @@ def _tangent_like(primal, tangent, pname: str, fname: str):
 _FORWARDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+_WASM_FORWARDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _wasm_forward(f: Callable):
+    from .wasm import WasmForward
+
+    made = _WASM_FORWARDS.get(f)
+    if made is None:
+        made = _WASM_FORWARDS[f] = WasmForward(f)
+    return made
+
+
 def _nonzero(tangent) -> bool:
     if type(tangent) is float:
         return tangent != 0.0
@@ -428,9 +440,11 @@ def jvp(f: Callable, primals, tangents, backend: str = "python",
     the output has the output's structure.  The transformation is built once per argument
     kinds and cached; its source is printed with ``verbose=True``.
     """
+    primals, tangents = tuple(primals), tuple(tangents)
+    if backend == "wasm":
+        return _wasm_forward(f)(primals, tangents)
     if backend != "python":
         _check_backend(backend)
-    primals, tangents = tuple(primals), tuple(tangents)
     cache = _FORWARDS.get(f)
     if cache is None:
         cache = _FORWARDS[f] = {"params": list(inspect.signature(f).parameters)}

@@ -1,4 +1,4 @@
-"""``s2sad-cli module.py:func --emit python|wat|wasm|js [--wrt NAMES] [-o FILE]``.
+"""``s2sad-cli module.py:func --emit python|wat|wasm|js [--wrt NAMES] [--mode M] [-o FILE]``.
 
 The target module is imported -- its top-level code runs -- as ``python -m`` would run it."""
 
@@ -16,6 +16,8 @@ EXAMPLE = """examples:
   s2sad-cli examples/pendulum.py:pendulum --emit python
   s2sad-cli examples/pendulum.py:pendulum --wrt theta0,length --emit wat -o pendulum.wat
   s2sad-cli examples/newton.py:cubic_root --emit wasm          # writes cubic_root.wasm
+  s2sad-cli examples/pendulum.py:pendulum --mode forward       # the tangent function
+  s2sad-cli examples/pendulum.py:pendulum --mode hvp           # Hessian-vector product
   s2sad-cli examples/web/shot.py:shoot --wrt vx,vy --emit js -o examples/web
                                      # writes shoot.wasm, shoot.mjs and shoot.d.ts there
 
@@ -106,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="what to write (default: python)")
     parser.add_argument("--wrt", help="parameters to differentiate with respect to: names or "
                         "positions, comma-separated (default: the first)")
+    parser.add_argument("--mode", choices=("reverse", "forward", "hvp"), default="reverse",
+                        help="reverse: the gradient (default); forward: also the tangent "
+                        "function (<func>_jvp in a module); hvp: the Hessian-vector product "
+                        "(Python only)")
     parser.add_argument("-o", "--output", help="file to write (default: stdout; for --emit "
                         "wasm, FUNC.wasm); for --emit js, the folder (default: .)")
     args = parser.parse_args(argv)
@@ -121,18 +127,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         func = _load(args.target)
         wrt = _wrt(args.wrt)
         if args.emit == "python":
-            from .api import grad
+            if args.mode == "reverse":
+                from .api import grad
 
-            text = grad(func, wrt=wrt).source
-            if text is None:  # refused for numbers: the kinds the source shows, arrays
-                text = _array_source(func, wrt)
+                text = grad(func, wrt=wrt).source
+                if text is None:  # refused for numbers: the kinds the source shows, arrays
+                    text = _array_source(func, wrt)
+            else:
+                text = _higher_source(func, wrt, args.mode)
             _write(text, args.output)
+        elif args.mode == "hvp":
+            raise CliError("--mode hvp: the Hessian-vector product is Python only for now "
+                           "(--emit python)")
         else:
             import wasmtime
 
             from .wasm import build_module
 
-            module = build_module(func, wrt, split=True)
+            module = build_module(func, wrt, split=True, forward=args.mode == "forward")
             if args.emit == "wat":
                 _write(module.wat, args.output)
             elif args.emit == "wasm":
@@ -182,6 +194,27 @@ def _array_source(func, wrt) -> str:
     names, _ = wrt_names(func, params, wrt)
     return transform(func, names, kinds={p: guessed.get(p, kinds.Array(None))
                                          for p in params}).full_source
+
+
+def _higher_source(func, wrt, mode: str) -> str:
+    """The source of the tangent function (forward) or of the Hessian-vector product (hvp:
+    the tangent of the gradient) for the kinds the source suggests (numbers)."""
+    import inspect
+
+    from . import kinds
+    from .api import guess_kinds
+    from .transform import transform, transform_forward, wrt_names
+
+    params = list(inspect.signature(func).parameters)
+    guessed = guess_kinds(func, params)
+    names, _ = wrt_names(func, params, wrt)
+    arg_kinds = {p: guessed.get(p, kinds.Array(None)) for p in params}
+    if mode == "forward":
+        return transform_forward(func, names, kinds=arg_kinds).full_source
+    t = transform(func, names, kinds=arg_kinds)
+    seed = list(inspect.signature(t.vjp).parameters)[-1]
+    return transform_forward(t.vjp, names, kinds={**arg_kinds, seed: kinds.FLOAT},
+                             output=1).full_source
 
 
 def _write(text: str, path: str | None) -> None:

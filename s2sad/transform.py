@@ -203,6 +203,8 @@ class Forward:
     forwarder: Any
     output_kind: Any = None
     guard: Any = None
+    ir: Any = None  # the tangent function's IR (what emit printed; the Wasm backend's input)
+    callees: dict = field(default_factory=dict)  # id(tangent function) -> Forward of callees
 
 
 _FORWARD_CACHE: weakref.WeakKeyDictionary[Callable, dict] = weakref.WeakKeyDictionary()
@@ -233,11 +235,13 @@ def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | Non
             fir = parse_function(f)
             callee_sources: list[str] = []
             firs = [fir]
+            callees: dict = {}
 
             def make_jvp(callee, positions, arg_kinds=()):
                 params = list(inspect.signature(callee).parameters)
                 sub = transform_forward(callee, [params[k] for k in positions], ctx,
                                         dict(zip(params, arg_kinds)))
+                callees[id(sub.jvp)] = sub
                 firs.extend(sub.guard.firs)
                 for piece in sub.sources:
                     if piece not in callee_sources:
@@ -260,7 +264,7 @@ def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | Non
             sources = callee_sources + [source]
             output = kinds_module.kind_of(fwd.fir.body[-1].value, fwd.env)
             result = Forward(fdef.name, fn, source, "\n".join(sources), sources, fir.params,
-                             list(wrt_names), fir, fwd, output, Guard(firs))
+                             list(wrt_names), fir, fwd, output, Guard(firs), fdef, callees)
         finally:
             ctx.stack.pop()
             ctx.make_jvp = outer

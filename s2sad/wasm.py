@@ -595,6 +595,63 @@ class _Builder:
         self._drain()
         return results
 
+    def emit_jvp(self, ft, kinds, export=None, func_name=None) -> list:
+        """The tangent function of ``ft`` (a transform.Forward) as the Wasm function
+        ``func_name``: ``(params..., tangents...) -> (value, tangent)``, numbers only."""
+        fir = ft.fir
+        fdef = ft.ir
+        injected = dict(ft.forwarder.injected)
+
+        def resolve(node):
+            if isinstance(node, gast.Name) and node.id in injected:
+                return injected[node.id]
+            return fir.resolve(node)
+
+        if not isinstance(ft.output_kind, kinds_module.Scalar):
+            raise S2SADError(f"{fir.name}: the Wasm forward mode differentiates functions "
+                             "of one number", hint="use s2sad.jvp (Python backend)")
+        params = _wasm_params(fir.params, kinds)
+        types_ = dict(kinds)
+        for w in ft.wrt:
+            if isinstance(kinds[w], Arr):
+                raise S2SADError(f"the Wasm forward mode takes number arguments ('{w}' is an "
+                                 "array)", hint="use s2sad.jvp (Python backend)")
+            d = ft.forwarder.tangent(w)
+            params.append((d, F64))
+            types_[d] = F64
+        results = [F64, F64]
+        callees = self.callee_map(fir, fir.body)
+        for py_name, obj in ft.forwarder.callee_names.items():
+            sub = ft.callees[id(obj)]
+            if not isinstance(sub.output_kind, kinds_module.Scalar):
+                raise S2SADError(f"{fir.name} calls {sub.fir.name}, which returns a tuple: the "
+                                 "Wasm forward mode takes calls of functions of one number",
+                                 fir.filename, hint="use s2sad.jvp (Python backend)")
+            wasm_name = self.grad_names.get(id(sub))
+            if wasm_name is None:
+                wasm_name = sub.name
+                k = 2
+                while wasm_name in self.grad_names.values() or wasm_name in self.done:
+                    wasm_name = f"{sub.name}{k}"
+                    k += 1
+                self.grad_names[id(sub)] = wasm_name
+            callees[py_name] = wasm_name
+            if wasm_name not in self.done:
+                self.done.add(wasm_name)
+                sub_kinds = {p: _TYPE_OF.get(sub.forwarder.kinds.get(p), F64)
+                             for p in sub.fir.params}
+                self.ctx.signatures[wasm_name] = (
+                    [sub_kinds[p] for p in sub.fir.params] + [F64] * len(sub.wrt), [F64, F64])
+                self.pending.append(("jvp", sub, wasm_name, sub_kinds))
+        self.firs.append(fir)
+        emitter = FunctionEmitter(fdef, types_, fir, self.ctx, func_name or ft.name, resolve,
+                                  callees, frozenset(injected))
+        self.functions.append(emitter.function(params, results, None))
+        if export:
+            self.exports.append((export, func_name or ft.name, params, results))
+        self._drain()
+        return results
+
     def wrapper(self, export, name, params, results, with_inputs=True) -> str:
         """The exported entry of ``name``: it takes the user's global numbers the module
         reads after the function's own parameters and sets them before the call."""
@@ -614,6 +671,8 @@ class _Builder:
             kind, obj, name, kinds = self.pending.pop()
             if kind == "primal":
                 self.emit_primal(obj, name, kinds)
+            elif kind == "jvp":
+                self.emit_jvp(obj, kinds, func_name=name)
             else:
                 self.emit_grad(obj, kinds, func_name=name)
         while self.ctx.math_used - {n.split(".", 1)[1] for n in self.done
@@ -736,19 +795,21 @@ def guess_kinds(f: Callable, params: list[str]) -> dict:
 
 
 def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None,
-                 split: bool = False) -> ModuleSource:
+                 split: bool = False, forward: bool = False) -> ModuleSource:
     """The WAT module for ``f`` and its gradient with respect to ``wrt``.
 
     ``kinds`` gives each parameter's type (``"f64"``, ``"i64"``, ``"i32"`` or ``Arr(ndim)``);
     by default it is guessed from the source (``guess_kinds``).  ``split=True`` also exports
     the gradient's two sweeps: ``<f>_fwd`` (f's parameters -> its value; the tape is left in
-    memory) and ``<f>_bwd`` (the seed and buffers of ``<f>_grad`` -> its results).
+    memory) and ``<f>_bwd`` (the seed and buffers of ``<f>_grad`` -> its results);
+    ``forward=True`` exports ``<f>_jvp`` (``args..., tangents of wrt... -> (value,
+    tangent)``: forward mode, number arguments).
     """
     with LOCK:
-        return _build_module(f, wrt, kinds, split)
+        return _build_module(f, wrt, kinds, split, forward)
 
 
-def _build_module(f, wrt, kinds, split=False) -> ModuleSource:
+def _build_module(f, wrt, kinds, split=False, forward=False) -> ModuleSource:
     params = list(inspect.signature(f).parameters)
     names, _ = wrt_names(f, params, wrt)
     kinds = dict(kinds or guess_kinds(f, params))
@@ -768,6 +829,12 @@ def _build_module(f, wrt, kinds, split=False) -> ModuleSource:
     b.emit_primal(t.fir, name, kinds, export=name)
     b.done.add(t.name)
     b.emit_grad(t, kinds, export=f"{name}_grad")
+    if forward:
+        from .transform import transform_forward
+
+        ft = transform_forward(f, names, kinds={p: kind_of_type(k) for p, k in kinds.items()})
+        b.done.add(ft.name)
+        b.emit_jvp(ft, kinds, export=f"{name}_jvp")
     wat = b.module()
     inputs = [(fir, path, t) for _, t, fir, path in b.ctx.inputs.values()]
     guard = Guard([fir for fir in b.firs + t.guard.firs if not is_ours(fir.func)],
@@ -1006,6 +1073,43 @@ class _Runner:
             else:
                 grads.append(g)
         return out[0], grads
+
+
+class WasmForward:
+    """``s2sad.jvp(f, primals, tangents, backend="wasm")``: the module's ``<f>_jvp`` export
+    (forward mode, number arguments), built per argument types, an instance per thread."""
+
+    def __init__(self, f: Callable) -> None:
+        self.f = f
+        self.params = list(inspect.signature(f).parameters)
+        self.specs: dict = {}
+
+    def _spec(self, primals):
+        kinds = {p: kind_of(a) for p, a in zip(self.params, primals)}
+        wrt = [p for p in self.params if kinds[p] == F64]
+        if not wrt:
+            raise S2SADError(f"jvp of {self.f.__name__}: no float argument to vary")
+        source = build_module(self.f, tuple(wrt), kinds, forward=True)
+        compiled = Compiled(source.wat, source.sites)
+        types_ = [t for _, t in _wasm_params(self.params, kinds)] + [F64] * len(wrt)
+        reader = compile_reader([(fir, path) for fir, path, _ in source.inputs]) \
+            if source.inputs else None
+        return (source, compiled, source.guard.fast(), [self.params.index(w) for w in wrt],
+                types_, reader, [t for _, _, t in source.inputs])
+
+    def __call__(self, primals, tangents) -> tuple[float, float]:
+        key = tuple(map(type, primals))
+        spec = self.specs.get(key)
+        if spec is None or not spec[2]():
+            spec = self.specs[key] = self._spec(primals)
+        source, compiled, _, positions, types_, reader, input_types = spec
+        inst = compiled.instance()
+        call = inst.runners.get(("jvp", id(spec)))
+        if call is None:
+            call = inst.runners[("jvp", id(spec))] = inst.caller(
+                f"{source.name}_jvp", types_, [F64, F64], (), reader, input_types)
+        out = call(*primals, *[float(tangents[k]) for k in positions])
+        return out[0], out[1]
 
 
 def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False) -> WasmFunction:

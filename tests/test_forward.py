@@ -504,3 +504,78 @@ def test_linear_helpers_forward_matches_differences(k):
     want = (fn(*varied) - fn(*back)) / 2e-6
     _, got = s2sad.jvp(fn, primals, tangents)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+
+
+# -- forward mode on the Wasm backend --------------------------------------------------------
+
+def _wasm_scalar_programs():
+    from test_wasm import COVERED
+
+    from s2sad import wasm
+
+    out = []
+    for f, domains, wrt in COVERED:
+        if any(d[0] == "list" for d in domains):
+            continue
+        import inspect
+
+        params = list(inspect.signature(f).parameters)
+        kinds = {p: "i64" if len(d) == 3 else "f64" for p, d in zip(params, domains)}
+        try:
+            wasm.build_module(f, tuple(p for p in params if kinds[p] == "f64"), kinds,
+                              forward=True)
+        except S2SADError:  # (a call of a function returning a tuple)
+            continue
+        out.append((f, domains, wrt))
+    return out
+
+
+WASM_SCALAR = _wasm_scalar_programs()
+
+
+def test_the_wasm_forward_mode_covers_the_scalar_corpus():
+    assert len(WASM_SCALAR) >= 40
+
+
+@pytest.mark.parametrize("f,domains,wrt", WASM_SCALAR, ids=[p[0].__name__ for p in WASM_SCALAR])
+def test_wasm_jvp_agrees_with_python(f, domains, wrt):
+    from test_wasm import close
+
+    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.tuples(*[strategy(d) for d in domains]), st.integers(0, 2 ** 32 - 1))
+    def check(args, seed):
+        try:
+            want = s2sad.jvp(f, args, [_tangent(a, np.random.default_rng(seed))
+                                       for a in args])
+        except (ValueError, ZeroDivisionError, OverflowError):
+            assume(False)
+        rng = np.random.default_rng(seed)
+        tangents = [_tangent(a, rng) for a in args]
+        want = s2sad.jvp(f, args, tangents)
+        got = s2sad.jvp(f, args, tangents, backend="wasm")
+        assert close(got[0], want[0]) and close(got[1], want[1]), (args, got, want)
+
+    check()
+
+
+def test_cli_forward_and_hvp_modes(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root))
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "s2sad.cli",
+                               f"{root}/examples/pendulum.py:pendulum", *args],
+                              capture_output=True, text=True, env=env)
+
+    out = cli("--mode", "forward")
+    assert out.returncode == 0 and out.stdout.startswith("def pendulum_jvp"), out.stderr
+    out = cli("--mode", "hvp")
+    assert out.returncode == 0 and "def pendulum_grad_theta0_jvp_theta0(" in out.stdout, \
+        out.stderr
+    out = cli("--mode", "forward", "--emit", "wat")
+    assert '(export "pendulum_jvp")' in out.stdout, out.stderr
+    out = cli("--mode", "hvp", "--emit", "wasm")
+    assert out.returncode == 2 and "Python only" in out.stderr
