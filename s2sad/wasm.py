@@ -414,6 +414,7 @@ class ModuleSource:
     scratch: list = field(default_factory=list)
     # array arguments the primal may write into (what a caller of <f> sees change)
     written: list = field(default_factory=list)
+    forward: bool = False  # exports <f>_jvp (build_module(forward=True))
 
 
 class _Builder:
@@ -840,7 +841,8 @@ def _build_module(f, wrt, kinds, split=False, forward=False) -> ModuleSource:
     guard = Guard([fir for fir in b.firs + t.guard.firs if not is_ours(fir.func)],
                   pinned=b.ctx.pinned)
     return ModuleSource(wat, name, params, kinds, names, f"{name}_grad", name, [], inputs,
-                        guard, list(b.ctx.sites), list(b.scratch), _written(t.fir, kinds))
+                        guard, list(b.ctx.sites), list(b.scratch), _written(t.fir, kinds),
+                        forward)
 
 
 # -- running modules ---------------------------------------------------------------------------

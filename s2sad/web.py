@@ -14,6 +14,8 @@ imports nothing and runs in browsers and in Node.  Exports:
   gradient, or an array of them when ``wrt`` names several); arguments are never changed;
 * ``vjp(...) -> {value, pullback(seed = 1)}`` -- the ``<f>_fwd`` / ``<f>_bwd`` exports: the
   forward sweep runs now and leaves its tape, the pullback runs the adjoint sweep once;
+* ``jvp(primals, tangents) -> [value, tangent]`` -- forward mode, for a module built with
+  ``forward=True`` (``s2sad-cli --mode forward``);
 * ``matrix(data, rows, cols)`` -- a 2-d argument.
 """
 
@@ -33,7 +35,7 @@ from .wasm_emit import Arr
 RESERVED = frozenset("""arguments await break case catch class const continue debugger default
 delete do else enum eval export extends false finally for function if implements import in
 instanceof interface let new null package private protected public return static super switch
-this throw true try typeof var void while with yield load grad valueAndGrad vjp matrix primal
+this throw true try typeof var void while with yield load grad valueAndGrad vjp jvp matrix primal
 """.split())
 
 
@@ -70,6 +72,7 @@ def spec_of(f, source: ModuleSource, wasm_file: str, single: bool) -> dict:
         "single": single,
         "scratch": list(source.scratch),
         "written": list(source.written),
+        "forward": source.forward,
         "inputs": inputs,
         "sites": [[os.path.basename(file or ""), line or 0, (text or "").strip()]
                   for file, line, text in source.sites],
@@ -130,6 +133,8 @@ export declare function primal({params}): number;
 export declare function grad({params}): Gradient;
 /** [{name}(...), its gradient]. */
 export declare function valueAndGrad({params}): [number, Gradient];
+/** Forward mode (a module built with --mode forward): [value, derivative along tangents]. */
+export declare function jvp(primals: unknown[], tangents: number[]): [number, number];
 /** Runs the forward sweep now; pullback(seed) runs the adjoint sweep once. */
 export declare function vjp({params}): {{
     value: number; pullback(seed?: number): Gradient }};
@@ -395,6 +400,31 @@ export function valueAndGrad(...args) {
 /** The gradient of f with respect to SPEC.wrt (arguments are not changed). */
 export function grad(...args) {
   return valueAndGrad(...args)[1];
+}
+
+/** [f(...primals), the derivative along tangents] (forward mode: a module built with
+ * s2sad-cli --mode forward; number arguments; tangents one per primal, 0 for an int). */
+export function jvp(primals, tangents) {
+  if (!SPEC.forward) {
+    throw new Error(`${NAME}: this module has no forward mode (build it with --mode forward)`);
+  }
+  if (!Array.isArray(primals) || !Array.isArray(tangents) ||
+      tangents.length !== primals.length) {
+    throw new Error(`${NAME}: jvp takes an array of primals and one of tangents, as long`);
+  }
+  const values = bind(primals);
+  const ex = instance();
+  generation++;
+  const { flat } = layout(ex, values, []);
+  const ts = SPEC.wrt.map((w) => {
+    const t = tangents[PARAMS.findIndex((p) => p.name === w)];
+    if (typeof t !== "number") {
+      throw new Error(`${NAME}: the tangent of '${w}' must be a number, got ${describe(t)}`);
+    }
+    return t;
+  });
+  const out = call(`${NAME}_jvp`, [...flat, ...ts]);
+  return [out[0], out[1]];
 }
 
 /** {value, pullback(seed = 1)}: the forward sweep runs now and leaves its tape; the

@@ -314,6 +314,10 @@ def test_hvp_source_is_the_forward_transform_of_the_gradient(capsys):
     source = capsys.readouterr().out
     assert "def sin_loop_grad_x_jvp_x(x, n, b_out, dx):" in source
     assert "d_stack.append(" in source and "d_stack.pop()" in source
+    path = GOLDEN / "hvp_sin_loop.py"
+    if os.environ.get("S2SAD_UPDATE_GOLDEN"):
+        path.write_text(source)
+    assert source == path.read_text()
 
 
 def test_jacobian_by_columns_and_by_rows_agree():

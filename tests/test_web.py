@@ -131,7 +131,9 @@ for (const c of cases) {
   try {
     const args = c.args.map((a) => decode(a, m));
     let result;
-    if (c.call === "vjp") {
+    if (c.call === "jvp") {
+      result = m.jvp(args, c.tangents);
+    } else if (c.call === "vjp") {
       const r = m.vjp(...args);
       const seeds = c.seeds ?? [1.0];
       result = { value: r.value, pullbacks: [] };
@@ -169,8 +171,8 @@ def run_node(tmp_path, cases):
     return json.loads(out.stdout)
 
 
-def _module(tmp_path, f, wrt, kinds=None):
-    source = wasm.build_module(f, wrt, kinds, split=True)
+def _module(tmp_path, f, wrt, kinds=None, forward=False):
+    source = wasm.build_module(f, wrt, kinds, split=True, forward=forward)
     import wasmtime
 
     folder = tmp_path / source.name
@@ -352,3 +354,18 @@ def test_serve_builds_the_folder_and_serves_wasm_and_mjs_with_their_types(tmp_pa
         httpd.server_close()
     (tmp_path / "build.txt").write_text("shot.py:nothing\n")
     assert serve.build(str(tmp_path)) == 2
+
+
+@needs_node
+def test_forward_mode_in_the_js_module(tmp_path):
+    module = _module(tmp_path, gained, 0, forward=True)
+    (tmp_path / "plain").mkdir()
+    plain = _module(tmp_path / "plain", gained, 0)  # (built without forward mode)
+    got = run_node(tmp_path, [{"module": module, "call": "jvp", "args": [0.4, 5],
+                               "tangents": [1.5, 0]},
+                              {"module": plain, "call": "jvp", "args": [0.4, 5],
+                               "tangents": [1.5, 0]}])
+    value, tangent = s2sad.jvp(gained, (0.4, 5), (1.5, 0))
+    assert close(got[0][0], value) and close(got[0][1], tangent)
+    assert got[1] == {"error": "Error: gained: this module has no forward mode (build it with "
+                               "--mode forward)"}
