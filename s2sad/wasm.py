@@ -577,6 +577,9 @@ class _Builder:
         emitter = FunctionEmitter(fdef, types_, fir, self.ctx, func_name or t.name, resolve,
                                   callees, frozenset(injected))
         emitter.buffers = {w: t.reverser.names.adjoint(w) for w in list(t.wrt) + scratch}
+        # a local array's cotangent is made with it (the adjoint sweep cannot allocate)
+        emitter.allocations = {n: adj for n, adj in t.reverser.names._adjoints.items()
+                               if adj in assigned and n not in fir.params}
         self.functions.append(emitter.function(params, results, None))
         if export:
             self.exports.append((export, t.name, params, results))
@@ -782,17 +785,39 @@ def guess_kinds(f: Callable, params: list[str]) -> dict:
             kinds[p] = I32
         elif isinstance(default, int):
             kinds[p] = I64
+    ranks: dict[str, int] = {}  # every name indexed: its rank
+    copies: dict[str, str] = {}  # x = p.copy() / np.copy(p) / np.zeros_like(p): x -> p
     for node in ir.walk_block(fir.body):
-        if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and \
-                node.value.id in kinds:
+        if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name):
             rank = len(node.slice.elts) if isinstance(node.slice, gast.Tuple) else 1
-            old = kinds[node.value.id]
-            kinds[node.value.id] = Arr(max(rank, old.ndim if isinstance(old, Arr) else 0))
+            ranks[node.value.id] = max(rank, ranks.get(node.value.id, 0))
         elif isinstance(node, gast.Attribute) and node.attr == "shape" and \
-                isinstance(node.value, gast.Name) and node.value.id in kinds and \
-                not isinstance(kinds[node.value.id], Arr):
-            kinds[node.value.id] = Arr(1)
+                isinstance(node.value, gast.Name):
+            ranks.setdefault(node.value.id, 1)
+        elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) and \
+                isinstance(node.value, gast.Call):
+            source = _copied(node.value, fir)
+            if source is not None:
+                copies[node.targets[0].id] = source
+    for local, source in copies.items():  # an array argument's rank, seen through its copy
+        if local in ranks:
+            ranks[source] = max(ranks[local], ranks.get(source, 0))
+    for p in params:
+        if p in ranks:
+            kinds[p] = Arr(ranks[p])
     return kinds
+
+
+def _copied(call, fir) -> str | None:
+    """The name ``call`` copies (``p.copy()``, ``np.copy(p)``, ``np.zeros_like(p)``)."""
+    func = call.func
+    if isinstance(func, gast.Attribute) and func.attr == "copy" and not call.args and \
+            isinstance(func.value, gast.Name):
+        return func.value.id
+    if call.args and isinstance(call.args[0], gast.Name) and fir.resolve(func) in (
+            np.copy, np.zeros_like, np.ones_like, np.empty_like):
+        return call.args[0].id
+    return None
 
 
 def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None,

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gast
+import numpy as np
 
 from . import ir, kinds, rules, wasm_math
 from . import runtime as tape
@@ -173,6 +174,9 @@ class FunctionEmitter:
         self.n_labels = 0
         self.adjoint_sweep = False  # past the adjoint sweep's marker
         self.sweep_line: int | None = None  # where the adjoint sweep's lines start
+        self.allocated: set[str] = set()  # local arrays made so far (and their cotangents)
+        self.allocations: dict[str, str] = {}  # local array -> its cotangent (a gradient)
+        self.pushed = False  # the tape has started: no more arrays can be made
         self.value_nodes: list = []  # what the return gives as f's value (split())
 
     # -- errors ---------------------------------------------------------------------------
@@ -860,12 +864,34 @@ class FunctionEmitter:
                     self.emit(f"local.set ${target.id}.{k}")
                 return
             if isinstance(t, Arr):
+                if isinstance(value, gast.Call) and self._helper(value.func) is tape.zeros_like \
+                        and target.id in self.allocated:
+                    return  # a local array's cotangent: allocated (zeroed) with the array
                 if isinstance(value, gast.Call) and self._helper(value.func) is tape.zeros_like:
                     return  # the gradient buffer, zeroed by the caller
                 if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
                         and value.func.attr == "copy" and isinstance(value.func.value, gast.Name) \
                         and value.func.value.id == target.id:
                     return  # x = x.copy(): the module works on its own copy already
+                made = self._allocation(value)
+                if made is not None and target.id not in self.params:
+                    self.allocate(target.id, t, made, s)
+                    return
+                if isinstance(value, gast.BinOp) and isinstance(value.op, (gast.Add, gast.Sub)) \
+                        and all(isinstance(e, gast.Name) and self.types.get(e.id) == t
+                                for e in (value.left, value.right)) and \
+                        (target.id in self.buffers.values() or target.id in self.allocated):
+                    self._elementwise(target.id, t, value)  # bx = bx + by (whole arrays)
+                    return
+                if isinstance(value, gast.Name) and isinstance(self.types.get(value.id), Arr) \
+                        and target.id in self.buffers.values():
+                    # bx0 = bx (the cotangent of x = x0.copy()): into the caller's buffer
+                    self.emit(f"local.get ${target.id}\n    local.get ${value.id}")
+                    self.emit("i64.const 8")
+                    for k in range(t.ndim):
+                        self.emit(f"local.get ${value.id}.n{k}\n    i64.mul")
+                    self.emit("i32.wrap_i64\n    memory.copy")
+                    return
                 raise self.refuse(f"assigning an array to '{target.id}'", s)
             self.expr(value, t)
             self.emit(f"local.set ${target.id}")
@@ -888,6 +914,124 @@ class FunctionEmitter:
         if isinstance(target, gast.Tuple):
             raise self.refuse("unpacking a tuple", s)
         raise self.refuse(f"assignment to '{gast.unparse(target).strip()}'", s)
+
+    def _elementwise(self, target: str, t: Arr, value) -> None:
+        """``target = a + b`` (or ``-``) for arrays of one shape: one loop over the elements
+        (each read before it is written, so ``target`` may be ``a``)."""
+        op = "f64.add" if isinstance(value.op, gast.Add) else "f64.sub"
+        a, b = value.left.id, value.right.id
+        end = self.hidden_local("end", I32)
+        k = self.hidden_local("k", I32)
+        self.emit(f";; {target} = {a} {'+' if op == 'f64.add' else '-'} {b}, element by element")
+        site = self.ctx.site(self.fir, self.statement) if self.statement is not None else 0
+        for d in range(t.ndim):  # (arrays of another shape: an index error, not garbage)
+            self.emit(f"local.get ${a}.n{d}\n    local.get ${b}.n{d}\n    i64.ne\n"
+                      f"    local.get ${a}.n{d}\n    local.get ${target}.n{d}\n    i64.ne\n"
+                      "    i32.or")
+            self.emit(f"(if (then (global.set $error_site (i32.const {site})) "
+                      "(global.set $error_code (i32.const 2)) unreachable))")
+        self.emit("i64.const 8")
+        for d in range(t.ndim):
+            self.emit(f"local.get ${a}.n{d}\n    i64.mul")
+        self.emit(f"i32.wrap_i64\n    local.set ${end}\n    i32.const 0\n    local.set ${k}")
+        self.emit(f"(block (loop\n      local.get ${k}\n      local.get ${end}\n"
+                  f"      i32.ge_u\n      br_if 1\n"
+                  f"      local.get ${target}\n      local.get ${k}\n      i32.add\n"
+                  f"      local.get ${a}\n      local.get ${k}\n      i32.add\n"
+                  f"      f64.load\n"
+                  f"      local.get ${b}\n      local.get ${k}\n      i32.add\n"
+                  f"      f64.load\n      {op}\n      f64.store\n"
+                  f"      local.get ${k}\n      i32.const 8\n      i32.add\n"
+                  f"      local.set ${k}\n      br 0))")
+
+    # -- arrays made inside the function --------------------------------------------------
+    def _allocation(self, value):
+        """``(how, source, shape atoms)`` for ``np.zeros(shape)``, ``np.ones(shape)``,
+        ``np.empty(shape)``, ``np.zeros_like(a)``, ``a.copy()``, ``np.copy(a)`` (``a`` an
+        array), else None."""
+        if not isinstance(value, gast.Call) or value.keywords:
+            return None
+        func = value.func
+        if isinstance(func, gast.Attribute) and func.attr == "copy" and not value.args and \
+                isinstance(func.value, gast.Name) and \
+                isinstance(self.types.get(func.value.id), Arr):
+            return ("copy", func.value.id, None)
+        obj = self.resolve(func)
+        if obj in (np.copy, np.zeros_like, np.ones_like, np.empty_like) and \
+                len(value.args) == 1 and isinstance(value.args[0], gast.Name) and \
+                isinstance(self.types.get(value.args[0].id), Arr):
+            how = {np.copy: "copy", np.zeros_like: "zeros", np.ones_like: "ones",
+                   np.empty_like: "empty"}[obj]
+            return (how, value.args[0].id, None)
+        if obj in (np.zeros, np.ones, np.empty) and len(value.args) == 1:
+            shape = value.args[0]
+            if isinstance(shape, gast.Tuple):
+                atoms = list(shape.elts)
+            elif isinstance(shape, gast.Name) and isinstance(self.types.get(shape.id), Multi):
+                atoms = [ir.subscript(ir.name(shape.id), ir.const(k))
+                         for k in range(len(self.types[shape.id].types))]
+            else:
+                atoms = [shape]
+            how = {np.zeros: "zeros", np.ones: "ones", np.empty: "empty"}[obj]
+            return (how, None, atoms)
+        return None
+
+    def allocate(self, name: str, t: Arr, made, s) -> None:
+        """``name = np.zeros(...)`` / ``a.copy()``: the array's elements at the top of the tape
+        region (before any push, so the tape starts above it), and, in a gradient, its
+        cotangent's next to it, zeroed.  Arrays made inside loops or branches, or after the
+        tape has started, are refused."""
+        if self.indent != 2 or self.pushed:
+            raise self.refuse(f"an array made inside a loop or a branch ('{name}'): make it "
+                              "at the start of the function", s)
+        how, source, atoms = made
+        if name in self.allocated:
+            raise self.refuse(f"'{name}' made twice", s)
+        dims = len(atoms) if atoms is not None else t.ndim
+        if dims != t.ndim:
+            raise self.refuse(f"'{name}' made with {dims} dimensions", s)
+        self.emit(f";; {name}: a new array (line {self._line(s)})")
+        names = [name] + ([self.allocations[name]] if name in self.allocations else [])
+        for k in range(t.ndim):
+            if atoms is not None:
+                self.expr(atoms[k], I64)
+            else:
+                self.emit(f"local.get ${source}.n{k}")
+            for n in names:
+                self.hidden[f"{n}.n{k}"] = I64
+            self.emit(f"local.set ${name}.n{k}")
+            for n in names[1:]:
+                self.emit(f"local.get ${name}.n{k}\n    local.set ${n}.n{k}")
+        size = self.hidden_local("bytes", I32)
+        self.emit("i64.const 8")
+        for k in range(t.ndim):
+            self.emit(f"local.get ${name}.n{k}")
+            self.emit("i64.mul")
+        self.emit("i32.wrap_i64")
+        self.emit(f"local.set ${size}")
+        for n in names:
+            self.hidden[n] = I32
+            self.allocated.add(n)
+            self.emit(f"local.get ${size}")
+            self.emit("call $tape.reserve")
+            self.emit("global.get $sp")
+            self.emit(f"local.set ${n}")
+            self.emit(f"global.get $sp\n    local.get ${size}\n    i32.add\n    global.set $sp")
+            fill = how if n == name else "zeros"
+            if fill == "copy":
+                self.emit(f"local.get ${n}\n    local.get ${source}\n    local.get ${size}")
+                self.emit("memory.copy")
+            elif fill == "zeros":
+                self.emit(f"local.get ${n}\n    i32.const 0\n    local.get ${size}")
+                self.emit("memory.fill")
+            elif fill == "ones":
+                i = self.hidden_local("i", I32)
+                self.emit(f"i32.const 0\n    local.set ${i}")
+                self.emit(f"(block (loop\n      local.get ${i}\n      local.get ${size}\n"
+                          f"      i32.ge_u\n      br_if 1\n      local.get ${n}\n"
+                          f"      local.get ${i}\n      i32.add\n      f64.const 1\n"
+                          f"      f64.store\n      local.get ${i}\n      i32.const 8\n"
+                          f"      i32.add\n      local.set ${i}\n      br 0))")
 
     def _multi_item(self, e, k: int, t: Multi, s, target: str) -> None:
         """Leave item ``k`` of the tuple-of-numbers expression ``e`` assigned to ``target`` (of
@@ -935,6 +1079,7 @@ class FunctionEmitter:
             elts = [gast.Name(id=tmp, ctx=gast.Load(), annotation=None, type_comment=None)]
             self.types[tmp] = I64
         nbytes = 8 * len(elts)
+        self.pushed = True
         # grow the memory only when the tape reaches its end ($tape_end caches it)
         self.emit("global.get $sp")
         self.emit(f"i32.const {nbytes}")

@@ -224,3 +224,34 @@ def test_tape_exhaustion_is_an_error_not_an_overwrite(monkeypatch):
         g(1e300)  # y * y overflows to inf: the loop never ends, the tape fills up
     for x in (3.0, 0.7, 3.0):  # recovered: small calls work again
         assert g(x) == pytest.approx(s2sad.grad(programs.while_halving)(x))
+
+
+def test_arrays_made_inside_the_function():
+    """np.zeros/ones/zeros_like and .copy() at the start of a function: in linear memory,
+    their cotangents beside them; the natural billiards and spring chain run on Wasm."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    import billiards
+    import springs
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=5)
+    for f, args, wrt in [(W.made_inside, (x, 0.7), (0, 1)),
+                         (springs.chain, (1.5, np.linspace(0.0, 1.0, 30) ** 2), (0, 1)),
+                         (billiards.shoot, (2.0, 0.05, billiards.rack()), (0, 1))]:
+        want_value, want = s2sad.value_and_grad(f, wrt=wrt)(*args)
+        before = [np.copy(a) for a in args]
+        value, got = wasm.value_and_grad(f, wrt=wrt)(*args)
+        assert close(value, want_value) and close(wasm.primal(f)(*args), f(*args))
+        for g, w in zip(got, want):
+            assert close(g, w)
+        for a, b in zip(args, before):
+            assert np.array_equal(a, b)
+
+
+def test_an_array_made_in_a_loop_is_refused_with_its_line():
+    with pytest.raises(S2SADError, match="an array made inside a loop") as info:
+        wasm.grad(W.made_in_a_loop)(np.ones(3))
+    assert info.value.lineno == W.made_in_a_loop.__code__.co_firstlineno + 3

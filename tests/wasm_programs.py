@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 
 def dot_tanh(w, xs):
     s = 0.0
@@ -105,3 +107,30 @@ def mixed_kinds(x, y):
     for i in range(3):
         s = s + _weigh(i, x)
     return s + _weigh(0.5, y)
+
+
+def made_inside(x, w):
+    # arrays made at the start of the function: zeros, ones, a copy, zeros_like
+    n = x.shape[0]
+    y = x.copy()
+    acc = np.zeros((n, 2))
+    ones = np.ones(n)
+    z = np.zeros_like(y)
+    for i in range(n):
+        y[i] = y[i] * w + ones[i]
+        acc[i, 0] = y[i] * y[i]
+        acc[i, 1] = acc[i, 0] * w
+        z[i] = acc[i, 1] - x[i]
+    s = 0.0
+    for i in range(n):
+        s = s + z[i] * y[i]
+    return s
+
+
+def made_in_a_loop(x):
+    s = 0.0
+    for i in range(3):
+        tmp = np.zeros(2)
+        tmp[0] = x[i]
+        s = s + tmp[0]
+    return s
