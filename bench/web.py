@@ -4,7 +4,7 @@ Builds the web demo's module (examples/web/shot.py) and the sin loop with ``--em
 measures in one Node 20 process, side by side (best of repeats):
 (a) a gradient through the ``.mjs`` wrapper (``grad(...)``: argument checks, arrays copied
     in, gradients copied out) vs the raw ``<f>_grad`` export on arguments already in memory
-    (the tape and gradient buffers reset as the wrapper does): the wrapper's overhead;
+    (the tape reset as the wrapper does): the wrapper's overhead;
 (b) ``vjp(...)`` + ``pullback()`` (the split exports) vs ``grad(...)``;
 (c) the demo's optimization step rate (one ``valueAndGrad`` and two primal calls);
 and the sizes of ``.wasm``, ``.mjs`` and ``.d.ts``, plain and gzip -9.
@@ -50,28 +50,20 @@ function rack() {
 }
 const n = 7;
 const x = shot.matrix(rack().flat(), n, 2);
-const v = shot.matrix(new Float64Array(2 * n), n, 2);
 const path = shot.matrix(new Float64Array(60 * 2 * n), 60, 2 * n);
-const args = [2.0, 0.05, x, v, path, 0.9, 0.1];
+const args = [2.0, 0.05, x, path, 0.9, 0.1];
 const out = {};
 // the raw export: the same memory layout as the wrapper's, arrays placed once
-shot.grad(...args);  // (grows the memory, places the arrays)
 const { instance } = await WebAssembly.instantiate(
   (await import("node:fs")).readFileSync(shotPath.replace(/\.mjs$/, ".wasm")));
 const ex = instance.exports;
 const need = 65536 * 4 - ex.memory.buffer.byteLength;
 if (need > 0) ex.memory.grow(Math.ceil(need / 65536));
-const heap = new Float64Array(ex.memory.buffer);
-heap.set(x.data, 8); heap.set(v.data, 8 + 14); // x at 64, v at 176, path at 288
-const gx = 288 + 60 * 14 * 8, gv = gx + 112, tape = Math.ceil((gv + 112) / 1024) * 1024;
+new Float64Array(ex.memory.buffer).set(x.data, 8);  // x0 at 64, path at 176
+const tape = Math.ceil((176 + 60 * 14 * 8) / 1024) * 1024;
 const rawShot = () => {
-  const h = new Float64Array(ex.memory.buffer);
-  h.fill(0, gx / 8, gx / 8 + 28);
-  h.set(x.data, 8);
-  h.fill(0, 22, 36);
   ex.tape_top.value = tape;
-  return ex.shoot_grad(2.0, 0.05, 64, 7n, 2n, 176, 7n, 2n, 288, 60n, 14n, 0.9, 0.1, 600n, 0.002,
-                       0.03, 1.0, gx, 7n, 2n, gv, 7n, 2n);
+  return ex.shoot_grad(2.0, 0.05, 64, 7n, 2n, 176, 60n, 14n, 0.9, 0.1, 600n, 0.002, 0.03, 1.0);
 };
 const check = rawShot();
 const viaWrapper = shot.valueAndGrad(...args);

@@ -731,12 +731,12 @@ def _ascii_identifiers(text: str) -> str:
 
 def _written(fir, kinds) -> list[str]:
     """The array parameters ``f`` may write into: all but those only read as ``p[...]``,
-    ``p.shape`` or ``len(p)``."""
+    ``p.shape``, ``p.copy()`` or ``len(p)``."""
     read_only = {p for p, k in kinds.items() if isinstance(k, Arr)}
     reads = set()
     for node in ir.walk_block(fir.body):
         if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Load) or \
-                isinstance(node, gast.Attribute) and node.attr == "shape" or \
+                isinstance(node, gast.Attribute) and node.attr in ("shape", "copy") or \
                 isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
                 node.func.id == "len" and len(node.args) == 1:
             inner = node.args[0] if isinstance(node, gast.Call) else node.value

@@ -88,8 +88,7 @@ def test_the_demo_optimizes_the_shot_in_chromium(site):
     assert all(b <= a * (1 + 1e-12) for a, b in zip(losses, losses[1:]))
     x0 = rack()
     n = len(x0)
-    args = (state["vx"], state["vy"], x0, np.zeros((n, 2)), np.zeros((60, 2 * n)),
-            *state["target"])
+    args = (state["vx"], state["vy"], x0, np.zeros((60, 2 * n)), *state["target"])
     want_value, want = s2sad.value_and_grad(shot.shoot, wrt=("vx", "vy"))(*args)
     assert value == pytest.approx(want_value, rel=1e-9, abs=1e-15)
     assert grad == pytest.approx(list(want), rel=1e-9, abs=1e-12)

@@ -21,9 +21,10 @@ const state = { vx: 2.0, vy: 0.05, target: [1.0, 0.3], loss: NaN, grad: [NaN, Na
                 steps: 0, rate: 0.004, losses: [], running: true };
 let path = shot.matrix(new Float64Array(FRAMES * 2 * n), FRAMES, 2 * n);
 
-function args(vx, vy) {  // fresh state arrays: the simulation writes into them
-  return [vx, vy, shot.matrix(start.flat(), n, 2), shot.matrix(new Float64Array(2 * n), n, 2), path,
-          state.target[0], state.target[1]];
+const rackMatrix = shot.matrix(start.flat(), n, 2);
+
+function args(vx, vy) {  // (the simulation fills path, for drawing)
+  return [vx, vy, rackMatrix, path, state.target[0], state.target[1]];
 }
 
 /** One gradient step; the step shrinks when the loss would grow (a backtracking line search). */

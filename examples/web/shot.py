@@ -1,20 +1,22 @@
 """The billiards shot of ../billiards.py, for the web page beside this file: the same
-simulation written for the Wasm backend (the state arrays are arguments it updates in place)
-and one more argument, ``path``, that receives the balls' positions for drawing.
+simulation, with one more argument, ``path``, that receives the balls' positions for drawing.
 
     s2sad-cli examples/web/shot.py:shoot --wrt vx,vy --emit js -o examples/web
 """
 
 import math
 
+import numpy as np
 
-def shoot(vx, vy, x, v, path, target_x, target_y, steps=600, dt=0.002, radius=0.03):
+
+def shoot(vx, vy, x0, path, target_x, target_y, steps=600, dt=0.002, radius=0.03):
     """Squared distance between the last ball's final position and (target_x, target_y)
-    after a shot of velocity (vx, vy) from the positions ``x`` (n x 2, updated in place);
-    ``v`` (n x 2) holds the velocities, ``path`` (frames x 2n) gets the positions every
-    ``steps // frames`` steps."""
-    n = x.shape[0]
+    after a shot of velocity (vx, vy) from the rack ``x0`` (n x 2); ``path`` (frames x 2n)
+    gets the positions every ``steps // frames`` steps."""
+    n = x0.shape[0]
     every = steps // path.shape[0]
+    x = x0.copy()
+    v = np.zeros((n, 2))
     v[0, 0] = vx
     v[0, 1] = vy
     for t in range(steps):
