@@ -340,6 +340,7 @@ def _parse_function(f: Callable) -> FunctionIR:
                      local_names, namer)
     nested = _nested_functions(fir, fdef.body)
     fir.meta["nested"] = nested
+    _Unstar(fdef).visit(fdef)  # f(*[a, b]), (*shape, 1), **{"k": v}: calls and sums
     _refuse(fir, [s for s in fdef.body if not (isinstance(s, gast.FunctionDef)
                                                and nested.get(s.name) is s)])
     for inner in nested.values():
@@ -426,8 +427,111 @@ def _is_derivative_api(obj) -> bool:
         getattr(obj, "__name__", None) in ("grad", "value_and_grad", "vjp")
 
 
+class _Unstar(gast.NodeTransformer):
+    """Starred arguments and displays whose length the source shows, made plain: a starred
+    list or tuple display is spliced (``f(*[a, b])`` -> ``f(a, b)``, ``**{"c": v}`` ->
+    ``c=v``), and a display with a starred item is a sum (``(*w.shape, 1)`` ->
+    ``tuple(w.shape) + (1,)``).  A starred argument of unknown length stays, and is refused;
+    starred assignment targets are the normalizer's (``unpack``)."""
+
+    def __init__(self, fdef) -> None:
+        # names bound once, to a display the source shows (args = (x, y); kw = {"c": v}):
+        # a starred use of them is spliced item by item
+        stores: dict[str, list] = {}
+        for node in ir.walk(fdef):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
+                stores.setdefault(node.id, []).append(node)
+        params = {a.id for a in ir.walk(fdef.args) if isinstance(a, gast.Name)}
+        self.displays: dict[str, Any] = {}
+        for node in ir.walk(fdef):
+            if isinstance(node, gast.Assign) and len(node.targets) == 1 and \
+                    isinstance(node.targets[0], gast.Name) and \
+                    len(stores.get(node.targets[0].id, ())) == 1 and \
+                    node.targets[0].id not in params and \
+                    isinstance(node.value, (gast.Tuple, gast.List, gast.Dict)):
+                self.displays[node.targets[0].id] = node.value
+
+    def _spliced(self, value):
+        """The items of a starred argument whose length the source shows, or None."""
+        if isinstance(value, (gast.List, gast.Tuple)) and \
+                not any(isinstance(e, gast.Starred) for e in value.elts):
+            return list(value.elts)
+        if isinstance(value, gast.Name) and isinstance(self.displays.get(value.id),
+                                                       (gast.List, gast.Tuple)):
+            shown = self.displays[value.id]
+            if not any(isinstance(e, gast.Starred) for e in shown.elts):
+                return [gast.Subscript(value=gast.Name(id=value.id, ctx=gast.Load(),
+                                                       annotation=None, type_comment=None),
+                                       slice=gast.Constant(value=k, kind=None),
+                                       ctx=gast.Load()) for k in range(len(shown.elts))]
+        return None
+
+    def _keywords(self, value):
+        """``**{"c": v}`` (or a name bound once to such a dict) as keywords, or None."""
+        shown = value
+        if isinstance(value, gast.Name):
+            shown = self.displays.get(value.id)
+        if not isinstance(shown, gast.Dict) or not all(
+                isinstance(k, gast.Constant) and isinstance(k.value, str) and
+                k.value.isidentifier() for k in shown.keys):
+            return None
+        if shown is value:
+            return [gast.keyword(arg=k.value, value=v) for k, v in zip(shown.keys, shown.values)]
+        return [gast.keyword(arg=k.value, value=gast.Subscript(
+            value=gast.Name(id=value.id, ctx=gast.Load(), annotation=None, type_comment=None),
+            slice=gast.Constant(value=k.value, kind=None), ctx=gast.Load()))
+            for k in shown.keys]
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        args = []
+        for a in node.args:
+            items = self._spliced(a.value) if isinstance(a, gast.Starred) else None
+            args.extend(items if items is not None else [a])
+        keywords = []
+        for kw in node.keywords:
+            spliced = self._keywords(kw.value) if kw.arg is None else None
+            keywords.extend(spliced if spliced is not None else [kw])
+        node.args, node.keywords = args, keywords
+        return node
+
+    def _display(self, node):
+        self.generic_visit(node)
+        if not isinstance(node.ctx, gast.Load) or \
+                not any(isinstance(e, gast.Starred) for e in node.elts):
+            return node
+        kind = type(node)
+        convert = "tuple" if kind is gast.Tuple else "list"
+        parts, run = [], []
+        for e in node.elts:
+            if isinstance(e, gast.Starred):
+                if run:
+                    parts.append(kind(elts=run, ctx=gast.Load()))
+                    run = []
+                value = e.value
+                if isinstance(value, kind):
+                    parts.append(value)
+                else:
+                    parts.append(gast.Call(func=gast.Name(id=convert, ctx=gast.Load(),
+                                                          annotation=None, type_comment=None),
+                                           args=[value], keywords=[]))
+            else:
+                run.append(e)
+        if run:
+            parts.append(kind(elts=run, ctx=gast.Load()))
+        out = parts[0]
+        for part in parts[1:]:
+            out = gast.BinOp(left=out, op=gast.Add(), right=part)
+        return ir.at(out, node) if hasattr(node, "lineno") else out
+
+    visit_Tuple = _display
+    visit_List = _display
+
+
 def _refuse(fir: FunctionIR, body) -> None:
     for node in ir.walk_block(body):
+        if isinstance(node, gast.Starred) and isinstance(node.ctx, gast.Store):
+            continue  # a starred assignment target: unpack() lowers it
         refused = REFUSED.get(type(node))
         if refused is not None:
             raise fir.error(f"unsupported construct: {refused[0]}", node, refused[1])
@@ -664,9 +768,23 @@ class Normalizer:
                 self.store(t, a, out, like)
             return
         src = self.atom(value, out)
+        stars = [k for k, t in enumerate(names) if isinstance(t, gast.Starred)]
+        if len(stars) > 1:
+            raise self.fir.error("unsupported construct: two starred targets", like)
         for k, t in enumerate(names):
-            if isinstance(t, gast.Starred):
-                raise self.fir.error("unsupported construct: starred assignment", like)
+            if stars and k == stars[0]:
+                # a, *rest, z = v: rest = list(v[1:-1])
+                after = len(names) - k - 1
+                part = gast.Subscript(value=src, slice=gast.Slice(
+                    lower=_const(k), upper=_const(-after) if after else None, step=None),
+                    ctx=gast.Load())
+                listed = gast.Call(func=_name("list"), args=[_at(part, like)], keywords=[])
+                tmp = self.temp()
+                self.assign(out, tmp, self.flat(_at(listed, like), out), like)
+                self.store(t.value, _name(tmp), out, like)
+                continue
+            if stars and k > stars[0]:  # after the starred target: from the end
+                k = k - len(names)
             elem = self.flat_index_read(src, k, like)
             if isinstance(t, gast.Name):
                 self.assign(out, t.id, elem, like)

@@ -116,7 +116,13 @@ def loop_of_arrays(w, X):
     return np.sum(h * h)
 
 
+def starred_shape(w):
+    z = np.reshape(w, (*w.shape, 1))
+    return np.sum(z * z * np.reshape(w, (1, *w.shape)))
+
+
 PROGRAMS = [
+    (starred_shape, [(4,)], (0,)),
     (tanh_aw, [(5, 4), (4,)], (0, 1)),
     (broadcasting, [(3, 4), (4,)], (0, 1)),
     (elementwise, [(2, 3), (2, 3)], (0, 1)),

@@ -448,12 +448,27 @@ def sin_sum(x):
     return s
 
 
+def _star_helper(a, b, c=1.0):
+    return a * b + c * a
+
+
+def starred_calls(x, y):
+    # starred arguments whose length the source shows, ** of a dict display, and a starred
+    # assignment target
+    args = (x, y)
+    kw = {"c": y}
+    first, *rest = [x, y, x * y]
+    return _star_helper(*args) + _star_helper(*[y, x], c=2.0) + _star_helper(x, y, **kw) + \
+        first * rest[-1] + sum(rest)
+
+
 F = (-3.0, 3.0)
 POS = (0.2, 4.0)
 UNIT = (-0.9, 0.9)
 
 PROGRAMS = [
     (poly, [F], [0]),
+    (starred_calls, [F, F], [0, 1]),
     (arith, [F, F], [0, 1]),
     (floordiv_mod, [F, (0.5, 3.0)], [0, 1]),
     (unary, [F, F], [0, 1]),
