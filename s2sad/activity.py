@@ -179,6 +179,8 @@ class Classifier:
         args = call_operands(node)
         from .nested import derivative_recipe, source_for_call
 
+        target = getattr(target, "s2sad_recursive_target", None) or target
+
         if derivative_recipe(target) is not None:
             # a gradient s2sad made, called here: the function with source computing it
             if node.keywords:

@@ -81,6 +81,15 @@ def guess_kinds(f: Callable, params: list[str]) -> dict:
     return {p: k for p, k in out.items() if k != kinds.OBJECT}
 
 
+def _too_deep(f: Callable) -> S2SADError:
+    import sys
+
+    return S2SADError(f"the gradient of {f.__name__} recursed deeper than Python's recursion "
+                      f"limit ({sys.getrecursionlimit()}): a recursive function's adjoint "
+                      "takes about twice the frames of the function",
+                      hint="raise sys.setrecursionlimit, or write the recursion as a loop")
+
+
 def check_output(t: Transformed) -> None:
     """``grad`` differentiates functions with one scalar output: anything else is refused
     (with the line of the return) and pointed to ``vjp``."""
@@ -234,6 +243,8 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
             value, g = vjp(*args)
         except AssertionError:
             raise assertion_of(f, args) from None
+        except RecursionError:
+            raise _too_deep(f) from None
         if not isinstance(spec.output_kind, kinds.Scalar):
             _check_value(spec, value)
         return value, shaped(args, g)
@@ -254,6 +265,8 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
                         g = entry[0](*args)[1]
                     except AssertionError:
                         raise assertion_of(f, args) from None
+                    except RecursionError:
+                        raise _too_deep(f) from None
                     return g if single else (g,) if len(positions) == 1 else g
             return run(bind(args, kwargs))[1]
         fn = built(grad_f, "grad", f, wrt)

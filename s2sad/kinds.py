@@ -432,6 +432,7 @@ SAME_SHAPE = {"copy", "clip", "cumsum", "cumprod", "sort", "round", "around", "c
 def _call_kind(e, env):
     func = e.func
     obj = env.resolve(func)
+    obj = getattr(obj, "s2sad_recursive_target", None) or obj  # (transform._Pending)
     if _unresolved(obj) and isinstance(func, gast.Attribute):
         return _method_kind(e, func.attr, kind_of(func.value, env), env)
     if _unresolved(obj):

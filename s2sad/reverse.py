@@ -125,22 +125,15 @@ class Context:
         self.make_vjp = make_vjp  # (func, wrt positions, arg kinds) -> (name, function)
         self.make_jvp = make_jvp  # the same for forward mode (forward.py)
         self.stack: list = []
+        self.pending: dict = {}  # adjoints being built: a recursive call's target
         self._returns: dict = {}
         self._inferring: list = []  # the callees whose return kinds are being inferred
 
     def vjp_of(self, callee, wrt_pos, fir, node, arg_kinds=()):
-        if callee in self.stack:
-            chain = " -> ".join(f.__name__ for f in self.stack + [callee])
-            raise fir.error(f"recursion is not supported ({chain})", node,
-                            "rewrite the recursion as a loop")
         return self.make_vjp(callee, tuple(wrt_pos), tuple(arg_kinds))
 
     def jvp_of(self, callee, positions, fir, node, arg_kinds=()):
         """The tangent function of a called user function (forward mode)."""
-        if callee in self.stack:
-            chain = " -> ".join(f.__name__ for f in self.stack + [callee])
-            raise fir.error(f"recursion is not supported ({chain})", node,
-                            "rewrite the recursion as a loop")
         return self.make_jvp(callee, tuple(positions), tuple(arg_kinds))
 
     def callee_kind(self, func, arg_kinds):

@@ -147,9 +147,13 @@ def _transform(f, wrt_names, _ctx, kinds) -> Transformed:
 
         def make_vjp(callee, wrt_pos, arg_kinds=()):
             params = list(inspect.signature(callee).parameters)
+            names = [params[k] for k in wrt_pos]
+            arg_kinds_ = {p: k for p, k in dict(zip(params, arg_kinds)).items() if k is not None}
+            pending = ctx.pending.get(_key(callee, names, arg_kinds_))
+            if pending is not None:  # a recursive call: the adjoint being built calls itself
+                return pending.name, pending
             # specialized for its array and container arguments (numbers: one version)
-            t = transform(callee, [params[k] for k in wrt_pos], ctx,
-                          dict(zip(params, arg_kinds)))
+            t = transform(callee, names, ctx, arg_kinds_)
             callees[id(t)] = t  # (one function may be specialized for several kinds)
             for piece in t.sources:
                 if piece not in callee_sources:
@@ -158,6 +162,9 @@ def _transform(f, wrt_names, _ctx, kinds) -> Transformed:
 
         ctx.make_vjp = make_vjp
         suffix = _suffix(fir, wrt_names, kinds, nested=_ctx is not None)
+        # (a recursive call of f inside f calls this adjoint, once it is compiled)
+        forward_ref = ctx.pending[_key(f, list(wrt_names), kinds)] = \
+            _Pending(f"{fir.name}_grad{suffix}")
         try:
             fdef, injected, rev = reverse(fir, list(wrt_names), f"{fir.name}_grad{suffix}",
                                           ctx, kinds)
@@ -174,6 +181,7 @@ def _transform(f, wrt_names, _ctx, kinds) -> Transformed:
                             None, "please report this with the function") from exc
         extra = dict(injected)
         vjp = compile_function(source, name, f.__globals__, extra, closure_cells(f))
+        forward_ref.target = vjp
         sources = callee_sources + [source]
         output = kinds_module.kind_of(rev.fir.body[-1].value, rev.env)
         result = Transformed(name, vjp, source, "\n".join(sources), sources, fir.params,
@@ -183,6 +191,7 @@ def _transform(f, wrt_names, _ctx, kinds) -> Transformed:
         result.guard = Guard([fir] + [g for c in callees.values() for g in c.guard.firs])
     finally:
         ctx.stack.pop()
+        ctx.pending.pop(_key(f, list(wrt_names), kinds), None)
         ctx.make_vjp = outer_make_vjp  # the caller's callees are collected by the caller
     per_func[key] = result
     return result
@@ -239,8 +248,12 @@ def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | Non
 
             def make_jvp(callee, positions, arg_kinds=()):
                 params = list(inspect.signature(callee).parameters)
-                sub = transform_forward(callee, [params[k] for k in positions], ctx,
-                                        dict(zip(params, arg_kinds)))
+                names = [params[k] for k in positions]
+                arg_kinds_ = {p: k for p, k in zip(params, arg_kinds) if k is not None}
+                pending = ctx.pending.get(("jvp",) + _key(callee, names, arg_kinds_))
+                if pending is not None:  # a recursive call
+                    return pending.name, pending
+                sub = transform_forward(callee, names, ctx, arg_kinds_)
                 callees[id(sub.jvp)] = sub
                 firs.extend(sub.guard.firs)
                 for piece in sub.sources:
@@ -250,6 +263,8 @@ def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | Non
 
             ctx.make_jvp = make_jvp
             suffix = _suffix(fir, wrt_names, kinds, nested=_ctx is not None)
+            forward_ref = ctx.pending[("jvp",) + _key(f, list(wrt_names), kinds)] = \
+                _Pending(f"{fir.name}_jvp{suffix}")
             try:
                 fdef, injected, fwd = forward(fir, list(wrt_names), f"{fir.name}_jvp{suffix}",
                                               ctx, kinds, output)
@@ -261,15 +276,39 @@ def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | Non
                                 None, "please report this with the function") from exc
             fn = compile_function(source, fdef.name, f.__globals__, dict(injected),
                                   closure_cells(f))
+            forward_ref.target = fn
             sources = callee_sources + [source]
             output = kinds_module.kind_of(fwd.fir.body[-1].value, fwd.env)
             result = Forward(fdef.name, fn, source, "\n".join(sources), sources, fir.params,
                              list(wrt_names), fir, fwd, output, Guard(firs), fdef, callees)
         finally:
             ctx.stack.pop()
+            ctx.pending.pop(("jvp",) + _key(f, list(wrt_names), kinds), None)
             ctx.make_jvp = outer
         per_func[key] = result
         return result
+
+
+def _key(f, wrt_names, kinds: dict) -> tuple:
+    return (f, tuple(wrt_names), tuple(sorted(kinds.items(), key=lambda item: item[0])))
+
+
+class _Pending:
+    """A recursive function's adjoint while it is being built: calls go to ``target`` once
+    it is compiled (the generated code calls this object by the adjoint's name)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.target = None
+        self.__name__ = name
+
+    def __call__(self, *args, **kwargs):
+        return self.target(*args, **kwargs)
+
+    @property
+    def s2sad_recursive_target(self):
+        """The compiled adjoint (a generated function differentiated again reads it)."""
+        return self.target
 
 
 def _suffix(fir, wrt_names, kinds: dict, nested: bool) -> str:

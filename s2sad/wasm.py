@@ -552,7 +552,11 @@ class _Builder:
                 self.queue_math("sincos")
         by_function = {id(sub.vjp): sub for sub in t.callees.values()}
         for vjp_name, obj in t.reverser.callee_names.items():
-            sub = by_function[id(obj)]
+            sub = by_function.get(id(obj))
+            if sub is None:
+                raise S2SADError(f"{fir.name} is recursive: the Wasm backend does not "
+                                 "differentiate recursion yet", fir.filename,
+                                 hint="use the Python backend")
             # one Wasm function per specialization (pair(int, float) and pair(float, float)
             # share a Python name)
             wasm_name = self.grad_names.get(id(sub))
@@ -626,7 +630,11 @@ class _Builder:
         results = [F64, F64]
         callees = self.callee_map(fir, fir.body)
         for py_name, obj in ft.forwarder.callee_names.items():
-            sub = ft.callees[id(obj)]
+            sub = ft.callees.get(id(obj))
+            if sub is None:
+                raise S2SADError(f"{fir.name} is recursive: the Wasm backend does not "
+                                 "differentiate recursion yet", fir.filename,
+                                 hint="use the Python backend")
             if not isinstance(sub.output_kind, kinds_module.Scalar):
                 raise S2SADError(f"{fir.name} calls {sub.fir.name}, which returns a tuple: the "
                                  "Wasm forward mode takes calls of functions of one number",

@@ -200,6 +200,11 @@ class FunctionEmitter:
         extra = {}
         for ir_name, wasm_name in self.callee_names.items():
             obj = self.resolve(ir.name(ir_name))
+            if wasm_name not in self.ctx.signatures:
+                call = next((n for n in ir.walk(self.fdef) if isinstance(n, gast.Call) and
+                             isinstance(n.func, gast.Name) and n.func.id == ir_name), None)
+                raise self.refuse(f"a recursive call of {ir_name} (the Wasm backend does "
+                                  "not compile recursion yet)", call)
             results = self.ctx.signatures[wasm_name][1]
             kind = _KIND_OF[results[0]] if len(results) == 1 else kinds.Seq(
                 "tuple", None, tuple(_KIND_OF[r] for r in results))

@@ -462,6 +462,27 @@ def starred_calls(x, y):
         first * rest[-1] + sum(rest)
 
 
+def recursive_power_sum(x, n):
+    # recursion: the generated adjoint calls itself
+    if n == 0:
+        return 1.0
+    return 1.0 + x * recursive_power_sum(x, n - 1)
+
+
+def _ping(x, n):
+    if n <= 0:
+        return x
+    return math.sin(_pong(x * 1.1, n - 1)) + x
+
+
+def _pong(x, n):
+    return _ping(x, n) * 0.5 + x * x * 0.1
+
+
+def mutual_recursion(x, n):
+    return _ping(x, n) * x
+
+
 F = (-3.0, 3.0)
 POS = (0.2, 4.0)
 UNIT = (-0.9, 0.9)
@@ -469,6 +490,8 @@ UNIT = (-0.9, 0.9)
 PROGRAMS = [
     (poly, [F], [0]),
     (starred_calls, [F, F], [0, 1]),
+    (recursive_power_sum, [(-1.5, 1.5), (0, 6, "int")], [0]),
+    (mutual_recursion, [F, (0, 5, "int")], [0]),
     (arith, [F, F], [0, 1]),
     (floordiv_mod, [F, (0.5, 3.0)], [0, 1]),
     (unary, [F, F], [0, 1]),
