@@ -1,0 +1,74 @@
+"""The GradBench tool (python -m s2sad.gradbench): recorded protocol sessions replayed, the
+outputs checked against values computed independently (closed forms, central differences)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from s2sad.gradbench.__main__ import serve
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def session(*messages):
+    lines = [json.dumps({"id": k, **m}) for k, m in enumerate(messages)]
+    return [json.loads(r) for r in serve(lines)]
+
+
+def test_protocol_rounds_and_unknown_modules():
+    out = session({"kind": "start", "eval": "hello"}, {"kind": "define", "module": "hello"},
+                  {"kind": "evaluate", "module": "hello", "function": "square", "input": 3.0},
+                  {"kind": "evaluate", "module": "hello", "function": "double", "input": 9.0},
+                  {"kind": "analysis", "of": 3, "valid": True},
+                  {"kind": "define", "module": "ode"},
+                  {"kind": "evaluate", "module": "kmeans", "function": "cost", "input": {}})
+    assert out[0] == {"id": 0, "tool": "s2sad"}
+    assert out[1]["success"] is True and out[1]["timings"][0]["name"] == "prepare"
+    assert out[2]["output"] == 9.0 and out[3]["output"] == 18.0
+    assert len(out[2]["timings"]) == 1 and out[2]["timings"][0]["name"] == "evaluate"
+    assert out[4] == {"id": 4}
+    assert out[5]["success"] is False and "no module 'ode'" in out[5]["error"]
+    assert out[6]["success"] is False and "was not defined" in out[6]["error"]
+
+
+def test_lse_against_the_softmax():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-100, 100, size=50)
+    inp = {"x": x.tolist(), "min_runs": 3, "min_seconds": 0}
+    out = session({"kind": "define", "module": "lse"},
+                  {"kind": "evaluate", "module": "lse", "function": "primal", "input": inp},
+                  {"kind": "evaluate", "module": "lse", "function": "gradient", "input": inp})
+    m = np.max(x)
+    assert out[1]["output"] == pytest.approx(m + np.log(np.sum(np.exp(x - m))), rel=1e-12)
+    soft = np.exp(x - m) / np.sum(np.exp(x - m))
+    np.testing.assert_allclose(out[2]["output"], soft, rtol=1e-10, atol=1e-15)
+    assert len(out[1]["timings"]) == 3  # min_runs honoured
+
+
+def test_llsq_against_central_differences():
+    from s2sad.gradbench.llsq import llsq
+
+    rng = np.random.default_rng(1)
+    x = rng.random(8)
+    inp = {"x": x.tolist(), "n": 33, "min_runs": 1, "min_seconds": 0}
+    out = session({"kind": "define", "module": "llsq"},
+                  {"kind": "evaluate", "module": "llsq", "function": "gradient", "input": inp})
+    h = 1e-6
+    fd = [(llsq(x + h * e, 33) - llsq(x - h * e, 33)) / (2 * h) for e in np.eye(8)]
+    np.testing.assert_allclose(out[1]["output"], fd, rtol=1e-6, atol=1e-8)
+
+
+def test_the_tool_runs_as_a_program():
+    messages = [{"id": 0, "kind": "start"}, {"id": 1, "kind": "define", "module": "hello"},
+                {"id": 2, "kind": "evaluate", "module": "hello", "function": "double",
+                 "input": 2.5}]
+    out = subprocess.run([sys.executable, "-m", "s2sad.gradbench"], input="\n".join(
+        json.dumps(m) for m in messages) + "\n", capture_output=True, text=True, cwd=ROOT,
+        timeout=120)
+    assert out.returncode == 0, out.stderr
+    responses = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["id"] for r in responses] == [0, 1, 2] and responses[2]["output"] == 5.0
