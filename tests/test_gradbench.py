@@ -72,3 +72,32 @@ def test_the_tool_runs_as_a_program():
     assert out.returncode == 0, out.stderr
     responses = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["id"] for r in responses] == [0, 1, 2] and responses[2]["output"] == 5.0
+
+
+def test_gmm_against_central_differences():
+    from s2sad.gradbench.gmm import gmm_objective, lower_triangle
+
+    rng = np.random.default_rng(2)
+    d, k, n = 3, 4, 20
+    raw = {"d": d, "k": k, "n": n, "x": rng.normal(size=(n, d)).tolist(), "m": 0,
+           "gamma": 1.0, "alpha": rng.normal(size=k).tolist(),
+           "mu": rng.normal(size=(k, d)).tolist(), "q": (0.3 * rng.normal(size=(k, d))).tolist(),
+           "l": (0.3 * rng.normal(size=(k, 3))).tolist(), "min_runs": 1, "min_seconds": 0}
+    out = session({"kind": "define", "module": "gmm"},
+                  {"kind": "evaluate", "module": "gmm", "function": "objective", "input": raw},
+                  {"kind": "evaluate", "module": "gmm", "function": "jacobian", "input": raw})
+    rows, cols = lower_triangle(d)
+    parts = [np.array(raw[key]) for key in ("alpha", "mu", "q", "l")]
+    rest = (np.array(raw["x"]), rows, cols, 0, 1.0)
+    assert out[1]["output"] == pytest.approx(gmm_objective(*parts, *rest), rel=1e-12)
+    h = 1e-6
+    for key, part in zip(("alpha", "mu", "q", "l"), range(4)):
+        base = parts[part]
+        fd = []
+        for e in np.eye(base.size):
+            up = list(parts)
+            up[part] = base + h * e.reshape(base.shape)
+            down = list(parts)
+            down[part] = base - h * e.reshape(base.shape)
+            fd.append((gmm_objective(*up, *rest) - gmm_objective(*down, *rest)) / (2 * h))
+        np.testing.assert_allclose(np.ravel(out[2]["output"][key]), fd, rtol=1e-6, atol=1e-7)
