@@ -33,15 +33,16 @@ from .runtime import tangent_zero as _zero
 from .transform import Wrt, transform, transform_forward, wrt_names
 
 
-def hvp_transformations(f: Callable, args: tuple, varied: list[str] | None = None
-                        ) -> tuple[list[str], Any]:
+def hvp_transformations(f: Callable, args: tuple, varied: list[str] | None = None,
+                        gradient_wrt: list[str] | None = None) -> tuple[list[str], Any]:
     """The parameters the gradient is taken for (those that carry derivatives), and the
     forward transformation of ``f``'s adjoint (``f_grad_jvp(params..., b_out, dparams...) ->
     ((value, grads), (dvalue, dgrads))``) with tangents for ``varied`` (default: the
-    same) for these arguments."""
+    same) for these arguments; ``gradient_wrt``: the parameters of the gradient (default:
+    every one that carries derivatives)."""
     params = list(inspect.signature(f).parameters)
     arg_kinds = {p: kinds.value_kind(a) for p, a in zip(params, args)}
-    wrt = [p for p in params if _varies(arg_kinds[p])]
+    wrt = gradient_wrt or [p for p in params if _varies(arg_kinds[p])]
     if not wrt:
         raise S2SADError(f"hvp of {f.__name__}: no argument carries a derivative",
                          hint="give floats or float arrays")

@@ -101,3 +101,20 @@ def test_gmm_against_central_differences():
             down[part] = base - h * e.reshape(base.shape)
             fd.append((gmm_objective(*up, *rest) - gmm_objective(*down, *rest)) / (2 * h))
         np.testing.assert_allclose(np.ravel(out[2]["output"][key]), fd, rtol=1e-6, atol=1e-7)
+
+
+def test_kmeans_direction_against_a_closed_form():
+    # each centroid's cost gradient is 2 * sum over its points of (c - p), its Hessian times
+    # ones 2 * (its number of points): the direction is c - mean of its points
+    rng = np.random.default_rng(3)
+    points, centroids = rng.random((40, 3)), rng.random((4, 3))
+    raw = {"points": points.tolist(), "centroids": centroids.tolist(), "min_runs": 1,
+           "min_seconds": 0}
+    out = session({"kind": "define", "module": "kmeans"},
+                  {"kind": "evaluate", "module": "kmeans", "function": "cost", "input": raw},
+                  {"kind": "evaluate", "module": "kmeans", "function": "dir", "input": raw})
+    d2 = ((points[:, None, :] - centroids[None, :, :]) ** 2).sum(-1)
+    assert out[1]["output"] == pytest.approx(d2.min(axis=1).sum(), rel=1e-10)
+    owner = d2.argmin(axis=1)
+    want = np.stack([centroids[j] - points[owner == j].mean(axis=0) for j in range(4)])
+    np.testing.assert_allclose(out[2]["output"], want, rtol=1e-9, atol=1e-12)
