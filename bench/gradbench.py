@@ -1,0 +1,121 @@
+"""GradBench's evals, side by side: run ``python -m bench.gradbench``.
+
+For the evals the s2sad tool has (s2sad/gradbench), at small sizes, in one run: the primal,
+s2sad's gradient, and the same module's source run by autograd, jax eager and jax.jit (the
+module executed again with ``np`` bound to ``autograd.numpy`` / ``jax.numpy``: the code is the
+same), each as gradient time / NumPy primal time, best of repeats.  A peer that cannot run the
+code (an assignment into an array, a Python loop under jit) says why.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def best(fn, repeat=5) -> float:
+    fn()
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return min(out)
+
+
+def load_as(name: str, numpy_module):
+    """The eval module ``name`` executed again with ``np`` bound to ``numpy_module``."""
+    path = ROOT / "s2sad" / "gradbench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_gb_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.np = numpy_module
+    return module
+
+
+def problems():
+    rng = np.random.default_rng(31337)
+    from s2sad.gradbench.gmm import lower_triangle
+
+    d, k, n = 2, 5, 1000
+    rows, cols = lower_triangle(d)
+    gmm_args = (rng.normal(size=k), rng.normal(size=(k, d)), 0.3 * rng.normal(size=(k, d)),
+                0.3 * rng.normal(size=(k, 1)), rng.normal(size=(n, d)), rows, cols, 0, 1.0)
+    return [
+        ("lse (n=10,000)", "lse", "logsumexp", (rng.random(10000),), 0),
+        ("llsq (n=256, m=32)", "llsq", "llsq", (rng.random(32), 256), 0),
+        ("gmm (d=2, K=5, n=1000)", "gmm", "gmm_objective", gmm_args, (0, 1, 2, 3)),
+        ("kmeans cost (K=10, n=1000, d=8)", "kmeans", "costfun",
+         (rng.random((1000, 8)), rng.random((10, 8))), 1),
+    ]
+
+
+def main() -> None:
+    import s2sad
+
+    rows_out = ["| eval | NumPy primal | s2sad | autograd | jax eager | jax.jit (compile) |",
+                "|---|---|---|---|---|---|"]
+    for label, module, fname, args, wrt in problems():
+        ours = load_as(module, np)
+        f = getattr(ours, fname)
+        primal = best(lambda: f(*args))
+        g = s2sad.grad(f, wrt=wrt)
+        want = g(*args)
+        cells = [f"{primal * 1e3:.2f} ms", f"{best(lambda: g(*args)) / primal:.2f}"]
+
+        def agrees(got) -> str:
+            got = got if isinstance(wrt, tuple) else (got,)
+            w = want if isinstance(wrt, tuple) else (want,)
+            ok = all(np.allclose(np.asarray(a, dtype=float), np.asarray(b), rtol=1e-6,
+                                 atol=1e-9) for a, b in zip(got, w))
+            return "" if ok else " (DISAGREES with s2sad)"
+        for peer in ("autograd", "jax", "jit"):
+            try:
+                if peer == "autograd":
+                    import autograd
+                    import autograd.numpy as anp
+
+                    pf = getattr(load_as(module, anp), fname)
+                    if isinstance(wrt, tuple):
+                        grads = [autograd.grad(pf, i) for i in wrt]
+
+                        def pg(*a, grads=grads):
+                            return tuple(gi(*a) for gi in grads)
+                    else:
+                        pg = autograd.grad(pf, wrt)
+                    cells.append(f"{best(lambda: pg(*args)) / primal:.2f}{agrees(pg(*args))}")
+                else:
+                    import jax
+                    import jax.numpy as jnp
+
+                    jax.config.update("jax_enable_x64", True)
+                    pf = getattr(load_as(module, jnp), fname)
+                    pg = jax.grad(pf, argnums=wrt)
+                    if peer == "jit":
+                        static = tuple(i for i, a in enumerate(args) if not isinstance(
+                            a, np.ndarray) or a.dtype.kind == "i")
+                        pg = jax.jit(pg, static_argnums=static)
+                        t0 = time.perf_counter()
+                        jax.block_until_ready(pg(*args))
+                        compile_s = time.perf_counter() - t0
+                        run = best(lambda: jax.block_until_ready(pg(*args)))
+                        cells.append(f"{run / primal:.2f} ({compile_s:.2f} s)"
+                                     f"{agrees(pg(*args))}")
+                    else:
+                        eager = best(lambda: jax.block_until_ready(pg(*args)), 3)
+                        cells.append(f"{eager / primal:.2f}{agrees(pg(*args))}")
+            except Exception as exc:  # noqa: BLE001 (a peer that cannot run: why)
+                cells.append(f"fails: {type(exc).__name__}")
+        rows_out.append(f"| {label} | " + " | ".join(cells) + " |")
+    print("gradient time / NumPy primal time (best of 5), one run")
+    print("\n".join(rows_out))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
