@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import linecache
+import math
 import types
 from collections.abc import Callable
 from typing import Any
@@ -141,6 +142,12 @@ def _to_ast(node):
         return node
     cls = type(node)
     d = node.__dict__
+    if cls is gast.Constant and type(node.value) in (int, float) and (
+            node.value < 0 or node.value == 0 and math.copysign(1.0, node.value) < 0):
+        # -1.0 as -(1.0): printed in parentheses where precedence needs them, (-1.0) ** k
+        # (a negative constant printed bare would read as -(1.0 ** k))
+        new = ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-node.value))
+        return ast.copy_location(new, node) if hasattr(node, "lineno") else new
     target = _DIRECT.get(cls)
     if target is not None:
         new = target()

@@ -483,6 +483,15 @@ def mutual_recursion(x, n):
     return _ping(x, n) * x
 
 
+def negative_base_power(x):
+    # (-1.0) ** k: a negative constant as the base of ** (printed bare, the generated code
+    # read -(1.0 ** k): wrong values, found by GradBench's det)
+    s = 0.0
+    for k in range(4):
+        s = s + (-1.0) ** k * x ** (k + 1) + (-2) ** k * 0.1
+    return s * (-0.5) ** 2
+
+
 F = (-3.0, 3.0)
 POS = (0.2, 4.0)
 UNIT = (-0.9, 0.9)
@@ -490,6 +499,7 @@ UNIT = (-0.9, 0.9)
 PROGRAMS = [
     (poly, [F], [0]),
     (starred_calls, [F, F], [0, 1]),
+    (negative_base_power, [F], [0]),
     (recursive_power_sum, [(-1.5, 1.5), (0, 6, "int")], [0]),
     (mutual_recursion, [F, (0, 5, "int")], [0]),
     (arith, [F, F], [0, 1]),

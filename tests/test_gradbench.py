@@ -118,3 +118,17 @@ def test_kmeans_direction_against_a_closed_form():
     owner = d2.argmin(axis=1)
     want = np.stack([centroids[j] - points[owner == j].mean(axis=0) for j in range(4)])
     np.testing.assert_allclose(out[2]["output"], want, rtol=1e-9, atol=1e-12)
+
+
+def test_det_by_minors_against_the_cofactors():
+    # recursive, on arrays; the gradient of det(A) is det(A) * inv(A).T
+    rng = np.random.default_rng(4)
+    a = rng.random((5, 5))
+    raw = {"A": a.ravel().tolist(), "ell": 5, "min_runs": 1, "min_seconds": 0}
+    out = session({"kind": "define", "module": "det"},
+                  {"kind": "evaluate", "module": "det", "function": "primal", "input": raw},
+                  {"kind": "evaluate", "module": "det", "function": "gradient", "input": raw})
+    assert out[1]["output"] == pytest.approx(np.linalg.det(a), rel=1e-10)
+    np.testing.assert_allclose(out[2]["output"],
+                               (np.linalg.det(a) * np.linalg.inv(a).T).ravel(), rtol=1e-9,
+                               atol=1e-12)
