@@ -227,8 +227,13 @@ def _fold_block(stmts, counts) -> list:
             k += 1
             continue
         operands = set(reads[k])
+        # what the value changes in place (bt.pop(i)): no statement it moves past may read
+        # or write that (by += bt.pop(i) folded past bx += bt[0] read the shifted list)
+        effects = writes[k] - {name}
         folded = False
         for j in range(k + 1, len(stmts)):
+            if effects and effects & (set(reads[j]) | writes[j]):
+                break
             if name in headers[j]:
                 later = stmts[j]
                 fields = ("test",) if isinstance(later, gast.If) else \
@@ -468,9 +473,14 @@ def _merge_accumulations(stmts, counts) -> list:
             if prev is not None and _is_accumulation(prev) and prev.targets[0].id == name:
                 terms = _drop_leftmost(prev.value)
                 term_reads = _reads(terms)
+                # what the terms change in place (bt.pop(i)) is touched by nothing between:
+                # the change moves down to s (fuzz seed 339: bx += bt[0] read the list
+                # after the pop had moved past it)
+                effects = _facts(prev)[1] - {name}
                 if (name not in _reads(s.value.right) and name not in term_reads
                         and _sum_length(terms) < MAX_TERMS
-                        and all(last_write.get(r, -1) <= k for r in term_reads)):
+                        and all(last_write.get(r, -1) <= k for r in term_reads)
+                        and all(last.get(e, -1) <= k for e in effects)):
                     out[k] = None
                     s.value = gast.BinOp(left=gast.BinOp(
                         left=gast.Name(id=name, ctx=gast.Load(), annotation=None,

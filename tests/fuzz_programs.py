@@ -13,7 +13,9 @@ through, keyword calls of NumPy functions and of a user helper.
 import random
 
 UNARY = ["math.sin({})", "math.cos({})", "math.tanh({})", "({}) * 0.5", "-({})",
-         "math.exp(math.sin({}))", "math.sqrt(1.0 + ({}) * ({}))", "abs({}) + 1.0"]
+         "math.exp(math.sin({}))", "math.sqrt(1.0 + ({}) * ({}))", "abs({}) + 1.0",
+         # a negative constant as a base of ** (printed bare once: -(1.5 ** 2))
+         "(-1.5) ** 2 * ({})"]
 BINARY = ["{} + {}", "{} - {}", "{} * {}", "{} / (2.0 + math.sin({}))", "max({}, {})",
           "min({}, {})", "math.atan2({}, 1.5)", "math.hypot({}, {})"]
 KEYWORD_CALLS = ["helper({}, v={})", "helper(v={}, u={})",

@@ -492,6 +492,16 @@ def negative_base_power(x):
     return s * (-0.5) ** 2
 
 
+def insert_then_read(x, y):
+    # the cotangent list's pop (undoing the insert) must come before reading its items: tidy
+    # once merged it into a later sum, past bx += bt[0] (fuzz seed 339: a wrong gradient)
+    t = [x, y]
+    t.insert(0, y)
+    if x > 100.0:
+        y = 2.0 * x
+    return t[-2] * 3.0 + y
+
+
 F = (-3.0, 3.0)
 POS = (0.2, 4.0)
 UNIT = (-0.9, 0.9)
@@ -500,6 +510,7 @@ PROGRAMS = [
     (poly, [F], [0]),
     (starred_calls, [F, F], [0, 1]),
     (negative_base_power, [F], [0]),
+    (insert_then_read, [F, F], [0, 1]),
     (recursive_power_sum, [(-1.5, 1.5), (0, 6, "int")], [0]),
     (mutual_recursion, [F, (0, 5, "int")], [0]),
     (arith, [F, F], [0, 1]),
