@@ -53,6 +53,8 @@ def problems():
         ("gmm (d=2, K=5, n=1000)", "gmm", "gmm_objective", gmm_args, (0, 1, 2, 3)),
         ("kmeans cost (K=10, n=1000, d=8)", "kmeans", "costfun",
          (rng.random((1000, 8)), rng.random((10, 8))), 1),
+        ("ode (n=10, s=100)", "ode", "last", (rng.random(10), 100), 0),
+        ("det by minors (5 x 5)", "det", "det_by_minor", (rng.random((5, 5)),), 0),
     ]
 
 

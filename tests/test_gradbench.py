@@ -24,14 +24,14 @@ def test_protocol_rounds_and_unknown_modules():
                   {"kind": "evaluate", "module": "hello", "function": "square", "input": 3.0},
                   {"kind": "evaluate", "module": "hello", "function": "double", "input": 9.0},
                   {"kind": "analysis", "of": 3, "valid": True},
-                  {"kind": "define", "module": "ode"},
+                  {"kind": "define", "module": "saddle"},
                   {"kind": "evaluate", "module": "kmeans", "function": "cost", "input": {}})
     assert out[0] == {"id": 0, "tool": "s2sad"}
     assert out[1]["success"] is True and out[1]["timings"][0]["name"] == "prepare"
     assert out[2]["output"] == 9.0 and out[3]["output"] == 18.0
     assert len(out[2]["timings"]) == 1 and out[2]["timings"][0]["name"] == "evaluate"
     assert out[4] == {"id": 4}
-    assert out[5]["success"] is False and "no module 'ode'" in out[5]["error"]
+    assert out[5]["success"] is False and "no module 'saddle'" in out[5]["error"]
     assert out[6]["success"] is False and "was not defined" in out[6]["error"]
 
 
@@ -132,3 +132,22 @@ def test_det_by_minors_against_the_cofactors():
     np.testing.assert_allclose(out[2]["output"],
                                (np.linalg.det(a) * np.linalg.inv(a).T).ravel(), rtol=1e-9,
                                atol=1e-12)
+
+
+def test_ode_against_the_exact_solution_and_differences():
+    # y0 = x0 t, y1 = x1 x0 t^2 / 2, ...: RK4 is exact for these polynomials up to degree 4
+    from s2sad.gradbench.ode import last
+
+    rng = np.random.default_rng(5)
+    x = rng.random(4)
+    raw = {"x": x.tolist(), "s": 10, "min_runs": 1, "min_seconds": 0}
+    out = session({"kind": "define", "module": "ode"},
+                  {"kind": "evaluate", "module": "ode", "function": "primal", "input": raw},
+                  {"kind": "evaluate", "module": "ode", "function": "gradient", "input": raw})
+    t = 2.0
+    exact = [np.prod(x[:i + 1]) * t ** (i + 1) / np.prod(np.arange(1, i + 2))
+             for i in range(4)]
+    np.testing.assert_allclose(out[1]["output"], exact, rtol=1e-12)
+    h = 1e-6
+    fd = [(last(x + h * e, 10) - last(x - h * e, 10)) / (2 * h) for e in np.eye(4)]
+    np.testing.assert_allclose(out[2]["output"], fd, rtol=1e-7, atol=1e-10)
