@@ -563,7 +563,10 @@ def _sum(terms):
         return None
     out = terms[0]
     for term in terms[1:]:
-        out = gast.BinOp(left=out, op=gast.Add(), right=term)
+        if isinstance(term, gast.UnaryOp) and isinstance(term.op, gast.USub):
+            out = gast.BinOp(left=out, op=gast.Sub(), right=term.operand)  # a - b, not a + -b
+        else:
+            out = gast.BinOp(left=out, op=gast.Add(), right=term)
     return out
 
 
