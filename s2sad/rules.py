@@ -910,13 +910,11 @@ def _(g, ans, a, b):
 # forward mode over it; grad of grad) ----------------------------------------------------------
 
 from .runtime import add as _add  # noqa: E402
-from .runtime import (  # noqa: E402
+from .runtime import (  # noqa: E402  (the others are imported with the array rules)
     copy_of,
     expand_to,
     fresh_copy,
     tangent_zero,
-    unbroadcast,
-    unreduce,
     zeros_like,
 )
 
@@ -954,31 +952,6 @@ def _(g, ans, cotangent, x):
 def _(g, ans, cotangent, x, axis=None, keepdims=False):
     return reduce_to(g, cotangent, axis, keepdims), None, None, None
 
-
-from .runtime import (  # noqa: E402
-    clip_mask,
-    clipped_above,
-    clipped_below,
-    concat_grad,
-    count,
-    dot_grad_a,
-    dot_grad_b,
-    einsum_grad,
-    fill_like,
-    linspace_weights,
-    matmul_grad_a,
-    matmul_grad_b,
-    max_grad,
-    repeat_grad,
-    share_max,
-    solve_grad_b,
-    split_like,
-    to_structure,
-    unsort,
-    unstack,
-    untranspose,
-    var_grad,
-)
 
 # masks and counts: constants for a derivative (zero almost everywhere)
 nondifferentiable(clip_mask, clipped_below, clipped_above, count, share_max,
