@@ -552,31 +552,7 @@ class _Builder:
                 self.queue_math("sincos")
         by_function = {id(sub.vjp): sub for sub in t.callees.values()}
         for vjp_name, obj in t.reverser.callee_names.items():
-            sub = by_function.get(id(obj))
-            if sub is None:
-                raise S2SADError(f"{fir.name} is recursive: the Wasm backend does not "
-                                 "differentiate recursion yet", fir.filename,
-                                 hint="use the Python backend")
-            # one Wasm function per specialization (pair(int, float) and pair(float, float)
-            # share a Python name)
-            wasm_name = self.grad_names.get(id(sub))
-            if wasm_name is None:
-                wasm_name = sub.name
-                k = 2
-                while wasm_name in self.grad_names.values() or wasm_name in self.done:
-                    wasm_name = f"{sub.name}{k}"
-                    k += 1
-                self.grad_names[id(sub)] = wasm_name
-            callees[vjp_name] = wasm_name
-            if wasm_name not in self.done:
-                self.done.add(wasm_name)
-                sub_kinds = {p: _TYPE_OF.get(sub.reverser.kinds.get(p), F64)
-                             for p in sub.fir.params}
-                n_sub = _n_numbers(sub.output_kind)
-                self.ctx.signatures[wasm_name] = (
-                    [sub_kinds[p] for p in sub.fir.params] + [F64] * n_sub,
-                    [F64] * (n_sub + len(sub.wrt)))
-                self.pending.append(("grad", sub, wasm_name, sub_kinds))
+            callees[vjp_name] = self.specialization(fir, by_function.get(id(obj)), "grad")
         self.firs.append(fir)
         emitter = FunctionEmitter(fdef, types_, fir, self.ctx, func_name or t.name, resolve,
                                   callees, frozenset(injected))
@@ -602,6 +578,39 @@ class _Builder:
                                      results, False))
         self._drain()
         return results
+
+    def specialization(self, fir, sub, kind: str) -> str:
+        """The Wasm name of a callee's adjoint (``kind`` "grad": ``sub`` a Transformed) or
+        tangent function ("jvp": a Forward), queued for emission the first time: one Wasm
+        function per specialization (pair(int, float) and pair(float, float) share a Python
+        name)."""
+        if sub is None:  # (the callee is the function being built: transform._Pending)
+            raise S2SADError(f"{fir.name} is recursive: the Wasm backend does not "
+                             "differentiate recursion yet", fir.filename,
+                             hint="use the Python backend")
+        n_value = _n_numbers(sub.output_kind)
+        if kind == "jvp" and not isinstance(sub.output_kind, kinds_module.Scalar):
+            raise S2SADError(f"{fir.name} calls {sub.fir.name}, which returns a tuple: the "
+                             "Wasm forward mode takes calls of functions of one number",
+                             fir.filename, hint="use s2sad.jvp (Python backend)")
+        wasm_name = self.grad_names.get(id(sub))
+        if wasm_name is None:
+            wasm_name = sub.name
+            k = 2
+            while wasm_name in self.grad_names.values() or wasm_name in self.done:
+                wasm_name = f"{sub.name}{k}"
+                k += 1
+            self.grad_names[id(sub)] = wasm_name
+        if wasm_name not in self.done:
+            self.done.add(wasm_name)
+            analysis = sub.reverser if kind == "grad" else sub.forwarder
+            sub_kinds = {p: _TYPE_OF.get(analysis.kinds.get(p), F64) for p in sub.fir.params}
+            args = [sub_kinds[p] for p in sub.fir.params]
+            self.ctx.signatures[wasm_name] = (
+                (args + [F64] * n_value, [F64] * (n_value + len(sub.wrt))) if kind == "grad"
+                else (args + [F64] * len(sub.wrt), [F64, F64]))
+            self.pending.append((kind, sub, wasm_name, sub_kinds))
+        return wasm_name
 
     def emit_jvp(self, ft, kinds, export=None, func_name=None) -> list:
         """The tangent function of ``ft`` (a transform.Forward) as the Wasm function
@@ -630,31 +639,7 @@ class _Builder:
         results = [F64, F64]
         callees = self.callee_map(fir, fir.body)
         for py_name, obj in ft.forwarder.callee_names.items():
-            sub = ft.callees.get(id(obj))
-            if sub is None:
-                raise S2SADError(f"{fir.name} is recursive: the Wasm backend does not "
-                                 "differentiate recursion yet", fir.filename,
-                                 hint="use the Python backend")
-            if not isinstance(sub.output_kind, kinds_module.Scalar):
-                raise S2SADError(f"{fir.name} calls {sub.fir.name}, which returns a tuple: the "
-                                 "Wasm forward mode takes calls of functions of one number",
-                                 fir.filename, hint="use s2sad.jvp (Python backend)")
-            wasm_name = self.grad_names.get(id(sub))
-            if wasm_name is None:
-                wasm_name = sub.name
-                k = 2
-                while wasm_name in self.grad_names.values() or wasm_name in self.done:
-                    wasm_name = f"{sub.name}{k}"
-                    k += 1
-                self.grad_names[id(sub)] = wasm_name
-            callees[py_name] = wasm_name
-            if wasm_name not in self.done:
-                self.done.add(wasm_name)
-                sub_kinds = {p: _TYPE_OF.get(sub.forwarder.kinds.get(p), F64)
-                             for p in sub.fir.params}
-                self.ctx.signatures[wasm_name] = (
-                    [sub_kinds[p] for p in sub.fir.params] + [F64] * len(sub.wrt), [F64, F64])
-                self.pending.append(("jvp", sub, wasm_name, sub_kinds))
+            callees[py_name] = self.specialization(fir, ft.callees.get(id(obj)), "jvp")
         self.firs.append(fir)
         emitter = FunctionEmitter(fdef, types_, fir, self.ctx, func_name or ft.name, resolve,
                                   callees, frozenset(injected))
