@@ -126,13 +126,8 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
 
 def _transform(f, wrt_names, _ctx, kinds) -> Transformed:
     kinds = {p: k for p, k in (kinds or {}).items() if k is not None}
-    key = (tuple(wrt_names), tuple(sorted(kinds.items(), key=lambda item: item[0])))
-    try:
-        per_func = _CACHE.setdefault(f, {})
-    except TypeError:
-        per_func = {}
-    cached = per_func.get(key)
-    if cached is not None and cached.guard():  # (else: something it read has changed)
+    per_func, key, cached = _cached(_CACHE, f, wrt_names, kinds)
+    if cached is not None:
         return cached
     ctx = _ctx or Context(None)
     outer_make_vjp = ctx.make_vjp
@@ -145,22 +140,11 @@ def _transform(f, wrt_names, _ctx, kinds) -> Transformed:
         callee_sources: list[str] = []
         callees: dict = {}
 
-        def make_vjp(callee, wrt_pos, arg_kinds=()):
-            params = list(inspect.signature(callee).parameters)
-            names = [params[k] for k in wrt_pos]
-            arg_kinds_ = {p: k for p, k in dict(zip(params, arg_kinds)).items() if k is not None}
-            pending = ctx.pending.get(_key(callee, names, arg_kinds_))
-            if pending is not None:  # a recursive call: the adjoint being built calls itself
-                return pending.name, pending
-            # specialized for its array and container arguments (numbers: one version)
-            t = transform(callee, names, ctx, arg_kinds_)
+        def built(t):
             callees[id(t)] = t  # (one function may be specialized for several kinds)
-            for piece in t.sources:
-                if piece not in callee_sources:
-                    callee_sources.append(piece)
-            return t.name, t.vjp
 
-        ctx.make_vjp = make_vjp
+        # specialized for its array and container arguments (numbers: one version)
+        ctx.make_vjp = _callee_maker(ctx, (), transform, "vjp", built, callee_sources)
         suffix = _suffix(fir, wrt_names, kinds, nested=_ctx is not None)
         # (a recursive call of f inside f calls this adjoint, once it is compiled)
         forward_ref = ctx.pending[_key(f, list(wrt_names), kinds)] = \
@@ -228,14 +212,8 @@ def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | Non
 
     with LOCK, paused_gc():
         kinds = {p: k for p, k in (kinds or {}).items() if k is not None}
-        key = (tuple(wrt_names), tuple(sorted(kinds.items(), key=lambda item: item[0])),
-               output)
-        try:
-            per_func = _FORWARD_CACHE.setdefault(f, {})
-        except TypeError:
-            per_func = {}
-        cached = per_func.get(key)
-        if cached is not None and cached.guard():
+        per_func, key, cached = _cached(_FORWARD_CACHE, f, wrt_names, kinds, output)
+        if cached is not None:
             return cached
         ctx = _ctx or Context(None)
         outer = ctx.make_jvp
@@ -246,22 +224,12 @@ def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | Non
             firs = [fir]
             callees: dict = {}
 
-            def make_jvp(callee, positions, arg_kinds=()):
-                params = list(inspect.signature(callee).parameters)
-                names = [params[k] for k in positions]
-                arg_kinds_ = {p: k for p, k in zip(params, arg_kinds) if k is not None}
-                pending = ctx.pending.get(("jvp",) + _key(callee, names, arg_kinds_))
-                if pending is not None:  # a recursive call
-                    return pending.name, pending
-                sub = transform_forward(callee, names, ctx, arg_kinds_)
+            def built(sub):
                 callees[id(sub.jvp)] = sub
                 firs.extend(sub.guard.firs)
-                for piece in sub.sources:
-                    if piece not in callee_sources:
-                        callee_sources.append(piece)
-                return sub.name, sub.jvp
 
-            ctx.make_jvp = make_jvp
+            ctx.make_jvp = _callee_maker(ctx, ("jvp",), transform_forward, "jvp", built,
+                                         callee_sources)
             suffix = _suffix(fir, wrt_names, kinds, nested=_ctx is not None)
             forward_ref = ctx.pending[("jvp",) + _key(f, list(wrt_names), kinds)] = \
                 _Pending(f"{fir.name}_jvp{suffix}")
@@ -291,6 +259,42 @@ def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | Non
 
 def _key(f, wrt_names, kinds: dict) -> tuple:
     return (f, tuple(wrt_names), tuple(sorted(kinds.items(), key=lambda item: item[0])))
+
+
+def _cached(cache, f, wrt_names, kinds: dict, *more) -> tuple:
+    """``(f's cache, the key, the cached transformation or None)``: one per wrt and kinds
+    (and ``more``), valid while its guard holds (something it read may have changed)."""
+    key = _key(f, wrt_names, kinds)[1:] + more  # (not f itself: the cache is f's)
+    try:
+        per_func = cache.setdefault(f, {})
+    except TypeError:
+        per_func = {}
+    cached = per_func.get(key)
+    return per_func, key, cached if cached is not None and cached.guard() else None
+
+
+def _callee_maker(ctx, prefix: tuple, build, attr: str, built, sources: list):
+    """``make(callee, positions, arg_kinds) -> (name, function)`` for the calls of user
+    functions inside the one being transformed: ``build`` (transform or
+    transform_forward) for those positions and kinds, or, for a recursive call, the proxy of
+    the function being built (``ctx.pending``); ``built(sub)`` records it, its sources join
+    ``sources`` once."""
+
+    def make(callee, positions, arg_kinds=()):
+        params = list(inspect.signature(callee).parameters)
+        names = [params[k] for k in positions]
+        kinds = {p: k for p, k in zip(params, arg_kinds) if k is not None}
+        pending = ctx.pending.get(prefix + _key(callee, names, kinds))
+        if pending is not None:  # a recursive call: the function being built calls itself
+            return pending.name, pending
+        sub = build(callee, names, ctx, kinds)
+        built(sub)
+        for piece in sub.sources:
+            if piece not in sources:
+                sources.append(piece)
+        return sub.name, getattr(sub, attr)
+
+    return make
 
 
 class _Pending:
