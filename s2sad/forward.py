@@ -30,7 +30,7 @@ from . import runtime as rt
 from .activity import analyze, describe
 from .ir import assign, call, clone, const, name, names_in, substitute
 from .parse import MISSING
-from .plan import _fold, _short, template_mapping
+from .plan import _fold, template_mapping
 from .reverse import Reverser
 
 # linear in their first (data) argument: the tangent is the primitive applied to its tangent
@@ -499,12 +499,10 @@ class Forwarder(Reverser):
                 [rule.arg_names[0]]:
             raise self.fir.error(f"forward mode: {describe(op)} with active values beyond "
                                  "its data argument", s)
-        fname = self.names.once(("rule", id(rule.func)), "_vjp_" + _short(rule.primitive),
-                                "helper")
-        self.injected[fname] = rule.func
         axis = bound.get("axis", const(None))
         keepdims = bound.get("keepdims", const(False))
-        c = call(self.helper(reduction_jvp), name(fname), self.tan(data), name(ANS),
+        c = call(self.helper(reduction_jvp), name(self.rule_name(rule)), self.tan(data),
+                 name(ANS),
                  clone(axis), clone(keepdims), *[clone(a) for a in self._call_args(op)])
         c.keywords = [gast.keyword(arg=k.arg, value=clone(k.value)) for k in keywords]
         return c
@@ -520,13 +518,8 @@ class Forwarder(Reverser):
         active = [n for n in names if n in bound and self.tan(bound[n]) is not None]
         terms = []
         if template is None or renamed is None:
-            fname = self.names.once(("rule", id(rule.func)), "_vjp_" + _short(rule.primitive),
-                                    "helper")
-            self.injected[fname] = rule.func
             for n in active:
-                c = call(fname, self.tan(bound[n]), name(ANS),
-                         *[clone(a) for a in self._call_args(op)])
-                c.keywords = [gast.keyword(arg=k.arg, value=clone(k.value)) for k in keywords]
+                c = self.call_rule(rule, self.tan(bound[n]), name(ANS), op, keywords)
                 terms.append(ir.subscript(c, const(names.index(n))) if len(names) > 1 else c)
         else:
             for n in active:

@@ -313,12 +313,8 @@ class Planning:
                 "write it with separate arguments, or register a rule with s2sad.adjoint")
         if template is None:
             # call the rule itself: _dx, _dy = rule(g, ans, x, y)
-            fname = self.names.once(("rule", id(rule.func)), "_vjp_" + _short(rule.primitive),
-                                    "helper")
-            self.injected[fname] = rule.func
             outs = [self.names.numbered("_d") for _ in names]
-            c = call(fname, g, ans, *[clone(a) for a in args])
-            c.keywords = [gast.keyword(arg=k.arg, value=clone(k.value)) for k in keywords]
+            c = self.call_rule(rule, g, ans, op, keywords)
             plan.pre.append(assign(names_or_one(outs, True) if len(names) > 1 else
                                    name(outs[0], True), c, s))
             plan.reads_before |= locals_read
@@ -353,6 +349,20 @@ class Planning:
                 plan.uses_ans = True
             plan.contributions.append(Contribution(
                 bound[n].id, self._fit(inst, bound[n], rule, t, list(bound.values()))))
+
+    def rule_name(self, rule) -> str:
+        """The name the rule function is bound to in the generated code (``_vjp_sin``)."""
+        fname = self.names.once(("rule", id(rule.func)), "_vjp_" + _short(rule.primitive),
+                                "helper")
+        self.injected[fname] = rule.func
+        return fname
+
+    def call_rule(self, rule, g, ans, op, keywords):
+        """``rule(g, ans, args..., keywords...)``: the rule function called on the statement's
+        arguments (a rule whose body is not one ``return``)."""
+        c = call(self.rule_name(rule), g, ans, *[clone(a) for a in self._call_args(op)])
+        c.keywords = [gast.keyword(arg=k.arg, value=clone(k.value)) for k in keywords]
+        return c
 
     def _fit(self, expr, operand, rule, t, others=()):
         """For an elementwise rule on arrays, sum the cotangent back to the operand's shape
