@@ -416,6 +416,17 @@ class ModuleSource:
     written: list = field(default_factory=list)
     forward: bool = False  # exports <f>_jvp (build_module(forward=True))
 
+    def input_reader(self) -> Callable[[], tuple] | None:
+        """A function returning the current values of the user's global numbers the module
+        takes after its parameters (None when it takes none)."""
+        if not self.inputs:
+            return None
+        return compile_reader([(fir, path) for fir, path, _ in self.inputs])
+
+    @property
+    def input_types(self) -> list[str]:
+        return [t for _, _, t in self.inputs]
+
 
 class _Builder:
     def __init__(self) -> None:
@@ -1003,10 +1014,8 @@ class _Specialized:
         for p in self.scratch:
             self.grad_types += [t for _, t in _wasm_params([p], {p: kinds[p]})]
         self.has_arrays = any(isinstance(k, Arr) for k in kinds.values())
-        inputs = self.source.inputs
-        self.input_types = [t for _, _, t in inputs]
-        self.read_inputs = compile_reader([(fir, path) for fir, path, _ in inputs]) \
-            if inputs else None
+        self.input_types = self.source.input_types
+        self.read_inputs = self.source.input_reader()
 
     def runner(self) -> _Runner:
         """The calling thread's runner (a new one after a trap dropped its instance)."""
@@ -1112,10 +1121,8 @@ class WasmForward:
         source = build_module(self.f, tuple(wrt), kinds, forward=True)
         compiled = Compiled(source.wat, source.sites)
         types_ = [t for _, t in _wasm_params(self.params, kinds)] + [F64] * len(wrt)
-        reader = compile_reader([(fir, path) for fir, path, _ in source.inputs]) \
-            if source.inputs else None
         return (source, compiled, source.guard.fast(), [self.params.index(w) for w in wrt],
-                types_, reader, [t for _, _, t in source.inputs])
+                types_, source.input_reader(), source.input_types)
 
     def __call__(self, primals, tangents) -> tuple[float, float]:
         key = tuple(map(type, primals))

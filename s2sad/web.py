@@ -27,7 +27,6 @@ import math
 import os
 from typing import Any
 
-from .guards import compile_reader
 from .wasm import ModuleSource
 from .wasm_emit import Arr
 
@@ -59,8 +58,8 @@ def _param_spec(f, source: ModuleSource) -> list[dict]:
 
 def spec_of(f, source: ModuleSource, wasm_file: str, single: bool) -> dict:
     """What the wrapper needs to know of the module, as JSON-ready data."""
-    values = compile_reader([(fir, path) for fir, path, _ in source.inputs])() \
-        if source.inputs else ()
+    reader = source.input_reader()
+    values = reader() if reader is not None else ()
     inputs = [{"type": t, "value": bool(v) if t == "i32" else
                int(v) if t == "i64" else float(v)}
               for (_, _, t), v in zip(source.inputs, values)]

@@ -16,7 +16,6 @@ from test_wasm import COVERED, close
 
 import s2sad
 from s2sad import wasm, web
-from s2sad.guards import compile_reader
 from s2sad.wasm_emit import Arr
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,8 +51,8 @@ def test_fwd_then_bwd_is_grad(f, domains, wrt):
     kinds = {p: "i64" if len(d) == 3 else "f64" for p, d in zip(params, domains)}
     source = wasm.build_module(f, tuple(wrt), kinds, split=True)
     store, ex = _instance(source)
-    inputs = list(compile_reader([(fir, path) for fir, path, _ in source.inputs])()) \
-        if source.inputs else []
+    reader = source.input_reader()
+    inputs = list(reader()) if reader is not None else []
     rng = np.random.default_rng(len(f.__name__))
     name = source.name
     for _ in range(4):
