@@ -177,12 +177,11 @@ class Classifier:
         fir = self.fir
         target = fir.resolve(node.func)
         args = call_operands(node)
-        from .nested import derivative_recipe, source_for_call
-
         target = getattr(target, "s2sad_recursive_target", None) or target
-
-        if derivative_recipe(target) is not None:
+        if kinds.is_derivative(target):
             # a gradient s2sad made, called here: the function with source computing it
+            from .nested import source_for_call
+
             if node.keywords:
                 raise fir.error("a gradient called with keyword arguments inside a function "
                                 "being differentiated", node, "pass its arguments by position")
