@@ -1,5 +1,6 @@
 """Functions s2sad must refuse (tests/test_errors.py), kept in a file so lines are known."""
 
+import bisect
 import math
 
 import numpy as np
@@ -108,3 +109,11 @@ D_INNER = s2sad.grad(_inner, backend="wasm")  # (a Python-backend one is differe
 
 def calls_a_wasm_gradient_inside(x):
     return D_INNER(x) + x
+
+
+def opaque_change(x):
+    # bisect.insort (no source, no rule, not a library s2sad knows) changes the list it is
+    # given: once taken to change nothing, a wrong gradient
+    xs = [x, 2.0 * x]
+    bisect.insort(xs, 0.5)
+    return xs[0] * xs[2]

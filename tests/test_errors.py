@@ -26,6 +26,8 @@ CASES = [
     (refused.comprehension, "comprehension with a condition",
      "return sum([v * v for v in xs if v > 0])"),
     (refused.min_of_a_list, "min called with 1 argument(s)", "return min(xs) + a"),
+    (refused.opaque_change, "may change 'xs', which carries derivatives",
+     "bisect.insort(xs, 0.5)"),
     (refused.takes_a_gradient_inside, "a derivative taken inside",
      "return s2sad.grad(_inner)(x) * x"),
     (refused.calls_a_wasm_gradient_inside, "a derivative taken inside",
