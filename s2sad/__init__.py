@@ -7,13 +7,14 @@ is forward mode: the tangent computed next to each value, no tape.
 """
 
 from .api import grad, jvp, value_and_grad, vjp
+from .checkpoint import checkpointed
 from .errors import S2SADError
 from .higher import hessian, hvp, jacobian
 from .rules import adjoint, nondifferentiable
 from .transform import transform
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "hvp", "hessian", "jacobian", "adjoint",
-           "nondifferentiable", "S2SADError", "transform"]
+           "nondifferentiable", "checkpointed", "S2SADError", "transform"]
 __version__ = "0.1.0"
 
 

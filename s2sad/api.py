@@ -175,10 +175,15 @@ def _make_nested(g: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Call
     return outer
 
 
-def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
+def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool,
+          memory: int | str | None = None) -> Callable:
+    from .checkpoint import parse_memory
     from .nested import derivative_recipe
 
+    budget = parse_memory(memory)
     if derivative_recipe(f) is not None:
+        if budget is not None:
+            raise S2SADError("memory= is not supported for the gradient of a gradient")
         return _make_nested(f, wrt, verbose, with_value)
     if not callable(f):
         raise S2SADError(f"expected a function to differentiate, got {type(f).__name__}")
@@ -192,13 +197,14 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
     parse_function(f)
     guessed = guess_kinds(f, params)
     try:
-        t = transform(f, names, kinds=guessed)
+        t = transform(f, names, kinds=guessed, memory=budget)
         check_output(t)
     except S2SADError as refusal:
         # refused for the guessed kinds: reported now if arrays are refused too, else left
         # for the first call, when the arguments tell
         try:
-            check_output(transform(f, names, kinds={p: kinds.Array(None) for p in params}))
+            check_output(transform(f, names, kinds={p: kinds.Array(None) for p in params},
+                                   memory=budget))
         except S2SADError:
             raise refusal from None
         t = None
@@ -215,7 +221,8 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
         entry = specs.get(key)
         if entry is not None and entry[3]():
             return entry
-        spec = transform(f, names, kinds={p: kinds.value_kind(a) for p, a in zip(params, args)})
+        spec = transform(f, names, kinds={p: kinds.value_kind(a) for p, a in zip(params, args)},
+                         memory=budget)
         check_output(spec)
         if spec is not t and verbose:
             print(spec.full_source)
@@ -252,7 +259,7 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
     if with_value:
         def value_and_grad_f(*args, **kwargs):
             return run(bind(args, kwargs))
-        fn = built(value_and_grad_f, "value_and_grad", f, wrt)
+        fn = built(value_and_grad_f, "value_and_grad", f, wrt, *_budget_option(memory))
     else:
         nparams = positional_arity(inspect.signature(f))  # (the fast path's calls)
 
@@ -269,7 +276,7 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
                         raise _too_deep(f) from None
                     return g if single else (g,) if len(positions) == 1 else g
             return run(bind(args, kwargs))[1]
-        fn = built(grad_f, "grad", f, wrt)
+        fn = built(grad_f, "grad", f, wrt, *_budget_option(memory))
     fn.__name__ = f"{'value_and_grad' if with_value else 'grad'}_{f.__name__}"
     fn.__doc__ = f"Gradient of {f.__name__} with respect to {', '.join(names)} (s2sad)."
     fn.source = t.full_source if t is not None else None
@@ -277,7 +284,8 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
     return fn
 
 
-def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False, backend: str = "python") -> Callable:
+def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False, backend: str = "python",
+         memory: int | str | None = None) -> Callable:
     """Return a function with ``f``'s signature that computes the gradient of ``f``.
 
     ``f`` must return one number.  ``wrt`` is a parameter position or name, or a tuple of
@@ -289,24 +297,41 @@ def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False, backend: str = "pytho
 
     ``backend="wasm"`` compiles the same adjoint to a WebAssembly module run by wasmtime
     (scalar and array-loop code; see ``s2sad.wasm``); its ``source()`` is the WAT text.
+
+    ``memory`` (bytes, or a string like ``"64MB"``) bounds the tape: every loop outside loops
+    that tapes is checkpointed (binomial schedule, ``s2sad.checkpointed``) so that its
+    snapshots and the tape of one segment fit, re-running iterations instead of taping them.
     """
     if backend == "wasm":
         from . import wasm
 
+        _no_budget(memory)
         return wasm.grad(f, wrt, verbose)
     _check_backend(backend)
-    return _make(f, wrt, verbose, with_value=False)
+    return _make(f, wrt, verbose, with_value=False, memory=memory)
 
 
 def value_and_grad(f: Callable, wrt: Wrt = 0, verbose: bool = False,
-                   backend: str = "python") -> Callable:
+                   backend: str = "python", memory: int | str | None = None) -> Callable:
     """Like ``grad``, but the returned function returns ``(f(*args), gradient)``."""
     if backend == "wasm":
         from . import wasm
 
+        _no_budget(memory)
         return wasm.value_and_grad(f, wrt, verbose)
     _check_backend(backend)
-    return _make(f, wrt, verbose, with_value=True)
+    return _make(f, wrt, verbose, with_value=True, memory=memory)
+
+
+def _budget_option(memory) -> tuple:
+    """The recipe's options beyond wrt (pickling.py): the budget, when one is given."""
+    return () if memory is None else (memory,)
+
+
+def _no_budget(memory) -> None:
+    if memory is not None:
+        raise S2SADError("memory= (checkpointing) is not supported by the Wasm backend yet",
+                         hint="use the Python backend for a bounded tape")
 
 
 def _check_backend(backend: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import kinds
+from . import ir, kinds
 from .api import (
     _check_backend,
     _nonzero,
@@ -48,6 +48,10 @@ def hvp_transformations(f: Callable, args: tuple, varied: list[str] | None = Non
                          hint="give floats or float arrays")
     t = transform(f, wrt, kinds=arg_kinds)
     check_output(t)
+    for loop in ir.walk_statements(t.reverser.fir.body):
+        if id(loop) in t.reverser.ckpt:
+            raise t.fir.error("second derivatives of a checkpointed loop are not supported",
+                              loop, "drop the s2sad.checkpointed marker for hvp and hessian")
     seed = list(inspect.signature(t.vjp).parameters)[-1]
     adjoint_kinds = dict(arg_kinds)
     adjoint_kinds[seed] = kinds.FLOAT

@@ -32,8 +32,12 @@ def derivative_recipe(obj: Any) -> tuple | None:
     if not isinstance(obj, Built):
         return None
     recipe = getattr(obj, "recipe", None)
-    if not recipe or recipe[0] not in DERIVATIVES or len(recipe) != 3:
+    if not recipe or recipe[0] not in DERIVATIVES:
         return None
+    if len(recipe) == 4:  # (made with a memory budget)
+        raise S2SADError(f"cannot differentiate {obj.__name__} again: it was made with "
+                         "memory= (checkpointing)", hint="make the inner gradient without "
+                         "memory= for second derivatives")
     return recipe
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import gast
 
 from . import ir
+from .checkpoint import checkpointed
 from .errors import S2SADError
 from .guards import MISSING_READ, Guard, cell_contents
 from .ir import Namer
@@ -800,6 +801,9 @@ class Normalizer:
         fir = self.fir
         it = s.iter
         target = s.target
+        if isinstance(it, gast.Call) and fir.resolve(it.func) is checkpointed:
+            self.checkpointed_loop(s, out)
+            return
         if (isinstance(it, gast.Call) and fir.resolve(it.func) is range and not it.keywords
                 and isinstance(target, gast.Name)):
             args = [self.atom(a, out) for a in it.args]
@@ -864,6 +868,35 @@ class Normalizer:
         rng = gast.Call(func=_name("range"), args=[stop], keywords=[])
         self.emit(out, gast.For(target=_name(index_name, True), iter=rng, body=body, orelse=[],
                                 type_comment=None), s)
+
+    def checkpointed_loop(self, s, out):
+        """``for t in s2sad.checkpointed(seq, snapshots=k, memory=m)``: the loop over ``seq``,
+        its options (atoms evaluated before it) in the annotation ``checkpoint``."""
+        fir = self.fir
+        it = s.iter
+        names = ["iterable", "snapshots", "memory"]
+        given: dict = {}
+        if len(it.args) > len(names) or any(isinstance(a, gast.Starred) for a in it.args):
+            raise fir.error("checkpointed() takes the iterable and snapshots= or memory=", s)
+        for k, a in enumerate(it.args):
+            given[names[k]] = a
+        for kw in it.keywords:
+            if kw.arg not in names or kw.arg in given:
+                raise fir.error(f"checkpointed() got an unexpected argument {kw.arg!r}", s,
+                                "give snapshots=<count> or memory=<bytes, or '64MB'>")
+            given[kw.arg] = kw.value
+        if "iterable" not in given:
+            raise fir.error("checkpointed() needs the loop's iterable", s)
+        if "snapshots" in given and "memory" in given:
+            raise fir.error("checkpointed() takes snapshots= or memory=, not both", s)
+        options = {k: self.atom(v, out) for k, v in given.items() if k != "iterable"}
+        loop = gast.For(target=s.target, iter=given["iterable"], body=s.body, orelse=s.orelse,
+                        type_comment=None)
+        _at(loop, s)
+        start = len(out)
+        self.for_loop(loop, out)
+        made = [x for x in out[start:] if isinstance(x, gast.For)]
+        ir.set_anno(made[-1], "checkpoint", options)
 
     def iterable(self, e, out):
         """What a loop indexes: a name as it is (a list, tuple, array or dict: prepare.py

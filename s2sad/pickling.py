@@ -157,16 +157,16 @@ def _hashable(value):
     return value
 
 
-def _make_grad(f, wrt):
+def _make_grad(f, wrt, memory=None):
     from .api import grad
 
-    return grad(f, wrt=wrt)
+    return grad(f, wrt=wrt, memory=memory)
 
 
-def _make_value_and_grad(f, wrt):
+def _make_value_and_grad(f, wrt, memory=None):
     from .api import value_and_grad
 
-    return value_and_grad(f, wrt=wrt)
+    return value_and_grad(f, wrt=wrt, memory=memory)
 
 
 def _make_wasm(f, wrt, with_value, primal):

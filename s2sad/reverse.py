@@ -27,6 +27,7 @@ import gast
 from . import ir, kinds
 from .activity import analyze, check, classify_all, returned_names, useful_after
 from .aliases import resolve_aliases
+from .checkpointing import Checkpointing
 from .parse import FunctionIR
 from .plan import Planning
 from .prepare import prepare
@@ -34,7 +35,7 @@ from .sweeps import Sweeps
 from .taping import Taping
 
 
-class Reverser(Planning, Taping, Sweeps):
+class Reverser(Planning, Taping, Checkpointing, Sweeps):
     """Builds the adjoint function of one FunctionIR for one ``wrt`` and argument kinds."""
 
     def __init__(self, fir: FunctionIR, wrt: list[str], context: Context,
@@ -73,6 +74,8 @@ class Reverser(Planning, Taping, Sweeps):
         self.containers: set[str] = set()
         self.owned: set[str] = set()
         self.trips: dict[int, str] = {}
+        self.ckpt: dict[int, dict] = {}  # checkpointed loops (checkpointing.py)
+        self.ckpt_unbound: set[str] = set()
         self.written = {ir.store_base(x.targets[0]) for x in ir.walk_statements(body)
                         if isinstance(x, gast.Assign)
                         and isinstance(x.targets[0], gast.Subscript)}
@@ -125,6 +128,7 @@ class Context:
         self.make_vjp = make_vjp  # (func, wrt positions, arg kinds) -> (name, function)
         self.make_jvp = make_jvp  # the same for forward mode (forward.py)
         self.stack: list = []
+        self.memory: int | None = None  # the memory budget of checkpointed loops (bytes)
         self.pending: dict = {}  # adjoints being built: a recursive call's target
         self._returns: dict = {}
         self._inferring: list = []  # the callees whose return kinds are being inferred

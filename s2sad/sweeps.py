@@ -86,7 +86,13 @@ class Sweeps:
         self._find_containers()
         self.plan_statements()
         self.collect_defs()
+        names = self.names.copy()
         self.decide()
+        self.choose_checkpoints()
+        if self.ckpt:  # again, knowing what the re-runs of checkpointed loops read
+            self.names = names
+            self.decide()
+            self.name_checkpoints()
         self.decide_direct()
         body = fir.body[:-1]
         ret = fir.body[-1]
@@ -112,6 +118,8 @@ class Sweeps:
             restored |= set(v)
         for v in self.snapshot.values():
             restored |= set(v)
+        for c in self.ckpt.values():
+            restored |= set(c["state"]) | set(c["objects"])
         if _names_in(value) & restored:
             kept = self.names.fresh("_value", "saved")
             out.append(assign(kept, self.value_copy(value, restored)))
@@ -147,6 +155,8 @@ class Sweeps:
         for s in _walk(self.fir.body):
             if id(s) in self.undo:
                 changed.update(ir.anno(s, "op").writes)
+        for c in self.ckpt.values():
+            changed |= set(c["objects"])
         if isinstance(value, gast.Name) and value.id in changed:
             return call(self.helper(rt.snapshot_of), clone(value))
         return clone(value)
@@ -166,6 +176,7 @@ class Sweeps:
                 for v in self.snapshot.get(id(s), ()):
                     if v not in self.bound_end.get(id(s), set()) and v not in copies:
                         pushed.add(v)
+        pushed |= self.ckpt_unbound
         return [assign(v, const(None)) for v in sorted(pushed)]
 
     def adjoint_inits(self, ret):
@@ -276,6 +287,8 @@ class Sweeps:
                               orelse=self.forward(s.orelse, b2))
                 out.append(ir.at(new, s))
                 bound.own |= b1.own & b2.own
+            elif id(s) in self.ckpt:
+                out.extend(self.checkpoint_forward(s, bound))
             elif isinstance(s, (gast.For, gast.While)):
                 out.extend(self._forward_loop(s, bound))
             else:
@@ -377,6 +390,8 @@ class Sweeps:
                 if orelse == [] and body == [gast.Pass()]:
                     continue
                 out.append(ir.at(gast.If(test=s.test, body=body, orelse=orelse), s))
+            elif id(s) in self.ckpt:
+                out.extend(self.checkpoint_backward(s))
             elif isinstance(s, (gast.For, gast.While)):
                 out.extend(self._backward_loop(s))
         return out

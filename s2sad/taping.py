@@ -154,6 +154,8 @@ class Taping:
                 # of the iteration (so it rides in the iteration's snapshot)
                 for v in loop_inits[id(s.body)]:
                     add(v, anno(s, "range")[1], "after", s.body[0] if s.body else s)
+            for v in self.checkpoint_reads(s):  # re-runs of a checkpointed loop
+                add(v, idx, "before", s)
             if id(s) in reversed_ids:
                 if isinstance(s, gast.If) and isinstance(s.test, gast.Name):
                     add(s.test.id, idx, "before", s)

@@ -101,13 +101,14 @@ LOCK = threading.RLock()
 
 
 def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None,
-              kinds: dict | None = None) -> Transformed:
+              kinds: dict | None = None, memory: int | None = None) -> Transformed:
     """Parse, analyze and reverse ``f`` for ``wrt_names`` and arguments of ``kinds`` (a
     parameter -> kind mapping; parameters it leaves out are of unknown kind), cached per
-    function, wrt and kinds."""
+    function, wrt, kinds and memory budget (bytes: every loop outside loops that tapes is
+    checkpointed to fit it, and so are its callees' -- checkpointing.py)."""
     with LOCK, paused_gc():
         try:
-            return _transform(f, wrt_names, _ctx, kinds)
+            return _transform(f, wrt_names, _ctx, kinds, memory)
         except RecursionError as exc:
             # the chain of functions being differentiated, innermost last (the passes are
             # recursive, and a callee is transformed inside its caller's transformation)
@@ -124,12 +125,15 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
 
 
 
-def _transform(f, wrt_names, _ctx, kinds) -> Transformed:
+def _transform(f, wrt_names, _ctx, kinds, memory=None) -> Transformed:
     kinds = {p: k for p, k in (kinds or {}).items() if k is not None}
-    per_func, key, cached = _cached(_CACHE, f, wrt_names, kinds)
+    if _ctx is not None:  # a callee: the caller's budget
+        memory = _ctx.memory
+    per_func, key, cached = _cached(_CACHE, f, wrt_names, kinds, memory)
     if cached is not None:
         return cached
     ctx = _ctx or Context(None)
+    ctx.memory = memory
     outer_make_vjp = ctx.make_vjp
     ctx.stack.append(f)
     try:

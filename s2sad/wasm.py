@@ -516,6 +516,12 @@ class _Builder:
         """The adjoint of ``t`` (a Transformed), as the Wasm function ``func_name``
         (``t.name`` by default); returns its result types."""
         fir = t.fir
+        for s in ir.walk_statements(t.reverser.fir.body):
+            if id(s) in t.reverser.ckpt:
+                raise fir.error("a checkpointed loop (s2sad.checkpointed) is not supported by "
+                                "the Wasm backend yet", s,
+                                "drop the marker for Wasm: its tape lives in linear memory "
+                                "(up to 4 GiB)")
         fdef, bound = fuse_sincos(t.adjoint_ir, fir, t.reverser.names)
         injected = dict(t.reverser.injected)
         injected.update(bound)

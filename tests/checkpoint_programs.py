@@ -1,0 +1,138 @@
+"""Loops marked for checkpointing (tests/test_checkpoint.py); the test also imports a copy
+with every ``checkpointed(range(n), snapshots=k)`` replaced by ``range(n)``: the plain
+gradient they must equal."""
+
+import math
+
+import numpy as np
+
+from s2sad import checkpointed
+
+
+def pendulum(theta, w, n, k):
+    v = 0.0
+    a = theta
+    for _t in checkpointed(range(n), snapshots=k):
+        acc = -w * math.sin(a)
+        v = v + 0.01 * acc
+        a = a + 0.01 * v
+    return a * a + v
+
+
+def path_array(x, n, k):
+    path = np.zeros(n + 1)
+    path[0] = x
+    for t in checkpointed(range(n), snapshots=k):
+        path[t + 1] = math.sin(path[t]) * 1.1 + 0.05
+    return np.sum(path ** 2)
+
+
+def vec_state(x, n, k):
+    p = x.copy()
+    v = np.zeros_like(x)
+    for _t in checkpointed(range(n), snapshots=k):
+        v = v - 0.1 * np.tanh(p)
+        p = p + 0.1 * v
+    return np.sum(p * p)
+
+
+def list_append(x, n, k):
+    xs = [x]
+    for _t in checkpointed(range(n), snapshots=k):
+        xs.append(math.cos(xs[-1]) + x)
+    return sum(xs)
+
+
+def outer_rebound(x, n, k):
+    c = 0.7
+    s = x
+    for _t in checkpointed(range(n), snapshots=k):
+        s = s * c + math.sin(s)
+    c = c * 2.0
+    return s * c
+
+
+def nested(x, n, k):
+    s = x
+    for _t in checkpointed(range(n), snapshots=k):
+        for _j in range(3):
+            s = math.sin(s) + 0.5 * s
+    return s
+
+
+def helper(s, x):
+    return math.sin(s) * x + s
+
+
+def calls(x, n, k):
+    s = x
+    for _t in checkpointed(range(n), snapshots=k):
+        s = helper(s, x) * 0.5
+    return s
+
+
+def bound_late(x, n, k):
+    # prev is bound in the first iteration and read from the second on
+    s = x
+    for t in checkpointed(range(n), snapshots=k):
+        if t > 0:
+            s = s + prev * 0.5  # noqa: F821
+        prev = math.sin(s)  # noqa: F841
+    return s
+
+
+def stepped(x, n, k):
+    s = x
+    for t in checkpointed(range(2, n, 3), snapshots=k):
+        s = s * math.cos(s * t * 0.01) + x
+    return s
+
+
+def in_place(x, n, k):
+    y = x.copy()
+    for t in checkpointed(range(n), snapshots=k):
+        y[t % 3] = y[t % 3] * 0.9 + math.sin(y[(t + 1) % 3])
+        y *= 1.01
+    return np.sum(y * y)
+
+
+PROGRAMS = {
+    "pendulum": (pendulum, lambda: (0.8, 2.0)),
+    "path_array": (path_array, lambda: (0.3,)),
+    "vec_state": (vec_state, lambda: (np.array([0.3, -0.5, 1.0]),)),
+    "list_append": (list_append, lambda: (0.4,)),
+    "outer_rebound": (outer_rebound, lambda: (0.4,)),
+    "nested": (nested, lambda: (0.4,)),
+    "calls": (calls, lambda: (0.4,)),
+    "bound_late": (bound_late, lambda: (0.4,)),
+    "stepped": (stepped, lambda: (0.4,)),
+    "in_place": (in_place, lambda: (np.array([0.3, -0.5, 1.0]),)),
+}
+
+
+def sin_loop(x, n):
+    v = 0.0
+    for _t in range(n):
+        v = v - 0.1 * math.sin(x)
+        x = x + 0.1 * v
+    return x
+
+
+def settle(x, tol):
+    s = x
+    k = 0
+    while s > tol:
+        s = s * 0.9 - 0.01 * math.sin(s) * x
+        k = k + 1
+    return s * k + s
+
+
+def spring_while(x, n):
+    p = x.copy()
+    v = np.zeros_like(x)
+    t = 0
+    while t < n:
+        v = v - 0.05 * (p - np.roll(p, 1)) * x
+        p = p + 0.05 * v
+        t = t + 1
+    return np.sum(p * p)

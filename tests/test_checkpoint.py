@@ -1,0 +1,311 @@
+"""Checkpointed loops (``s2sad.checkpointed``, ``grad(f, memory=...)``): the binomial
+schedule against the dynamic programme it must match, checkpointed gradients against the
+plain gradient (1e-12 relative) and finite differences, a memory bound measured with
+tracemalloc, and the refusals."""
+
+import functools
+import importlib.util
+import math
+import re
+import sys
+import tracemalloc
+from pathlib import Path
+
+import checkpoint_programs as CP
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import s2sad
+from s2sad import S2SADError
+from s2sad.checkpoint import Checkpoints, parse_memory, schedule, split
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+TRIPS = st.sampled_from([0, 1, 2, 3, 5, 7, 13, 31]) | st.integers(0, 40)
+SNAPSHOTS = st.integers(1, 6) | st.just(10 ** 6)
+
+
+@functools.lru_cache(None)
+def _optimal(n: int, free: int) -> int:
+    """The fewest untaped steps that reverse ``n`` steps from a stored start with ``free``
+    more slots (dynamic programme over the first snapshot's position)."""
+    if n <= 1:
+        return 0
+    if free == 0:
+        return n * (n - 1) // 2
+    return min(m + _optimal(n - m, free - 1) + _optimal(m, free) for m in range(1, n))
+
+
+def _check_schedule(n, s):
+    ops = list(schedule(n, s))
+    live, state, peak = set(), 0, 0
+    forward_end = None
+    for k, (op, lo, hi) in enumerate(ops):
+        if op == "save":
+            assert state == lo
+            live.add(lo)
+            peak = max(peak, len(live))
+        elif op == "load":
+            assert lo in live
+            forward_end = k if forward_end is None else forward_end
+            live = {j for j in live if j <= lo}
+            state = lo
+        elif op == "run":
+            assert state == lo and hi > lo
+            state = hi
+        else:
+            assert state == lo and hi == lo + 1
+            state = None
+    assert peak <= s
+    assert [lo for op, lo, _ in ops if op == "reverse"] == list(range(n - 1, -1, -1))
+    return ops, forward_end
+
+
+@pytest.mark.parametrize("s", range(1, 7))
+def test_schedule_is_binomially_optimal(s):
+    for n in range(1, 90):
+        ops, cut = _check_schedule(n, s)
+        runs = sum(hi - lo for op, lo, hi in ops if op == "run")
+        # the forward run goes to the end; its last piece (from the last snapshot) is the
+        # only extra over the optimal reversal
+        last = max(lo for op, lo, _ in ops[:cut] if op == "save") if cut else 0
+        assert runs == _optimal(n, s - 1) + (n - last), (n, s)
+
+
+@given(n=st.integers(1, 3000), s=st.integers(1, 40))
+@SETTINGS
+def test_schedule_valid_for_large_sizes(n, s):
+    _check_schedule(n, s)
+    assert 0 <= split(n, s - 1) < n
+
+
+def test_parse_memory():
+    assert parse_memory("64MB") == 64 << 20
+    assert parse_memory("1.5 GiB") == int(1.5 * (1 << 30))
+    assert parse_memory(4096) == 4096
+    assert parse_memory(None) is None
+    for bad in ("lots", "-3MB", 0, True):
+        with pytest.raises(S2SADError, match="memory="):
+            parse_memory(bad)
+
+
+@pytest.fixture(scope="module")
+def plain_programs(tmp_path_factory):
+    """checkpoint_programs.py without its markers: the plain gradients."""
+    text = Path(CP.__file__).read_text()
+    text = re.sub(r"checkpointed\((range\([^()]*\)), snapshots=k\)", r"\1", text)
+    assert "snapshots=k" not in text
+    path = tmp_path_factory.mktemp("plain") / "plain_checkpoint_programs.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("plain_checkpoint_programs", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _close(a, b, rtol=1e-12):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return np.allclose(a, b, rtol=rtol, atol=rtol * max(1.0, float(np.max(np.abs(b)))))
+
+
+@pytest.mark.parametrize("key", sorted(CP.PROGRAMS))
+def test_checkpointed_equals_plain(key, plain_programs):
+    f, make = CP.PROGRAMS[key]
+    plain = getattr(plain_programs, f.__name__)
+    g = s2sad.value_and_grad(f)
+    gp = s2sad.value_and_grad(plain)
+
+    @given(n=TRIPS, k=SNAPSHOTS)
+    @SETTINGS
+    def check(n, k):
+        args = make()
+        value, grad = g(*args, n, k)
+        pvalue, pgrad = gp(*args, n, k)
+        assert _close(value, pvalue) and _close(grad, pgrad), (n, k, grad, pgrad)
+        assert _close(value, f(*args, n, k))
+
+    check()
+
+
+@pytest.mark.parametrize("key", ["pendulum", "vec_state", "path_array", "calls"])
+def test_checkpointed_against_differences(key):
+    f, make = CP.PROGRAMS[key]
+    args = make()
+    g = s2sad.grad(f)(*args, 17, 2)
+    x = args[0]
+    h = 1e-6
+    if isinstance(x, np.ndarray):
+        fd = np.zeros_like(x)
+        for j in range(x.size):
+            e = np.zeros_like(x)
+            e[j] = h
+            fd[j] = (f(x + e, *args[1:], 17, 2) - f(x - e, *args[1:], 17, 2)) / (2 * h)
+    else:
+        fd = (f(x + h, *args[1:], 17, 2) - f(x - h, *args[1:], 17, 2)) / (2 * h)
+    assert np.allclose(g, fd, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("budget", ["600B", "4KB", "64KB", "64MB"])
+def test_memory_budget_for_and_while(budget):
+    plain = s2sad.grad(CP.sin_loop)
+    budgeted = s2sad.grad(CP.sin_loop, memory=budget)
+    for n in (0, 1, 2, 97, 1000):
+        assert _close(budgeted(0.3, n), plain(0.3, n))
+    plain = s2sad.grad(CP.settle)
+    budgeted = s2sad.grad(CP.settle, memory=budget)
+    for x in (0.5, 2.0, 5.0):
+        assert _close(budgeted(x, 1e-3), plain(x, 1e-3))
+    x = np.array([0.3, -0.5, 1.0, 0.2])
+    plain = s2sad.grad(CP.spring_while)
+    budgeted = s2sad.grad(CP.spring_while, memory="8KB" if budget == "600B" else budget)
+    for n in (0, 1, 7, 150):
+        assert _close(budgeted(x, n), plain(x, n))
+
+
+def test_generated_source_shows_the_schedule():
+    g = s2sad.grad(CP.sin_loop, memory="64KB")
+    src = g.source
+    assert "_ckpt.forward()" in src and "_ckpt.backward()" in src
+    assert "_ckpt.save(_lo, v, x)" in src and "v, x = _ckpt.load(_lo)" in src
+    # the untaped runs are the user's statements, as written
+    assert src.count("v = v - 0.1 * math.sin(x)") == 3
+    assert src.count("_stack.append") == 1
+
+
+def _peak(g, *args):
+    tracemalloc.start()
+    try:
+        g(*args)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_bound_measured():
+    n = 100_000
+    budget = 256 << 10
+    plain = s2sad.grad(CP.sin_loop)
+    bounded = s2sad.grad(CP.sin_loop, memory=budget)
+    bounded(0.3, 10), plain(0.3, 10)
+    assert _close(bounded(0.3, n), plain(0.3, n))
+    assert _peak(plain, 0.3, n) > 8 * budget  # (the plain tape: ~32 bytes an iteration)
+    assert _peak(bounded, 0.3, n) < budget
+
+
+def test_pullback_runs_again():
+    f = CP.PROGRAMS["pendulum"][0]
+    value, pull = s2sad.vjp(f, 0.8, 2.0, 23, 3)
+    first = pull(1.0)
+    assert pull(1.0) == first
+    assert pull(2.0)[0] == pytest.approx(2 * first[0], rel=1e-12)
+    value, pull = s2sad.vjp(CP.settle, 2.0, 1e-3)
+    assert pull(1.0) == pull(1.0)
+
+
+def test_marker_is_plain_python():
+    assert list(s2sad.checkpointed(range(4), snapshots=2)) == [0, 1, 2, 3]
+    f, make = CP.PROGRAMS["pendulum"]
+    assert f(0.8, 2.0, 10, 2) == pytest.approx(f(0.8, 2.0, 10, 10))
+
+
+def _source_error(fn):
+    with pytest.raises(S2SADError) as info:
+        s2sad.grad(fn)(0.5, 4)
+    return info.value
+
+
+def test_refusals():
+    def early(x, n):
+        s = x
+        for _t in s2sad.checkpointed(range(n), snapshots=2):
+            s = math.sin(s)
+            if s < 0.1:
+                break
+        return s
+
+    e = _source_error(early)
+    assert "exit early" in str(e) and e.lineno is not None
+
+    def inner(x, n):
+        s = x
+        for _i in range(2):
+            for _t in s2sad.checkpointed(range(n), snapshots=2):
+                s = math.sin(s)
+        return s
+
+    e = _source_error(inner)
+    assert "inside another loop" in str(e) and "checkpointed" in e.source_line
+
+    def bad_count(x, n):
+        s = x
+        for _t in s2sad.checkpointed(range(n), snapshots=0):
+            s = math.sin(s)
+        return s
+
+    e = _source_error(bad_count)
+    assert "snapshots=0" in str(e) and "checkpointed" in e.source_line
+
+    def both(x, n):
+        s = x
+        for _t in s2sad.checkpointed(range(n), snapshots=2, memory="1MB"):
+            s = math.sin(s)
+        return s
+
+    assert "not both" in str(_source_error(both))
+
+
+def test_budget_too_small():
+    g = s2sad.grad(CP.spring_while, memory="300B")
+    with pytest.raises(S2SADError, match="too small for this loop") as info:
+        g(np.ones(50), 3)
+    assert info.value.lineno is not None
+
+
+def test_wasm_refuses_checkpointed_loops():
+    pytest.importorskip("wasmtime")
+    f = CP.PROGRAMS["pendulum"][0]
+    with pytest.raises(S2SADError, match="Wasm backend"):
+        s2sad.grad(f, backend="wasm")(0.8, 2.0, 10, 2)
+    with pytest.raises(S2SADError, match="Wasm backend"):
+        s2sad.grad(CP.sin_loop, backend="wasm", memory="1MB")
+
+
+def test_forward_mode_ignores_the_marker():
+    f = CP.PROGRAMS["pendulum"][0]
+    value, tangent = s2sad.jvp(f, (0.8, 2.0, 12, 2), (1.0, 0.0, 0, 0))
+    assert tangent == pytest.approx(s2sad.grad(f)(0.8, 2.0, 12, 2), rel=1e-12)
+    assert value == pytest.approx(f(0.8, 2.0, 12, 2))
+
+
+def test_snapshots_of_arguments_are_not_the_callers():
+    x = np.array([0.3, -0.5, 1.0])
+    before = x.copy()
+    s2sad.grad(CP.in_place)(x, 9, 2)
+    assert np.array_equal(x, before)
+
+
+def test_checkpoints_counts():
+    c = Checkpoints(10 ** 6, (0.0, 0.0), tape=(1, 0, 0), memory=1 << 20)
+    assert c.snapshots * c.length >= 10 ** 6
+    assert c.snapshots * 100 + c.length * 40 <= (1 << 20) * 1.05
+    c = Checkpoints(100, snapshots=3)
+    assert (c.length, c.snapshots) == (1, 3)
+    c = Checkpoints(100)
+    assert c.length * c.snapshots >= 100 and c.length <= 11
+    assert math.comb(3 + 3, 3) >= 20
+
+
+def test_second_derivatives_refused_and_pickling():
+    import pickle
+
+    f = CP.PROGRAMS["pendulum"][0]
+    with pytest.raises(S2SADError, match="second derivatives of a checkpointed loop"):
+        s2sad.hvp(f, (0.8, 2.0, 12, 2), (1.0, 0.0, 0, 0))
+    g = s2sad.grad(CP.sin_loop, memory="1KB")
+    with pytest.raises(S2SADError, match="memory="):
+        s2sad.grad(g)(0.3, 50)
+    again = pickle.loads(pickle.dumps(g))
+    assert again(0.3, 50) == g(0.3, 50)
+    assert "_ckpt" in again.source
