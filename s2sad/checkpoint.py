@@ -268,7 +268,9 @@ class Checkpoints:
     def _fit(self, memory: int, state: tuple, tape: tuple,
              unknown: bool = False) -> tuple[int, int]:
         """(segment length, snapshots) for a budget of ``memory`` bytes (``unknown``: the
-        number of iterations is not known yet)."""
+        number of iterations is not known yet).  A tenth of the budget is left for what the
+        estimate does not see: the tape list's spare capacity, the allocator's rounding."""
+        memory = int(memory * 0.9)
         snap = _TUPLE + sum(size_of(v) for v in state)
         largest = max([v.nbytes for v in state if isinstance(v, np.ndarray)], default=0)
         numbers, tuples, arrays = tape
