@@ -1,10 +1,12 @@
 """Long loops in bounded memory: run ``python -m bench.memory`` (``--quick``: up to 10^6).
 
 For the sin loop and a pendulum at 10^5, 10^6 and 10^7 iterations, the gradient without a
-budget and with ``memory="64MB"`` and ``"1MB"`` (checkpointing): the peak memory the gradient
-adds over the primal (the growth of the process's peak resident set, measured in a fresh
-process per case) and its time over the primal's, side by side in that process.  The
-budgeted gradients are checked against the plain one (relative 1e-12).
+budget and with ``memory="64MB"`` and ``"1MB"`` (checkpointing), on both backends: the peak
+memory the gradient adds over the primal and its time over the primal's (the same backend's),
+side by side in a fresh process per case.  Python: the growth of the process's peak resident
+set; Wasm: the module's linear memory after the call, less its first page (the primal's).  On
+Wasm also 10^8 iterations.  The budgeted gradients are checked against the plain one (relative
+1e-12).
 """
 
 from __future__ import annotations
@@ -42,48 +44,60 @@ def _peak_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def child(program: str, n: int, budget: str | None) -> dict:
+def child(program: str, n: int, budget: str | None, backend: str) -> dict:
     f, x = PROGRAMS[program]
-    g = s2sad.grad(f, memory=budget)
+    g = s2sad.grad(f, memory=budget, backend=backend)
     g(x, 10)
+    run = f
+    if backend == "wasm":
+        run = s2sad.wasm.primal(f)
+        run(x, 10)
     primal = math.inf
     for _ in range(2):
         t0 = time.perf_counter()
-        f(x, n)
+        run(x, n)
         primal = min(primal, time.perf_counter() - t0)
     before = _peak_kib()
     t0 = time.perf_counter()
     value = g(x, n)
     seconds = time.perf_counter() - t0
+    if backend == "wasm":
+        runner = next(iter(g.specialized.values())).runner()
+        growth = runner.inst.memory.data_len(runner.inst.store) - (1 << 16)
+    else:
+        growth = (_peak_kib() - before) * 1024
     return {"grad": value, "ratio": seconds / primal, "seconds": seconds,
-            "growth_mib": (_peak_kib() - before) / 1024}
+            "growth_mib": growth / 2 ** 20}
 
 
-def measure(program: str, n: int, budget: str | None) -> dict:
+def measure(program: str, n: int, budget: str | None, backend: str) -> dict:
     out = subprocess.run([sys.executable, "-m", "bench.memory", "--child", program, str(n),
-                          str(budget)], capture_output=True, text=True, check=True)
+                          str(budget), backend], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 
 def main(argv: list[str]) -> None:
     if argv and argv[0] == "--child":
-        program, n, budget = argv[1], int(argv[2]), argv[3]
-        print(json.dumps(child(program, n, None if budget == "None" else budget)))
+        program, n, budget, backend = argv[1], int(argv[2]), argv[3], argv[4]
+        print(json.dumps(child(program, n, None if budget == "None" else budget, backend)))
         return
-    sizes = [10 ** 5, 10 ** 6] if "--quick" in argv else [10 ** 5, 10 ** 6, 10 ** 7]
-    print("| program | iterations | budget | peak growth (MiB) | gradient / primal |")
-    print("|---|---:|---|---:|---:|")
-    for program in PROGRAMS:
-        for n in sizes:
-            plain = None
-            for budget in BUDGETS:
-                r = measure(program, n, budget)
-                if plain is None:
-                    plain = r["grad"]
-                elif abs(r["grad"] - plain) > 1e-12 * max(1.0, abs(plain)):
-                    print(f"!! {program} n={n} budget={budget}: {r['grad']} != {plain}")
-                print(f"| {program} | {n:,} | {budget or 'none'} | {r['growth_mib']:.1f} | "
-                      f"{r['ratio']:.2f} |", flush=True)
+    quick = "--quick" in argv
+    sizes = [10 ** 5, 10 ** 6] if quick else [10 ** 5, 10 ** 6, 10 ** 7]
+    print("| backend | program | iterations | budget | peak growth (MiB) | "
+          "gradient / primal |")
+    print("|---|---|---:|---|---:|---:|")
+    for backend in ("python", "wasm"):
+        for program in PROGRAMS:
+            for n in sizes + ([10 ** 8] if backend == "wasm" and not quick else []):
+                plain = None
+                for budget in BUDGETS:
+                    r = measure(program, n, budget, backend)
+                    if plain is None:
+                        plain = r["grad"]
+                    elif abs(r["grad"] - plain) > 1e-12 * max(1.0, abs(plain)):
+                        print(f"!! {program} n={n} budget={budget}: {r['grad']} != {plain}")
+                    print(f"| {backend} | {program} | {n:,} | {budget or 'none'} | "
+                          f"{r['growth_mib']:.1f} | {r['ratio']:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -305,8 +305,7 @@ def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False, backend: str = "pytho
     if backend == "wasm":
         from . import wasm
 
-        _no_budget(memory)
-        return wasm.grad(f, wrt, verbose)
+        return wasm.grad(f, wrt, verbose, memory=memory)
     _check_backend(backend)
     return _make(f, wrt, verbose, with_value=False, memory=memory)
 
@@ -317,8 +316,7 @@ def value_and_grad(f: Callable, wrt: Wrt = 0, verbose: bool = False,
     if backend == "wasm":
         from . import wasm
 
-        _no_budget(memory)
-        return wasm.value_and_grad(f, wrt, verbose)
+        return wasm.value_and_grad(f, wrt, verbose, memory=memory)
     _check_backend(backend)
     return _make(f, wrt, verbose, with_value=True, memory=memory)
 
@@ -327,11 +325,6 @@ def _budget_option(memory) -> tuple:
     """The recipe's options beyond wrt (pickling.py): the budget, when one is given."""
     return () if memory is None else (memory,)
 
-
-def _no_budget(memory) -> None:
-    if memory is not None:
-        raise S2SADError("memory= (checkpointing) is not supported by the Wasm backend yet",
-                         hint="use the Python backend for a bounded tape")
 
 
 def _check_backend(backend: str) -> None:

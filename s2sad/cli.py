@@ -18,6 +18,7 @@ EXAMPLE = """examples:
   s2sad-cli examples/newton.py:cubic_root --emit wasm          # writes cubic_root.wasm
   s2sad-cli examples/pendulum.py:pendulum --mode forward       # the tangent function
   s2sad-cli examples/pendulum.py:pendulum --mode hvp           # Hessian-vector product
+  s2sad-cli bench/memory.py:sin_loop --memory 64MB --emit wasm  # checkpointed: bounded tape
   s2sad-cli examples/web/shot.py:shoot --wrt vx,vy --emit js -o examples/web
                                      # writes shoot.wasm, shoot.mjs and shoot.d.ts there
 
@@ -112,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="reverse: the gradient (default); forward: also the tangent "
                         "function (<func>_jvp in a module); hvp: the Hessian-vector product "
                         "(Python only)")
+    parser.add_argument("--memory", help="a memory budget for the tape (e.g. 64MB): loops that "
+                        "tape are checkpointed to fit it")
     parser.add_argument("-o", "--output", help="file to write (default: stdout; for --emit "
                         "wasm, FUNC.wasm); for --emit js, the folder (default: .)")
     args = parser.parse_args(argv)
@@ -130,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.mode == "reverse":
                 from .api import grad
 
-                text = grad(func, wrt=wrt).source
+                text = grad(func, wrt=wrt, memory=args.memory).source
                 if text is None:  # refused for numbers: the kinds the source shows, arrays
                     text = _array_source(func, wrt)
             else:
@@ -144,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             from .wasm import build_module
 
-            module = build_module(func, wrt, split=True, forward=args.mode == "forward")
+            module = build_module(func, wrt, split=True, forward=args.mode == "forward",
+                                  memory=args.memory)
             if args.emit == "wat":
                 _write(module.wat, args.output)
             elif args.emit == "wasm":

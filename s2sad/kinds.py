@@ -312,7 +312,9 @@ def _number_or_array(*kinds):
 
 
 def _binop_kind(op, lk, rk, right_node=None):
-    if lk is None or rk is None:
+    if lk is None or rk is None or lk == NONE or rk == NONE:
+        # (arithmetic on a None placeholder -- `prev = None` before a loop that binds it --
+        # raises if it ever runs: the value's kind comes from the other assignments)
         return None
     seq = lk if isinstance(lk, Seq) else rk if isinstance(rk, Seq) else None
     if seq is not None:

@@ -169,10 +169,10 @@ def _make_value_and_grad(f, wrt, memory=None):
     return value_and_grad(f, wrt=wrt, memory=memory)
 
 
-def _make_wasm(f, wrt, with_value, primal):
+def _make_wasm(f, wrt, with_value, primal, memory=None):
     from .wasm import WasmFunction
 
-    return WasmFunction(f, wrt, with_value, primal=primal)
+    return WasmFunction(f, wrt, with_value, primal=primal, memory=memory)
 
 
 def _make_pullback(f, args, kwargs=None):

@@ -8,7 +8,7 @@ wasm_emit and wraps them in one module.  The module imports nothing and exports:
   (value, gradient per wrt)``; an array argument is passed as an address and its extents;
 * ``memory``, ``tape_top`` (the tape's stack pointer, where the tape starts) and
   ``error_code`` (1: the tape could not grow, 2: an index out of range, 3: an assert failed,
-  4: interrupted by Ctrl-C);
+  4: interrupted by Ctrl-C, 5: a checkpointed loop's budget leaves no room);
 * the user's global numbers the code reads follow each export's own parameters.
 
 ``grad(f, wrt)`` returns a Python callable that copies arrays into linear memory, calls the
@@ -38,6 +38,7 @@ from .parse import MISSING, parse_function
 from .pickling import Built
 from .runtime import assertion_of
 from .transform import LOCK, Wrt, positional_arity, transform, wrt_names
+from .wasm_checkpoint import RUNTIME as CHECKPOINTS
 from .wasm_emit import (
     _TYPE_OF,
     F64,
@@ -516,12 +517,6 @@ class _Builder:
         """The adjoint of ``t`` (a Transformed), as the Wasm function ``func_name``
         (``t.name`` by default); returns its result types."""
         fir = t.fir
-        for s in ir.walk_statements(t.reverser.fir.body):
-            if id(s) in t.reverser.ckpt:
-                raise fir.error("a checkpointed loop (s2sad.checkpointed) is not supported by "
-                                "the Wasm backend yet", s,
-                                "drop the marker for Wasm: its tape lives in linear memory "
-                                "(up to 4 GiB)")
         fdef, bound = fuse_sincos(t.adjoint_ir, fir, t.reverser.names)
         injected = dict(t.reverser.injected)
         injected.update(bound)
@@ -719,7 +714,7 @@ class _Builder:
                 '  (global $error_code (export "error_code") (mut i32) (i32.const 0))\n'
                 '  (global $error_site (export "error_site") (mut i32) (i32.const 0))\n'
                 "  (global $tape_end (mut i32) (i32.const 0))\n"
-                f"{inputs}{RUNTIME}\n{body}\n)\n")
+                f"{inputs}{RUNTIME}{CHECKPOINTS if self.ctx.checkpoints else ''}\n{body}\n)\n")
 
 
 _IDENTIFIER = re.compile(r"\$[^\s()\";]+")
@@ -831,7 +826,8 @@ def _copied(call, fir) -> str | None:
 
 
 def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None,
-                 split: bool = False, forward: bool = False) -> ModuleSource:
+                 split: bool = False, forward: bool = False,
+                 memory: int | str | None = None) -> ModuleSource:
     """The WAT module for ``f`` and its gradient with respect to ``wrt``.
 
     ``kinds`` gives each parameter's type (``"f64"``, ``"i64"``, ``"i32"`` or ``Arr(ndim)``);
@@ -839,18 +835,22 @@ def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None,
     the gradient's two sweeps: ``<f>_fwd`` (f's parameters -> its value; the tape is left in
     memory) and ``<f>_bwd`` (the seed and buffers of ``<f>_grad`` -> its results);
     ``forward=True`` exports ``<f>_jvp`` (``args..., tangents of wrt... -> (value,
-    tangent)``: forward mode, number arguments).
+    tangent)``: forward mode, number arguments).  ``memory`` (bytes, or ``"64MB"``)
+    checkpoints the loops that tape so that the tape stays within it (checkpointing.py).
     """
     with LOCK:
-        return _build_module(f, wrt, kinds, split, forward)
+        return _build_module(f, wrt, kinds, split, forward, memory)
 
 
-def _build_module(f, wrt, kinds, split=False, forward=False) -> ModuleSource:
+def _build_module(f, wrt, kinds, split=False, forward=False, memory=None) -> ModuleSource:
+    from .checkpoint import parse_memory
+
     params = list(inspect.signature(f).parameters)
     names, _ = wrt_names(f, params, wrt)
     kinds = dict(kinds or guess_kinds(f, params))
     # the adjoint specialized for the array arguments (of known rank), as the Python backend's
-    t = transform(f, names, kinds={p: kind_of_type(k) for p, k in kinds.items()})
+    t = transform(f, names, kinds={p: kind_of_type(k) for p, k in kinds.items()},
+                  memory=parse_memory(memory))
     if t.returns_tuple:
         raise S2SADError(f"{f.__name__} returns a tuple; the Wasm backend differentiates "
                          "scalar functions", hint="use s2sad.vjp (Python backend)")
@@ -889,8 +889,12 @@ class WasmFunction:
     functions and globals it was built from are unchanged: guards.py)."""
 
     def __init__(self, f: Callable, wrt: Wrt, with_value: bool, primal: bool = False,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, memory: int | str | None = None) -> None:
+        from .checkpoint import parse_memory
+
         self.f = f
+        self.memory = memory
+        self.budget = parse_memory(memory)
         self.wrt = wrt
         self.with_value = with_value
         self.primal = primal
@@ -906,18 +910,20 @@ class WasmFunction:
         # every argument a float; other argument types are compiled on first call)
         try:  # (kinds read off the source: a parameter indexed as p[i] is an array)
             t = transform(f, self.wrt_names, kinds={
-                p: kind_of_type(k) for p, k in guess_kinds(f, self.params).items()})
+                p: kind_of_type(k) for p, k in guess_kinds(f, self.params).items()},
+                memory=self.budget)
         except S2SADError as refusal:
             # refused for float arguments: reported now if arrays are refused too, else left
             # for the first call (``a.sum()`` needs ``a`` to be an array)
             try:
                 transform(f, self.wrt_names,
-                          kinds={p: kinds_module.Array(None) for p in self.params})
+                          kinds={p: kinds_module.Array(None) for p in self.params},
+                          memory=self.budget)
             except S2SADError:
                 raise refusal from None
             return
         if not set(t.fir.params) & t.reverser.containers:  # (arrays: built on first call)
-            build_module(f, tuple(self.wrt_names))
+            build_module(f, tuple(self.wrt_names), memory=memory)
 
     def __reduce_ex__(self, protocol):
         """Pickled as what it was built from (pickling.py); the modules are built again on
@@ -926,19 +932,21 @@ class WasmFunction:
 
     @property
     def recipe(self) -> tuple:
-        return ("wasm", self.f, self.wrt, self.with_value, self.primal)
+        return ("wasm", self.f, self.wrt, self.with_value, self.primal) + (
+            (self.memory,) if self.memory is not None else ())
 
     def source(self, *args) -> str:
         """The WAT of the module specialized for these arguments (floats by default)."""
         kinds = {p: kind_of(a) for p, a in zip(self.params, args)} if args else None
-        return build_module(self.f, tuple(self.wrt_names), kinds).wat
+        return build_module(self.f, tuple(self.wrt_names), kinds, memory=self.memory).wat
 
     def _specialize(self, args):
         kinds = tuple(kind_of(a) for a in args)
         with LOCK:  # (threads calling it for the first time at once: built once)
             spec = self.specialized.get(kinds)
             if spec is None or not spec.guard():
-                spec = _Specialized(self.f, self.wrt_names, dict(zip(self.params, kinds)))
+                spec = _Specialized(self.f, self.wrt_names, dict(zip(self.params, kinds)),
+                                    self.memory)
                 if self.verbose:
                     print(spec.source.wat)
                 self.specialized[kinds] = spec
@@ -999,8 +1007,8 @@ class _Specialized:
     """One module built for one tuple of argument kinds: compiled once, instantiated per
     thread (``runner()``)."""
 
-    def __init__(self, f, wrt_names, kinds) -> None:
-        self.source = build_module(f, tuple(wrt_names), kinds)
+    def __init__(self, f, wrt_names, kinds, memory=None) -> None:
+        self.source = build_module(f, tuple(wrt_names), kinds, memory=memory)
         self.compiled = Compiled(self.source.wat, self.source.sites)
         self.guard = self.source.guard.fast()
         self.kinds = kinds
@@ -1145,14 +1153,16 @@ class WasmForward:
         return out[0], out[1]
 
 
-def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False) -> WasmFunction:
+def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False,
+         memory: int | str | None = None) -> WasmFunction:
     """The gradient of ``f`` computed by a WebAssembly module (see the module docstring)."""
-    return WasmFunction(f, wrt, with_value=False, verbose=verbose)
+    return WasmFunction(f, wrt, with_value=False, verbose=verbose, memory=memory)
 
 
-def value_and_grad(f: Callable, wrt: Wrt = 0, verbose: bool = False) -> WasmFunction:
+def value_and_grad(f: Callable, wrt: Wrt = 0, verbose: bool = False,
+                   memory: int | str | None = None) -> WasmFunction:
     """``(f(*args), gradient)`` computed by a WebAssembly module."""
-    return WasmFunction(f, wrt, with_value=True, verbose=verbose)
+    return WasmFunction(f, wrt, with_value=True, verbose=verbose, memory=memory)
 
 
 def primal(f: Callable) -> WasmFunction:

@@ -34,6 +34,8 @@ import numpy as np
 from . import ir, kinds, rules, wasm_math
 from . import runtime as tape
 from .errors import S2SADError
+from .wasm_checkpoint import OFF as CKPT_OFF
+from .wasm_checkpoint import CheckpointEmitter
 
 # a value read back from the tape as it was pushed (wasm.fuse_sincos's cosine)
 
@@ -111,6 +113,7 @@ class ModuleContext:
     def __init__(self) -> None:
         self.signatures: dict[str, tuple[list, list]] = {}  # wasm name -> (params, results)
         self.math_used: set[str] = set()
+        self.checkpoints = False  # a checkpointed loop: the schedule's runtime is needed
         # the user's global (and closure) numbers the code reads: Wasm globals, set from
         # their current values on every call (key -> (wasm global, type, fir, path))
         self.inputs: dict[tuple, tuple[str, str, Any, tuple]] = {}
@@ -151,7 +154,7 @@ class ModuleContext:
         return name, t
 
 
-class FunctionEmitter:
+class FunctionEmitter(CheckpointEmitter):
     """Translates one IR function to a WAT ``func``."""
 
     def __init__(self, fdef: gast.FunctionDef, param_types: dict, fir, ctx: ModuleContext,
@@ -194,6 +197,7 @@ class FunctionEmitter:
     # -- types: the kinds of kinds.py, as Wasm value types --------------------------------
     def infer(self) -> None:
         """Every local's Wasm type, from one run of ``kinds.infer`` over the function."""
+        self.ckpt_scan()  # (checkpointed loops: their schedule's names are typed here)
         stores = {n.id for n in ir.walk(self.fdef) if isinstance(n, gast.Name)
                   and isinstance(n.ctx, gast.Store)}
         local_names = stores | set(self.params) | set(self.types)
@@ -211,7 +215,7 @@ class FunctionEmitter:
             extra[obj] = (lambda args, kind=kind: kind)
         self.env = kinds.Env({}, self.resolve, local_names.__contains__, extra=extra)
         params = {n: _kind_of_type(t) for n, t in self.types.items()}
-        inferred = kinds.infer(self.fdef.body, params, self.env)
+        inferred = kinds.infer(self.ckpt_visible(self.fdef.body), params, self.env)
         for name, kind in inferred.items():
             if name not in self.types:
                 try:
@@ -252,6 +256,8 @@ class FunctionEmitter:
         """The Wasm type of an expression (refused with a message if it has none)."""
         if isinstance(e, gast.Name) and e.id in self.types:
             return self.types[e.id]
+        if self.ckpt_attribute(e):
+            return I64
         if isinstance(e, gast.Subscript) and self._constant_item(e) is not MISSING_ITEM:
             item = self._constant_item(e)
             return self._wasm(kinds.value_kind(item), e)
@@ -405,6 +411,10 @@ class FunctionEmitter:
                 self.emit(f"local.get ${e.id}")
             else:
                 self._global_value(e, t)
+            return
+        if self.ckpt_attribute(e):  # _ckpt.next: the iteration of the next snapshot
+            self.emit(f"local.get ${e.value.id}")
+            self.emit(f"i64.load offset={CKPT_OFF['next']}")
             return
         if isinstance(e, gast.Attribute):
             self._global_value(e, t)
@@ -757,6 +767,8 @@ class FunctionEmitter:
             v = s.value
             if isinstance(v, gast.Constant) and isinstance(v.value, str):
                 return
+            if self.ckpt_expr(s):
+                return
             raise self.refuse(f"the statement '{gast.unparse(s).strip()}'", s)
         if isinstance(s, gast.Assign):
             self.assign(s)
@@ -818,6 +830,8 @@ class FunctionEmitter:
     def assign(self, s) -> None:
         target = s.targets[0]
         value = s.value
+        if self.ckpt_assign(s):
+            return
         if self._is_pop(value):
             names = target.elts if isinstance(target, gast.Tuple) else [target]
             self.pop([n.id for n in names], s)
@@ -1177,6 +1191,8 @@ class FunctionEmitter:
         return args[0], args[1], args[2]
 
     def for_loop(self, s) -> None:
+        if self.ckpt_for(s):
+            return
         it = s.iter
         rev = False
         limit = None

@@ -14,7 +14,7 @@
 - Failures: a trap leaves an instance in an unknown state (a tape half written, memory at its
   limit), so the instance is dropped and the next call gets a fresh one; the error says what
   happened (``error_code``: 1 the tape is exhausted, 2 an index out of range, 3 an assert
-  failed, 4 interrupted).
+  failed, 4 interrupted, 5 a checkpointed loop's budget leaves no room).
 - ``memory_limit`` caps each instance's linear memory (bytes; ``None``: the 32-bit limit).
 """
 
@@ -213,6 +213,13 @@ class Instance:
                               hint="the Python backend raises IndexError here")
         if code == 3:
             return AssertionError()
+        if code == 5:
+            site = self.exports["error_site"].value(self.store)
+            where = self.sites[site - 1] if 0 < site <= len(self.sites) else (None, None, None)
+            return S2SADError("the checkpointed loop's memory budget or snapshot count leaves "
+                              "no room for one snapshot of its state and the tape of one "
+                              "iteration (Wasm backend)", *where,
+                              hint="give a larger memory= or snapshots= of 1 or more")
         return S2SADError(f"the Wasm module trapped: {exc}")
 
     def caller(self, export: str, param_types: list[str], result_types: list[str],

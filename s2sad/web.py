@@ -330,6 +330,8 @@ function call(name, args, withInputs = true) {
     if (code === 1) throw new Error(`${NAME}: the tape is exhausted (linear memory cannot grow)`);
     if (code === 2) throw new RangeError(`${NAME}: index out of range${where}`);
     if (code === 3) throw new Error(`${NAME}: assertion failed`);
+    if (code === 5) throw new RangeError(`${NAME}: the checkpointed loop's memory budget or ` +
+                                         `snapshot count leaves no room${where}`);
     throw err;
   }
 }

@@ -96,6 +96,18 @@ def in_place(x, n, k):
     return np.sum(y * y)
 
 
+def path_fixed(x, n, k):
+    # array state (elements written in place) of a fixed size: in the Wasm subset
+    path = np.zeros(40)
+    path[0] = x
+    for t in checkpointed(range(n), snapshots=k):
+        path[t + 1] = math.sin(path[t]) * 1.1 + 0.05
+    s = 0.0
+    for i in range(40):
+        s = s + path[i] * path[i]
+    return s
+
+
 PROGRAMS = {
     "pendulum": (pendulum, lambda: (0.8, 2.0)),
     "path_array": (path_array, lambda: (0.3,)),
@@ -107,7 +119,10 @@ PROGRAMS = {
     "bound_late": (bound_late, lambda: (0.4,)),
     "stepped": (stepped, lambda: (0.4,)),
     "in_place": (in_place, lambda: (np.array([0.3, -0.5, 1.0]),)),
+    "path_fixed": (path_fixed, lambda: (0.3,)),
 }
+# the programs the Wasm backend compiles (numbers, arrays written element by element)
+WASM = ["pendulum", "outer_rebound", "nested", "calls", "bound_late", "stepped", "path_fixed"]
 
 
 def sin_loop(x, n):

@@ -263,13 +263,75 @@ def test_budget_too_small():
     assert info.value.lineno is not None
 
 
-def test_wasm_refuses_checkpointed_loops():
+TRIPS_WASM = st.sampled_from([0, 1, 2, 3, 5, 7, 13, 31]) | st.integers(0, 39)
+
+
+@pytest.mark.parametrize("key", CP.WASM)
+def test_wasm_equals_python(key):
     pytest.importorskip("wasmtime")
+    f, make = CP.PROGRAMS[key]
+    gw = s2sad.value_and_grad(f, backend="wasm")
+    gp = s2sad.value_and_grad(f)
+
+    @given(n=TRIPS_WASM, k=SNAPSHOTS)
+    @SETTINGS
+    def check(n, k):
+        value, grad = gw(*make(), n, k)
+        pvalue, pgrad = gp(*make(), n, k)
+        assert _close(value, pvalue) and _close(grad, pgrad), (n, k, grad, pgrad)
+
+    check()
+
+
+@pytest.mark.parametrize("budget", ["600B", "4KB", "64KB", "64MB"])
+def test_wasm_memory_budget_for_and_while(budget):
+    pytest.importorskip("wasmtime")
+    for f, argsets in [(CP.sin_loop, [(0.3, n) for n in (0, 1, 2, 97, 1000)]),
+                       (CP.settle, [(x, 1e-3) for x in (0.5, 2.0, 5.0)])]:
+        gw = s2sad.grad(f, backend="wasm", memory=budget)
+        gp = s2sad.grad(f)
+        for args in argsets:
+            assert _close(gw(*args), gp(*args)), (f.__name__, budget, args)
+
+
+def _linear_memory(g):
+    spec = next(iter(g.specialized.values()))
+    runner = spec.runner()
+    return runner.inst.memory.data_len(runner.inst.store)
+
+
+def test_wasm_memory_bound_measured():
+    pytest.importorskip("wasmtime")
+    n, budget = 300_000, 256 << 10
+    plain = s2sad.grad(CP.sin_loop, backend="wasm")
+    bounded = s2sad.grad(CP.sin_loop, backend="wasm", memory=budget)
+    assert _close(bounded(0.3, n), plain(0.3, n))
+    page = 1 << 16  # (the module's first page: arguments and the interrupt word)
+    assert _linear_memory(plain) > 8 * budget  # 8 bytes a taped value
+    assert _linear_memory(bounded) <= budget + page
+
+
+def test_wasm_split_sweeps_and_refusals():
+    wasmtime = pytest.importorskip("wasmtime")
+    from s2sad import wasm
+
     f = CP.PROGRAMS["pendulum"][0]
-    with pytest.raises(S2SADError, match="Wasm backend"):
-        s2sad.grad(f, backend="wasm")(0.8, 2.0, 10, 2)
-    with pytest.raises(S2SADError, match="Wasm backend"):
-        s2sad.grad(CP.sin_loop, backend="wasm", memory="1MB")
+    source = wasm.build_module(f, ("theta", "w"), {"theta": "f64", "w": "f64", "n": "i64",
+                                                    "k": "i64"}, split=True)
+    store = wasmtime.Store()
+    ex = wasmtime.Instance(store, wasmtime.Module(store.engine, source.wat), []).exports(store)
+    for n, k in [(0, 1), (9, 2), (30, 3)]:
+        whole = ex["pendulum_grad"](store, 0.8, 2.0, n, k, 1.0)
+        top = ex["tape_top"].value(store)
+        ex["pendulum_fwd"](store, 0.8, 2.0, n, k)
+        split = ex["pendulum_bwd"](store, 1.0)
+        assert ex["tape_top"].value(store) == top
+        assert all(_close(a, b) for a, b in zip(split, whole))
+    with pytest.raises(S2SADError, match="no room") as info:
+        s2sad.grad(f, backend="wasm")(0.8, 2.0, 10, 0)
+    assert info.value.lineno is not None and "checkpointed" in info.value.source_line
+    with pytest.raises(S2SADError, match="no room"):
+        s2sad.grad(CP.settle, backend="wasm", memory="20B")(2.0, 1e-3)
 
 
 def test_forward_mode_ignores_the_marker():
