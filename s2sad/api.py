@@ -339,11 +339,21 @@ def vjp(f: Callable, *args: Any, **kwargs: Any) -> tuple[Any, Callable]:
     per parameter of ``f``, in the signature's order (defaults and keyword arguments
     included); ``seed`` has the structure of the value (a float for a number, an array for
     an array, a tuple for a tuple).  It may be called any number of times.
+
+    ``memory=`` (bytes or ``"64MB"``), unless ``f`` has a parameter of that name, bounds the
+    tape as for ``grad``: loops that tape are checkpointed.
     """
+    from .checkpoint import parse_memory
+
     params = list(inspect.signature(f).parameters)
     given = (tuple(args), dict(kwargs))  # (what a pickled pullback evaluates again)
+    budget = None
+    if "memory" in kwargs and "memory" not in params:
+        kwargs = dict(kwargs)
+        budget = parse_memory(kwargs.pop("memory"))
     args = argument_binder(f, params)(args, kwargs)
-    t = transform(f, params, kinds={p: kinds.value_kind(a) for p, a in zip(params, args)})
+    t = transform(f, params, kinds={p: kinds.value_kind(a) for p, a in zip(params, args)},
+                  memory=budget)
     _same_objects(f, t, args)
     forward, _ = t.split()
     try:

@@ -97,7 +97,8 @@ def _copy(value: Any) -> Any:
 
 
 def _refill(obj: Any, saved: Any) -> None:
-    """Put a snapshot back into the object itself (other names may share it)."""
+    """Put a snapshot's contents back into the object itself (other names may share it;
+    the snapshot stays as it was, for a later load)."""
     if isinstance(obj, np.ndarray):
         obj[...] = saved
     elif isinstance(obj, list):
@@ -271,7 +272,9 @@ class Checkpoints:
         number of iterations is not known yet).  A tenth of the budget is left for what the
         estimate does not see: the tape list's spare capacity, the allocator's rounding."""
         memory = int(memory * 0.9)
-        snap = _TUPLE + sum(size_of(v) for v in state)
+        # (an array, list or dict: the object kept alive and a copy of its contents)
+        snap = _TUPLE + sum(size_of(v) * (2 if isinstance(v, (np.ndarray, list, dict)) else 1)
+                            for v in state)
         largest = max([v.nbytes for v in state if isinstance(v, np.ndarray)], default=0)
         numbers, tuples, arrays = tape
         step = (_SLOT * (numbers + arrays) + _NUMBER * numbers + _TUPLE * tuples
@@ -336,8 +339,11 @@ class Checkpoints:
             yield (op, *self._span(lo, hi))
 
     def save(self, k: int, *values: Any) -> None:
-        """Keep a copy of the state before iteration ``k`` (arrays, lists, dicts copied)."""
-        self.saved[k] = tuple(_copy(v) for v in values)
+        """Keep the state before iteration ``k``: numbers as they are, an array, list or
+        dict as the object itself and a copy of its contents (so that loading gives back the
+        same object -- other names, and the tape, may hold it -- with those contents)."""
+        self.saved[k] = tuple((v, _copy(v)) if isinstance(v, (np.ndarray, list, dict))
+                              else v for v in values)
         self.peak = max(self.peak, len(self.saved))
         if self.n is None:  # online, during the forward run
             while len(self.saved) > self.cap:
@@ -347,15 +353,19 @@ class Checkpoints:
             self.next = (k // self.spacing + 1) * self.spacing
 
     def load(self, k: int, *objects: Any) -> Any:
-        """The state before iteration ``k``: the values rebound (copies), after the objects
-        given here are refilled in place from the end of the saved tuple."""
+        """The state before iteration ``k``: the values of the names the loop rebinds, each
+        array, list or dict of the state refilled in place first (``objects``: those the loop
+        only changes in place, at the end of the saved tuple)."""
         saved = self.saved[k]
         rebound = len(saved) - len(objects)
-        for obj, value in zip(objects, saved[rebound:]):
-            _refill(obj, value)
-        values = tuple(_copy(v) for v in saved[:rebound])
+        values = []
+        for item in saved:
+            if isinstance(item, tuple):  # (the object, its contents then)
+                _refill(item[0], item[1])
+                item = item[0]
+            values.append(item)
         self._drop_after(k)
-        return values[0] if rebound == 1 else values
+        return values[0] if rebound == 1 else tuple(values[:rebound])
 
     def _drop_after(self, k: int) -> None:
         """Snapshots beyond ``k`` are never read again once ``k`` is loaded."""

@@ -27,7 +27,7 @@ import functools
 import gast
 
 from . import checkpoint as ck
-from . import ir
+from . import ir, kinds
 from .ir import anno, assign, call, clone, comment, const, name
 from .ir import walk_statements as _walk
 
@@ -131,9 +131,8 @@ class Checkpointing:
                 rebound.add(x.target.id)
             op = anno(x, "op")
             for w in (op.writes if op is not None else []):
-                if w is not None:
+                if w is not None:  # (names sharing its memory see it refilled in place)
                     changed.add(w)
-                    changed |= anno(x, "sharers", set())
         own = {s.target.id} if isinstance(s, gast.For) else set()
         head = loop_live_in(s, set()) - own
         state = sorted(rebound & head)
@@ -142,6 +141,14 @@ class Checkpointing:
             if not (self.is_array(v) or self.is_list(v) or self.is_dict(v)):
                 raise self.fir.error(f"the checkpointed loop changes {v!r} in place, which "
                                      "s2sad cannot copy into a snapshot", s)
+        for v in objects + state:
+            k = self.kinds.get(v)
+            inner = getattr(k, "elem", None) if isinstance(k, kinds.Seq) else \
+                getattr(k, "value", None) if isinstance(k, kinds.Dict) else None
+            if isinstance(inner, (kinds.Array, kinds.Seq, kinds.Dict)) or inner == kinds.OBJECT:
+                raise self.fir.error(f"the checkpointed loop's state holds {v!r}, a container "
+                                     "of arrays or containers (its snapshot would not keep "
+                                     "their identity)", s)
         reads = set()
         for x in _walk(s.body):
             reads |= _reads(x)
@@ -189,6 +196,7 @@ class Checkpointing:
         # the taped segment, built now (its pushes size the tape of one iteration)
         scope = _frozen(bound)
         seg = c["seg"] = self._segment(s, c)
+        c["restore"] = restore  # (pushed before the loop, popped after its whole reversal)
         self.loop_restore[id(seg)] = []
         saved_iter = seg.iter
         seg.iter = c["seg_iter"]
@@ -196,6 +204,7 @@ class Checkpointing:
             c["taped"] = self._forward_loop(seg, scope)
         finally:
             seg.iter = saved_iter
+            self.loop_restore[id(s)] = restore
         if seg is not s:
             self.bound_end[id(s)] = self.bound_end.get(id(seg), set())
         tape = self._tape_per_iteration(c["taped"], s)
@@ -298,7 +307,7 @@ class Checkpointing:
 
     def checkpoint_backward(self, s) -> list:
         c = self.ckpt[id(s)]
-        restore = self.loop_restore.get(id(s), [])
+        restore = c["restore"]
         op, lo, hi = self.role_name("segment_op", "_op"), c["lo"], c["hi"]
         load = call(gast.Attribute(value=name(c["ckpt"]), attr="load", ctx=gast.Load()),
                     name(lo), *[name(v) for v in c["objects"]])

@@ -108,6 +108,31 @@ def path_fixed(x, n, k):
     return s
 
 
+def restored_after(x, n, k):
+    # the loop rebinds a (and tapes min's operand) whose value before the loop the
+    # adjoint of sin(a) needs: pushed before the loop, popped after its whole reversal
+    # (found by the checkpointing fuzzer: the pop was lost)
+    a = x * 0.5
+    s = math.sin(a)
+    for _t in checkpointed(range(n), snapshots=k):
+        a = min(abs(s) + a, 1.5)
+    return a * s + s
+
+
+def alias_rebound(x, n, k):
+    # the loop changes arr's array in place through an alias, then rebinds arr; the tape
+    # holds the array itself: a snapshot must give back that object, refilled (found by the
+    # checkpointing fuzzer: loading a copy left the original with the forward run's values)
+    arr = np.array([x, 0.5, 1.5])
+    s = float(np.dot(arr, arr))  # (its adjoint reads the array as it was before the loop)
+    for _t in checkpointed(range(n), snapshots=k):
+        w = arr
+        w *= 0.9 + 0.1 * math.tanh(float(np.dot(arr, arr)) * 0.1)
+        arr = arr + math.sin(x)
+    arr += 0.5
+    return float(np.dot(arr, arr)) + s * s
+
+
 PROGRAMS = {
     "pendulum": (pendulum, lambda: (0.8, 2.0)),
     "path_array": (path_array, lambda: (0.3,)),
@@ -120,9 +145,12 @@ PROGRAMS = {
     "stepped": (stepped, lambda: (0.4,)),
     "in_place": (in_place, lambda: (np.array([0.3, -0.5, 1.0]),)),
     "path_fixed": (path_fixed, lambda: (0.3,)),
+    "restored_after": (restored_after, lambda: (0.7,)),
+    "alias_rebound": (alias_rebound, lambda: (0.7,)),
 }
 # the programs the Wasm backend compiles (numbers, arrays written element by element)
-WASM = ["pendulum", "outer_rebound", "nested", "calls", "bound_late", "stepped", "path_fixed"]
+WASM = ["pendulum", "outer_rebound", "nested", "calls", "bound_late", "stepped", "path_fixed",
+        "restored_after"]
 
 
 def sin_loop(x, n):

@@ -202,6 +202,11 @@ def test_pullback_runs_again():
     assert pull(2.0)[0] == pytest.approx(2 * first[0], rel=1e-12)
     value, pull = s2sad.vjp(CP.settle, 2.0, 1e-3)
     assert pull(1.0) == pull(1.0)
+    # a budget for vjp, too: the same cotangents as without
+    value, pull = s2sad.vjp(CP.sin_loop, 0.3, 500, memory="2KB")
+    plain_value, plain_pull = s2sad.vjp(CP.sin_loop, 0.3, 500)
+    assert value == plain_value and _close(pull(1.0)[0], plain_pull(1.0)[0])
+    assert "_ckpt" in s2sad.transform(CP.sin_loop, ["x", "n"], memory=2048).source
 
 
 def test_marker_is_plain_python():
