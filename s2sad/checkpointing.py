@@ -23,6 +23,7 @@ taping keeps it as it was, like any value an adjoint reads).
 from __future__ import annotations
 
 import functools
+import math
 
 import gast
 
@@ -30,6 +31,7 @@ from . import checkpoint as ck
 from . import ir, kinds
 from .ir import anno, assign, call, clone, comment, const, name
 from .ir import walk_statements as _walk
+from .taping import _is_trailing_break
 
 _OPS = ("load", "save", "run")
 
@@ -116,12 +118,9 @@ class Checkpointing:
             c["ckpt"] = self.names.fresh("_ckpt", "saved")
 
     def _state(self, s, options) -> dict:
-        if any(
-                isinstance(x, gast.If) and len(x.body) == 1 and isinstance(x.body[0], gast.Break)
-                for x in s.body):
-            raise self.fir.error("checkpointing a for loop that can exit early (break, "
-                                 "return) is not supported yet", s,
-                                 "write it as a while loop, or without break")
+        # a loop that can exit early (break, return: a trailing `if _break: break`) has a
+        # length known at its end, like a while loop: snapshots are taken online
+        exits = any(_is_trailing_break(x) for x in s.body)
         rebound = set()
         changed = set()
         for x in _walk(s.body):
@@ -153,7 +152,8 @@ class Checkpointing:
         for x in _walk(s.body):
             reads |= _reads(x)
         reads |= _reads(s)
-        return {"for": isinstance(s, gast.For), "options": options, "state": state,
+        return {"for": isinstance(s, gast.For), "online": exits or isinstance(s, gast.While),
+                "options": options, "state": state,
                 "objects": objects, "reads": reads - rebound - set(changed) - own}
 
     def checkpoint_reads(self, s) -> set[str]:
@@ -175,10 +175,17 @@ class Checkpointing:
         if isinstance(s, gast.For):
             c["seg_iter"] = gast.Subscript(value=name(c["range"]), slice=gast.Slice(
                 lower=name(lo), upper=name(hi), step=None), ctx=gast.Load())
-            return s
-        c["seg_iter"] = call("range", name(lo), name(hi))
-        seg = ir.at(gast.For(target=name(self.role_name("ignored", "_"), True),
-                             iter=c["seg_iter"], body=s.body, orelse=[], type_comment=None), s)
+            if not c["online"]:
+                return s
+            target = clone(s.target)
+        else:
+            c["seg_iter"] = call("range", name(lo), name(hi))
+            target = name(self.role_name("ignored", "_"), True)
+        # (a segment ends where the schedule says: its exit check is left out, the loop's
+        # last iteration ending the last segment)
+        body = [x for x in s.body if not _is_trailing_break(x)]
+        seg = ir.at(gast.For(target=target, iter=c["seg_iter"], body=body, orelse=[],
+                             type_comment=None), s)
         for table in (self.snapshot, self.loop_restore, self.early, self.recomputed):
             if id(s) in table:
                 table[id(seg)] = table[id(s)]
@@ -208,13 +215,17 @@ class Checkpointing:
         if seg is not s:
             self.bound_end[id(s)] = self.bound_end.get(id(seg), set())
         tape = self._tape_per_iteration(c["taped"], s)
-        maker = functools.partial(ck.Checkpoints, where=self._site(s), tape=tape)
+        static = isinstance(tape, tuple)
+        maker = functools.partial(ck.Checkpoints, where=self._site(s),
+                                  tape=tape if static else (0, 0, 0))
         helper = self.helper_named(maker, "checkpoints")
         lo, hi = c["lo"], c["hi"]
         state = gast.Tuple(elts=[name(v) for v in c["state"] + c["objects"]], ctx=gast.Load())
         keywords = [gast.keyword(arg=k, value=clone(v)) for k, v in c["options"].items()]
+        if not static and "snapshots" not in c["options"]:  # (what a budget needs to know)
+            keywords.append(gast.keyword(arg="tape", value=tape))
         line = self.fir.line_of(s)
-        if isinstance(s, gast.For):
+        if not c["online"]:
             out.append(assign(c["range"], clone(s.iter), s))
             ctor = call(helper, call("len", name(c["range"])), state)
             ctor.keywords = keywords
@@ -230,6 +241,8 @@ class Checkpointing:
                 body=body, orelse=[], type_comment=None), s))
         else:  # its length is known at its end: snapshots taken (and thinned) as it goes
             k = c["count"] = self.names.fresh("_k", "saved")
+            if isinstance(s, gast.For):
+                out.append(assign(c["range"], clone(s.iter), s))
             ctor = call(helper, const(None), state)
             ctor.keywords = keywords
             out.append(assign(c["ckpt"], ctor, s))
@@ -240,8 +253,15 @@ class Checkpointing:
             due = gast.If(test=gast.Compare(left=name(k), ops=[gast.Eq()], comparators=[nxt]),
                           body=[gast.Expr(value=self._save(c, name(k)))], orelse=[])
             body = [due] + self._plain_loop(s, c).body
-            body.append(assign(k, ir.add(name(k), const(1)), s))
-            loop = ir.at(gast.While(test=clone(s.test), body=body, orelse=[]), s)
+            count = assign(k, ir.add(name(k), const(1)), s)
+            exits = [j for j, x in enumerate(body) if _is_trailing_break(x)]
+            # (counted before the exit check: the last iteration counts too)
+            body.insert(exits[-1] if exits else len(body), count)
+            if isinstance(s, gast.For):
+                loop = ir.at(gast.For(target=clone(s.target), iter=name(c["range"]),
+                                      body=body, orelse=[], type_comment=None), s)
+            else:
+                loop = ir.at(gast.While(test=clone(s.test), body=body, orelse=[]), s)
             out.append(loop)
             out.append(gast.Expr(value=call(gast.Attribute(
                 value=name(c["ckpt"]), attr="end", ctx=gast.Load()), name(k))))
@@ -275,35 +295,77 @@ class Checkpointing:
             for node in ir.walk_block(body):
                 if isinstance(node, gast.Name) and node.id in renamed:
                     node.id = renamed[node.id]
-        target = clone(s.target) if isinstance(s, gast.For) else clone(c["seg"].target)
+        target = clone(c["seg"].target)
         return ir.at(gast.For(target=target, iter=clone(c["seg_iter"]), body=body, orelse=[],
                               type_comment=None), s)
 
-    def _tape_per_iteration(self, taped, s) -> tuple[int, int, int]:
-        """(numbers, tuples, arrays) one iteration of the taped loop pushes."""
-        numbers = tuples = arrays = 0
+    def _tape_per_iteration(self, taped, s):
+        """(numbers, tuples, arrays) one iteration of the taped loop pushes: a tuple of ints,
+        or of expressions when an inner loop's length is known only when the loop starts
+        (``len(range(m))``, m not rebound by the loop); both branches of an if count."""
         loop = [x for x in taped if isinstance(x, gast.For)][-1]
-        for x in _walk(loop.body):
-            if isinstance(x, (gast.For, gast.While)) and ir.uses_tape(x):
-                if getattr(self.ctx, "memory", None) is not None or \
-                        "memory" in self.ckpt[id(s)]["options"]:
-                    raise self.fir.error(
-                        "with a memory budget, a checkpointed loop may not hold a loop that "
-                        "tapes (the tape of one iteration is not known before it runs)", x,
-                        "checkpoint the inner loop, or give the outer one snapshots=<count>")
-            simple = isinstance(x, (gast.Assign, gast.Expr, ir.Push))
-            for node in ir.walk(x) if simple else ():
-                if isinstance(node, ir.Push):
-                    items = node.values
-                    if len(items) > 1:
-                        tuples += 1
-                    for v in items:
-                        if isinstance(v, gast.Name) and self.is_array(v.id) or \
-                                isinstance(v, gast.Call):
-                            arrays += 1
-                        else:
-                            numbers += 1
-        return numbers, tuples, arrays
+        budget = getattr(self.ctx, "memory", None) is not None or \
+            "memory" in self.ckpt[id(s)]["options"]
+        rebound = {v for x in _walk(s.body) for v in ([x.targets[0].id] if isinstance(
+            x, gast.Assign) and isinstance(x.targets[0], gast.Name) else [])}
+        terms: list = []  # (numbers, tuples, arrays, trip-count factors)
+
+        def refuse(x):
+            raise self.fir.error(
+                "with a memory budget, a checkpointed loop may not hold a loop that tapes "
+                "whose length is not known when the outer loop starts", x,
+                "give the outer loop snapshots=<count>")
+
+        def trips(x):
+            if not (isinstance(x, gast.For) and isinstance(x.iter, gast.Call)
+                    and isinstance(x.iter.func, gast.Name) and x.iter.func.id == "range"):
+                return None
+            args = x.iter.args
+            if all(isinstance(e, gast.Constant) and isinstance(e.value, int) for e in args):
+                return len(range(*[e.value for e in args]))
+            if any(isinstance(e, gast.Name) and e.id in rebound for e in args):
+                return None
+            return call("len", call("range", *[clone(e) for e in args]))
+
+        def visit(stmts, factors):
+            for x in stmts:
+                if isinstance(x, ir.Push):
+                    items = x.values
+                    arrays = sum(1 for v in items if isinstance(v, gast.Call) or (
+                        isinstance(v, gast.Name) and self.is_array(v.id)))
+                    terms.append((len(items) - arrays, int(len(items) > 1), arrays, factors))
+                elif isinstance(x, gast.If):
+                    visit(x.body, factors)
+                    visit(x.orelse, factors)
+                elif isinstance(x, (gast.For, gast.While)):
+                    n = trips(x)
+                    if n is None and budget and ir.uses_tape(x):
+                        refuse(x)
+                    visit(x.body, factors + [n if n is not None else 0])
+
+        visit(loop.body, [])
+        if all(isinstance(f, int) for t in terms for f in t[3]):
+            totals = [0, 0, 0]
+            for *counts, factors in terms:
+                scale = math.prod(factors)
+                for j in range(3):
+                    totals[j] += counts[j] * scale
+            return tuple(totals)
+        exprs = []
+        for j in range(3):
+            expr = const(0)
+            for *counts, factors in terms:
+                if counts[j]:
+                    term = None if counts[j] == 1 else const(counts[j])
+                    for f in factors:
+                        f = const(f) if isinstance(f, int) else clone(f)
+                        term = f if term is None else gast.BinOp(left=term, op=gast.Mult(),
+                                                                 right=f)
+                    term = const(1) if term is None else term
+                    expr = term if isinstance(expr, gast.Constant) and expr.value == 0 \
+                        else ir.add(expr, term)
+            exprs.append(expr)
+        return gast.Tuple(elts=exprs, ctx=gast.Load())
 
     def checkpoint_backward(self, s) -> list:
         c = self.ckpt[id(s)]
@@ -316,6 +378,8 @@ class Checkpointing:
         else:
             load_stmt = gast.Expr(value=load)
         seg = c["seg"]
+        if seg.body is not s.body:  # (adjoints zeroed at the top of each reversed iteration)
+            self.block_inits[id(seg.body)] = self.block_inits.get(id(s.body), [])
         saved_iter = seg.iter
         seg.iter = c["seg_iter"]
         self.loop_restore[id(seg)] = []

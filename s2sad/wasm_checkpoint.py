@@ -390,7 +390,8 @@ class CheckpointEmitter:
                         it.func.id == "reversed"
                     inner = it.args[0] if rev else it
                     if isinstance(inner, gast.Subscript) and isinstance(inner.value, gast.Name) \
-                            and inner.value.id in self.ranges:
+                            and inner.value.id in self.ranges or \
+                            isinstance(it, gast.Name) and it.id in self.ranges:
                         s.iter = ir.call("range", ir.const(0))
                 if isinstance(s, (gast.If, gast.For, gast.While)):
                     s.body = visit(s.body)
@@ -402,6 +403,9 @@ class CheckpointEmitter:
 
     @staticmethod
     def _ckpt_range_use(name, node) -> bool:
+        """A read of a range that a checkpointed loop iterates (a slice, or the whole)."""
+        if isinstance(node, gast.For) and isinstance(node.iter, gast.Name):
+            return node.iter.id == name
         return isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and \
             node.value.id == name and isinstance(node.slice, gast.Slice)
 
@@ -506,6 +510,9 @@ class CheckpointEmitter:
                 self.emit(f"local.get ${item}.n{d}")
                 self.emit("i64.mul")
             self.emit("i64.add")
+        if "tape" in options:
+            raise self.refuse("a memory budget for a loop whose inner loops' lengths are "
+                              "known only when it starts (give snapshots=<count>)", s)
         numbers, _tuples, pushed_arrays = maker.keywords.get("tape", (0, 0, 0))
         if pushed_arrays and "memory" in options:
             raise self.refuse("a memory budget for a loop that tapes arrays (give "
@@ -600,6 +607,20 @@ class CheckpointEmitter:
         name = self._ckpt_call(it, ("forward", "backward"))
         if name is not None:
             return self._ckpt_driver(s, name, it.func.attr)
+        if isinstance(it, gast.Name) and it.id in getattr(self, "ranges", {}):
+            # the whole range (a loop that may exit early: its forward run)
+            start, step, n = self.ranges[it.id]
+            stop = self.hidden_local("stop", I64)
+            self.emit(f"local.get ${start}\n    local.get ${n}\n    local.get ${step}\n"
+                      f"    i64.mul\n    i64.add\n    local.set ${stop}")
+            self.types[stop] = I64
+            self.types.setdefault(start, I64)
+            self.types.setdefault(step, I64)
+            new = gast.For(target=s.target, iter=ir.call("range", ir.name(start),
+                                                          ir.name(stop), ir.name(step)),
+                           body=s.body, orelse=[], type_comment=None)
+            self.for_loop(ir.at(new, s))
+            return True
         rev = isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and \
             it.func.id == "reversed"
         inner = it.args[0] if rev else it

@@ -98,12 +98,12 @@ def in_place(x, n, k):
 
 def path_fixed(x, n, k):
     # array state (elements written in place) of a fixed size: in the Wasm subset
-    path = np.zeros(40)
+    path = np.zeros(42)
     path[0] = x
     for t in checkpointed(range(n), snapshots=k):
         path[t + 1] = math.sin(path[t]) * 1.1 + 0.05
     s = 0.0
-    for i in range(40):
+    for i in range(42):
         s = s + path[i] * path[i]
     return s
 
@@ -133,6 +133,37 @@ def alias_rebound(x, n, k):
     return float(np.dot(arr, arr)) + s * s
 
 
+def early_exit(x, n, k):
+    # a for loop with break: its length is known at its end (snapshots taken online)
+    s = x
+    for t in checkpointed(range(n), snapshots=k):
+        s = math.sin(s) * 1.3 + 0.1 * x
+        if s < 0.2 + 0.001 * t:
+            break
+    return s
+
+
+def early_return(x, n, k):
+    s = x
+    for t in checkpointed(range(3, n + 3), snapshots=k):
+        s = s * 0.9 + math.cos(s) * 0.05 * t
+        if s > 2.0:
+            return s * s
+    return s
+
+
+def early_container(x, n, k):
+    # a list made in each iteration of a loop that can exit early: its adjoint is zeroed at
+    # the top of each reversed iteration (found by the fuzzer: that was lost, NameError)
+    s = x
+    for t in checkpointed(range(n), snapshots=k):
+        ys = [s, s * 0.5 + 0.01 * t]
+        s = math.sin(ys[0]) + ys[1] * 0.3
+        if s > 5.0:
+            break
+    return s
+
+
 PROGRAMS = {
     "pendulum": (pendulum, lambda: (0.8, 2.0)),
     "path_array": (path_array, lambda: (0.3,)),
@@ -147,10 +178,13 @@ PROGRAMS = {
     "path_fixed": (path_fixed, lambda: (0.3,)),
     "restored_after": (restored_after, lambda: (0.7,)),
     "alias_rebound": (alias_rebound, lambda: (0.7,)),
+    "early_exit": (early_exit, lambda: (0.9,)),
+    "early_return": (early_return, lambda: (0.4,)),
+    "early_container": (early_container, lambda: (0.4,)),
 }
 # the programs the Wasm backend compiles (numbers, arrays written element by element)
 WASM = ["pendulum", "outer_rebound", "nested", "calls", "bound_late", "stepped", "path_fixed",
-        "restored_after"]
+        "restored_after", "early_exit", "early_return"]
 
 
 def sin_loop(x, n):
@@ -179,3 +213,42 @@ def spring_while(x, n):
         p = p + 0.05 * v
         t = t + 1
     return np.sum(p * p)
+
+
+def springs(x, n, m):
+    # inner loops that tape: under a budget, one iteration's tape is counted from their
+    # lengths (m: known when the outer loop starts)
+    p = x.copy()
+    v = np.zeros_like(x)
+    for _t in range(n):
+        for j in range(m):
+            f = math.sin(p[j] - p[(j + 1) % m])
+            v[j] = v[j] - 0.01 * f
+        for j in range(3):
+            p[j] = p[j] + 0.01 * v[j]
+    s = 0.0
+    for j in range(3):
+        s = s + p[j] * p[j]
+    return s
+
+
+def chain(x, n):
+    # an inner loop of constant length (its tape counted at transform time; Wasm too)
+    s = x
+    for _t in range(n):
+        for _j in range(4):
+            s = math.sin(s) * 0.9 + 0.2 * x
+    return s
+
+
+def while_return(x, limit):
+    # a while loop left by return: its last iteration counts (found by the fuzzer: it did
+    # not, and the reversal met an empty piece)
+    s = x
+    n = 0
+    while n < limit:
+        n += 1
+        s = math.sin(s) * 1.2 + 0.05 * x
+        if s > 0.9:
+            return s * 2.0
+    return s

@@ -158,3 +158,46 @@ def test_scalar_programs_are_not_refused_by_the_wasm_backend(tmp_path_factory):
         value, (gx, gy) = s2sad.value_and_grad(f, wrt=(0, 1), backend="wasm")(0.3, 0.4)
         np.testing.assert_allclose([value, gx, gy], [want[0], *want[1]], rtol=1e-9,
                                    atol=1e-12, equal_nan=True, err_msg=str(seed))
+
+
+CHECKPOINTED = 300  # random feature programs, their loops checkpointed under a tiny budget
+
+
+def _close_all(a, b) -> bool:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-11, atol=1e-11,
+                                                   equal_nan=True))
+
+
+@pytest.mark.parametrize("start", range(0, CHECKPOINTED, CHUNK))
+def test_random_programs_checkpointed(tmp_path_factory, start):
+    """With ``memory="3KB"`` every loop outside loops that tapes is checkpointed (segments of
+    a few iterations, several re-runs): values and gradients equal those without a budget
+    (1e-11), or the budgeted gradient is refused with the user's line."""
+    checked = Counter()
+    for seed in range(start, start + CHUNK):
+        source = generate(seed, True)
+        f, path = load(tmp_path_factory, seed, source)
+        try:
+            plain = s2sad.value_and_grad(f, wrt=(0, 1))
+            budgeted = s2sad.value_and_grad(f, wrt=(0, 1), memory="3KB")
+        except S2SADError as err:
+            assert err.filename == path and err.lineno, f"{err}\n{source}"
+            continue
+        for point in points(seed):
+            try:
+                with np.errstate(all="ignore"):
+                    want = plain(*point)
+            except ERRORS:
+                continue
+            try:
+                with np.errstate(all="ignore"):
+                    got = budgeted(*point)
+            except S2SADError as err:
+                assert err.lineno and "internal error" not in err.what, f"{err}\n{source}"
+                break
+            assert _close_all(got[0], want[0]), (seed, point, got, want, source)
+            for a, b in zip(got[1], want[1]):
+                assert _close_all(a, b), (seed, point, got, want, source)
+            checked["checkpointed" if "_ckpt" in budgeted.source else "plain"] += 1
+    assert checked["checkpointed"] >= 5, checked
