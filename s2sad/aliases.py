@@ -38,6 +38,9 @@ VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "sque
                   "atleast_3d", "broadcast_to", "diagonal", "real", "imag", "split",
                   "array_split", "hsplit", "vsplit", "flip", "fliplr", "flipud", "rot90"}
 UNKNOWN = ("?",)  # a view or element whose relation to its base cannot be written through
+# what a list, tuple or dict holds: a change of the container itself (append, xs[i] = v)
+# does not write it
+CONTAINED = ("in",)
 
 
 def _mutator_functions():
@@ -100,7 +103,16 @@ class Aliasing:
             if self.may_share(p):
                 state[p] = frozenset({(("param", p), ())})
                 self.holders.setdefault(("param", p), set()).add(p)
-        self.block(body, state)
+        self.final_state = self.block(body, state)
+
+    def returned_params(self) -> set:
+        """The parameters whose objects (or parts of them) the return value may hold, after
+        ``run_analysis_only``."""
+        ret = self.fir.body[-1] if self.fir.body else None
+        if not isinstance(ret, gast.Return) or ret.value is None:
+            return set()
+        refs = self.value_refs(ret, ret.value, self.final_state) or frozenset()
+        return {o[1] for o, _ in refs if o[0] == "param"}
 
     def sharers(self, s) -> set:
         """Every name that refers, at some point, to memory the write ``s`` changes: an
@@ -143,7 +155,7 @@ class Aliasing:
                 if isinstance(s.value, gast.Name) and s.value.id in state and \
                         not isinstance(self.kind(base), kinds.Array):
                     state = dict(state)
-                    state[base] = state.get(base, frozenset()) | self.elements(
+                    state[base] = state.get(base, frozenset()) | self.contained(
                         state[s.value.id])
             return state
         if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
@@ -174,6 +186,13 @@ class Aliasing:
         if of is not None and not self.elements_may_share(of):
             return frozenset()
         return frozenset((o, _extend(p, UNKNOWN)) for o, p in refs)
+
+    def contained(self, refs, of=None):
+        """``refs`` as what a container now holds (put in it, or held by the items of
+        another container it was made from)."""
+        if of is not None and not self.elements_may_share(of):
+            return frozenset()
+        return frozenset((o, _extend(p, CONTAINED)) for o, p in refs)
 
     def elements_may_share(self, name) -> bool:
         k = self.kind(name)
@@ -211,8 +230,8 @@ class Aliasing:
                 self.write(s, t, state, "method")
                 if isinstance(value.right, gast.Name) and value.right.id in state:
                     state = dict(state)
-                    state[t] = state.get(t, frozenset()) | self.elements(
-                        state[value.right.id], value.right.id)
+                    state[t] = state.get(t, frozenset()) | self.contained(self.elements(
+                        state[value.right.id], value.right.id))
                 return state
             if self.shared_when_written(s, t, state):
                 self.in_place[id(s)] = True
@@ -279,7 +298,7 @@ class Aliasing:
                     return frozenset((o, _extend(p, ("sub", id(s)))) for o, p in refs)
                 return None  # fancy indexing copies
             if isinstance(value.slice, gast.Slice) and isinstance(kb, kinds.Seq):
-                inner = self.elements(refs, base)  # a slice of a list: a new list
+                inner = self.contained(self.elements(refs, base))  # a slice: a new list
                 return None if not inner else inner | self.fresh_marker(s)
             return self.elements(refs)
         if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) and \
@@ -293,14 +312,14 @@ class Aliasing:
             inner = frozenset()
             for e in parts:
                 if isinstance(e, gast.Name) and self.may_share(e.id):
-                    inner |= self.elements(self.refs_of(e, state))
+                    inner |= self.contained(self.refs_of(e, state))
             return None if not inner else inner | self.fresh_marker(s)
         if isinstance(value, gast.BinOp):
             inner = frozenset()
             for side in (value.left, value.right):
                 name_ = getattr(side, "id", "")
                 if isinstance(self.kind(name_), kinds.Seq):
-                    inner |= self.elements(self.refs_of(side, state), name_)
+                    inner |= self.contained(self.elements(self.refs_of(side, state), name_))
             return None if not inner else inner | self.fresh_marker(s)
         if isinstance(value, gast.Call):
             return self.call_refs(s, value, state)
@@ -344,8 +363,10 @@ class Aliasing:
                 "getattr", "vars"):
             return None
         inner = frozenset()
-        for a in args:
-            inner |= self.elements(self.refs_of(a, state))
+        returned = _user_returns(obj, call, self.env)  # (None: any argument)
+        for k, a in enumerate(args):
+            if returned is None or k in returned:
+                inner |= self.elements(self.refs_of(a, state))
         from .rules import is_library
 
         if is_library(obj) and module not in ("builtins",):
@@ -388,7 +409,7 @@ class Aliasing:
                 refs = frozenset()
             if refs:
                 state = dict(state)
-                state[receiver] = state.get(receiver, frozenset()) | self.elements(refs)
+                state[receiver] = state.get(receiver, frozenset()) | self.contained(refs)
         return state
 
     def method_effect(self, s, receiver, method, args, state):
@@ -418,6 +439,9 @@ class Aliasing:
         if n is None or n not in self.locals:
             return
         refs = state.get(n, frozenset())
+        if how == "method" or (how == "store" and _sets_an_item(s, n)):
+            # the container itself changes, not what it holds
+            refs = frozenset(r for r in refs if not (r[1] and r[1][-1] == CONTAINED))
         self.written_objects.setdefault(id(s), set()).update(o for o, _ in refs)
         for o, _ in refs:
             if o[0] == "global":
@@ -449,7 +473,7 @@ class Aliasing:
             (om, pm), = rm
             if on != om or not (on[0] == "param" or on[-1] == "recent"):
                 raise self.fir.error(where, s, hint)
-        if any(step == UNKNOWN for step in pn + pm):
+        if any(step in (UNKNOWN, CONTAINED) for step in pn + pm):
             raise self.fir.error(where + " (through a view or an element s2sad cannot "
                                  "write through)", s, hint)
         if how not in ("store", "augmented"):
@@ -588,10 +612,17 @@ class Aliasing:
 MAX_PATH = 4
 
 
+def _sets_an_item(s, n) -> bool:
+    """Whether ``s`` is ``n[i] = v``: one item of the container ``n`` replaced."""
+    target = s.targets[0] if isinstance(s, gast.Assign) else None
+    return isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) and \
+        target.value.id == n
+
+
 def _extend(path, step):
     """``path + (step,)``, kept finite (so the analysis of a loop reaches its fixed point):
     an unknown step after an unknown step adds nothing, and a long path ends unknown."""
-    if step == UNKNOWN and path and path[-1] == UNKNOWN:
+    if step in (UNKNOWN, CONTAINED) and path and path[-1] == step:
         return path
     if len(path) >= MAX_PATH:
         return path[:MAX_PATH - 1] + (UNKNOWN,)
@@ -688,7 +719,7 @@ def callee_writes(func, arg_kinds) -> set:
     cached = per_func.get(key)
     if cached is not None and cached[0] is callee:
         return cached[1]
-    per_func[key] = (callee, set())  # (recursion: refused elsewhere)
+    per_func[key] = (callee, set(), set(callee.params))  # (recursion: refused elsewhere)
     params = dict(zip(callee.params, arg_kinds))
     env = kinds.Env({}, callee.resolve, lambda n: n in callee.locals)
     kinds_of = kinds.infer(callee.body, {p: k for p, k in params.items() if k is not None},
@@ -696,9 +727,42 @@ def callee_writes(func, arg_kinds) -> set:
     result = Aliasing(callee, kinds_of, env, callee.namer.copy(), set(callee.locals))
     try:
         result.run_analysis_only()
+        returned = result.returned_params()
     except Exception:
         # whatever the callee does that the analysis refuses, its own transformation refuses
         # too; as a caller, assume every argument it can change is changed
         result.mutated_params = {p for p in callee.params if result.may_share(p)}
-    per_func[key] = (callee, set(result.mutated_params))
+        returned = set(callee.params)
+    per_func[key] = (callee, set(result.mutated_params), returned)
     return per_func[key][1]
+
+
+def callee_returns(func, arg_kinds) -> set:
+    """The parameters of user function ``func`` whose objects (or parts) its result may hold,
+    for arguments of these kinds (all of them when the analysis cannot tell)."""
+    callee_writes(func, arg_kinds)
+    from .parse import parse_function
+
+    cached = _WRITES.get(func, {}).get(tuple(arg_kinds))
+    if cached is None or cached[0] is not parse_function(func):
+        return set(parse_function(func).params)
+    return cached[2]
+
+
+def _user_returns(obj, call, env) -> set | None:
+    """The argument positions a call of a user function may return (parts of); None for
+    anything else (which may return any of them)."""
+    import types
+
+    from .parse import parse_function
+    from .rules import is_library, lookup
+
+    if not isinstance(obj, types.FunctionType) or is_library(obj) or lookup(obj) is not None \
+            or call.keywords:
+        return None
+    try:
+        params = list(parse_function(obj).params)
+        returned = callee_returns(obj, [kinds.kind_of(a, env) for a in call.args])
+    except Exception:
+        return None
+    return {k for k, p in enumerate(params) if p in returned}

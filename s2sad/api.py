@@ -81,6 +81,16 @@ def guess_kinds(f: Callable, params: list[str]) -> dict:
     return {p: k for p, k in out.items() if k != kinds.OBJECT}
 
 
+def _arrays_but_defaults(f: Callable, params: list[str]) -> dict:
+    """Every parameter an array, but those with a default: the default's kind (``_range=None``
+    is most likely left out)."""
+    out = {p: kinds.Array(None) for p in params}
+    for p, param in inspect.signature(f).parameters.items():
+        if p in out and param.default is not inspect.Parameter.empty:
+            out[p] = kinds.value_kind(param.default)
+    return out
+
+
 def _too_deep(f: Callable) -> S2SADError:
     import sys
 
@@ -203,7 +213,7 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool,
         # refused for the guessed kinds: reported now if arrays are refused too, else left
         # for the first call, when the arguments tell
         try:
-            check_output(transform(f, names, kinds={p: kinds.Array(None) for p in params},
+            check_output(transform(f, names, kinds=_arrays_but_defaults(f, params),
                                    memory=budget))
         except S2SADError:
             raise refusal from None

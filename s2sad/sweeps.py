@@ -265,17 +265,20 @@ class Sweeps:
                     isinstance(s.value.value, gast.Name) and s.value.value.id in self.written \
                     and self.is_array(s.value.value.id) and isinstance(s.targets[0], gast.Name) \
                     and self.is_array(s.targets[0].id):
-                # a slice of an array that is written later is a view: keep its values
-                s = assign(clone(s.targets[0]), call(self.helper(rt.copy_of), clone(s.value)),
-                           s)
+                # a slice of an array that is written later is a view: keep its values (the
+                # decisions below are the statement's own: `orig`)
+                orig, s = s, assign(clone(s.targets[0]),
+                                    call(self.helper(rt.copy_of), clone(s.value)), s)
+            else:
+                orig = s
             if isinstance(s, (gast.Assign, gast.Expr)):
-                out.extend(self.undo_pushes(s))
-                loop = anno(s, "loop")
-                if loop is not None and self.early.get(id(loop)) is s:
+                out.extend(self.undo_pushes(orig))
+                loop = anno(orig, "loop")
+                if loop is not None and self.early.get(id(loop)) is orig:
                     out.append(_push_names(self.snapshot[id(loop)]))
-                elif id(s) in self.copies:
-                    out.append(assign(self.copies[id(s)], name(s.targets[0].id)))
-                elif id(s) in self.push_at:
+                elif id(orig) in self.copies:
+                    out.append(assign(self.copies[id(orig)], name(s.targets[0].id)))
+                elif id(orig) in self.push_at:
                     out.append(_push(name(s.targets[0].id)))
                 out.append(s)
                 t = rebinds(s) if isinstance(s, gast.Assign) else None

@@ -151,3 +151,38 @@ def test_ode_against_the_exact_solution_and_differences():
     h = 1e-6
     fd = [(last(x + h * e, 10) - last(x - h * e, 10)) / (2 * h) for e in np.eye(4)]
     np.testing.assert_allclose(out[2]["output"], fd, rtol=1e-7, atol=1e-10)
+
+
+def test_lstm_against_central_differences():
+    """The LSTM objective (text bits as in GradBench's generator) and its gradient with
+    respect to the main and extra parameters, flattened as the PyTorch tool's is."""
+    from s2sad.gradbench.lstm import lstm_objective
+
+    rng = np.random.default_rng(2)
+    layers, bits, chars = 2, 5, 12
+    main = rng.random((2 * layers, 4 * bits))
+    extra = rng.random((3, bits))
+    state = rng.random((2 * layers, bits))
+    seq = (rng.random((chars, bits)) > 0.5).astype(float)
+    inp = {"main_params": main.tolist(), "extra_params": extra.tolist(),
+           "state": state.tolist(), "sequence": seq.tolist(), "min_runs": 1, "min_seconds": 0}
+    out = session({"kind": "define", "module": "lstm"},
+                  {"kind": "evaluate", "module": "lstm", "function": "objective", "input": inp},
+                  {"kind": "evaluate", "module": "lstm", "function": "jacobian", "input": inp})
+    assert out[1]["output"] == pytest.approx(lstm_objective(main, extra, state, seq), rel=1e-12)
+    grad = np.array(out[2]["output"])
+    assert grad.shape == (main.size + extra.size,)
+    h = 1e-6
+    rows = [(0, k) for k in range(0, main.size, 7)] + [(1, k) for k in range(extra.size)]
+    for which, k in rows:
+        e = np.zeros(main.size if which == 0 else extra.size)
+        e[k] = h
+        if which == 0:
+            hi = lstm_objective(main + e.reshape(main.shape), extra, state, seq)
+            lo = lstm_objective(main - e.reshape(main.shape), extra, state, seq)
+            got = grad[k]
+        else:
+            hi = lstm_objective(main, extra + e.reshape(extra.shape), state, seq)
+            lo = lstm_objective(main, extra - e.reshape(extra.shape), state, seq)
+            got = grad[main.size + k]
+        assert got == pytest.approx((hi - lo) / (2 * h), rel=1e-5, abs=1e-9)

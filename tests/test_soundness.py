@@ -403,6 +403,49 @@ def test_aliases_and_views():
     assert_grad(nested_store, (1.3,))
 
 
+def cell(h, c, x):
+    gate = 1.0 / (1.0 + np.exp(-(h + x)))
+    c = c * gate + np.tanh(x) * (1.0 - gate)
+    return (np.tanh(c) * gate, c)
+
+
+def layers(w, s, x):
+    s2 = s.copy()  # a fresh array: written below, its argument is not
+    x = x * w
+    for i in range(0, len(s), 2):
+        (s2[i], s2[i + 1]) = cell(s[i], s[i + 1], x)
+        x = s2[i]  # (a view of an array written later: its values are kept)
+    return (x * 2.0, s2)
+
+
+def history(w, state, seq):
+    # a list of arrays grows while another name holds an item of a call's fresh result
+    # (GradBench's lstm): appending changes the list, not what it holds
+    states = [state]
+    total = 0.0
+    for t in range(len(seq)):
+        y, new = layers(w, states[t], seq[t])
+        states.append(new)
+        total += np.sum(y * y)
+    return total
+
+
+def test_containers_of_fresh_arrays_and_early_snapshots():
+    rng = np.random.default_rng(3)
+    w, state, seq = rng.random(3), rng.random((4, 3)), rng.random((5, 3))
+    g = s2sad.grad(history)(w, state, seq)
+    np.testing.assert_allclose(g, fd(history, (w, state, seq), 0), rtol=1e-6)
+    gs = s2sad.grad(history, wrt=1)(w, state, seq)
+    np.testing.assert_allclose(gs, fd(history, (w, state, seq), 1), rtol=1e-6)
+    np.testing.assert_allclose(s2sad.grad(layers_total)(w, state, seq[0]),
+                               fd(layers_total, (w, state, seq[0]), 0), rtol=1e-6)
+
+
+def layers_total(w, s, x):
+    y, s2 = layers(w, s, x)
+    return np.sum(y) + np.sum(s2 * s2)
+
+
 def test_a_write_through_an_element_of_a_list_is_refused():
     refused(element_alias, [[1.0, 2.0], [3.0, 4.0]], match="may share memory",
             line="row[1] = 7.0")
