@@ -61,7 +61,13 @@ class Result:
 
 
 class Aliasing:
-    def __init__(self, fir: FunctionIR, kinds_of: dict, env, namer, local_names: set) -> None:
+    def __init__(self, fir: FunctionIR, kinds_of: dict, env, namer, local_names: set,
+                 forward: bool = False) -> None:
+        # forward mode: a write into an object a container holds needs nothing more (the
+        # tangent container holds the tangent object, written the same way); the reverse
+        # pass refuses it (the container's cotangent would not see the write)
+        self.forward = forward
+        self.tracked: set[int] = set()  # sites of containers whose items are all known
         self.fir = fir
         self.kinds = kinds_of
         self.env = env
@@ -182,10 +188,22 @@ class Aliasing:
 
     def elements(self, refs, of=None):
         """Objects held inside the objects ``refs`` (none when ``of``, the container's name,
-        holds only numbers and strings)."""
+        holds only numbers and strings): what a container is known to hold (its contained
+        refs), and -- for a container whose items are not all known -- any part of it."""
         if of is not None and not self.elements_may_share(of):
             return frozenset()
-        return frozenset((o, _extend(p, UNKNOWN)) for o, p in refs)
+        out = set()
+        for o, p in refs:
+            if p and p[-1] == CONTAINED:
+                out.add((o, p[:-1]))  # an item put in the container
+            elif not (p == () and o[0] == "site" and o[1] in self.tracked):
+                out.add((o, _extend(p, UNKNOWN)))
+        return frozenset(out)
+
+    def track(self, s) -> None:
+        """The container made by ``s`` (a display, a slice, a concatenation) holds only what
+        its contained refs say, until something unknown may change it."""
+        self.tracked.add(id(s))
 
     def contained(self, refs, of=None):
         """``refs`` as what a container now holds (put in it, or held by the items of
@@ -265,6 +283,7 @@ class Aliasing:
         if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) and \
                 isinstance(self.kind(value.value.id), kinds.Array) and \
                 _basic(value.slice, self.env) and \
+                _integer_read(value.slice, self.kind(value.value.id)) == "view" and \
                 isinstance(kinds.kind_of(value, self.env), kinds.Array):
             return (value.value.id, (("sub", id(s)),))
         if isinstance(value, gast.Attribute) and value.attr == "T" and \
@@ -295,10 +314,17 @@ class Aliasing:
             if isinstance(kb, kinds.Array):
                 if _basic(value.slice, self.env):
                     self.step_index[id(s)] = value.slice
+                    what = _integer_read(value.slice, kb)
+                    if what == "element":
+                        return None  # a number, copied
+                    if what == "either":
+                        # an element or a row: not known, so not re-derived after a write
+                        return frozenset((o, _extend(p, UNKNOWN)) for o, p in refs)
                     return frozenset((o, _extend(p, ("sub", id(s)))) for o, p in refs)
                 return None  # fancy indexing copies
             if isinstance(value.slice, gast.Slice) and isinstance(kb, kinds.Seq):
                 inner = self.contained(self.elements(refs, base))  # a slice: a new list
+                self.track(s)
                 return None if not inner else inner | self.fresh_marker(s)
             return self.elements(refs)
         if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) and \
@@ -313,6 +339,7 @@ class Aliasing:
             for e in parts:
                 if isinstance(e, gast.Name) and self.may_share(e.id):
                     inner |= self.contained(self.refs_of(e, state))
+            self.track(s)
             return None if not inner else inner | self.fresh_marker(s)
         if isinstance(value, gast.BinOp):
             inner = frozenset()
@@ -320,6 +347,7 @@ class Aliasing:
                 name_ = getattr(side, "id", "")
                 if isinstance(self.kind(name_), kinds.Seq):
                     inner |= self.contained(self.elements(self.refs_of(side, state), name_))
+            self.track(s)
             return None if not inner else inner | self.fresh_marker(s)
         if isinstance(value, gast.Call):
             return self.call_refs(s, value, state)
@@ -439,6 +467,8 @@ class Aliasing:
         if n is None or n not in self.locals:
             return
         refs = state.get(n, frozenset())
+        if how == "unknown":  # whatever it now holds is not known
+            self.tracked -= {o[1] for o, p in refs if o[0] == "site" and p == ()}
         if how == "method" or (how == "store" and _sets_an_item(s, n)):
             # the container itself changes, not what it holds
             refs = frozenset(r for r in refs if not (r[1] and r[1][-1] == CONTAINED))
@@ -456,6 +486,9 @@ class Aliasing:
             shared = objs & {o for o, _ in state[m]}
             if not shared:
                 continue
+            if self.forward and all(p and p[-1] == CONTAINED for o, p in state[m]
+                                    if o in shared):
+                continue  # m holds the object written: forward mode needs nothing more
             self.plans.setdefault(id(s), {})[m] = self.relation(s, n, m, state, how)
 
     def relation(self, s, n, m, state, how):
@@ -633,6 +666,20 @@ def _name_of(node):
     return node.id if isinstance(node, gast.Name) else None
 
 
+def _integer_read(index, kind) -> str:
+    """What basic indexing of an array of ``kind`` gives: ``"element"`` (integers for every
+    dimension: a number), ``"view"``, or ``"either"`` (integers only, the rank unknown)."""
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    ints = all(not isinstance(p, gast.Slice) and not (
+        isinstance(p, gast.Constant) and (p.value is None or p.value is Ellipsis))
+        for p in parts)
+    if not ints:
+        return "view"
+    if kind.ndim is None:
+        return "either"
+    return "element" if len(parts) >= kind.ndim else "view"
+
+
 def _basic(index, env) -> bool:
     """Basic indexing (integers, slices, None): a view, not a copy."""
     for part in (index.elts if isinstance(index, gast.Tuple) else [index]):
@@ -693,12 +740,13 @@ def _copy_with(s, **fields):
     return new
 
 
-def resolve_aliases(fir: FunctionIR, body: list, kinds_of: dict, env, namer) -> Result:
+def resolve_aliases(fir: FunctionIR, body: list, kinds_of: dict, env, namer,
+                    forward: bool = False) -> Result:
     """Run the analysis on ``body`` (a copy of ``fir``'s, which it may change; see the module
-    docstring); new names come from ``namer``."""
+    docstring); new names come from ``namer``; ``forward``: for forward mode."""
     view = FunctionIR(fir.func, fir.name, fir.params, body, fir.filename, fir.firstline,
                       fir.file_lines, fir.closure, set(fir.locals), namer, fir.meta, fir.reads)
-    return Aliasing(view, kinds_of, env, namer, view.locals).run()
+    return Aliasing(view, kinds_of, env, namer, view.locals, forward).run()
 
 
 _WRITES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

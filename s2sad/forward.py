@@ -49,7 +49,9 @@ LINEAR_METHODS = {("method", m) for m in ("sum", "mean", "reshape", "transpose",
 BILINEAR = {operator.matmul, np.matmul, np.dot, np.outer, np.inner, np.kron, np.cross}
 BILINEAR_METHODS = {("method", "dot")}
 # pointwise though not marked elementwise (their bounds are constants)
-POINTWISE = {np.clip, ("method", "clip"), rules._log}
+# (min(a, b) and max(a, b) of arrays raise in Python: what runs is numbers, whatever kinds
+# could not tell)
+POINTWISE = {np.clip, ("method", "clip"), rules._log, builtins.min, builtins.max, builtins.abs}
 # reductions: each output element depends on its slice; the tangent is the rule's cotangent
 # for a seed of ones, times the tangent, summed over the reduced axes
 REDUCTIONS = {np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
@@ -60,7 +62,7 @@ REDUCTIONS = {np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
 # the accumulating helpers of generated code (activity.MIRRORED): the positions of the
 # object they accumulate into and of the values they add; keys and indexes stay as they are
 MIRRORED = {rt.add_item: (0, 2), rt.take_item: (0,), rt.get_grad: (0, 3),
-            rt.add_at: (0, 2)}
+            rt.add_at: (0, 2), rt.restore_item: (0, 2)}
 
 
 def extreme_jvp(pick, xs, dxs):
@@ -93,6 +95,8 @@ class Forwarder(Reverser):
     """Builds the tangent function of one FunctionIR for one ``wrt`` and argument kinds;
     ``output``: only that item of the returned tuple needs its tangent (hvp: the gradients,
     not the value), the others get zeros."""
+
+    FORWARD = True
 
     def __init__(self, fir, wrt, context, param_kinds=None, output: int | None = None):
         super().__init__(fir, wrt, context, param_kinds)

@@ -521,7 +521,12 @@ def _helper_kind(name, args):
     first = args[0] if args else None
     if name in ("zeros_like", "copy_of", "tape_value", "fill_like"):
         return first
-    if name == "unbroadcast":
+    if name in ("unbroadcast", "unreduce", "expand_to", "matmul_grad_a", "dot_grad_a",
+                "to_structure"):  # (shaped like their second argument)
+        return args[1] if len(args) > 1 else None
+    if name in ("matmul_grad_b", "dot_grad_b", "max_grad"):  # (like their third)
+        return args[2] if len(args) > 2 else None
+    if name == "var_grad":
         return args[1] if len(args) > 1 else None
     if name == "add":
         return join_all(args)

@@ -38,6 +38,8 @@ from .taping import Taping
 class Reverser(Planning, Taping, Checkpointing, Sweeps):
     """Builds the adjoint function of one FunctionIR for one ``wrt`` and argument kinds."""
 
+    FORWARD = False  # (forward.Forwarder: the same front half, for forward mode)
+
     def __init__(self, fir: FunctionIR, wrt: list[str], context: Context,
                  param_kinds: dict | None = None) -> None:
         self.wrt = wrt
@@ -53,7 +55,7 @@ class Reverser(Planning, Taping, Checkpointing, Sweeps):
         # 1-3: kinds, aliases, the kinds-aware lowering (then kinds again, for new names)
         env = self._env(fir, local_names)
         found = kinds.infer(body, param_kinds, env)
-        aliasing = resolve_aliases(fir, body, found, env, self.names)
+        aliasing = resolve_aliases(fir, body, found, env, self.names, self.FORWARD)
         local_names |= aliasing.locals
         self.entry_copies = set(aliasing.mutated_params)
         body = prepare(aliasing.body, found, env, self.names, local_names, self.helper,

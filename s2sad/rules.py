@@ -552,7 +552,7 @@ for _numpy_name, _same in [(np.add, operator.add), (np.subtract, operator.sub),
     adjoint(_numpy_name, elementwise=lookup(_same).elementwise)(lookup(_same).func)
 
 
-@adjoint_for_arrays(builtins.abs)
+@adjoint_for_arrays(builtins.abs, elementwise=True)
 def _(g, ans, x):
     return g * np.sign(x)
 
@@ -914,6 +914,7 @@ from .runtime import (  # noqa: E402  (the others are imported with the array ru
     copy_of,
     expand_to,
     fresh_copy,
+    saved_item,
     tangent_zero,
     zeros_like,
 )
@@ -970,4 +971,5 @@ LINEAR_HELPERS: dict = {
     split_like: ((0,), ()), unstack: ((0,), ()), to_structure: ((0,), ()),
     concat_grad: ((0,), ()), repeat_grad: ((0,), ()), unsort: ((0,), ()),
     fill_like: ((1,), ()), var_grad: ((0, 1), ()), solve_grad_b: ((0,), (1,)),
+    saved_item: ((0,), ()),  # (the old item of a dict: of the tangent dict, too)
 }
