@@ -56,6 +56,9 @@ def problems():
         # (jax.jit unrolls their Python loop and recursion: minutes of compile, not run)
         ("ode (n=10, s=100)", "ode", "last", (rng.random(10), 100), 0),
         ("det by minors (5 x 5)", "det", "det_by_minor", (rng.random((5, 5)),), 0),
+        ("lstm (l=2, c=64, bits 7)", "lstm", "lstm_objective",
+         (rng.random((4, 28)), rng.random((3, 7)), rng.random((4, 7)),
+          (rng.random((64, 7)) > 0.5).astype(float)), (0, 1)),
     ]
 
 
