@@ -39,6 +39,8 @@ LINEAR = {np.sum, np.mean, np.reshape, np.transpose, np.swapaxes, np.expand_dims
           builtins.sum, builtins.list, builtins.tuple, builtins.float, operator.neg,
           operator.pos, np.negative, np.real, np.trace, np.diag, np.cumsum, np.diff, np.roll,
           np.flip, np.tile, np.repeat, np.hstack, np.vstack, np.atleast_1d, np.atleast_2d,
+          np.atleast_3d, np.fliplr, np.flipud, np.rot90, np.moveaxis, np.tril, np.triu,
+          np.diagonal, np.conjugate, np.real_if_close,
           builtins.reversed, rt.unreduce, rt.unbroadcast, rt.copy_of, rt.fresh_copy}
 # linear in all their arguments together: every argument replaced by its tangent (or zero)
 JOINTLY_LINEAR = {rt.add}
@@ -51,7 +53,8 @@ BILINEAR_METHODS = {("method", "dot")}
 # pointwise though not marked elementwise (their bounds are constants)
 # (min(a, b) and max(a, b) of arrays raise in Python: what runs is numbers, whatever kinds
 # could not tell)
-POINTWISE = {np.clip, ("method", "clip"), rules._log, builtins.min, builtins.max, builtins.abs}
+POINTWISE = {np.clip, ("method", "clip"), rules._log, builtins.min, builtins.max, builtins.abs,
+             np.sinc, np.nan_to_num}
 # reductions: each output element depends on its slice; the tangent is the rule's cotangent
 # for a seed of ones, times the tangent, summed over the reduced axes
 REDUCTIONS = {np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
@@ -63,6 +66,19 @@ REDUCTIONS = {np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
 # object they accumulate into and of the values they add; keys and indexes stay as they are
 MIRRORED = {rt.add_item: (0, 2), rt.take_item: (0,), rt.get_grad: (0, 3),
             rt.add_at: (0, 2), rt.restore_item: (0, 2)}
+
+
+def _sort_jvp(x, dx, axis=-1):
+    """The tangent of ``np.sort(x, axis)``: ``dx`` in the order that sorts ``x``."""
+    if axis is None:
+        return np.ravel(dx)[np.argsort(np.ravel(x), kind="stable")]
+    return np.take_along_axis(np.asarray(dx, dtype=float),
+                              np.argsort(x, axis=axis, kind="stable"), axis)
+
+
+def _det_jvp(a, da, ans):
+    """The tangent of ``det(a)``: ``det(a) trace(inv(a) da)``."""
+    return ans * np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)
 
 
 def extreme_jvp(pick, xs, dxs):
@@ -382,6 +398,12 @@ class Forwarder(Reverser):
             return self._multilinear(node, list(range(1, len(node.args))))
         if prim in REDUCTIONS and not self._pointwise(op, t, args):
             return self._reduction(s, t, op)
+        if prim is np.sort and not node.keywords and len(args) <= 2:
+            return call(self.helper(_sort_jvp), clone(args[0]), self.tan_or_zero(args[0]),
+                        *[clone(a) for a in args[1:]])
+        if prim is np.linalg.det and len(args) == 1:
+            return call(self.helper(_det_jvp), clone(args[0]), self.tan_or_zero(args[0]),
+                        name(ANS))
         if prim is np.linalg.inv:
             return call(self.helper(_inv_jvp), clone(args[0]), self.tan_or_zero(args[0]),
                         name(ANS))

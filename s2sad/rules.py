@@ -509,6 +509,9 @@ from .runtime import (  # noqa: E402
     clipped_below,
     concat_grad,
     count,
+    det_grad,
+    diag_grad,
+    diagonal_grad,
     diff_grad,
     div,
     dot_grad_a,
@@ -522,11 +525,15 @@ from .runtime import (  # noqa: E402
     norm_grad,
     power,
     reduce_to,
+    repeat_array_grad,
     repeat_grad,
     share_max,
+    sinc_slope,
     solve_grad_a,
     solve_grad_b,
+    sort_grad,
     split_like,
+    tile_grad,
     to_structure,
     unbroadcast,
     unreduce,
@@ -657,6 +664,94 @@ def _(g, ans, a, b):
     return g * np.exp(a - ans), g * np.exp(b - ans)
 
 
+@adjoint(np.logaddexp2, elementwise=True)
+def _(g, ans, a, b):
+    return g * np.exp2(a - ans), g * np.exp2(b - ans)
+
+
+@adjoint(np.fmax, elementwise=True)
+def _(g, ans, a, b):
+    return g * share_max(a, b), g * share_max(b, a)
+
+
+@adjoint(np.fmin, elementwise=True)
+def _(g, ans, a, b):
+    return g * share_max(b, a), g * share_max(a, b)
+
+
+@adjoint(np.remainder, elementwise=True)
+def _(g, ans, a, b):
+    return g, -g * np.floor_divide(a, b)
+
+
+@adjoint(np.arcsinh)
+def _(g, ans, x):
+    return g / np.sqrt(x * x + 1.0)
+
+
+@adjoint(np.arccosh)
+def _(g, ans, x):
+    return g / np.sqrt(x * x - 1.0)
+
+
+@adjoint(np.arctanh)
+def _(g, ans, x):
+    return g / (1.0 - x * x)
+
+
+@adjoint(np.exp2)
+def _(g, ans, x):
+    return g * ans * 0.6931471805599453
+
+
+@adjoint(np.log2)
+def _(g, ans, x):
+    return g / (x * 0.6931471805599453)
+
+
+@adjoint(np.log10)
+def _(g, ans, x):
+    return g / (x * 2.302585092994046)
+
+
+@adjoint(np.fabs)
+def _(g, ans, x):
+    return g * np.sign(x)
+
+
+@adjoint(np.deg2rad)
+@adjoint(np.radians)
+def _(g, ans, x):
+    return g * 0.017453292519943295
+
+
+@adjoint(np.rad2deg)
+@adjoint(np.degrees)
+def _(g, ans, x):
+    return g * 57.29577951308232
+
+
+@adjoint(np.sinc)
+def _(g, ans, x):
+    return g * sinc_slope(x)
+
+
+@adjoint(np.conjugate)
+@adjoint(np.real_if_close)
+@adjoint(np.real)
+def _(g, ans, x):
+    return g
+
+
+@adjoint(np.nan_to_num)
+def _(g, ans, x):
+    return g * np.isfinite(x)
+
+
+# (of real numbers: 0, or pi for a negative one -- piecewise constant)
+nondifferentiable(np.imag, np.angle)
+
+
 @adjoint(np.where, elementwise=True)
 def _(g, ans, condition, x, y):
     return None, np.where(condition, g, 0.0), np.where(condition, 0.0, g)
@@ -690,12 +785,14 @@ def _(g, ans, a, axis=None, keepdims=False, dtype=None):
 
 @adjoint_method("max")
 @adjoint(np.max)
+@adjoint(np.amax)
 def _(g, ans, a, axis=None, keepdims=False):
     return max_grad(g, ans, a, axis, keepdims), None, None
 
 
 @adjoint_method("min")
 @adjoint(np.min)
+@adjoint(np.amin)
 def _(g, ans, a, axis=None, keepdims=False):
     return max_grad(g, ans, a, axis, keepdims), None, None
 
@@ -800,6 +897,83 @@ def _(g, ans, a, n=1, axis=-1):
 @adjoint(np.trace)
 def _(g, ans, a):
     return g * np.eye(*np.shape(a))
+
+
+@adjoint(np.atleast_1d)
+@adjoint(np.atleast_2d)
+@adjoint(np.atleast_3d)
+def _(g, ans, x):
+    return np.reshape(g, np.shape(x))
+
+
+@adjoint(np.fliplr)
+def _(g, ans, m):
+    return np.fliplr(g)
+
+
+@adjoint(np.flipud)
+def _(g, ans, m):
+    return np.flipud(g)
+
+
+@adjoint(np.rot90)
+def _(g, ans, m, k=1, axes=(0, 1)):
+    return np.rot90(g, -k, axes), None, None
+
+
+@adjoint(np.moveaxis)
+def _(g, ans, a, source, destination):
+    return np.moveaxis(g, destination, source), None, None
+
+
+@adjoint(np.tril)
+def _(g, ans, m, k=0):
+    return np.tril(g, k), None
+
+
+@adjoint(np.triu)
+def _(g, ans, m, k=0):
+    return np.triu(g, k), None
+
+
+@adjoint(np.diag)
+def _(g, ans, v, k=0):
+    return diag_grad(g, v, k), None
+
+
+@adjoint(np.diagonal)
+def _(g, ans, a, offset=0, axis1=0, axis2=1):
+    return diagonal_grad(g, a, offset, axis1, axis2), None, None, None
+
+
+@adjoint(np.tile)
+def _(g, ans, A, reps):
+    return tile_grad(g, A, reps), None
+
+
+@adjoint(np.repeat)
+def _(g, ans, a, repeats, axis=None):
+    return repeat_array_grad(g, a, repeats, axis), None, None
+
+
+@adjoint(np.sort)
+def _(g, ans, a, axis=-1):
+    return sort_grad(g, a, axis), None
+
+
+@adjoint(np.cross)
+def _(g, ans, a, b):
+    return np.cross(b, g), np.cross(g, a)
+
+
+@adjoint(np.linalg.det)
+def _(g, ans, a):
+    return det_grad(g, ans, a)
+
+
+@adjoint(np.linalg.slogdet)
+def _(g, ans, a):  # (the sign is piecewise constant)
+    return np.swapaxes(np.linalg.inv(a), -1, -2) * np.expand_dims(np.asarray(g[1]), (-1, -2))
 
 
 @adjoint(np.concatenate)

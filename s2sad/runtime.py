@@ -404,6 +404,92 @@ def clipped_above(x: Any, hi: Any) -> Any:
     return (np.asarray(x) > hi) * 1.0
 
 
+def sinc_slope(x: Any) -> Any:
+    """d sinc(x) / dx (0 at 0)."""
+    x = np.asarray(x, dtype=np.float64)
+    safe = np.where(x == 0, 1.0, x)
+    return np.where(x == 0, 0.0, (np.cos(np.pi * safe) - np.sinc(safe)) / safe)
+
+
+def diag_grad(g: Any, v: Any, k: int = 0) -> Any:
+    """The cotangent of ``v`` in ``np.diag(v, k)``: a 1-d ``v`` got the k-th diagonal of the
+    result, a 2-d ``v`` gave its k-th diagonal."""
+    g = np.asarray(g, dtype=np.float64)
+    if np.ndim(v) == 1:
+        return np.diagonal(g, k).copy()
+    out = np.zeros(np.shape(v))
+    rows, cols = np.shape(v)
+    i = np.arange(len(g))
+    out[i + max(-k, 0), i + max(k, 0)] = g
+    return out
+
+
+def diagonal_grad(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    """The cotangent of ``a`` in ``np.diagonal(a, offset, axis1, axis2)``."""
+    out = np.zeros(np.shape(a))
+    view = np.diagonal(out, offset, axis1, axis2)  # (read-only: written through indices)
+    del view
+    moved = np.moveaxis(out, (axis1, axis2), (-2, -1))
+    n = np.shape(g)[-1]
+    i = np.arange(n)
+    moved[..., i + max(-offset, 0), i + max(offset, 0)] = g
+    return np.moveaxis(moved, (-2, -1), (axis1, axis2))
+
+
+def tile_grad(g: Any, a: Any, reps: Any) -> Any:
+    """The cotangent of ``a`` in ``np.tile(a, reps)``: the sum over the tiles."""
+    g = np.asarray(g, dtype=np.float64)
+    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    shape = np.shape(a)
+    ndim = max(len(shape), len(reps))
+    shape = (1,) * (ndim - len(shape)) + tuple(shape)
+    reps = (1,) * (ndim - len(reps)) + reps
+    split = []
+    for r, n in zip(reps, shape):
+        split += [r, n]
+    return np.reshape(np.sum(np.reshape(g, split), axis=tuple(range(0, 2 * ndim, 2))),
+                      np.shape(a))
+
+
+def repeat_array_grad(g: Any, a: Any, repeats: Any, axis: Any = None) -> Any:
+    """The cotangent of ``a`` in ``np.repeat(a, repeats, axis)``: each element's copies
+    summed."""
+    g = np.asarray(g, dtype=np.float64)
+    if axis is None:
+        flat = np.ravel(a)
+        starts = np.concatenate(([0], np.cumsum(np.broadcast_to(repeats, flat.shape))[:-1]))
+        sums = np.add.reduceat(g, starts) if g.size else np.zeros(flat.shape)
+        counts = np.broadcast_to(repeats, flat.shape)
+        return np.reshape(np.where(counts > 0, sums, 0.0), np.shape(a))
+    axis = axis % np.ndim(a)
+    n = np.shape(a)[axis]
+    counts = np.broadcast_to(repeats, (n,))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    sums = np.add.reduceat(g, starts, axis=axis) if g.size else np.zeros(np.shape(a))
+    mask = np.reshape(counts > 0, (n,) + (1,) * (np.ndim(a) - axis - 1))
+    return np.where(mask, sums, 0.0)
+
+
+def sort_grad(g: Any, a: Any, axis: Any = -1) -> Any:
+    """The cotangent of ``a`` in ``np.sort(a, axis)``: each element's back in its place."""
+    g = np.asarray(g, dtype=np.float64)
+    if axis is None:
+        order = np.argsort(np.ravel(a), kind="stable")
+        out = np.zeros(np.size(a))
+        out[order] = np.ravel(g)
+        return np.reshape(out, np.shape(a))
+    order = np.argsort(a, axis=axis, kind="stable")
+    out = np.zeros(np.shape(a))
+    np.put_along_axis(out, order, g, axis=axis)
+    return out
+
+
+def det_grad(g: Any, ans: Any, a: Any) -> Any:
+    """The cotangent of ``a`` in ``det(a)``: ``g det(a) inv(a)^T`` (stacked matrices too)."""
+    return np.swapaxes(np.linalg.inv(a), -1, -2) * np.expand_dims(
+        np.asarray(g) * np.asarray(ans), (-1, -2))
+
+
 def share_max(a: Any, b: Any) -> Any:
     """1 where ``a`` is the maximum, 1/2 on ties, 0 elsewhere; nan where either is nan."""
     a = np.asarray(a)

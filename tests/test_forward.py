@@ -668,3 +668,33 @@ def test_hvp_through_an_element_read_of_a_cotangent(point):
     want = fd_or_none(lambda *a: g(*a), list(point), list(v))
     assert want is not None
     np.testing.assert_allclose(np.ravel(got), want, rtol=1e-6, atol=1e-8)
+
+
+def structural(x, m):
+    a = np.atleast_2d(x)
+    b = np.tile(np.fliplr(a), (2, 1)) * 0.5
+    c = np.triu(m) + np.rot90(np.tril(m, -1))
+    d = np.sort(x) * np.arange(1.0, 4.0)
+    e = np.repeat(np.diagonal(c), 2) + np.sinc(x).sum()
+    return float(np.sum(b * b) + np.sum(np.diag(c) * d) + np.linalg.det(c + 3.0 * np.eye(3))
+                 + np.sum(np.cross(x, d)) + np.sum(np.exp2(e) * 0.01) + np.sum(np.log10(m * m + 1)))
+
+
+def test_forward_and_reverse_of_the_newer_numpy_rules():
+    rng = np.random.default_rng(7)
+    x, m = rng.normal(size=3), rng.normal(size=(3, 3))
+    gx, gm = s2sad.grad(structural, wrt=(0, 1))(x, m)
+    for k, want in ((0, gx), (1, gm)):
+        fd = np.zeros(np.shape((x, m)[k]))
+        for idx in np.ndindex(fd.shape):
+            e = np.zeros(fd.shape)
+            e[idx] = 1e-6
+            args = [x, m]
+            hi, lo = list(args), list(args)
+            hi[k], lo[k] = args[k] + e, args[k] - e
+            fd[idx] = (structural(*hi) - structural(*lo)) / 2e-6
+        np.testing.assert_allclose(want, fd, rtol=1e-5, atol=1e-7)
+    vx, vm = rng.normal(size=3), rng.normal(size=(3, 3))
+    value, tangent = s2sad.jvp(structural, (x, m), (vx, vm))
+    assert value == pytest.approx(structural(x, m), rel=1e-12)
+    assert tangent == pytest.approx(np.sum(gx * vx) + np.sum(gm * vm), rel=1e-8)
