@@ -40,7 +40,8 @@ LINEAR = {np.sum, np.mean, np.reshape, np.transpose, np.swapaxes, np.expand_dims
           operator.pos, np.negative, np.real, np.trace, np.diag, np.cumsum, np.diff, np.roll,
           np.flip, np.tile, np.repeat, np.hstack, np.vstack, np.atleast_1d, np.atleast_2d,
           np.atleast_3d, np.fliplr, np.flipud, np.rot90, np.moveaxis, np.tril, np.triu,
-          np.diagonal, np.conjugate, np.real_if_close,
+          np.diagonal, np.conjugate, np.real_if_close, np.rollaxis, np.pad, np.split,
+          np.array_split, np.hsplit, np.vsplit, np.dsplit,
           builtins.reversed, rt.unreduce, rt.unbroadcast, rt.copy_of, rt.fresh_copy}
 # linear in all their arguments together: every argument replaced by its tangent (or zero)
 JOINTLY_LINEAR = {rt.add}
@@ -48,7 +49,8 @@ LINEAR_METHODS = {("method", m) for m in ("sum", "mean", "reshape", "transpose",
                                           "ravel", "flatten", "copy", "cumsum")} | \
     {("attr", "T")}
 # bilinear in their first two arguments: d(a b) = da b + a db
-BILINEAR = {operator.matmul, np.matmul, np.dot, np.outer, np.inner, np.kron, np.cross}
+BILINEAR = {operator.matmul, np.matmul, np.dot, np.outer, np.inner, np.kron, np.cross,
+            np.tensordot}
 BILINEAR_METHODS = {("method", "dot")}
 # pointwise though not marked elementwise (their bounds are constants)
 # (min(a, b) and max(a, b) of arrays raise in Python: what runs is numbers, whatever kinds
@@ -74,6 +76,14 @@ def _sort_jvp(x, dx, axis=-1):
         return np.ravel(dx)[np.argsort(np.ravel(x), kind="stable")]
     return np.take_along_axis(np.asarray(dx, dtype=float),
                               np.argsort(x, axis=axis, kind="stable"), axis)
+
+
+def _partition_jvp(x, dx, kth, axis=-1):
+    """The tangent of ``np.partition(x, kth, axis)``: ``dx`` in the order it puts ``x``."""
+    if axis is None:
+        return np.ravel(dx)[np.argpartition(np.ravel(x), kth)]
+    return np.take_along_axis(np.asarray(dx, dtype=float), np.argpartition(x, kth, axis=axis),
+                              axis)
 
 
 def _det_jvp(a, da, ans):
@@ -400,6 +410,9 @@ class Forwarder(Reverser):
             return self._reduction(s, t, op)
         if prim is np.sort and not node.keywords and len(args) <= 2:
             return call(self.helper(_sort_jvp), clone(args[0]), self.tan_or_zero(args[0]),
+                        *[clone(a) for a in args[1:]])
+        if prim is np.partition and not node.keywords and 2 <= len(args) <= 3:
+            return call(self.helper(_partition_jvp), clone(args[0]), self.tan_or_zero(args[0]),
                         *[clone(a) for a in args[1:]])
         if prim is np.linalg.det and len(args) == 1:
             return call(self.helper(_det_jvp), clone(args[0]), self.tan_or_zero(args[0]),

@@ -518,11 +518,14 @@ from .runtime import (  # noqa: E402
     dot_grad_b,
     einsum_grad,
     fill_like,
+    kron_grad,
     linspace_weights,
     matmul_grad_a,
     matmul_grad_b,
     max_grad,
     norm_grad,
+    pad_grad,
+    partition_grad,
     power,
     reduce_to,
     repeat_array_grad,
@@ -532,7 +535,9 @@ from .runtime import (  # noqa: E402
     solve_grad_a,
     solve_grad_b,
     sort_grad,
+    split_grad,
     split_like,
+    tensordot_grad,
     tile_grad,
     to_structure,
     unbroadcast,
@@ -964,6 +969,60 @@ def _(g, ans, a, axis=-1):
 @adjoint(np.cross)
 def _(g, ans, a, b):
     return np.cross(b, g), np.cross(g, a)
+
+
+@adjoint(np.tensordot)
+def _(g, ans, a, b, axes=2):
+    return tensordot_grad(g, a, b, axes, 0), tensordot_grad(g, a, b, axes, 1), None
+
+
+@adjoint(np.inner)
+def _(g, ans, a, b):
+    return (tensordot_grad(g, a, b, ([-1], [-1]), 0) if np.ndim(a) and np.ndim(b) else g * b,
+            tensordot_grad(g, a, b, ([-1], [-1]), 1) if np.ndim(a) and np.ndim(b) else g * a)
+
+
+@adjoint(np.kron)
+def _(g, ans, a, b):
+    return kron_grad(g, a, b, 0), kron_grad(g, a, b, 1)
+
+
+@adjoint(np.rollaxis)
+def _(g, ans, a, axis, start=0):
+    n = np.ndim(a)
+    axis, start = axis % n, start % (n + 1)
+    return np.moveaxis(g, start if start <= axis else start - 1, axis), None, None
+
+
+@adjoint(np.pad)
+def _(g, ans, array, pad_width, mode="constant"):
+    return pad_grad(g, array, pad_width, mode), None, None
+
+
+@adjoint(np.partition)
+def _(g, ans, a, kth, axis=-1):
+    return partition_grad(g, a, kth, axis), None, None
+
+
+@adjoint(np.split)
+@adjoint(np.array_split)
+def _(g, ans, ary, indices_or_sections, axis=0):
+    return split_grad(g, ary, axis), None, None
+
+
+@adjoint(np.hsplit)
+def _(g, ans, ary, indices_or_sections):
+    return split_grad(g, ary, 1 if np.ndim(ary) > 1 else 0), None
+
+
+@adjoint(np.vsplit)
+def _(g, ans, ary, indices_or_sections):
+    return split_grad(g, ary, 0), None
+
+
+@adjoint(np.dsplit)
+def _(g, ans, ary, indices_or_sections):
+    return split_grad(g, ary, 2), None
 
 
 @adjoint(np.linalg.det)

@@ -484,6 +484,83 @@ def sort_grad(g: Any, a: Any, axis: Any = -1) -> Any:
     return out
 
 
+def tensordot_subscripts(a_ndim: int, b_ndim: int, axes: Any) -> tuple[str, str, str]:
+    """einsum subscripts ``(a, b, out)`` of ``np.tensordot(a, b, axes)``."""
+    if isinstance(axes, int):
+        a_axes, b_axes = list(range(a_ndim - axes, a_ndim)), list(range(axes))
+    else:
+        a_axes, b_axes = axes
+        a_axes = [a_axes] if isinstance(a_axes, int) else list(a_axes)
+        b_axes = [b_axes] if isinstance(b_axes, int) else list(b_axes)
+    a_axes = [k % a_ndim for k in a_axes]
+    b_axes = [k % b_ndim for k in b_axes]
+    letters = iter("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    a_sub = [next(letters) for _ in range(a_ndim)]
+    b_sub = [next(letters) for _ in range(b_ndim)]
+    for i, j in zip(a_axes, b_axes):
+        b_sub[j] = a_sub[i]
+    out = [a_sub[i] for i in range(a_ndim) if i not in a_axes] + \
+        [b_sub[j] for j in range(b_ndim) if j not in b_axes]
+    return "".join(a_sub), "".join(b_sub), "".join(out)
+
+
+def tensordot_grad(g: Any, a: Any, b: Any, axes: Any, which: int) -> Any:
+    """The cotangent of ``a`` (which 0) or ``b`` (1) in ``np.tensordot(a, b, axes)``."""
+    a_sub, b_sub, out = tensordot_subscripts(np.ndim(a), np.ndim(b), axes)
+    if which == 0:
+        return np.einsum(f"{out},{b_sub}->{a_sub}", g, b)
+    return np.einsum(f"{out},{a_sub}->{b_sub}", g, a)
+
+
+def kron_grad(g: Any, a: Any, b: Any, which: int) -> Any:
+    """The cotangent of ``a`` (which 0) or ``b`` (1) in ``np.kron(a, b)``."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    nd = max(a.ndim, b.ndim)
+    sa = (1,) * (nd - a.ndim) + a.shape
+    sb = (1,) * (nd - b.ndim) + b.shape
+    inter = [n for pair in zip(sa, sb) for n in pair]
+    g4 = np.reshape(g, inter)  # (a0, b0, a1, b1, ...)
+    if which == 0:
+        out = np.tensordot(g4, np.reshape(b, sb), axes=(list(range(1, 2 * nd, 2)),
+                                                        list(range(nd))))
+        return np.reshape(out, a.shape)
+    out = np.tensordot(g4, np.reshape(a, sa), axes=(list(range(0, 2 * nd, 2)),
+                                                    list(range(nd))))
+    return np.reshape(out, b.shape)
+
+
+def pad_grad(g: Any, array: Any, pad_width: Any, mode: str = "constant") -> Any:
+    """The cotangent of ``array`` in ``np.pad(array, pad_width)`` (constant padding): the
+    middle of ``g``."""
+    if mode != "constant":
+        raise ValueError(f"s2sad differentiates np.pad with mode='constant', not {mode!r}")
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (np.ndim(array), 2))
+    return np.asarray(g)[tuple(slice(lo, lo + n) for (lo, _), n in
+                               zip(widths, np.shape(array)))]
+
+
+def partition_grad(g: Any, a: Any, kth: Any, axis: Any = -1) -> Any:
+    """The cotangent of ``a`` in ``np.partition(a, kth, axis)``: each element's back in its
+    place."""
+    g = np.asarray(g, dtype=np.float64)
+    if axis is None:
+        order = np.argpartition(np.ravel(a), kth)
+        out = np.zeros(np.size(a))
+        out[order] = np.ravel(g)
+        return np.reshape(out, np.shape(a))
+    order = np.argpartition(a, kth, axis=axis)
+    out = np.zeros(np.shape(a))
+    np.put_along_axis(out, order, g, axis=axis)
+    return out
+
+
+def split_grad(g: Any, ary: Any, axis: int) -> Any:
+    """The cotangent of ``ary`` in ``np.split(ary, ...)`` (and array_split, hsplit, vsplit,
+    dsplit): the pieces' cotangents put back together."""
+    parts = [np.asarray(p, dtype=np.float64) for p in g]
+    return np.reshape(np.concatenate(parts, axis=axis), np.shape(ary))
+
+
 def det_grad(g: Any, ans: Any, a: Any) -> Any:
     """The cotangent of ``a`` in ``det(a)``: ``g det(a) inv(a)^T`` (stacked matrices too)."""
     return np.swapaxes(np.linalg.inv(a), -1, -2) * np.expand_dims(

@@ -247,6 +247,25 @@ SPECS = {
     np.cross: [(np.cross, st.tuples(A((3,)), A((3,))), {}, (0, 1)),
                (np.cross, st.tuples(A((2, 3)), A((2, 3))), {}, (0, 1))],
     np.linalg.det: [(np.linalg.det, st.tuples(SQ), {}, (0,))],
+    np.tensordot: [(np.tensordot, st.tuples(A((2, 3)), A((3, 4)), st.just(1)), {}, (0, 1)),
+                   (np.tensordot, st.tuples(A((3, 2)), A((2, 4, 3))), {"axes": ([1, 0], [0, 2])},
+                    (0, 1)),
+                   (np.tensordot, st.tuples(A((2, 3)), A((2, 3))), {}, (0, 1))],
+    np.inner: [(np.inner, st.tuples(A((3,)), A((3,))), {}, (0, 1)),
+               (np.inner, st.tuples(A((2, 3)), A((4, 3))), {}, (0, 1))],
+    np.kron: [(np.kron, st.tuples(A((2, 3)), A((2, 2))), {}, (0, 1)),
+              (np.kron, st.tuples(A((3,)), A((2,))), {}, (0, 1))],
+    np.rollaxis: [(np.rollaxis, st.tuples(A((2, 3, 4)), st.just(2)), {}, (0,)),
+                  (np.rollaxis, st.tuples(A((2, 3, 4)), st.just(0), st.just(2)), {}, (0,))],
+    np.pad: [(np.pad, st.tuples(MAT, st.just(1)), {}, (0,)),
+             (np.pad, st.tuples(A((3,)), st.just(((2, 1),))), {}, (0,))],
+    np.partition: [(np.partition, st.tuples(A((5,)), st.just(2)), {}, (0,))],
+    np.split: [(np.split, st.tuples(A((6,)), st.just(3)), {}, (0,)),
+               (np.split, st.tuples(MAT, st.just(2)), {"axis": 1}, (0,))],
+    np.array_split: [(np.array_split, st.tuples(A((6,)), st.just(2)), {}, (0,))],
+    np.hsplit: [(np.hsplit, st.tuples(MAT, st.just(2)), {}, (0,))],
+    np.vsplit: [(np.vsplit, st.tuples(A((4, 3)), st.just(2)), {}, (0,))],
+    np.dsplit: [(np.dsplit, st.tuples(A((2, 2, 4)), st.just(2)), {}, (0,))],
     np.linalg.slogdet: [(lambda a: np.linalg.slogdet(a)[1], st.tuples(SQ), {}, (0,))],
     np.broadcast_to: [(np.broadcast_to, st.tuples(A((1, 3)), st.just((4, 3))), {}, (0,))],
     np.array: [(np.array, st.tuples(MAT), {}, (0,))],
@@ -373,7 +392,7 @@ def test_rule_against_finite_differences(key, k):
             assume(np.all(np.abs(args[0] - args[1]) > 1e-2)
                    and np.all(np.abs(args[0] - args[2]) > 1e-2))
         if key in (np.max, np.min, ("method", "max"), ("method", "min"), builtins.sorted,
-                   np.sort, np.amax, np.amin):
+                   np.sort, np.amax, np.amin, np.partition):
             # no ties, not even within the finite-difference step: a kink
             assume(np.all(np.diff(np.sort(np.ravel(args[0]))) > 1e-3))
         if key in (builtins.divmod, math.fmod):
