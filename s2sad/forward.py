@@ -41,7 +41,8 @@ LINEAR = {np.sum, np.mean, np.reshape, np.transpose, np.swapaxes, np.expand_dims
           np.flip, np.tile, np.repeat, np.hstack, np.vstack, np.atleast_1d, np.atleast_2d,
           np.atleast_3d, np.fliplr, np.flipud, np.rot90, np.moveaxis, np.tril, np.triu,
           np.diagonal, np.conjugate, np.real_if_close, np.rollaxis, np.pad, np.split,
-          np.array_split, np.hsplit, np.vsplit, np.dsplit,
+          np.array_split, np.hsplit, np.vsplit, np.dsplit, np.gradient, np.fft.fftshift,
+          np.fft.ifftshift,
           builtins.reversed, rt.unreduce, rt.unbroadcast, rt.copy_of, rt.fresh_copy}
 # linear in all their arguments together: every argument replaced by its tangent (or zero)
 JOINTLY_LINEAR = {rt.add}

@@ -504,6 +504,7 @@ import numpy as np  # noqa: E402
 
 from .runtime import (  # noqa: E402
     arange_grad_step,
+    cholesky_grad,
     clip_mask,
     clipped_above,
     clipped_below,
@@ -516,8 +517,10 @@ from .runtime import (  # noqa: E402
     div,
     dot_grad_a,
     dot_grad_b,
+    eigh_grad,
     einsum_grad,
     fill_like,
+    gradient_grad,
     kron_grad,
     linspace_weights,
     matmul_grad_a,
@@ -526,6 +529,7 @@ from .runtime import (  # noqa: E402
     norm_grad,
     pad_grad,
     partition_grad,
+    pinv_grad,
     power,
     reduce_to,
     repeat_array_grad,
@@ -1028,6 +1032,36 @@ def _(g, ans, ary, indices_or_sections):
 @adjoint(np.linalg.det)
 def _(g, ans, a):
     return det_grad(g, ans, a)
+
+
+@adjoint(np.fft.fftshift)
+def _(g, ans, x, axes=None):
+    return np.fft.ifftshift(g, axes), None
+
+
+@adjoint(np.fft.ifftshift)
+def _(g, ans, x, axes=None):
+    return np.fft.fftshift(g, axes), None
+
+
+@adjoint(np.linalg.cholesky)
+def _(g, ans, a):
+    return cholesky_grad(g, ans)
+
+
+@adjoint(np.linalg.eigh)
+def _(g, ans, a, UPLO="L"):
+    return eigh_grad(g, ans, a, UPLO), None
+
+
+@adjoint(np.linalg.pinv)
+def _(g, ans, a):
+    return pinv_grad(g, ans, a)
+
+
+@adjoint(np.gradient)
+def _(g, ans, f, spacing=1.0, axis=None, edge_order=1):  # (one uniform spacing)
+    return gradient_grad(g, f, (spacing,), axis, edge_order), None, None, None
 
 
 @adjoint(np.linalg.slogdet)

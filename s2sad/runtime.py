@@ -561,6 +561,68 @@ def split_grad(g: Any, ary: Any, axis: int) -> Any:
     return np.reshape(np.concatenate(parts, axis=axis), np.shape(ary))
 
 
+def gradient_grad(g: Any, f: Any, spacing: tuple = (), axis: Any = None,
+                  edge_order: int = 1) -> Any:
+    """The cotangent of ``f`` in ``np.gradient(f, *spacing, axis=axis)`` (uniform spacing,
+    first-order edges): the transposed stencil along each axis."""
+    if edge_order != 1:
+        raise ValueError("s2sad differentiates np.gradient with edge_order=1")
+    ndim = np.ndim(f)
+    axes = list(range(ndim)) if axis is None else \
+        ([axis] if isinstance(axis, int) else list(axis))
+    parts = [g] if len(axes) == 1 and not isinstance(g, (list, tuple)) else list(g)
+    steps = list(spacing) if len(spacing) > 1 else list(spacing) * len(axes) or \
+        [1.0] * len(axes)
+    out = np.zeros(np.shape(f))
+    for ax, part, h in zip(axes, parts, steps):
+        part = np.moveaxis(np.asarray(part, dtype=np.float64) / h, ax % ndim, -1)
+        acc = np.zeros(part.shape)
+        acc[..., 0] -= part[..., 0]
+        acc[..., 1] += part[..., 0]
+        acc[..., -2] -= part[..., -1]
+        acc[..., -1] += part[..., -1]
+        acc[..., :-2] -= 0.5 * part[..., 1:-1]
+        acc[..., 2:] += 0.5 * part[..., 1:-1]
+        out += np.moveaxis(acc, -1, ax % ndim)
+    return out
+
+
+def cholesky_grad(g: Any, L: Any) -> Any:
+    """The cotangent of ``a`` in ``L = np.linalg.cholesky(a)``, which reads the lower
+    triangle only (Murray, arXiv:1602.07527): off-diagonal entries count twice."""
+    n = np.shape(L)[-1]
+    phi = np.tril(np.swapaxes(L, -1, -2) @ g) / (1.0 + np.eye(n))
+    inv = np.linalg.inv(L)
+    s = np.swapaxes(inv, -1, -2) @ phi @ inv
+    sym = 0.5 * (s + np.swapaxes(s, -1, -2))
+    return np.tril(2.0 * sym) - sym * np.eye(n)
+
+
+def eigh_grad(g: Any, ans: Any, a: Any, uplo: str = "L") -> Any:
+    """The cotangent of ``a`` in ``w, v = np.linalg.eigh(a, uplo)`` (one triangle read): the
+    eigenvalues' part and, when ``v`` has a cotangent, the eigenvectors' (distinct
+    eigenvalues)."""
+    w, v = ans
+    gw, gv = g
+    n = np.shape(a)[-1]
+    vt = np.swapaxes(v, -1, -2)
+    out = (v * np.expand_dims(np.asarray(gw, dtype=np.float64) * np.ones(np.shape(w)), -2)) @ vt
+    if np.any(gv):
+        off = 1.0 - np.eye(n)
+        gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1) + np.eye(n)
+        out = out + v @ ((off / gaps) * (vt @ gv)) @ vt
+    triangle = np.tril(np.ones((n, n)), -1) if uplo == "L" else np.triu(np.ones((n, n)), 1)
+    return out * np.eye(n) + (out + np.swapaxes(out, -1, -2)) * triangle
+
+
+def pinv_grad(g: Any, ans: Any, a: Any) -> Any:
+    """The cotangent of ``a`` in ``np.linalg.pinv(a)`` (full rank)."""
+    t = lambda m: np.swapaxes(m, -1, -2)  # noqa: E731
+    m, k = np.shape(a)[-2], np.shape(ans)[-2]
+    return t(-ans @ t(g) @ ans + ans @ t(ans) @ g @ (np.eye(m) - a @ ans)
+             + (np.eye(k) - ans @ a) @ g @ t(ans) @ ans)
+
+
 def det_grad(g: Any, ans: Any, a: Any) -> Any:
     """The cotangent of ``a`` in ``det(a)``: ``g det(a) inv(a)^T`` (stacked matrices too)."""
     return np.swapaxes(np.linalg.inv(a), -1, -2) * np.expand_dims(

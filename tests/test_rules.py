@@ -58,6 +58,8 @@ def method(name):
 M = {"shape": (3, 4)}
 MAT = A((3, 4))
 SQ = st.builds(lambda m: m + 4.0 * np.eye(3), A((3, 3), -1, 1))
+# symmetric positive definite, eigenvalues apart (eigh's eigenvectors are smooth there)
+SPD = st.builds(lambda m: m @ m.T + np.diag([1.0, 3.0, 6.0]), A((3, 3), -0.5, 0.5))
 
 # key -> list of (callable, strategy of positional args, kwargs, differentiable positions)
 SPECS = {
@@ -247,6 +249,17 @@ SPECS = {
     np.cross: [(np.cross, st.tuples(A((3,)), A((3,))), {}, (0, 1)),
                (np.cross, st.tuples(A((2, 3)), A((2, 3))), {}, (0, 1))],
     np.linalg.det: [(np.linalg.det, st.tuples(SQ), {}, (0,))],
+    np.fft.fftshift: [(np.fft.fftshift, st.tuples(A((5,))), {}, (0,)),
+                      (np.fft.fftshift, st.tuples(MAT), {"axes": 1}, (0,))],
+    np.fft.ifftshift: [(np.fft.ifftshift, st.tuples(MAT), {}, (0,))],
+    np.linalg.cholesky: [(np.linalg.cholesky, st.tuples(SPD), {}, (0,))],
+    np.linalg.eigh: [(lambda a: np.linalg.eigh(a)[0], st.tuples(SPD), {}, (0,)),
+                     (lambda a: np.linalg.eigh(a)[1] ** 2, st.tuples(SPD), {}, (0,))],
+    np.linalg.pinv: [(np.linalg.pinv, st.tuples(st.builds(lambda m: m + 3.0 * np.eye(3, 4),
+                                                          A((3, 4), -1, 1))), {}, (0,))],
+    np.gradient: [(np.gradient, st.tuples(A((5,))), {}, (0,)),
+                  (np.gradient, st.tuples(MAT, st.just(0.5)), {}, (0,)),
+                  (np.gradient, st.tuples(MAT), {"axis": 1}, (0,))],
     np.tensordot: [(np.tensordot, st.tuples(A((2, 3)), A((3, 4)), st.just(1)), {}, (0, 1)),
                    (np.tensordot, st.tuples(A((3, 2)), A((2, 4, 3))), {"axes": ([1, 0], [0, 2])},
                     (0, 1)),
@@ -377,6 +390,15 @@ def test_rule_against_finite_differences(key, k):
         inner = rule
         rule = rules.Rule(key, lambda g, ans, a: inner.func((0.0, g), np.linalg.slogdet(a), a),
                           inner.params, False)
+    if key is np.linalg.eigh:  # (through the eigenvalues, and the squared eigenvectors)
+        inner = rule
+        if k == 0:
+            rule = rules.Rule(key, lambda g, ans, a: inner.func(
+                (g, 0.0), np.linalg.eigh(a), a)[0], ["g", "ans", "a"], False)
+        else:
+            rule = rules.Rule(key, lambda g, ans, a: inner.func(
+                (0.0, 2.0 * g * np.linalg.eigh(a)[1]), np.linalg.eigh(a), a)[0],
+                ["g", "ans", "a"], False)
     rng = np.random.default_rng(k)
 
     @SETTINGS
