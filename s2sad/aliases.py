@@ -231,6 +231,9 @@ class Aliasing:
         return out, frozenset({(recent, ())})
 
     def refs_of(self, atom, state):
+        if isinstance(atom, gast.Starred):  # (f(*xs) in a callee not yet spliced: xs's items)
+            inner = self.refs_of(atom.value, state)
+            return inner | self.elements(inner)
         if isinstance(atom, gast.Name):
             if atom.id in self.locals:
                 return state.get(atom.id, frozenset())

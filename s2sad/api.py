@@ -215,8 +215,9 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool,
         try:
             check_output(transform(f, names, kinds=_arrays_but_defaults(f, params),
                                    memory=budget))
-        except S2SADError:
-            raise refusal from None
+        except S2SADError as again:
+            if not getattr(again, "needs_arguments", False):
+                raise refusal from None
         t = None
     if verbose and t is not None:
         print(t.full_source)

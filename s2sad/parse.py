@@ -530,8 +530,12 @@ class _Unstar(gast.NodeTransformer):
 
 
 def _refuse(fir: FunctionIR, body) -> None:
+    # f(*xs): spliced by kinds (prepare.unstar_calls) -- xs a tuple of known length
+    call_stars = {id(a) for node in ir.walk_block(body) if isinstance(node, gast.Call)
+                  for a in node.args if isinstance(a, gast.Starred)}
     for node in ir.walk_block(body):
-        if isinstance(node, gast.Starred) and isinstance(node.ctx, gast.Store):
+        if isinstance(node, gast.Starred) and (isinstance(node.ctx, gast.Store)
+                                               or id(node) in call_stars):
             continue  # a starred assignment target: unpack() lowers it
         refused = REFUSED.get(type(node))
         if refused is not None:
@@ -1168,7 +1172,8 @@ class Normalizer:
                                   ctx=gast.Load())
         elif not (isinstance(func, gast.Name) or self.is_constant_ref(func)):
             func = self.atom(func, out)
-        args = [self.atom(a, out) for a in e.args]
+        args = [_at(gast.Starred(value=self.atom(a.value, out), ctx=gast.Load()), a)
+                if isinstance(a, gast.Starred) else self.atom(a, out) for a in e.args]
         keywords = []
         for kw in e.keywords:
             if kw.arg is None:
@@ -1176,7 +1181,13 @@ class Normalizer:
                                 "pass the keyword arguments one by one")
             keywords.append(gast.keyword(arg=kw.arg, value=self.atom(kw.value, out)))
         kw_only = ()
-        if _is_user_function(target):
+        starred = any(isinstance(a, gast.Starred) for a in args)
+        if starred and keywords and _is_user_function(target):
+            raise fir.error("unsupported construct: f(*xs) with keyword arguments, for a "
+                            "function of yours", e, "pass the arguments by position")
+        if starred and _is_user_function(target):
+            pass  # (bound once the length of xs is known: prepare.unstar_calls)
+        elif _is_user_function(target):
             args, keywords = self.bind(target, args, keywords, e)
             kw_only = tuple(n for n, p in inspect.signature(target).parameters.items()
                             if p.kind is p.KEYWORD_ONLY)
@@ -1188,6 +1199,9 @@ class Normalizer:
     def inline(self, fdef, e, out):
         """A call of a nested function: its body, renamed apart, in place of the call."""
         fir = self.fir
+        if any(isinstance(a, gast.Starred) for a in e.args):
+            raise fir.error(f"unsupported construct: *args in a call of the nested function "
+                            f"{fdef.name}", e, "pass the arguments one by one")
         params = [a.id for a in fdef.args.args]
         given = {k.arg for k in e.keywords}
         if len(e.args) > len(params) or given - set(params[len(e.args):]) or \
@@ -1216,26 +1230,35 @@ class Normalizer:
 
     def bind(self, target, args, keywords, node):
         """Bind keywords and defaults of a call to a user function to positions."""
-        try:
-            sig = inspect.signature(target)
-            bound = sig.bind(*args, **{k.arg: k.value for k in keywords})
-        except TypeError as exc:
-            raise self.fir.error(f"bad call to {target.__name__}: {exc}", node) from None
-        out = []
-        for name, p in sig.parameters.items():
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                raise self.fir.error(f"call to {target.__name__}, which takes *args or "
-                                     "**kwargs", node, "name the parameters")
-            if name in bound.arguments:
-                out.append(bound.arguments[name])
-            else:
-                default = p.default
-                if not isinstance(default, (int, float, bool, str, type(None))):
-                    raise self.fir.error(f"call to {target.__name__} relies on a default of "
-                                         f"type {type(default).__name__} for '{name}'", node,
-                                         "pass the argument explicitly")
-                out.append(_const(default))
-        return out, []
+        return bind_call(self.fir, target, args, keywords, node)
+
+
+def bind_call(fir, target, args, keywords, node):
+    """Bind keywords and defaults of a call to a user function to positions."""
+    try:
+        sig = inspect.signature(target)
+        bound = sig.bind(*args, **{k.arg: k.value for k in keywords})
+    except TypeError as exc:
+        raise fir.error(f"bad call to {target.__name__}: {exc}", node) from None
+    out = []
+    for name, p in sig.parameters.items():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise fir.error(f"call to {target.__name__}, which takes *args or **kwargs", node,
+                            "name the parameters")
+        if name in bound.arguments:
+            out.append(bound.arguments[name])
+        else:
+            default = p.default
+            if not isinstance(default, (int, float, bool, str, type(None))):
+                raise fir.error(f"call to {target.__name__} relies on a default of type "
+                                f"{type(default).__name__} for '{name}'", node,
+                                "pass the argument explicitly")
+            out.append(_const(default))
+    return out, []
+
+
+def is_user_function(obj) -> bool:
+    return _is_user_function(obj)
 
 
 class _Renamer(gast.NodeTransformer):

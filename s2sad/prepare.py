@@ -148,3 +148,61 @@ def prepare(body: list, kinds_of: dict, env, namer: Namer, local_names: set,
             bind_helper, error) -> list:
     """The body with the rewrites of the module docstring (``body`` is a copy it may change)."""
     return Preparer(kinds_of, env, namer, local_names, bind_helper, error).block(body)
+
+
+def unstar_calls(body: list, kinds_of: dict, env, namer: Namer, local_names: set,
+                 fir) -> tuple[list, bool]:
+    """``f(a, *xs)`` with ``xs`` a tuple whose length the kinds know: ``_t1 = xs[0]``,
+    ``_t2 = xs[1]`` ... and ``f(a, _t1, _t2)`` (a function of the user's then bound like any
+    call: defaults filled in); anything else starred is refused with the line.  Runs before
+    the alias analysis (which then sees the items read).  Returns (body, whether any)."""
+    from .parse import bind_call, is_user_function
+
+    changed = [False]
+
+    def splice(s, call, out):
+        args = []
+        for a in call.args:
+            if not isinstance(a, gast.Starred):
+                args.append(a)
+                continue
+            k = kinds.kind_of(a.value, env) if not isinstance(a.value, gast.Name) else \
+                kinds_of.get(a.value.id)
+            if not (isinstance(k, kinds.Seq) and k.kind == "tuple" and k.elts is not None):
+                what = "a list" if isinstance(k, kinds.Seq) else "a value"
+                error = fir.error(f"unsupported construct: *{gast.unparse(a.value).strip()} "
+                                  f"in a call, {what} whose length is not known when the "
+                                  "function is transformed", s,
+                                  "pass a tuple (its length is part of its kind), or the "
+                                  "items one by one")
+                error.needs_arguments = True  # (grad() waits for the real arguments)
+                raise error
+            for j in range(len(k.elts)):
+                t = namer.fresh("_t", "temp")
+                local_names.add(t)
+                out.append(ir.at(ir.assign(t, gast.Subscript(
+                    value=ir.clone(a.value), slice=ir.const(j), ctx=gast.Load())), s))
+                args.append(ir.name(t))
+        call.args = args
+        target = fir.resolve(call.func)
+        if is_user_function(target):
+            call.args, call.keywords = bind_call(fir, target, call.args, call.keywords, s)
+        changed[0] = True
+
+    def visit(stmts):
+        out = []
+        for s in stmts:
+            for block in ("body", "orelse"):
+                inner = getattr(s, block, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                    setattr(s, block, visit(inner))
+            value = getattr(s, "value", None) if isinstance(
+                s, (gast.Assign, gast.Expr, gast.Return)) else None
+            if isinstance(value, gast.Call) and any(isinstance(a, gast.Starred)
+                                                    for a in value.args):
+                splice(s, value, out)
+            out.append(s)
+        return out
+
+    new = visit(body)
+    return new, changed[0]

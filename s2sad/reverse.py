@@ -30,7 +30,7 @@ from .aliases import resolve_aliases
 from .checkpointing import Checkpointing
 from .parse import FunctionIR
 from .plan import Planning
-from .prepare import prepare
+from .prepare import prepare, unstar_calls
 from .sweeps import Sweeps
 from .taping import Taping
 
@@ -55,6 +55,9 @@ class Reverser(Planning, Taping, Checkpointing, Sweeps):
         # 1-3: kinds, aliases, the kinds-aware lowering (then kinds again, for new names)
         env = self._env(fir, local_names)
         found = kinds.infer(body, param_kinds, env)
+        body, starred = unstar_calls(body, found, env, self.names, local_names, fir)
+        if starred:  # (f(*xs) spliced: the items read have kinds of their own)
+            found = kinds.infer(body, param_kinds, self._env(fir, local_names))
         aliasing = resolve_aliases(fir, body, found, env, self.names, self.FORWARD)
         local_names |= aliasing.locals
         self.entry_copies = set(aliasing.mutated_params)

@@ -462,6 +462,17 @@ def starred_calls(x, y):
         first * rest[-1] + sum(rest)
 
 
+def _pair(u, v):
+    return u * v, u - v
+
+
+def starred_by_kinds(x, y):
+    # starred tuples whose length only their kinds tell: a helper's result, tuple(list)
+    t = _pair(x, y)
+    both = tuple([y, x * 0.5])
+    return _star_helper(*t) + _star_helper(x, *both) + math.atan2(*t)
+
+
 def recursive_power_sum(x, n):
     # recursion: the generated adjoint calls itself
     if n == 0:
@@ -509,6 +520,7 @@ UNIT = (-0.9, 0.9)
 PROGRAMS = [
     (poly, [F], [0]),
     (starred_calls, [F, F], [0, 1]),
+    (starred_by_kinds, [F, F], [0, 1]),
     (negative_base_power, [F], [0]),
     (insert_then_read, [F, F], [0, 1]),
     (recursive_power_sum, [(-1.5, 1.5), (0, 6, "int")], [0]),

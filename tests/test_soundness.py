@@ -55,6 +55,29 @@ def refused(f, *args, match=None, line=None):
     return err
 
 
+def star_of_a_parameter(xs, w):
+    return _three(*xs) * w
+
+
+def _three(a, b, c):
+    return a * b + math.sin(c)
+
+
+def star_of_a_list(xs):
+    return _three(*xs)
+
+
+def test_starred_arguments_by_kinds():
+    """f(*xs) with xs a tuple: its length is part of its kind, so the call is spliced per
+    specialization (a tuple of 3 here); a list's length is not, so it is refused with the
+    line when the gradient first runs."""
+    g = s2sad.grad(star_of_a_parameter, wrt=(0, 1))((1.0, 2.0, 0.5), 3.0)
+    assert g[0] == pytest.approx((6.0, 3.0, 3.0 * math.cos(0.5)))
+    assert g[1] == pytest.approx(2.0 + math.sin(0.5))
+    refused(star_of_a_list, [1.0, 2.0, 0.5], match="whose length is not known",
+            line="_three(*xs)")
+
+
 # -- 2. keyword arguments carry derivatives ----------------------------------------------------
 
 def sum_by_keyword(x):
