@@ -541,6 +541,7 @@ from .runtime import (  # noqa: E402
     sort_grad,
     split_grad,
     split_like,
+    svd_grad,
     tensordot_grad,
     tile_grad,
     to_structure,
@@ -1052,6 +1053,11 @@ def _(g, ans, a):
 @adjoint(np.linalg.eigh)
 def _(g, ans, a, UPLO="L"):
     return eigh_grad(g, ans, a, UPLO), None
+
+
+@adjoint(np.linalg.svd)
+def _(g, ans, a, full_matrices=True, compute_uv=True):
+    return svd_grad(g, ans, a, full_matrices, compute_uv), None, None
 
 
 @adjoint(np.linalg.pinv)

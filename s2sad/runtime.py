@@ -623,6 +623,37 @@ def pinv_grad(g: Any, ans: Any, a: Any) -> Any:
              + (np.eye(k) - ans @ a) @ g @ t(ans) @ ans)
 
 
+def svd_grad(g: Any, ans: Any, a: Any, full_matrices: bool = True,
+             compute_uv: bool = True) -> Any:
+    """The cotangent of ``a`` in ``np.linalg.svd(a, full_matrices, compute_uv)`` (real, the
+    singular values distinct; ``full_matrices=False`` when the vectors are used -- as
+    autograd's rule, after Townsend's note on the SVD's derivative)."""
+    t = lambda m: np.swapaxes(m, -1, -2)  # noqa: E731
+    if not compute_uv:
+        u, _, vt = np.linalg.svd(a, full_matrices=False)
+        return (u * np.expand_dims(np.asarray(g, dtype=np.float64), -2)) @ vt
+    if full_matrices:
+        raise ValueError("s2sad differentiates np.linalg.svd with full_matrices=False (or "
+                         "compute_uv=False)")
+    u, s, vt = ans
+    gu, gs, gvt = (np.zeros(np.shape(x)) if np.ndim(y) == 0 else np.asarray(y, dtype=float)
+                   for x, y in zip(ans, g))
+    v, gv = t(vt), t(gvt)
+    m, n = np.shape(a)[-2:]
+    k = min(m, n)
+    eye = np.eye(k)
+    f = 1.0 / (np.expand_dims(s, -2) ** 2 - np.expand_dims(s, -1) ** 2 + eye)
+    utgu, vtgv = t(u) @ gu, t(v) @ gv
+    inner = (f * (utgu - t(utgu))) * np.expand_dims(s, -2) + eye * np.expand_dims(gs, -1) \
+        + np.expand_dims(s, -1) * (f * (vtgv - t(vtgv)))
+    out = u @ inner @ t(v)
+    if m < n:
+        out = out + (u / np.expand_dims(s, -2)) @ t(gv) @ (np.eye(n) - v @ t(v))
+    elif m > n:
+        out = out + t((v / np.expand_dims(s, -2)) @ t(gu) @ (np.eye(m) - u @ t(u)))
+    return out
+
+
 def det_grad(g: Any, ans: Any, a: Any) -> Any:
     """The cotangent of ``a`` in ``det(a)``: ``g det(a) inv(a)^T`` (stacked matrices too)."""
     return np.swapaxes(np.linalg.inv(a), -1, -2) * np.expand_dims(

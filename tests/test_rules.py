@@ -60,6 +60,9 @@ MAT = A((3, 4))
 SQ = st.builds(lambda m: m + 4.0 * np.eye(3), A((3, 3), -1, 1))
 # symmetric positive definite, eigenvalues apart (eigh's eigenvectors are smooth there)
 SPD = st.builds(lambda m: m @ m.T + np.diag([1.0, 3.0, 6.0]), A((3, 3), -0.5, 0.5))
+# 3 x 4, singular values apart (the SVD's vectors are smooth there)
+DISTINCT = st.builds(lambda m: m + np.array([[3.0, 0, 0, 0], [0, 2.0, 0, 0], [0, 0, 1.0, 0]]),
+                     A((3, 4), -0.2, 0.2))
 
 # key -> list of (callable, strategy of positional args, kwargs, differentiable positions)
 SPECS = {
@@ -255,6 +258,14 @@ SPECS = {
     np.linalg.cholesky: [(np.linalg.cholesky, st.tuples(SPD), {}, (0,))],
     np.linalg.eigh: [(lambda a: np.linalg.eigh(a)[0], st.tuples(SPD), {}, (0,)),
                      (lambda a: np.linalg.eigh(a)[1] ** 2, st.tuples(SPD), {}, (0,))],
+    np.linalg.svd: [(lambda a: np.linalg.svd(a, compute_uv=False), st.tuples(DISTINCT), {},
+                     (0,)),
+                    (lambda a: np.linalg.svd(a, full_matrices=False)[0] ** 2,
+                     st.tuples(DISTINCT), {}, (0,)),
+                    (lambda a: np.linalg.svd(a, full_matrices=False)[2] ** 2,
+                     st.tuples(DISTINCT), {}, (0,)),
+                    (lambda a: np.linalg.svd(a, full_matrices=False)[1],
+                     st.tuples(DISTINCT.map(lambda m: m.T)), {}, (0,))],
     np.linalg.pinv: [(np.linalg.pinv, st.tuples(st.builds(lambda m: m + 3.0 * np.eye(3, 4),
                                                           A((3, 4), -1, 1))), {}, (0,))],
     np.gradient: [(np.gradient, st.tuples(A((5,))), {}, (0,)),
@@ -390,6 +401,21 @@ def test_rule_against_finite_differences(key, k):
         inner = rule
         rule = rules.Rule(key, lambda g, ans, a: inner.func((0.0, g), np.linalg.slogdet(a), a),
                           inner.params, False)
+    if key is np.linalg.svd:  # (the values; the squared vectors; values of a tall matrix)
+        inner = rule
+        if k == 0:
+            rule = rules.Rule(key, lambda g, ans, a: inner.func(
+                g, ans, a, True, False)[0], ["g", "ans", "a"], False)
+        else:
+            part = {1: 0, 2: 2, 3: 1}[k]
+
+            def through(g, ans, a, part=part):
+                usv = np.linalg.svd(a, full_matrices=False)
+                seeds = [0.0, 0.0, 0.0]
+                seeds[part] = 2.0 * g * usv[part] if part != 1 else g
+                return inner.func(tuple(seeds), usv, a, False, True)[0]
+
+            rule = rules.Rule(key, through, ["g", "ans", "a"], False)
     if key is np.linalg.eigh:  # (through the eigenvalues, and the squared eigenvectors)
         inner = rule
         if k == 0:
