@@ -186,3 +186,40 @@ def test_lstm_against_central_differences():
             lo = lstm_objective(main, extra - e.reshape(extra.shape), state, seq)
             got = grad[main.size + k]
         assert got == pytest.approx((hi - lo) / (2 * h), rel=1e-5, abs=1e-9)
+
+
+def test_ba_against_central_differences():
+    """Bundle adjustment: the objective's summary and the sparse Jacobian (rows, cols, vals
+    as GradBench's BASparseMat, the first 30 and the last kept) against central
+    differences of the reprojection error and of 1 - w^2."""
+    from s2sad.gradbench.ba import BA_NCAMPARAMS, compute_reproj_err
+
+    rng = np.random.default_rng(4)
+    cam, x, w, feat = rng.random(11), rng.random(3) + [0.0, 0.0, 3.0], 0.8, rng.random(2)
+    n, m, p = 3, 4, 7
+    inp = {"n": n, "m": m, "p": p, "cam": cam.tolist(), "x": x.tolist(), "w": w,
+           "feat": feat.tolist(), "min_runs": 1, "min_seconds": 0}
+    out = session({"kind": "define", "module": "ba"},
+                  {"kind": "evaluate", "module": "ba", "function": "objective", "input": inp},
+                  {"kind": "evaluate", "module": "ba", "function": "jacobian", "input": inp})
+    err = compute_reproj_err(cam, x, w, feat)
+    assert out[1]["output"]["reproj_error"] == {"elements": pytest.approx(err.tolist()),
+                                                "repeated": p}
+    assert out[1]["output"]["w_err"] == {"element": pytest.approx(1 - w * w), "repeated": p}
+    jac = out[2]["output"]
+    full = [15 * k for k in range(2 * p + 1)] + [30 * p + k for k in range(1, p + 1)]
+    assert jac["rows"] == full[:30] + [full[-1]]
+    h = 1e-6
+    params = np.concatenate([cam, x, [w]])
+
+    def err_of(q):
+        return compute_reproj_err(q[:11], q[11:14], q[14], feat)
+
+    fd = np.array([(err_of(params + h * e) - err_of(params - h * e)) / (2 * h)
+                   for e in np.eye(15)]).T  # (2, 15)
+    # the first observation's block: row 0 then row 1, each cam (11), point (3), w (1)
+    np.testing.assert_allclose(jac["vals"][:15], fd[0], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(jac["vals"][15:30], fd[1], rtol=1e-6, atol=1e-9)
+    assert jac["cols"][:15] == list(range(11)) + [BA_NCAMPARAMS * n + i for i in range(3)] + \
+        [BA_NCAMPARAMS * n + 3 * m]
+    assert jac["vals"][-1] == pytest.approx(-2 * w)  # the last w_err block
