@@ -418,7 +418,6 @@ def diag_grad(g: Any, v: Any, k: int = 0) -> Any:
     if np.ndim(v) == 1:
         return np.diagonal(g, k).copy()
     out = np.zeros(np.shape(v))
-    rows, cols = np.shape(v)
     i = np.arange(len(g))
     out[i + max(-k, 0), i + max(k, 0)] = g
     return out
@@ -427,8 +426,6 @@ def diag_grad(g: Any, v: Any, k: int = 0) -> Any:
 def diagonal_grad(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
     """The cotangent of ``a`` in ``np.diagonal(a, offset, axis1, axis2)``."""
     out = np.zeros(np.shape(a))
-    view = np.diagonal(out, offset, axis1, axis2)  # (read-only: written through indices)
-    del view
     moved = np.moveaxis(out, (axis1, axis2), (-2, -1))
     n = np.shape(g)[-1]
     i = np.arange(n)
