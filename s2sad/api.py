@@ -217,7 +217,10 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool,
                                    memory=budget))
         except S2SADError as again:
             if not getattr(again, "needs_arguments", False):
-                raise refusal from None
+                # the refusal for the kinds the source suggests: arrays' when it shows a
+                # parameter used as more than a number (x.T, x[i]), else the numbers'
+                arrays_likely = any(guessed.get(p) != kinds.FLOAT for p in params)
+                raise (again if arrays_likely else refusal) from None
         t = None
     if verbose and t is not None:
         print(t.full_source)

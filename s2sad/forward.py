@@ -42,6 +42,7 @@ LINEAR = {np.sum, np.mean, np.reshape, np.transpose, np.swapaxes, np.expand_dims
           np.atleast_3d, np.fliplr, np.flipud, np.rot90, np.moveaxis, np.tril, np.triu,
           np.diagonal, np.conjugate, np.real_if_close, np.rollaxis, np.pad, np.split,
           np.array_split, np.hsplit, np.vsplit, np.dsplit, np.gradient, np.fft.fftshift,
+          np.dstack, np.column_stack,
           np.fft.ifftshift,
           builtins.reversed, rt.unreduce, rt.unbroadcast, rt.copy_of, rt.fresh_copy}
 # linear in all their arguments together: every argument replaced by its tangent (or zero)
@@ -113,6 +114,23 @@ def _inv_jvp(a, da, ans):
 
 def _solve_jvp(a, b, da, db, ans):
     return np.linalg.solve(a, db - da @ ans)
+
+
+def _cholesky_jvp(a, da, ans):
+    """The tangent of ``L = cholesky(a)`` (its lower triangle read): ``L phi(L^-1 dA L^-T)``,
+    phi the lower triangle with the diagonal halved."""
+    t = lambda m: np.swapaxes(m, -1, -2)  # noqa: E731
+    sym = np.tril(da) + t(np.tril(da, -1))
+    x = t(np.linalg.solve(ans, t(np.linalg.solve(ans, sym))))
+    return ans @ (np.tril(x) - 0.5 * x * np.eye(np.shape(a)[-1]))
+
+
+def _pinv_jvp(a, da, ans):
+    """The tangent of ``P = pinv(a)`` (full rank)."""
+    t = lambda m: np.swapaxes(m, -1, -2)  # noqa: E731
+    m, n = np.shape(a)[-2:]
+    return -ans @ da @ ans + ans @ t(ans) @ t(da) @ (np.eye(m) - a @ ans) \
+        + (np.eye(n) - ans @ a) @ t(da) @ t(ans) @ ans
 
 
 ANS = "\0ans"  # the result of the statement in a tangent expression (no name can be it)
@@ -417,6 +435,12 @@ class Forwarder(Reverser):
                         *[clone(a) for a in args[1:]])
         if prim is np.linalg.det and len(args) == 1:
             return call(self.helper(_det_jvp), clone(args[0]), self.tan_or_zero(args[0]),
+                        name(ANS))
+        if prim is np.linalg.cholesky and len(args) == 1:
+            return call(self.helper(_cholesky_jvp), clone(args[0]), self.tan_or_zero(args[0]),
+                        name(ANS))
+        if prim is np.linalg.pinv and len(args) == 1:
+            return call(self.helper(_pinv_jvp), clone(args[0]), self.tan_or_zero(args[0]),
                         name(ANS))
         if prim is np.linalg.inv:
             return call(self.helper(_inv_jvp), clone(args[0]), self.tan_or_zero(args[0]),

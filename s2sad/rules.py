@@ -503,6 +503,7 @@ def all_rules() -> list[Rule]:
 import numpy as np  # noqa: E402
 
 from .runtime import (  # noqa: E402
+    append_grad,
     arange_grad_step,
     cholesky_grad,
     clip_mask,
@@ -541,6 +542,7 @@ from .runtime import (  # noqa: E402
     sort_grad,
     split_grad,
     split_like,
+    stacked_like,
     svd_grad,
     tensordot_grad,
     tile_grad,
@@ -1078,6 +1080,31 @@ def _(g, ans, a):  # (the sign is piecewise constant)
 @adjoint(np.concatenate)
 def _(g, ans, arrays, axis=0):
     return split_like(g, arrays, axis), None
+
+
+@adjoint(np.vstack)
+def _(g, ans, tup):
+    return stacked_like(g, tup, "v")
+
+
+@adjoint(np.hstack)
+def _(g, ans, tup):
+    return stacked_like(g, tup, "h")
+
+
+@adjoint(np.dstack)
+def _(g, ans, tup):
+    return stacked_like(g, tup, "d")
+
+
+@adjoint(np.column_stack)
+def _(g, ans, tup):
+    return stacked_like(g, tup, "column")
+
+
+@adjoint(np.append)
+def _(g, ans, arr, values, axis=None):
+    return append_grad(g, arr, values, axis, 0), append_grad(g, arr, values, axis, 1), None
 
 
 @adjoint(np.stack)

@@ -374,6 +374,37 @@ def split_like(g: Any, parts: Any, axis: int = 0) -> list:
     return list(np.split(g, sizes, axis=axis))
 
 
+def stacked_like(g: Any, parts: Any, how: str) -> list:
+    """Cotangents of the pieces of ``np.vstack``/``hstack``/``dstack``/``column_stack``
+    (each piece promoted as NumPy does, then concatenated)."""
+    if how == "v":
+        shaped, axis = [np.atleast_2d(p) for p in parts], 0
+    elif how == "d":
+        shaped, axis = [np.atleast_3d(p) for p in parts], 2
+    elif how == "column":
+        shaped = [np.reshape(p, (-1, 1)) if np.ndim(p) < 2 else np.asarray(p) for p in parts]
+        axis = 1
+    else:
+        shaped = [np.atleast_1d(p) for p in parts]
+        axis = 0 if shaped[0].ndim == 1 else 1
+    return [np.reshape(piece, np.shape(p)) for piece, p in
+            zip(split_like(g, shaped, axis), parts)]
+
+
+def append_grad(g: Any, arr: Any, values: Any, axis: Any, which: int) -> Any:
+    """The cotangent of ``arr`` (which 0) or ``values`` (1) in ``np.append(arr, values,
+    axis)``."""
+    g = np.asarray(g, dtype=np.float64)
+    if axis is None:
+        k = np.size(arr)
+        part = g[:k] if which == 0 else g[k:]
+        return np.reshape(part, np.shape(arr) if which == 0 else np.shape(values))
+    k = np.shape(arr)[axis]
+    index = [slice(None)] * g.ndim
+    index[axis] = slice(None, k) if which == 0 else slice(k, None)
+    return g[tuple(index)]
+
+
 def unstack(g: Any, parts: Any, axis: int = 0) -> list:
     """Cotangents of the pieces of ``np.stack(parts, axis)``."""
     return [np.take(g, k, axis=axis) for k in range(len(parts))]

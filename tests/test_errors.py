@@ -5,6 +5,7 @@ import inspect
 import math
 import os
 
+import numpy as np
 import pytest
 import refused
 
@@ -186,3 +187,16 @@ def test_unbounded_recursion_is_a_clear_error_not_a_raw_traceback():
         s2sad.grad(refused.ping)(1.0)
     assert "setrecursionlimit" in info.value.hint
     assert s2sad.grad(refused.recursive)(0.5, 3) == 8.0
+
+
+def array_code_with_an_unknown_function(x, m):
+    return float(np.sum(m @ m.T)) + float(np.sum(np.cumprod(x)))
+
+
+def test_the_refusal_for_array_code_names_what_arrays_meet():
+    """grad() transforms at once for the kinds the source suggests; when it shows arrays
+    (m.T) and both guesses are refused, the arrays' refusal is the one reported -- the
+    function without a rule, not 'the attribute .T of a number'."""
+    with pytest.raises(S2SADError) as info:
+        s2sad.grad(array_code_with_an_unknown_function)
+    assert "numpy.cumprod" in info.value.what and "cumprod" in info.value.source_line

@@ -677,11 +677,14 @@ def structural(x, m):
     d = np.sort(x) * np.arange(1.0, 4.0)
     e = np.repeat(np.diagonal(c), 2) + np.sinc(x).sum()
     f = np.tensordot(m, np.kron(x, x[:2]).reshape(3, 2), axes=1)
+    spd = m @ m.T + 4.0 * np.eye(3)
+    chol = np.linalg.cholesky(spd) @ np.linalg.pinv(np.vstack([m, x + 2.0]))
     parts = np.split(np.pad(x, 1), 5)
     return float(np.sum(b * b) + np.sum(np.diag(c) * d) + np.linalg.det(c + 3.0 * np.eye(3))
                  + np.sum(np.cross(x, d)) + np.sum(np.exp2(e) * 0.01) + np.sum(np.log10(m * m + 1))
                  + np.sum(f * f) + np.inner(x, d) + np.sum(parts[1] * parts[2])
-                 + np.sum(np.partition(x, 1) * np.arange(3.0)))
+                 + np.sum(np.partition(x, 1) * np.arange(3.0)) + np.sum(chol * chol)
+                 + np.sum(np.hstack([x, d]) ** 2) + np.sum(np.column_stack([x, d]) * m[:, :2]))
 
 
 def test_forward_and_reverse_of_the_newer_numpy_rules():
