@@ -52,7 +52,7 @@ LINEAR_METHODS = {("method", m) for m in ("sum", "mean", "reshape", "transpose",
     {("attr", "T")}
 # bilinear in their first two arguments: d(a b) = da b + a db
 BILINEAR = {operator.matmul, np.matmul, np.dot, np.outer, np.inner, np.kron, np.cross,
-            np.tensordot}
+            np.tensordot, np.convolve}
 BILINEAR_METHODS = {("method", "dot")}
 # pointwise though not marked elementwise (their bounds are constants)
 # (min(a, b) and max(a, b) of arrays raise in Python: what runs is numbers, whatever kinds

@@ -510,7 +510,9 @@ from .runtime import (  # noqa: E402
     clipped_above,
     clipped_below,
     concat_grad,
+    convolve_grad,
     count,
+    cumprod_grad,
     det_grad,
     diag_grad,
     diagonal_grad,
@@ -531,6 +533,7 @@ from .runtime import (  # noqa: E402
     pad_grad,
     partition_grad,
     pinv_grad,
+    polyval_grad_p,
     power,
     reduce_to,
     repeat_array_grad,
@@ -1045,6 +1048,21 @@ def _(g, ans, x, axes=None):
 @adjoint(np.fft.ifftshift)
 def _(g, ans, x, axes=None):
     return np.fft.fftshift(g, axes), None
+
+
+@adjoint(np.cumprod)
+def _(g, ans, a, axis=None):
+    return cumprod_grad(g, ans, a, axis), None
+
+
+@adjoint(np.convolve)
+def _(g, ans, a, v, mode="full"):
+    return convolve_grad(g, a, v, mode, 0), convolve_grad(g, a, v, mode, 1), None
+
+
+@adjoint(np.polyval)
+def _(g, ans, p, x):
+    return polyval_grad_p(g, p, x), g * np.polyval(np.polyder(p), x)
 
 
 @adjoint(np.linalg.cholesky)

@@ -682,6 +682,47 @@ def svd_grad(g: Any, ans: Any, a: Any, full_matrices: bool = True,
     return out
 
 
+def cumprod_grad(g: Any, ans: Any, a: Any, axis: Any = None) -> Any:
+    """The cotangent of ``a`` in ``np.cumprod(a, axis)``: d ans[j] / d a[k] is the product of
+    a[:j+1] but a[k] (computed without dividing, so zeros are fine)."""
+    g = np.asarray(g, dtype=np.float64)
+    if axis is None:
+        return np.reshape(cumprod_grad(g, np.ravel(ans), np.ravel(a), 0), np.shape(a))
+    x = np.moveaxis(np.asarray(a, dtype=np.float64), axis, -1)
+    gm = np.moveaxis(g, axis, -1)
+    n = x.shape[-1]
+    before = np.concatenate([np.ones(x.shape[:-1] + (1,)), np.cumprod(x, -1)[..., :-1]], -1)
+    out = np.zeros(x.shape)
+    for k in range(n):  # sum over j >= k of g[j] * before[k] * prod(x[k+1:j+1])
+        after = np.cumprod(x[..., k + 1:], -1)
+        out[..., k] = before[..., k] * (gm[..., k] + np.sum(gm[..., k + 1:] * after, -1))
+    return np.moveaxis(out, -1, axis)
+
+
+def convolve_grad(g: Any, a: Any, v: Any, mode: str, which: int) -> Any:
+    """The cotangent of ``a`` (which 0) or ``v`` (1) in ``np.convolve(a, v, mode)``."""
+    g = np.asarray(g, dtype=np.float64)
+    n, m = len(a), len(v)
+    full = np.zeros(n + m - 1)
+    if mode == "full":
+        full = g
+    elif mode == "same":
+        start = (min(n, m) - 1) // 2
+        full[start:start + max(n, m)] = g
+    else:  # valid
+        start = min(n, m) - 1
+        full[start:start + max(n, m) - min(n, m) + 1] = g
+    other = v if which == 0 else a
+    return np.correlate(full, np.asarray(other, dtype=np.float64), "valid")
+
+
+def polyval_grad_p(g: Any, p: Any, x: Any) -> Any:
+    """The cotangent of the coefficients ``p`` in ``np.polyval(p, x)``: the powers of ``x``
+    weighted by ``g``, summed over ``x``."""
+    powers = np.power.outer(np.asarray(x, dtype=np.float64), np.arange(len(p) - 1, -1, -1.0))
+    return np.sum(np.expand_dims(g, -1) * powers, axis=tuple(range(np.ndim(x))))
+
+
 def det_grad(g: Any, ans: Any, a: Any) -> Any:
     """The cotangent of ``a`` in ``det(a)``: ``g det(a) inv(a)^T`` (stacked matrices too)."""
     return np.swapaxes(np.linalg.inv(a), -1, -2) * np.expand_dims(

@@ -190,7 +190,7 @@ def test_unbounded_recursion_is_a_clear_error_not_a_raw_traceback():
 
 
 def array_code_with_an_unknown_function(x, m):
-    return float(np.sum(m @ m.T)) + float(np.sum(np.cumprod(x)))
+    return float(np.sum(m @ m.T)) + float(np.sum(np.unwrap(x)))
 
 
 def test_the_refusal_for_array_code_names_what_arrays_meet():
@@ -199,4 +199,4 @@ def test_the_refusal_for_array_code_names_what_arrays_meet():
     function without a rule, not 'the attribute .T of a number'."""
     with pytest.raises(S2SADError) as info:
         s2sad.grad(array_code_with_an_unknown_function)
-    assert "numpy.cumprod" in info.value.what and "cumprod" in info.value.source_line
+    assert "numpy.unwrap" in info.value.what and "unwrap" in info.value.source_line

@@ -684,7 +684,8 @@ def structural(x, m):
                  + np.sum(np.cross(x, d)) + np.sum(np.exp2(e) * 0.01) + np.sum(np.log10(m * m + 1))
                  + np.sum(f * f) + np.inner(x, d) + np.sum(parts[1] * parts[2])
                  + np.sum(np.partition(x, 1) * np.arange(3.0)) + np.sum(chol * chol)
-                 + np.sum(np.hstack([x, d]) ** 2) + np.sum(np.column_stack([x, d]) * m[:, :2]))
+                 + np.sum(np.hstack([x, d]) ** 2) + np.sum(np.column_stack([x, d]) * m[:, :2])
+                 + np.sum(np.convolve(x, d, "same") ** 2))
 
 
 def test_forward_and_reverse_of_the_newer_numpy_rules():
