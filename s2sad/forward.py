@@ -125,6 +125,27 @@ def _cholesky_jvp(a, da, ans):
     return ans @ (np.tril(x) - 0.5 * x * np.eye(np.shape(a)[-1]))
 
 
+def _cumprod_jvp(a, da, axis=None):
+    """The tangent of ``np.cumprod(a, axis)``: d ans[j] = sum over k <= j of da[k] times the
+    product of a[:j+1] but a[k] (no division: zeros are fine)."""
+    if axis is None:
+        return _cumprod_jvp(np.ravel(a), np.ravel(da) * np.ones(np.size(a)), 0)
+    x = np.moveaxis(np.asarray(a, dtype=float), axis, -1)
+    dx = np.moveaxis(np.asarray(da, dtype=float) * np.ones(np.shape(a)), axis, -1)
+    out = np.zeros(x.shape)
+    before = np.concatenate([np.ones(x.shape[:-1] + (1,)), np.cumprod(x, -1)[..., :-1]], -1)
+    for k in range(x.shape[-1]):
+        after = np.concatenate([np.ones(x.shape[:-1] + (1,)), np.cumprod(x[..., k + 1:], -1)],
+                               -1)
+        out[..., k:] += np.expand_dims(before[..., k] * dx[..., k], -1) * after
+    return np.moveaxis(out, -1, axis)
+
+
+def _polyval_jvp(p, x, dp, dx):
+    """The tangent of ``np.polyval(p, x)``."""
+    return np.polyval(dp, x) + np.polyval(np.polyder(p), x) * dx
+
+
 def _pinv_jvp(a, da, ans):
     """The tangent of ``P = pinv(a)`` (full rank)."""
     t = lambda m: np.swapaxes(m, -1, -2)  # noqa: E731
@@ -436,6 +457,16 @@ class Forwarder(Reverser):
         if prim is np.linalg.det and len(args) == 1:
             return call(self.helper(_det_jvp), clone(args[0]), self.tan_or_zero(args[0]),
                         name(ANS))
+        if prim is np.cumprod and len(args) <= 2 and all(k.arg == "axis"
+                                                         for k in node.keywords):
+            jvp = call(self.helper(_cumprod_jvp), clone(args[0]), self.tan_or_zero(args[0]),
+                       *[clone(a) for a in args[1:]])
+            jvp.keywords = [gast.keyword(arg="axis", value=clone(k.value))
+                            for k in node.keywords]
+            return jvp
+        if prim is np.polyval and not node.keywords and len(args) == 2:
+            return call(self.helper(_polyval_jvp), clone(args[0]), clone(args[1]),
+                        self.tan_or_zero(args[0]), self.tan_or_zero(args[1]))
         if prim is np.linalg.cholesky and len(args) == 1:
             return call(self.helper(_cholesky_jvp), clone(args[0]), self.tan_or_zero(args[0]),
                         name(ANS))

@@ -685,7 +685,8 @@ def structural(x, m):
                  + np.sum(f * f) + np.inner(x, d) + np.sum(parts[1] * parts[2])
                  + np.sum(np.partition(x, 1) * np.arange(3.0)) + np.sum(chol * chol)
                  + np.sum(np.hstack([x, d]) ** 2) + np.sum(np.column_stack([x, d]) * m[:, :2])
-                 + np.sum(np.convolve(x, d, "same") ** 2))
+                 + np.sum(np.convolve(x, d, "same") ** 2) + np.sum(np.cumprod(x * 0.5))
+                 + np.sum(np.cumprod(m, axis=1)) + float(np.sum(np.polyval(x, d))))
 
 
 def test_forward_and_reverse_of_the_newer_numpy_rules():
