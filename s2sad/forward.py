@@ -146,6 +146,26 @@ def _polyval_jvp(p, x, dp, dx):
     return np.polyval(dp, x) + np.polyval(np.polyder(p), x) * dx
 
 
+def _slogdet_jvp(a, da):
+    """The tangent of ``(sign, logdet) = slogdet(a)``: the sign is piecewise constant."""
+    return (0.0, np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1))
+
+
+def _eigh_jvp(a, da, ans, uplo="L"):
+    """The tangent of ``(w, v) = eigh(a)`` (one triangle read; distinct eigenvalues):
+    ``dw = diag(v^T dA v)``, ``dv = v (F * (v^T dA v))`` with ``F[i, j] = 1 / (w[j] - w[i])``
+    off the diagonal."""
+    t = lambda m: np.swapaxes(m, -1, -2)  # noqa: E731
+    w, v = ans
+    n = np.shape(a)[-1]
+    tri = np.tril(da) if uplo == "L" else np.triu(da)
+    sym = tri + t(tri) - tri * np.eye(n)
+    inner = t(v) @ sym @ v
+    off = 1.0 - np.eye(n)
+    gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1) + np.eye(n)
+    return (np.diagonal(inner, axis1=-2, axis2=-1).copy(), v @ ((off / gaps) * inner))
+
+
 def _pinv_jvp(a, da, ans):
     """The tangent of ``P = pinv(a)`` (full rank)."""
     t = lambda m: np.swapaxes(m, -1, -2)  # noqa: E731
@@ -467,6 +487,11 @@ class Forwarder(Reverser):
         if prim is np.polyval and not node.keywords and len(args) == 2:
             return call(self.helper(_polyval_jvp), clone(args[0]), clone(args[1]),
                         self.tan_or_zero(args[0]), self.tan_or_zero(args[1]))
+        if prim is np.linalg.slogdet and len(args) == 1:
+            return call(self.helper(_slogdet_jvp), clone(args[0]), self.tan_or_zero(args[0]))
+        if prim is np.linalg.eigh and len(args) <= 2 and not node.keywords:
+            return call(self.helper(_eigh_jvp), clone(args[0]), self.tan_or_zero(args[0]),
+                        name(ANS), *[clone(a) for a in args[1:]])
         if prim is np.linalg.cholesky and len(args) == 1:
             return call(self.helper(_cholesky_jvp), clone(args[0]), self.tan_or_zero(args[0]),
                         name(ANS))

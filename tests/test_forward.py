@@ -686,7 +686,14 @@ def structural(x, m):
                  + np.sum(np.partition(x, 1) * np.arange(3.0)) + np.sum(chol * chol)
                  + np.sum(np.hstack([x, d]) ** 2) + np.sum(np.column_stack([x, d]) * m[:, :2])
                  + np.sum(np.convolve(x, d, "same") ** 2) + np.sum(np.cumprod(x * 0.5))
-                 + np.sum(np.cumprod(m, axis=1)) + float(np.sum(np.polyval(x, d))))
+                 + np.sum(np.cumprod(m, axis=1)) + float(np.sum(np.polyval(x, d)))
+                 + spectral(spd))
+
+
+def spectral(a):
+    sign, logdet = np.linalg.slogdet(a)
+    w, v = np.linalg.eigh(a)
+    return logdet * sign + float(np.sum(w * w)) + float(np.sum((v * v) * np.arange(3.0)))
 
 
 def test_forward_and_reverse_of_the_newer_numpy_rules():
