@@ -166,6 +166,35 @@ def _eigh_jvp(a, da, ans, uplo="L"):
     return (np.diagonal(inner, axis1=-2, axis2=-1).copy(), v @ ((off / gaps) * inner))
 
 
+def _svd_jvp(a, da, ans, full_matrices=True, compute_uv=True):
+    """The tangent of ``np.linalg.svd(a, full_matrices, compute_uv)`` (real, distinct
+    singular values; ``full_matrices=False`` when the vectors are used, as the reverse rule)."""
+    t = lambda m: np.swapaxes(m, -1, -2)  # noqa: E731
+    u, s, vt = np.linalg.svd(a, full_matrices=False) if not compute_uv else ans
+    if compute_uv and full_matrices:
+        raise ValueError("s2sad differentiates np.linalg.svd with full_matrices=False (or "
+                         "compute_uv=False)")
+    v = t(vt)
+    ds_mat = t(u) @ da @ v
+    ds = np.diagonal(ds_mat, axis1=-2, axis2=-1).copy()
+    if not compute_uv:
+        return ds
+    row = np.expand_dims(s, -2)
+    k = np.shape(s)[-1]
+    f = np.where(np.eye(k) == 1, 0.0, 1.0 / (row ** 2 - t(row) ** 2 + np.eye(k)))
+    dss, sds = row * ds_mat, t(row) * ds_mat
+    du = u @ (f * (dss + t(dss)))
+    dv = v @ (f * (sds + t(sds)))
+    m, n = np.shape(a)[-2:]
+    if m > n:
+        dav = da @ v
+        du = du + (dav - u @ (t(u) @ dav)) / row
+    if n > m:
+        dahu = t(da) @ u
+        dv = dv + (dahu - v @ (vt @ dahu)) / row
+    return (du, ds, t(dv))
+
+
 def _pinv_jvp(a, da, ans):
     """The tangent of ``P = pinv(a)`` (full rank)."""
     t = lambda m: np.swapaxes(m, -1, -2)  # noqa: E731
@@ -492,6 +521,13 @@ class Forwarder(Reverser):
         if prim is np.linalg.eigh and len(args) <= 2 and not node.keywords:
             return call(self.helper(_eigh_jvp), clone(args[0]), self.tan_or_zero(args[0]),
                         name(ANS), *[clone(a) for a in args[1:]])
+        if prim is np.linalg.svd and len(args) <= 3 and all(
+                k.arg in ("full_matrices", "compute_uv") for k in node.keywords):
+            jvp = call(self.helper(_svd_jvp), clone(args[0]), self.tan_or_zero(args[0]),
+                       name(ANS), *[clone(a) for a in args[1:]])
+            jvp.keywords = [gast.keyword(arg=k.arg, value=clone(k.value))
+                            for k in node.keywords]
+            return jvp
         if prim is np.linalg.cholesky and len(args) == 1:
             return call(self.helper(_cholesky_jvp), clone(args[0]), self.tan_or_zero(args[0]),
                         name(ANS))

@@ -693,7 +693,12 @@ def structural(x, m):
 def spectral(a):
     sign, logdet = np.linalg.slogdet(a)
     w, v = np.linalg.eigh(a)
-    return logdet * sign + float(np.sum(w * w)) + float(np.sum((v * v) * np.arange(3.0)))
+    u, sv, vt = np.linalg.svd(a[:2] * np.array([[1.0, 0.5, 0.2], [0.1, 2.0, 0.3]]),
+                              full_matrices=False)
+    values = np.linalg.svd(a, compute_uv=False)
+    return logdet * sign + float(np.sum(w * w)) + float(np.sum((v * v) * np.arange(3.0))) \
+        + float(np.sum(sv * np.arange(1.0, 3.0)) + np.sum(u * u * 0.3) + np.sum((vt * vt)[0])) \
+        + float(np.sum(values ** 2))
 
 
 def test_forward_and_reverse_of_the_newer_numpy_rules():
