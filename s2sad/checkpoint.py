@@ -96,6 +96,16 @@ def _copy(value: Any) -> Any:
     return value
 
 
+class _Kept:
+    """A snapshot of an array, list or dict: the object itself (names and the tape may hold
+    it) and a copy of its contents then."""
+
+    __slots__ = ("obj", "contents")
+
+    def __init__(self, obj: Any) -> None:
+        self.obj, self.contents = obj, _copy(obj)
+
+
 def _refill(obj: Any, saved: Any) -> None:
     """Put a snapshot's contents back into the object itself (other names may share it;
     the snapshot stays as it was, for a later load)."""
@@ -210,14 +220,15 @@ class Checkpoints:
                  snapshots: int | None = None, memory: int | str | None = None,
                  where: tuple = ()) -> None:
         self.n = n
+        self.online = n is None  # (a while loop, or one that may exit early)
         self.where = where
         self.saved: dict[int, tuple] = {}
-        self.peak = 0
+        self._after_forward: dict[int, tuple] | None = None  # (the forward run's snapshots)
         memory = parse_memory(memory)
         if snapshots is not None and (isinstance(snapshots, bool) or not isinstance(
                 snapshots, int) or snapshots < 1):
             raise S2SADError(f"snapshots={snapshots!r}: give a whole number, 1 or more", *where)
-        if n is None:  # a while loop: online
+        if self.online:
             self._online(snapshots, memory, state, tape)
             return
         if snapshots is not None:
@@ -229,7 +240,6 @@ class Checkpoints:
             self.snapshots = max(1, -(-n // self.length))
         self.steps = -(-n // self.length) if n > 0 else 0
         self._plan = schedule(self.steps, self.snapshots)
-        self._after_forward: dict[int, tuple] | None = None
 
     # -- a loop whose length is known at its end ------------------------------------------
     def _online(self, snapshots, memory, state, tape) -> None:
@@ -246,12 +256,10 @@ class Checkpoints:
         self.cap = max(self.total // 2, 1)
         self.spacing = self.length
         self.next = 0
-        self._after_forward = None
 
     def end(self, n: int) -> None:
         """The loop ran ``n`` iterations: the reversal can be planned."""
         self.n = n
-        self._after_forward = None
 
     def _online_plan(self) -> Iterator[tuple[str, int, int]]:
         marks = sorted(self.saved) + [self.n]
@@ -320,19 +328,16 @@ class Checkpoints:
         """The rest of the schedule, in iterations: ``load``, ``run``, ``save``, ``reverse``.
         Each call starts again from the snapshots of the forward run (a pullback may run
         several times)."""
-        if not hasattr(self, "_plan"):  # online
-            if self._after_forward is None:
-                self._after_forward = dict(self.saved)
-            else:
-                self.saved = dict(self._after_forward)
-            yield from self._online_plan()
-            return
-        if self._after_forward is None:
+        first = self._after_forward is None
+        if first:
             self._after_forward = dict(self.saved)
-            plan = self._plan
         else:
             self.saved = dict(self._after_forward)
-            plan = schedule(self.steps, self.snapshots)
+        if self.online:
+            yield from self._online_plan()
+            return
+        plan = self._plan if first else schedule(self.steps, self.snapshots)
+        if not first:  # (past its forward run, which the snapshots already reflect)
             for _ in self._forward_ops(plan):
                 pass
         for op, lo, hi in plan:
@@ -342,9 +347,8 @@ class Checkpoints:
         """Keep the state before iteration ``k``: numbers as they are, an array, list or
         dict as the object itself and a copy of its contents (so that loading gives back the
         same object -- other names, and the tape, may hold it -- with those contents)."""
-        self.saved[k] = tuple((v, _copy(v)) if isinstance(v, (np.ndarray, list, dict))
-                              else v for v in values)
-        self.peak = max(self.peak, len(self.saved))
+        self.saved[k] = tuple(_Kept(v) if isinstance(v, (np.ndarray, list, dict)) else v
+                              for v in values)
         if self.n is None:  # online, during the forward run
             while len(self.saved) > self.cap:
                 self.spacing *= 2
@@ -360,9 +364,9 @@ class Checkpoints:
         rebound = len(saved) - len(objects)
         values = []
         for item in saved:
-            if isinstance(item, tuple):  # (the object, its contents then)
-                _refill(item[0], item[1])
-                item = item[0]
+            if isinstance(item, _Kept):
+                _refill(item.obj, item.contents)
+                item = item.obj
             values.append(item)
         self._drop_after(k)
         return values[0] if rebound == 1 else tuple(values[:rebound])

@@ -30,8 +30,7 @@ HEADER = 112
 _FIELDS = ["n", "length", "steps", "total", "end", "cur", "count", "record", "fpos", "fdone",
            "cap", "spacing", "next", "ffree"]
 OFF = {f: 8 * k for k, f in enumerate(_FIELDS)}
-OPS = {"load": 1, "save": 2, "run": 3}
-REVERSE = 4
+OPS = {"load": 1, "save": 2, "run": 3}  # (and 4: reverse, the dispatch's last branch)
 
 
 def _get(field: str) -> str:
@@ -426,20 +425,7 @@ class CheckpointEmitter:
         target, value = s.targets[0], s.value
         if isinstance(target, gast.Name) and target.id in getattr(self, "ranges", {}):
             start, stop, step = self._range_parts(value, s)
-            names = []
-            for part, e in (("start", start), ("step", step)):
-                local = self.hidden_local(f"{target.id}.{part}", I64)
-                self.expr(e, I64)
-                self.emit(f"local.set ${local}")
-                names.append(local)
-            n = self.hidden_local(f"{target.id}.n", I64)
-            self.expr(stop, I64)
-            self.emit(f"local.get ${names[0]}")
-            self.emit(f"local.get ${names[1]}")
-            self.ctx.math_used.add("range_len")
-            self.emit("call $range.len")
-            self.emit(f"local.set ${n}")
-            self.ranges[target.id] = (names[0], names[1], n)
+            self.ranges[target.id] = self.range_locals(start, stop, step, f"{target.id}.")
             return True
         if isinstance(target, gast.Name) and target.id in getattr(self, "ckpts", {}):
             self._ckpt_init(target.id, value, s)
@@ -493,22 +479,10 @@ class CheckpointEmitter:
                 self.expr(m, I64)
         else:
             self.emit("i64.const 0")
-        from .wasm_emit import Arr
-
-        fixed = 0
-        arrays = []
-        for item in items:
-            t = self.types.get(item)
-            if isinstance(t, Arr):
-                arrays.append((item, t))
-            else:
-                fixed += 8
-        self.emit(f"i64.const {fixed}")
+        _, arrays, offset = self._ckpt_layout(name)
+        self.emit(f"i64.const {offset - 16}")  # (the numbers; a record's header is 16 bytes)
         for item, t in arrays:
-            self.emit("i64.const 8")
-            for d in range(t.ndim):
-                self.emit(f"local.get ${item}.n{d}")
-                self.emit("i64.mul")
+            self._array_bytes(item, t)
             self.emit("i64.add")
         if "tape" in options:
             raise self.refuse("a memory budget for a loop whose inner loops' lengths are "
@@ -531,8 +505,9 @@ class CheckpointEmitter:
         self.emit("i64.lt_s")
         self.emit(f"(if (result i64) (then i64.const -1) (else local.get ${tmp}))")
 
-    def _ckpt_layout(self, name, call):
-        """(item, type, offset) of the state in a record, in the order saved."""
+    def _ckpt_layout(self, name):
+        """``([(local, type, offset)], [(array, type)], end of the numbers)`` of a record: the
+        state in the order saved, a tuple of numbers as its items' locals."""
         from .wasm_emit import Arr
 
         out = []
@@ -542,8 +517,10 @@ class CheckpointEmitter:
             t = self.types.get(item)
             if isinstance(t, Arr):
                 arrays.append((item, t))
-            else:
-                out.append((item, t, offset))
+                continue
+            for local in self._items([item]):
+                lt = self.types.setdefault(local, self.hidden.get(local, t))
+                out.append((local, lt, offset))
                 offset += 8
         return out, arrays, offset
 
@@ -555,7 +532,7 @@ class CheckpointEmitter:
         self.expr(v.args[0], I64)
         self.emit("call $ckpt.push")
         self.emit(f"local.set ${addr}")
-        numbers, arrays, offset = self._ckpt_layout(name, v)
+        numbers, arrays, offset = self._ckpt_layout(name)
         for item, t, off in numbers:
             self.emit(f"local.get ${addr}")
             self.expr(ir.name(item), t)
@@ -565,16 +542,20 @@ class CheckpointEmitter:
             self.emit(f"{t}.store offset={off}")
         self._ckpt_copy_arrays(addr, arrays, offset, into_record=True)
 
+    def _array_bytes(self, item, t) -> None:
+        """Push the bytes of array ``item`` (i64): 8 times its extents."""
+        self.emit("i64.const 8")
+        for d in range(t.ndim):
+            self.emit(f"local.get ${item}.n{d}")
+            self.emit("i64.mul")
+
     def _ckpt_copy_arrays(self, addr, arrays, offset, into_record: bool) -> None:
         at = self.hidden_local("at", I32)
         size = self.hidden_local("size", I32)
         self.emit(f"local.get ${addr}\n    i32.const {offset}\n    i32.add\n"
                   f"    local.set ${at}")
         for item, t in arrays:
-            self.emit("i64.const 8")
-            for d in range(t.ndim):
-                self.emit(f"local.get ${item}.n{d}")
-                self.emit("i64.mul")
+            self._array_bytes(item, t)
             self.emit(f"i32.wrap_i64\n    local.set ${size}")
             if into_record:
                 self.emit(f"local.get ${at}\n    local.get ${item}\n    local.get ${size}")
@@ -591,13 +572,13 @@ class CheckpointEmitter:
         self.emit(f"local.get ${name}")
         self.emit("call $ckpt.top")
         self.emit(f"local.set ${addr}")
-        numbers, arrays, offset = self._ckpt_layout(name, v)
-        for (_item, t, off), target in zip(numbers, targets):
+        numbers, arrays, offset = self._ckpt_layout(name)
+        for local, t, off in numbers:  # (the names load() rebinds: the state's, in order)
             self.emit(f"local.get ${addr}")
             slot = F64 if t == F64 else I64
             self.emit(f"{slot}.load offset={off}")
-            self.convert(slot, self.types.get(target, t))
-            self.emit(f"local.set ${target}")
+            self.convert(slot, t)
+            self.emit(f"local.set ${local}")
         self._ckpt_copy_arrays(addr, arrays, offset, into_record=False)
 
     def ckpt_for(self, s) -> bool:

@@ -1212,21 +1212,9 @@ class FunctionEmitter(CheckpointEmitter):
             self.pop([popped], s)
             stop = gast.Name(id=popped, ctx=gast.Load(), annotation=None, type_comment=None)
         target = s.target.id if isinstance(s.target, gast.Name) else None
-        a = self.hidden_local("start", I64)
-        c = self.hidden_local("step", I64)
-        n = self.hidden_local("n", I64)
         k = self.hidden_local("k", I64)
         self.emit(f";; {'reversed ' if rev else ''}for loop (line {self._line(s)})")
-        self.expr(start, I64)
-        self.emit(f"local.set ${a}")
-        self.expr(step, I64)
-        self.emit(f"local.set ${c}")
-        self.expr(stop, I64)
-        self.emit(f"local.get ${a}")
-        self.emit(f"local.get ${c}")
-        self.ctx.math_used.add("range_len")
-        self.emit("call $range.len")
-        self.emit(f"local.set ${n}")
+        a, c, n = self.range_locals(start, stop, step)
         if limit is not None:
             # range(...)[:m]: the first min(n, m) elements
             m = self.hidden_local("m", I64)
@@ -1271,6 +1259,23 @@ class FunctionEmitter(CheckpointEmitter):
             self.emit("i64.add")
             self.emit(f"local.set ${k}")
         self._close_loop(exit_, top, s.body)
+
+    def range_locals(self, start, stop, step, stem: str = "") -> tuple[str, str, str]:
+        """``range(start, stop, step)`` evaluated once into i64 locals: (start, step, length)."""
+        a = self.hidden_local(f"{stem}start", I64)
+        c = self.hidden_local(f"{stem}step", I64)
+        n = self.hidden_local(f"{stem}n", I64)
+        self.expr(start, I64)
+        self.emit(f"local.set ${a}")
+        self.expr(step, I64)
+        self.emit(f"local.set ${c}")
+        self.expr(stop, I64)
+        self.emit(f"local.get ${a}")
+        self.emit(f"local.get ${c}")
+        self.ctx.math_used.add("range_len")
+        self.emit("call $range.len")
+        self.emit(f"local.set ${n}")
+        return a, c, n
 
     def _limit_value(self, limit, local) -> None:
         if self._is_pop(limit):

@@ -164,6 +164,15 @@ def early_container(x, n, k):
     return s
 
 
+def tuple_state(x, n, k):
+    # a tuple carried from one iteration to the next (a snapshot is the tuple itself; it
+    # was once taken for an object saved with its contents, and loading crashed)
+    t = (x, 0.5)
+    for _t in checkpointed(range(n), snapshots=k):
+        t = (math.sin(t[0]) + t[1], t[0] * 0.3)
+    return t[0] + t[1]
+
+
 PROGRAMS = {
     "pendulum": (pendulum, lambda: (0.8, 2.0)),
     "path_array": (path_array, lambda: (0.3,)),
@@ -181,10 +190,11 @@ PROGRAMS = {
     "early_exit": (early_exit, lambda: (0.9,)),
     "early_return": (early_return, lambda: (0.4,)),
     "early_container": (early_container, lambda: (0.4,)),
+    "tuple_state": (tuple_state, lambda: (0.4,)),
 }
 # the programs the Wasm backend compiles (numbers, arrays written element by element)
 WASM = ["pendulum", "outer_rebound", "nested", "calls", "bound_late", "stepped", "path_fixed",
-        "restored_after", "early_exit", "early_return"]
+        "restored_after", "early_exit", "early_return", "tuple_state"]
 
 
 def sin_loop(x, n):

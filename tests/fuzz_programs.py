@@ -58,6 +58,7 @@ class Gen:
         self.arrays = set()
         self.dicts = {}  # name -> keys it surely has
         self.grids = set()  # lists of two lists of two numbers
+        self.tuples = set()  # tuples of two numbers, rebound (carried through loops)
         self.uses_helper = False
         self.uses_pair = False
         self.nested = False  # f defines `inner` (its calls are inlined)
@@ -128,12 +129,13 @@ class Gen:
         """A block that may not run: what it adds to containers is not counted on."""
         lists, dicts, arrays = dict(self.lists), {k: set(v) for k, v in self.dicts.items()}, \
             set(self.arrays)
-        grids = set(self.grids)
+        grids, tuples = set(self.grids), set(self.tuples)
         lines = self.block(indent, n)
         self.lists = {k: min(v, self.lists.get(k, 0)) for k, v in lists.items()}
         self.dicts = {k: v & self.dicts.get(k, set()) for k, v in dicts.items()}
         self.arrays = arrays
         self.grids = grids
+        self.tuples = tuples
         return lines
 
     def stmt(self, indent):
@@ -189,10 +191,13 @@ class Gen:
         if k < 0.12 or not (self.lists or self.arrays or self.dicts):
             return self.new_container(indent)
         kinds = [("list", n) for n in self.lists] + [("array", n) for n in self.arrays] + \
-            [("dict", n) for n in self.dicts] + [("grid", n) for n in self.grids]
+            [("dict", n) for n in self.dicts] + [("grid", n) for n in self.grids] + \
+            [("tuple", n) for n in sorted(self.tuples)]
         kind, n = self.r.choice(kinds)
         if kind == "grid":
             return self.grid_op(indent, n)
+        if kind == "tuple":
+            return self.tuple_op(indent, n)
         if kind == "list":
             return self.list_op(indent, n)
         if kind == "array":
@@ -201,6 +206,10 @@ class Gen:
 
     def new_container(self, indent):
         k = self.r.random()
+        if k < 0.08:  # a tuple of numbers, rebound from its own items (a loop carries it)
+            n = self.fresh(self.r.choice(["pt", "bpt"]))
+            self.tuples.add(n)
+            return [f"{indent}{n} = ({self.expr(1)}, {self.expr(1)})"]
         if k < 0.45:
             n = self.fresh(self.r.choice(["ys", "bys", "_t"]))
             size = self.r.randint(0, 3)
@@ -315,6 +324,16 @@ class Gen:
         row = self.fresh("row")
         return [f"{indent}for {row} in {n}:",
                 f"{indent}    {target} = {target} * 0.5 + math.sin({row}[{j}])"]
+
+    def tuple_op(self, indent, n):
+        target = self.r.choice(self.locals + self.params)
+        k = self.r.random()
+        if k < 0.5:
+            return [f"{indent}{n} = ({n}[1] * 0.5 + {self.expr(1)}, math.sin({n}[0]))"]
+        if k < 0.8:
+            return [f"{indent}{target} = {n}[0] * {self.expr(1)} + {n}[1]"]
+        other = self.r.choice([v for v in self.locals + self.params if v != target])
+        return [f"{indent}{target}, {other} = {n}"]
 
     def dict_op(self, indent, n):
         k = self.r.random()
