@@ -665,11 +665,13 @@ def _(g, ans, a, b):
 
 
 @adjoint(np.maximum, elementwise=True)
+@adjoint(np.fmax, elementwise=True)
 def _(g, ans, a, b):
     return g * share_max(a, b), g * share_max(b, a)
 
 
 @adjoint(np.minimum, elementwise=True)
+@adjoint(np.fmin, elementwise=True)
 def _(g, ans, a, b):
     return g * share_max(b, a), g * share_max(a, b)
 
@@ -682,16 +684,6 @@ def _(g, ans, a, b):
 @adjoint(np.logaddexp2, elementwise=True)
 def _(g, ans, a, b):
     return g * np.exp2(a - ans), g * np.exp2(b - ans)
-
-
-@adjoint(np.fmax, elementwise=True)
-def _(g, ans, a, b):
-    return g * share_max(a, b), g * share_max(b, a)
-
-
-@adjoint(np.fmin, elementwise=True)
-def _(g, ans, a, b):
-    return g * share_max(b, a), g * share_max(a, b)
 
 
 @adjoint(np.remainder, elementwise=True)

@@ -196,20 +196,30 @@ def test_refusals_name_the_line_and_the_arguments_are_checked():
     assert value == sin_loop(0.3, 4) and tangent == 0.0
 
 
-def test_random_programs_forward_equals_reverse(tmp_path_factory):
-    """The fuzzer's feature programs (names that look generated, keyword arguments,
-    containers, aliases, in-place operators, loops, calls): jvp along a random direction
-    equals the reverse gradient's dot product with it, and the value is f's."""
+def _feature_programs(tmp_path_factory, start: int, count: int):
+    """``(seed, f, value_and_grad of f)`` for the fuzzer's feature programs of these seeds
+    whose gradient is not refused."""
     import test_fuzz
     from fuzz_programs import generate
 
-    exact = 0
-    for seed in range(1000, 1000 + int(os.environ.get("S2SAD_FORWARD_FUZZ", "120"))):
+    for seed in range(start, start + count):
         f, _ = test_fuzz.load(tmp_path_factory, seed, generate(seed, True))
         try:
             g = s2sad.value_and_grad(f, wrt=(0, 1))
         except S2SADError:
             continue
+        yield seed, f, g
+
+
+def test_random_programs_forward_equals_reverse(tmp_path_factory):
+    """The fuzzer's feature programs (names that look generated, keyword arguments,
+    containers, aliases, in-place operators, loops, calls): jvp along a random direction
+    equals the reverse gradient's dot product with it, and the value is f's."""
+    import test_fuzz
+
+    exact = 0
+    count = int(os.environ.get("S2SAD_FORWARD_FUZZ", "120"))
+    for seed, f, g in _feature_programs(tmp_path_factory, 1000, count):
         rng = np.random.default_rng(seed)
         for point in test_fuzz.points(seed):
             try:
@@ -609,15 +619,10 @@ def test_random_programs_hvp_matches_differences_of_the_gradient(tmp_path_factor
     import math
 
     import test_fuzz
-    from fuzz_programs import generate
 
     exact = 0
-    for seed in range(2000, 2000 + int(os.environ.get("S2SAD_HVP_FUZZ", "60"))):
-        f, _ = test_fuzz.load(tmp_path_factory, seed, generate(seed, True))
-        try:
-            g = s2sad.value_and_grad(f, wrt=(0, 1))
-        except S2SADError:
-            continue
+    count = int(os.environ.get("S2SAD_HVP_FUZZ", "60"))
+    for seed, f, g in _feature_programs(tmp_path_factory, 2000, count):
         rng = np.random.default_rng(seed)
         for point in test_fuzz.points(seed):
             try:
