@@ -173,6 +173,18 @@ def tuple_state(x, n, k):
     return t[0] + t[1]
 
 
+def iterated_then_grown(x, n, k):
+    # the list is read through an iterator before the loop that grows it: the loop's state
+    # is the list alone (names that merely shared its memory were once saved too)
+    ys = [x, x * 0.5]
+    s = 0.0
+    for i, y in enumerate(reversed(ys)):
+        s = s + y * (i + 1)
+    for _t in checkpointed(range(n), snapshots=k):
+        ys.append(math.sin(ys[-1]) + s * 0.1)
+    return sum(ys)
+
+
 PROGRAMS = {
     "pendulum": (pendulum, lambda: (0.8, 2.0)),
     "path_array": (path_array, lambda: (0.3,)),
@@ -191,6 +203,7 @@ PROGRAMS = {
     "early_return": (early_return, lambda: (0.4,)),
     "early_container": (early_container, lambda: (0.4,)),
     "tuple_state": (tuple_state, lambda: (0.4,)),
+    "iterated_then_grown": (iterated_then_grown, lambda: (0.4,)),
 }
 # the programs the Wasm backend compiles (numbers, arrays written element by element)
 WASM = ["pendulum", "outer_rebound", "nested", "calls", "bound_late", "stepped", "path_fixed",
