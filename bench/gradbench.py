@@ -122,8 +122,51 @@ def main() -> None:
             except Exception as exc:  # noqa: BLE001 (a peer that cannot run: why)
                 cells.append(f"fails: {type(exc).__name__}")
         rows_out.append(f"| {label} | " + " | ".join(cells) + " |")
+    rows_out.append(ht_row())
     print("gradient time / NumPy primal time (best of 5), one run")
     print("\n".join(rows_out))
+
+
+def ht_row() -> str:
+    """Hand tracking's Jacobian (26 columns by forward mode, as the tool computes it) over a
+    synthetic model of the real one's size (22 bones, 544 vertices, 100 points), beside
+    autograd's ``jacobian`` and JAX's ``jacfwd`` of the same code."""
+    from s2sad.gradbench import ht
+
+    rng = np.random.default_rng(7)
+    nbones, nverts, npts = 22, 544, 100
+    rel = np.tile(np.eye(4), (nbones, 1, 1))
+    rel[:, :3, :] += 0.1 * rng.standard_normal((nbones, 3, 4))
+    params = (nbones, np.arange(-1, nbones - 1, dtype=np.int32), rel, rel.copy(),
+              np.hstack([rng.standard_normal((nverts, 3)), np.ones((nverts, 1))]),
+              rng.random((nverts, nbones)), False, rng.standard_normal((npts, 3)),
+              rng.integers(0, nverts, npts).astype(np.int32))
+    theta = 0.3 * rng.standard_normal(26)
+    primal = best(lambda: ht.hand_objective(theta, *params))
+    want = ht._jacobian((ht.hand_objective, theta, params))
+    cells = [f"{primal * 1e3:.2f} ms",
+             f"{best(lambda: ht._jacobian((ht.hand_objective, theta, params))) / primal:.2f}"]
+    for peer in ("autograd", "jax"):
+        try:
+            if peer == "autograd":
+                import autograd
+                import autograd.numpy as anp
+
+                pj = autograd.jacobian(load_as("ht", anp).hand_objective, 0)
+            else:
+                import jax
+                import jax.numpy as jnp
+
+                jax.config.update("jax_enable_x64", True)
+                pj = jax.jacfwd(load_as("ht", jnp).hand_objective, 0)
+            got = np.asarray(pj(theta, *params)).reshape(want.shape)
+            flag = "" if np.allclose(got, want, rtol=1e-6, atol=1e-9) else \
+                " (DISAGREES with s2sad)"
+            cells.append(f"{best(lambda: pj(theta, *params), 3) / primal:.2f}{flag}")
+        except Exception as exc:  # noqa: BLE001 (a peer that cannot run: why)
+            cells.append(f"fails: {type(exc).__name__}")
+    cells.append("fails (as jax eager)" if cells[-1].startswith("fails") else "not run")
+    return "| ht Jacobian (simple, 26 columns, 100 points) | " + " | ".join(cells) + " |"
 
 
 if __name__ == "__main__":

@@ -223,3 +223,56 @@ def test_ba_against_central_differences():
     assert jac["cols"][:15] == list(range(11)) + [BA_NCAMPARAMS * n + i for i in range(3)] + \
         [BA_NCAMPARAMS * n + 3 * m]
     assert jac["vals"][-1] == pytest.approx(-2 * w)  # the last w_err block
+
+
+def _hand(rng, complicated):
+    """A random hand model of GradBench's shape (22 bones in a chain, homogeneous vertex
+    positions, skinning weights) and an ht input for it."""
+    nbones, nverts, npts = 22, 9, 5
+    rel = np.tile(np.eye(4), (nbones, 1, 1))
+    rel[:, :3, :] += 0.1 * rng.standard_normal((nbones, 3, 4))
+    inv = np.tile(np.eye(4), (nbones, 1, 1))
+    inv[:, :3, :] += 0.1 * rng.standard_normal((nbones, 3, 4))
+    positions = np.hstack([rng.standard_normal((nverts, 3)), np.ones((nverts, 1))])
+    model = {"bone_count": nbones, "bone_names": [f"b{k}" for k in range(nbones)],
+             "parents": list(range(-1, nbones - 1)), "base_relatives": rel.tolist(),
+             "inverse_base_absolutes": inv.tolist(), "base_positions": positions.tolist(),
+             "weights": rng.random((nverts, nbones)).tolist(),
+             "triangles": rng.integers(0, nverts, (6, 3)).tolist(), "is_mirrored": False}
+    data = {"model": model, "correspondences": rng.integers(0, 6 if complicated else nverts,
+                                                           npts).tolist(),
+            "points": rng.standard_normal((npts, 3)).tolist()}
+    us = rng.random((npts, 2)).tolist() if complicated else []
+    return {"theta": (0.3 * rng.standard_normal(26)).tolist(), "data": data, "us": us,
+            "min_runs": 1, "min_seconds": 0}
+
+
+@pytest.mark.parametrize("complicated", [False, True])
+def test_ht_against_central_differences(complicated):
+    """Hand tracking: the residuals, and the Jacobian laid out as the PyTorch tool lays it
+    out (the complicated variant: each point's two us columns, then theta's), against
+    central differences of the objective."""
+    from s2sad.gradbench import ht
+
+    inp = _hand(np.random.default_rng(5 + complicated), complicated)
+    out = session({"kind": "define", "module": "ht"},
+                  {"kind": "evaluate", "module": "ht", "function": "objective", "input": inp},
+                  {"kind": "evaluate", "module": "ht", "function": "jacobian", "input": inp})
+    f, inputs, params = ht._prepare(inp)
+    err = np.asarray(out[1]["output"])
+    np.testing.assert_allclose(err, f(inputs, *params).ravel(), rtol=1e-13)
+    jac = np.asarray(out[2]["output"])
+    h = 1e-6
+    fd = np.stack([(f(inputs + h * e, *params) - f(inputs - h * e, *params)).ravel() / (2 * h)
+                   for e in np.eye(inputs.size)], axis=1)
+    if complicated:
+        npts = len(inp["us"])
+        assert jac.shape == (3 * npts, 2 + 26)
+        for i in range(npts):
+            np.testing.assert_allclose(jac[3 * i:3 * i + 3, :2], fd[3 * i:3 * i + 3,
+                                                                    2 * i:2 * i + 2],
+                                       rtol=1e-6, atol=1e-8)
+        fd = fd[:, 2 * npts:]
+        jac = jac[:, 2:]
+    assert jac.shape == (err.size, 26)
+    np.testing.assert_allclose(jac, fd, rtol=1e-6, atol=1e-8)
