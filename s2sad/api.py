@@ -60,6 +60,9 @@ def guess_kinds(f: Callable, params: list[str]) -> dict:
     """The kinds ``f``'s parameters most likely have, read off its source (numbers unless
     the source shows a list, an array or a container)."""
     fir = parse_function(f)
+    cached = fir.meta.get("guessed")  # (the IR is cached: a closure made again reads it)
+    if cached is not None and cached[0] == params:
+        return dict(cached[1])
     out = {p: kinds.FLOAT for p in params}
     for node in ir.walk_block(fir.body):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
@@ -78,7 +81,9 @@ def guess_kinds(f: Callable, params: list[str]) -> dict:
     for p in fir.meta.get("mutated", {}):  # assigned into: most likely an array
         if out.get(p) == kinds.OBJECT:
             out[p] = kinds.Array(None)
-    return {p: k for p, k in out.items() if k != kinds.OBJECT}
+    guessed = {p: k for p, k in out.items() if k != kinds.OBJECT}
+    fir.meta["guessed"] = (list(params), guessed)
+    return dict(guessed)
 
 
 def _arrays_but_defaults(f: Callable, params: list[str]) -> dict:
@@ -187,6 +192,30 @@ def _make_nested(g: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Call
 
 def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool,
           memory: int | str | None = None) -> Callable:
+    """The gradient of ``f``: one per function and options (``s2sad.grad(g)`` written in a
+    loop, or in a function called often, is made once)."""
+    if verbose:
+        return _build(f, wrt, verbose, with_value, memory)
+    key = (f, with_value, wrt, memory)
+    try:
+        fn = _MADE.pop(key, None)
+    except TypeError:  # (an unhashable wrt)
+        return _build(f, wrt, verbose, with_value, memory)
+    if fn is None:
+        fn = _build(f, wrt, verbose, with_value, memory)
+        while len(_MADE) >= _MADE_KEPT:
+            _MADE.pop(next(iter(_MADE)))
+    _MADE[key] = fn  # (the most recent last)
+    return fn
+
+
+# (f, with value, wrt, memory) -> the gradient made: the last few, reused
+_MADE: dict = {}
+_MADE_KEPT = 64
+
+
+def _build(f: Callable, wrt: Wrt, verbose: bool, with_value: bool,
+           memory: int | str | None = None) -> Callable:
     from .checkpoint import parse_memory
     from .nested import derivative_recipe
 

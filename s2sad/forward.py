@@ -428,6 +428,8 @@ class Forwarder(Reverser):
                 return None
             return call(gast.Attribute(value=self.tan(base), attr="pop", ctx=gast.Load()),
                         *[clone(a) for a in value.args])
+        if kind == "rule" and op.primitive in rules.LINEAR_HELPERS:
+            kind = "helper"  # (a helper with a reverse rule: multilinear all the same)
         if kind == "rule":
             if not any(self.tan(a) is not None for a in op.operands):
                 return None

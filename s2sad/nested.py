@@ -29,6 +29,8 @@ def derivative_recipe(obj: Any) -> tuple | None:
     ``value_and_grad``, Python backend), else None."""
     from .pickling import Built
 
+    if isinstance(obj, InnerJvp):
+        return obj.recipe
     if not isinstance(obj, Built):
         return None
     recipe = getattr(obj, "recipe", None)
@@ -55,6 +57,8 @@ def source_function(g: Any, arg_kinds: tuple) -> Callable:
     from .transform import transform, wrt_names
 
     maker, f, wrt = derivative_recipe(g)
+    if maker == "jvp":
+        return _jvp_source(g, arg_kinds)
     cache = g.__dict__.setdefault("_s2sad_sources", {})
     made = cache.get(arg_kinds)
     if made is not None:
@@ -99,3 +103,67 @@ def source_for_call(g: Any, arg_kinds: list) -> Callable:
     for p in params[len(full):]:
         full.append(kinds.value_kind(p.default) if p.default is not p.empty else kinds.OBJECT)
     return source_function(g, tuple(full))
+
+
+# -- derivatives taken inside the function being differentiated -----------------------------
+
+class InnerJvp:
+    """``s2sad.jvp(g, primals, tangents)`` written inside a function being differentiated, as
+    one function of ``(*primals, *tangents)`` returning ``(value, tangent)``; ``g`` takes
+    ``len(primals)`` parameters first (then a lifted function's captured values, whose
+    tangents are zero)."""
+
+    def __init__(self, f: Callable, n: int) -> None:
+        self.recipe = ("jvp", f, n)
+        self.__name__ = f"jvp_{f.__name__}"
+        self.__doc__ = f"jvp of {f.__name__} (s2sad), taken inside a differentiated function"
+
+    def __call__(self, *args: Any) -> tuple:
+        from .api import jvp
+
+        f, n = self.recipe[1], self.recipe[2]
+        count = len(inspect.signature(f).parameters)
+        primals, tangents = args[:count], args[count:]
+        return jvp(f, primals, tuple(tangents) + (0.0,) * (count - n))
+
+
+def _jvp_source(g: InnerJvp, arg_kinds: tuple) -> Callable:
+    """``def jvp_g(x, y, dx, dy): return g_jvp(x, y, dx, dy)`` for arguments of ``arg_kinds``:
+    the forward transformation of ``g`` (tangents of its float arguments) as a function with
+    source, which a caller's transformation reads like user code."""
+    from . import kinds
+    from .api import _varies
+    from .transform import transform_forward
+
+    _, f, n = g.recipe
+    cache = g.__dict__.setdefault("_s2sad_sources", {})
+    if arg_kinds in cache:
+        return cache[arg_kinds]
+    if derivative_recipe(f) is not None:
+        f = source_function(f, arg_kinds)
+    params = list(inspect.signature(f).parameters)
+    taken = set(params)
+    tangents = []
+    for p in params[:n]:
+        d = "d" + p
+        while d in taken:
+            d = "d" + d
+        taken.add(d)
+        tangents.append(d)
+    kinds_of = dict(zip(params, arg_kinds))
+    # (a kind not known yet -- a pass of the kinds' fixed point -- may be a float)
+    varied = [p for p in params[:n] if _varies(kinds_of.get(p)) or
+              kinds_of.get(p) in (None, kinds.OBJECT)]
+    if not varied:
+        raise S2SADError(f"jvp of {f.__name__} inside a differentiated function: no argument "
+                         "carries a derivative", hint="give floats or float arrays")
+    ft = transform_forward(f, varied, kinds=kinds_of)
+    callee = ft.name + ("_" if ft.name in taken else "")
+    passed = [tangents[params.index(p)] for p in varied]
+    name = f"jvp_{f.__name__}"
+    source = (f"def {name}({', '.join(params + tangents)}):\n"
+              f"    return {callee}({', '.join(params + passed)})\n")
+    fn = compile_function(source, name, {}, {callee: ft.jvp})
+    fn.__doc__ = g.__doc__
+    cache[arg_kinds] = fn
+    return fn

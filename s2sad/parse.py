@@ -114,12 +114,16 @@ class FunctionIR:
         path = self._path(node)
         if path is None:
             return MISSING
+        if path[0] == "made":  # a derivative taken inside (nested.inner_derivatives)
+            return self.meta["made"][path[1]]
         obj = self._lookup(path)
         self.reads.setdefault(path, obj)
         return obj
 
     def _path(self, node) -> tuple | None:
         if isinstance(node, gast.Name):
+            if node.id in self.meta.get("made", ()):
+                return ("made", node.id)
             if node.id in self.locals:
                 return None
             if node.id in self.func.__code__.co_freevars:
@@ -333,12 +337,20 @@ def _parse_function(f: Callable) -> FunctionIR:
     # inspect.Signature.bind orders a call's arguments
     params = [a.id for a in list(getattr(args, "posonlyargs", None) or []) + args.args
               + list(args.kwonlyargs)]
+    lifted = getattr(f, "__s2sad_lifted__", ())  # a def of another function's, lifted
+    if lifted:
+        args.args = list(args.args) + [gast.Name(id=e, ctx=gast.Param(), annotation=None,
+                                                  type_comment=None) for e in lifted]
+        params += list(lifted)
     closure = cell_contents(f)
     local_names = set(params) | _assigned_names(fdef.body)
     # every generated name (temporaries, flags, adjoints...) is none of the function's own
     namer = Namer(ir.function_names(fdef))
     fir = FunctionIR(f, fdef.name, params, [], filename, firstline, file_lines, closure,
                      local_names, namer)
+    from .inner import inner_derivatives
+
+    inner_derivatives(fir, fdef)  # s2sad.grad(g)(x) and s2sad.jvp(g, ...) written in f
     nested = _nested_functions(fir, fdef.body)
     fir.meta["nested"] = nested
     _Unstar(fdef).visit(fdef)  # f(*[a, b]), (*shape, 1), **{"k": v}: calls and sums

@@ -45,7 +45,8 @@ class Reverser(Planning, Taping, Checkpointing, Sweeps):
         self.wrt = wrt
         self.ctx = context
         self.names = fir.namer.copy()  # the cached IR's namer stays as parse left it
-        self.injected: dict[str, Any] = {}
+        # (the derivatives f takes inside, made at parse: the generated code calls them too)
+        self.injected: dict[str, Any] = dict(fir.meta.get("made", {}))
         self.callee_names: dict[str, Any] = {}  # names of callee adjoints -> the functions
         # a parameter of no known kind may hold anything (OBJECT, not "nothing yet")
         param_kinds = {p: (param_kinds or {}).get(p) or kinds.OBJECT for p in fir.params}

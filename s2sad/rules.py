@@ -551,6 +551,7 @@ from .runtime import (  # noqa: E402
     tile_grad,
     to_structure,
     unbroadcast,
+    unfill,
     unreduce,
     unsort,
     unstack,
@@ -1268,6 +1269,12 @@ def _(g, ans, cotangent, x, axis=None, keepdims=False):
 nondifferentiable(clip_mask, clipped_below, clipped_above, count, share_max,
                   linspace_weights)
 
+# (a gradient of a gradient through sum: the adjoint of its adjoint)
+@adjoint(fill_like)
+def _(g, ans, xs, v):
+    return None, unfill(g, v)
+
+
 #: helpers of generated code that are multilinear in some arguments (first list), read others
 #: only for their shape or as a mask (constants for a derivative), and need the rest (second
 #: list) to carry no derivative.  Forward mode maps tangents through them (a Hessian-vector
@@ -1280,6 +1287,6 @@ LINEAR_HELPERS: dict = {
     max_grad: ((0,), ()), untranspose: ((0,), ()),
     split_like: ((0,), ()), unstack: ((0,), ()), to_structure: ((0,), ()),
     concat_grad: ((0,), ()), repeat_grad: ((0,), ()), unsort: ((0,), ()),
-    fill_like: ((1,), ()), var_grad: ((0, 1), ()), solve_grad_b: ((0,), (1,)),
+    fill_like: ((1,), ()), unfill: ((0,), ()), var_grad: ((0, 1), ()), solve_grad_b: ((0,), (1,)),
     saved_item: ((0,), ()),  # (the old item of a dict: of the tangent dict, too)
 }

@@ -788,6 +788,17 @@ def fill_like(xs: Any, g: Any) -> Any:
     return [g] * len(xs)
 
 
+def unfill(g: Any, v: Any) -> Any:
+    """The cotangent of ``v`` in ``fill_like(xs, v)`` (a gradient of a gradient through
+    ``sum``): the cotangents of every element, summed back to ``v``'s shape."""
+    if isinstance(g, np.ndarray):
+        return unbroadcast(g, v)
+    total = 0.0
+    for gi in g:
+        total = total + gi
+    return unbroadcast(total, v) if isinstance(total, np.ndarray) else total
+
+
 # -- lists and dicts: the adjoint of a list mirrors it; the tape undoes changes ---------------
 
 

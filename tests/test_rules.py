@@ -186,6 +186,9 @@ SPECS = {
     rules._log: [(rules._log, scalar(0.1, 5), {}, (0,)), (rules._log, unary(0.1, 5), {}, (0,))],
     rt.copy_of: [(rt.copy_of, unary(), {}, (0,))],
     rt.fresh_copy: [(rt.fresh_copy, unary(), {}, (0,))],
+    # (the adjoint of sum's adjoint: a gradient of a gradient through sum)
+    rt.fill_like: [(rt.fill_like, st.tuples(A((4,)), F()), {}, (1,)),
+                   (rt.fill_like, st.tuples(A((3, 2)), A((2,))), {}, (1,))],
     rt.add: [(rt.add, st.tuples(F(), F()), {}, (0, 1)), (rt.add, st.tuples(MAT, MAT), {},
                                                          (0, 1))],
     rt.unbroadcast: [(rt.unbroadcast, st.tuples(A((3, 4)), A((4,))), {}, (0,)),

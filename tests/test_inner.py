@@ -1,0 +1,178 @@
+"""Derivatives taken inside the function being differentiated (``s2sad.grad(g)(x)``,
+``dg = s2sad.grad(g)``, ``value_and_grad``, ``s2sad.jvp(g, ...)``, of module-level functions
+and of functions defined inside, closures included): the next order, in every combination
+of modes, against analytic derivatives and central differences; the refusals."""
+
+import math
+
+import pytest
+
+import s2sad
+from s2sad import S2SADError
+
+
+def central(f, x, h=1e-5):
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def cube(x):
+    return x * x * x
+
+
+def inline_grad(x):
+    return s2sad.grad(cube)(x) * x  # 3 x^3
+
+
+def bound_grad(x):
+    dcube = s2sad.grad(cube)
+    y = dcube(x) + dcube(2.0 * x)  # 3 x^2 + 12 x^2
+    return y * x
+
+
+def with_value(x):
+    v, d = s2sad.value_and_grad(cube)(x)
+    return v * d  # 3 x^5
+
+
+def forward_inside(x):
+    return s2sad.jvp(cube, (x,), (1.0,))[1] * x  # 3 x^3
+
+
+def closure(w):
+    def p(x):
+        return math.sin(w * x)
+
+    return s2sad.grad(p)(w)  # w cos(w^2)
+
+
+def closure_jvp(w):
+    def p(x):
+        return math.sin(w * x)
+
+    return s2sad.jvp(p, (w,), (1.0,))[1]
+
+
+def late_binding(w):
+    a = w
+
+    def p(x):
+        return a * x * x
+
+    dp = s2sad.grad(p)
+    a = 2.0 * w  # read when dp is called, as the closure reads it
+    return dp(w)  # 2 a w = 4 w^2
+
+
+def two_parameters(w):
+    charges = [(1.0, w), (2.0, 0.5)]
+
+    def potential(x, y):
+        return sum(1.0 / math.hypot(x - cx, y - cy) for cx, cy in charges)
+
+    gx, gy = s2sad.grad(potential, wrt=(0, 1))(0.3, 0.2)
+    return gx * gx + gy * w
+
+
+def _two_parameters_exact(w):
+    gx = gy = 0.0
+    for cx, cy in [(1.0, w), (2.0, 0.5)]:
+        r3 = math.hypot(0.3 - cx, 0.2 - cy) ** 3
+        gx -= (0.3 - cx) / r3
+        gy -= (0.2 - cy) / r3
+    return gx * gx + gy * w
+
+
+def in_a_loop(w):
+    def p(x):
+        return w * x * x
+
+    x = 1.0
+    for _ in range(5):
+        x = x - 0.1 * s2sad.grad(p)(x)
+    return x  # (1 - 0.2 w)^5
+
+
+ANALYTIC = [
+    (inline_grad, lambda x: 9 * x * x),
+    (bound_grad, lambda x: 45 * x * x),
+    (with_value, lambda x: 15 * x ** 4),
+    (forward_inside, lambda x: 9 * x * x),
+    (closure, lambda w: math.cos(w * w) - 2 * w * w * math.sin(w * w)),
+    (closure_jvp, lambda w: math.cos(w * w) - 2 * w * w * math.sin(w * w)),
+    (late_binding, lambda w: 8 * w),
+    (in_a_loop, lambda w: -5 * 0.2 * (1 - 0.2 * w) ** 4),
+]
+
+
+@pytest.mark.parametrize("f, exact", ANALYTIC, ids=[f.__name__ for f, _ in ANALYTIC])
+def test_every_mode_over_a_derivative_taken_inside(f, exact):
+    for x in (0.7, -1.3):
+        want = exact(x)
+        assert s2sad.grad(f)(x) == pytest.approx(want, rel=1e-10)
+        assert s2sad.jvp(f, (x,), (1.0,))[1] == pytest.approx(want, rel=1e-10)
+        assert central(f, x) == pytest.approx(want, rel=1e-6)
+
+
+def test_a_closure_over_a_list_of_tuples_against_differences():
+    w = 0.4
+    assert two_parameters(w) == pytest.approx(_two_parameters_exact(w), rel=1e-12)
+    want = central(_two_parameters_exact, w)
+    assert s2sad.grad(two_parameters)(w) == pytest.approx(want, rel=1e-7)
+    assert s2sad.jvp(two_parameters, (w,), (1.0,))[1] == pytest.approx(want, rel=1e-7)
+
+
+def test_the_function_differentiated_inside_is_not_changed():
+    before = dict(closure.__dict__), closure.__code__
+    s2sad.grad(closure)(0.5)
+    assert (dict(closure.__dict__), closure.__code__) == before
+
+
+def test_grad_made_again_and_again_is_made_once():
+    assert s2sad.grad(cube) is s2sad.grad(cube)
+    assert s2sad.grad(cube, wrt=0) is not s2sad.grad(cube, wrt="x")  # (options as given)
+    assert s2sad.value_and_grad(cube) is not s2sad.grad(cube)
+
+
+def grad_of_a_lambda(x):
+    return s2sad.grad(lambda y: y * y)(x)
+
+
+def grad_with_options(x):
+    return s2sad.grad(cube, verbose=True)(x)
+
+
+def grad_as_a_value(x):
+    dcube = s2sad.grad(cube)
+    fs = [dcube]
+    return fs[0](x)
+
+
+def sibling_call(x):
+    def q(y):
+        return y * y
+
+    def p(y):
+        return q(y) + y
+
+    return s2sad.grad(p)(x)
+
+
+def jvp_of_a_tuple_name(x):
+    xs = (x,)
+    return s2sad.jvp(cube, xs, (1.0,))[1]
+
+
+REFUSED = [
+    (grad_of_a_lambda, "lambda"),
+    (grad_with_options, "verbose="),
+    (grad_as_a_value, "the gradient 'dcube' used as a value"),
+    (sibling_call, "calls 'q' defined here too"),
+    (jvp_of_a_tuple_name, "primals and tangents written out"),
+]
+
+
+@pytest.mark.parametrize("f, message", REFUSED, ids=[f.__name__ for f, _ in REFUSED])
+def test_what_is_refused_names_the_construct_and_the_line(f, message):
+    with pytest.raises(S2SADError, match=message) as info:
+        s2sad.grad(f)(0.5)
+    assert info.value.filename == __file__ and info.value.lineno
