@@ -125,6 +125,24 @@ def main() -> None:
     rows_out.append(ht_row())
     print("gradient time / NumPy primal time (best of 5), one run")
     print("\n".join(rows_out))
+    print()
+    print(nested_table())
+
+
+def nested_table() -> str:
+    """particle and saddle (nested AD): each variant's whole run (the descent to the
+    answer GradBench expects), seconds, after a warm-up."""
+    from s2sad.gradbench import particle, saddle
+
+    lines = ["| eval (whole run, s) | rr | ff | fr | rf |", "|---|---|---|---|---|"]
+    for label, module, arg in (("particle (w0 = 0)", particle, 0.0),
+                               ("saddle (start 1, 1)", saddle, (1.0, 1.0))):
+        module.warm_up()
+        run = module.particle if module is particle else module.saddle
+        cells = [f"{best(lambda m=m: run(arg, m[0], m[1]), 1):.2f}"
+                 for m in ("rr", "ff", "fr", "rf")]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def ht_row() -> str:

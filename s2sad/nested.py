@@ -115,16 +115,16 @@ class InnerJvp:
 
     def __init__(self, f: Callable, n: int) -> None:
         self.recipe = ("jvp", f, n)
+        self.count = len(inspect.signature(f).parameters)
         self.__name__ = f"jvp_{f.__name__}"
         self.__doc__ = f"jvp of {f.__name__} (s2sad), taken inside a differentiated function"
 
     def __call__(self, *args: Any) -> tuple:
-        from .api import jvp
+        # (the forward transformation for these arguments' kinds, called directly)
+        from .kinds import value_kind
 
-        f, n = self.recipe[1], self.recipe[2]
-        count = len(inspect.signature(f).parameters)
-        primals, tangents = args[:count], args[count:]
-        return jvp(f, primals, tuple(tangents) + (0.0,) * (count - n))
+        key = tuple(value_kind(a) for a in args[:self.count])
+        return _jvp_source(self, key)(*args)
 
 
 def _jvp_source(g: InnerJvp, arg_kinds: tuple) -> Callable:
