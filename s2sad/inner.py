@@ -55,6 +55,12 @@ def inner_derivatives(fir: Any, fdef: Any) -> None:
             if g.id not in lifted:
                 lifted[g.id] = _lift(fir, defs[g.id], defs)
             return lifted[g.id]
+        if isinstance(g, gast.Lambda):  # s2sad.grad(lambda y: ...)(x): a def of its own
+            node = ir.at(gast.FunctionDef(
+                name=fir.namer.fresh("anonymous", "function"), args=g.args,
+                body=[ir.at(gast.Return(value=g.body), g)], decorator_list=[], returns=None,
+                type_comment=None, type_params=[]), g)
+            return _lift(fir, node, defs)
         obj = fir.resolve(g) if isinstance(g, (gast.Name, gast.Attribute)) and \
             not fir.is_local(g) else None
         if isinstance(obj, types.FunctionType) or derivative_recipe(obj) is not None:
@@ -164,24 +170,34 @@ def inner_derivatives(fir: Any, fdef: Any) -> None:
 def _lift(fir: Any, node: Any, defs: dict) -> tuple:
     """The ``def`` ``node`` of the function ``fir`` parses, as a function of its own: the
     enclosing function's variables it reads become parameters after its own (the returned
-    names, passed at each call).  Compiled at the user's file and lines, so that its
-    transformation reads and reports the user's source."""
-    own = {a.id for a in ir.walk(node.args) if isinstance(a, gast.Name)}
-    stored = {n.id for n in ir.walk_block(node.body) if isinstance(n, gast.Name)
-              and isinstance(n.ctx, (gast.Store, gast.Del))}
+    names, passed at each call), and the other defs of ``fir`` it calls (``defs``; in turn)
+    are defined at the start of its body.  Compiled at the user's file and lines, so that
+    its transformation reports the user's source."""
+    called: list = []  # the defs of fir's it calls, in turn
+    todo = [node]
+    while todo:
+        for n in ir.walk_block(todo.pop().body):
+            if isinstance(n, gast.Name) and n.id in defs and n.id != node.name and \
+                    defs[n.id] not in called:
+                called.append(defs[n.id])
+                todo.append(defs[n.id])
     enclosing = set(fir.locals) | set(fir.func.__code__.co_freevars)
     extras: list[str] = []
-    for n in ir.walk_block(node.body):
-        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and \
-                n.id not in own and n.id not in stored:
-            if n.id in defs:
-                raise fir.error(f"unsupported construct: the function '{node.name}', "
-                                f"differentiated here, calls '{n.id}' defined here too", n,
-                                f"define {n.id} at module level")
-            if n.id in enclosing and n.id not in extras:
+    for d in [node] + called:
+        own = {a.id for a in ir.walk(d.args) if isinstance(a, gast.Name)}
+        stored = {n.id for n in ir.walk_block(d.body) if isinstance(n, gast.Name)
+                  and isinstance(n.ctx, (gast.Store, gast.Del))}
+        for n in ir.walk_block(d.body):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and \
+                    n.id not in own and n.id not in stored and n.id not in defs and \
+                    n.id in enclosing and n.id not in extras:
                 extras.append(n.id)
+    if called:
+        node = ir.clone(node)
+        node.body = [ir.clone(d) for d in reversed(called)] + node.body
+    node = ir.clone(node)
+    node.decorator_list = []
     copy = ir.clone(node)
-    copy.decorator_list = []
     copy.args.args = list(copy.args.args) + [
         gast.Name(id=e, ctx=gast.Param(), annotation=None, type_comment=None) for e in extras]
     tree = gast.gast_to_ast(gast.Module(body=[copy], type_ignores=[]))
@@ -192,4 +208,6 @@ def _lift(fir: Any, node: Any, defs: dict) -> tuple:
     fn = namespace[node.name]
     fn.__qualname__ = f"{fir.func.__qualname__}.<locals>.{node.name}"
     fn.__s2sad_lifted__ = tuple(extras)
+    # (parse reads this def, at the user's lines, not the file: a lambda has no def there)
+    fn.__s2sad_def__ = (node, fir.filename, fir.firstline, fir.file_lines)
     return fn, tuple(extras)

@@ -193,6 +193,35 @@ def _source_of(f: Callable) -> tuple[str, str, int, list[str]]:
     return textwrap.dedent("".join(lines)), filename, firstline, file_lines
 
 
+def _lambda_def(f: Callable) -> tuple:
+    """A lambda as ``def anonymous(params): return body`` (the ``__s2sad_def__`` form: the
+    node, at the lines of the file it is in), found in its file by its line and parameters;
+    refused when its line holds several such lambdas."""
+    code = f.__code__
+    filename, line = code.co_filename, code.co_firstlineno
+    lines = linecache.getlines(filename)
+    params = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    try:
+        tree = ast.parse("".join(lines)) if lines else None
+    except (SyntaxError, ValueError):
+        tree = None
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda) and n.lineno == line
+             and [a.arg for a in n.args.posonlyargs + n.args.args + n.args.kwonlyargs] ==
+             params] if tree is not None else []
+    if len(found) != 1:
+        why = "its source cannot be read" if not found else \
+            "several lambdas with these parameters are on its line"
+        raise S2SADError(f"cannot differentiate this lambda: {why}", filename, line,
+                         linecache.getline(filename, line) or None,
+                         "define the function with def")
+    lam = found[0]
+    node = ast.FunctionDef(name="anonymous", args=lam.args,
+                           body=[ast.copy_location(ast.Return(value=lam.body), lam.body)],
+                           decorator_list=[], returns=None, type_comment=None, type_params=[])
+    node = gast.ast_to_gast(ast.copy_location(node, lam))
+    return node, filename, 1, lines
+
+
 _FILE_DEFS: dict[str, tuple[list[str], dict]] = {}
 
 
@@ -306,13 +335,20 @@ def call_chain_error(chain: list) -> S2SADError:
 
 
 def _parse_function(f: Callable) -> FunctionIR:
-    source, filename, firstline, file_lines = _source_of(f)
-    try:
-        module = gast.parse(source)
-    except SyntaxError as exc:
-        lineno = (exc.lineno or 1) + firstline - 1
-        raise S2SADError(f"syntax error: {exc.msg}", filename, lineno,
-                         exc.text or None, "fix the syntax of the function") from None
+    given = getattr(f, "__s2sad_def__", None)
+    if given is None and isinstance(f, types.FunctionType) and f.__name__ == "<lambda>":
+        given = _lambda_def(f)
+    if given is not None:  # a def (or lambda) of another function's, lifted (inner.py)
+        node, filename, firstline, file_lines = given
+        module = gast.Module(body=[ir.clone(node)], type_ignores=[])
+    else:
+        source, filename, firstline, file_lines = _source_of(f)
+        try:
+            module = gast.parse(source)
+        except SyntaxError as exc:
+            lineno = (exc.lineno or 1) + firstline - 1
+            raise S2SADError(f"syntax error: {exc.msg}", filename, lineno,
+                             exc.text or None, "fix the syntax of the function") from None
     fdef = module.body[0]
     if not isinstance(fdef, gast.FunctionDef):
         raise S2SADError("expected a function definition", filename, firstline,
@@ -343,6 +379,7 @@ def _parse_function(f: Callable) -> FunctionIR:
                                                   type_comment=None) for e in lifted]
         params += list(lifted)
     closure = cell_contents(f)
+    fdef.body = [_lambda_as_def(s) for s in fdef.body]  # (sq = lambda v: ...: a nested def)
     local_names = set(params) | _assigned_names(fdef.body)
     # every generated name (temporaries, flags, adjoints...) is none of the function's own
     namer = Namer(ir.function_names(fdef))
@@ -411,6 +448,18 @@ def _nested_functions(fir: FunctionIR, body: list) -> dict:
                             "through calls to it")
         nested[s.name] = s
     return nested
+
+
+def _lambda_as_def(s):
+    """``sq = lambda v: v * v`` in the function's own block as ``def sq(v): return v * v``
+    (then a nested function like any: inlined where it is called)."""
+    if isinstance(s, gast.Assign) and len(s.targets) == 1 and \
+            isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Lambda):
+        ret = _at(gast.Return(value=s.value.body), s)
+        return _at(gast.FunctionDef(name=s.targets[0].id, args=s.value.args, body=[ret],
+                                    decorator_list=[], returns=None, type_comment=None,
+                                    type_params=[]), s)
+    return s
 
 
 def _is_docstring(s) -> bool:

@@ -19,7 +19,7 @@ CASES = [
     (refused.uses_global, "global", "global TABLE"),
     (refused.uses_del, "del", "del y"),
     (refused.uses_nested_class, "class", "class A:"),
-    (refused.uses_lambda, "lambda", "f = lambda t: t * 2  # noqa: E731"),
+    (refused.uses_lambda, "lambda", "return sum(map(lambda t: t * 2, [x]))"),
     (refused.mutates_global, "mutation of global 'TABLE'", "TABLE[0] = x"),
     (refused.unknown_call, "no derivative rule for numpy.i0", "return np.i0(x) * x"),
     (refused.unknown_builtin_call, "no derivative rule for math.gamma",
@@ -62,9 +62,12 @@ def test_unknown_function_hint_names_adjoint():
     assert "s2sad.adjoint" in info.value.hint
 
 
-def test_lambda_and_builtin_are_refused_clearly():
-    with pytest.raises(S2SADError, match="lambda"):
-        s2sad.grad(lambda x: x * 2)
+def test_lambda_is_read_from_its_line_and_builtin_refused_clearly():
+    assert s2sad.grad(lambda x: x * x * 2)(1.5) == 6.0
+    pair = (lambda x: x * 2, lambda x: x * 3)  # (which one? refused, with the line)
+    with pytest.raises(S2SADError, match="several lambdas") as info:
+        s2sad.grad(pair[1])
+    assert info.value.lineno == pair[1].__code__.co_firstlineno
     with pytest.raises(S2SADError, match="builtin"):
         s2sad.grad(math.sin)
 

@@ -92,6 +92,26 @@ def in_a_loop(w):
     return x  # (1 - 0.2 w)^5
 
 
+def sibling_call(w):
+    def q(y):
+        return w * y * y
+
+    def p(y):
+        return q(y) + y
+
+    return s2sad.grad(p)(w)  # 2 w^2 + 1
+
+
+def lambdas(w):
+    sq = lambda v: v * v  # noqa: E731 (as users write it)
+    return sq(w) * s2sad.grad(lambda y: w * sq(y))(w)  # w^2 * 2 w^2
+
+
+def mode_pairs_through_lambdas(w):
+    p = lambda x: math.sin(w * x)  # noqa: E731
+    return s2sad.jvp(p, (w,), (1.0,))[1]
+
+
 ANALYTIC = [
     (inline_grad, lambda x: 9 * x * x),
     (bound_grad, lambda x: 45 * x * x),
@@ -101,6 +121,9 @@ ANALYTIC = [
     (closure_jvp, lambda w: math.cos(w * w) - 2 * w * w * math.sin(w * w)),
     (late_binding, lambda w: 8 * w),
     (in_a_loop, lambda w: -5 * 0.2 * (1 - 0.2 * w) ** 4),
+    (sibling_call, lambda w: 4 * w),
+    (lambdas, lambda w: 8 * w ** 3),
+    (mode_pairs_through_lambdas, lambda w: math.cos(w * w) - 2 * w * w * math.sin(w * w)),
 ]
 
 
@@ -133,10 +156,6 @@ def test_grad_made_again_and_again_is_made_once():
     assert s2sad.value_and_grad(cube) is not s2sad.grad(cube)
 
 
-def grad_of_a_lambda(x):
-    return s2sad.grad(lambda y: y * y)(x)
-
-
 def grad_with_options(x):
     return s2sad.grad(cube, verbose=True)(x)
 
@@ -147,26 +166,14 @@ def grad_as_a_value(x):
     return fs[0](x)
 
 
-def sibling_call(x):
-    def q(y):
-        return y * y
-
-    def p(y):
-        return q(y) + y
-
-    return s2sad.grad(p)(x)
-
-
 def jvp_of_a_tuple_name(x):
     xs = (x,)
     return s2sad.jvp(cube, xs, (1.0,))[1]
 
 
 REFUSED = [
-    (grad_of_a_lambda, "lambda"),
     (grad_with_options, "verbose="),
     (grad_as_a_value, "the gradient 'dcube' used as a value"),
-    (sibling_call, "calls 'q' defined here too"),
     (jvp_of_a_tuple_name, "primals and tangents written out"),
 ]
 
