@@ -155,12 +155,18 @@ def _to_ast(node):
         for f in cls._fields:
             v = d.get(f)
             nd[f] = _to_ast(v) if isinstance(v, (list, ast.AST)) else v
-        kw_only = ir.anno(node, "keyword_only") if cls is gast.Call else None
-        if kw_only:  # a user function's keyword-only parameters, passed by name
-            k = len(nd["args"]) - len(kw_only)
-            nd["keywords"] = [ast.keyword(arg=n, value=a)
-                              for n, a in zip(kw_only, nd["args"][k:])] + nd["keywords"]
-            nd["args"] = nd["args"][:k]
+        shape = ir.anno(node, "call_shape") if cls is gast.Call else None
+        if shape:  # a user function's call bound by position: passed as its signature takes
+            # them (keyword-only parameters by name, *args starred, **kwargs double-starred)
+            args, keywords = [], []
+            for a, how in zip(nd["args"], shape):
+                if how is None:
+                    args.append(a)
+                elif how == "*":
+                    args.append(ast.Starred(value=a, ctx=ast.Load()))
+                else:
+                    keywords.append(ast.keyword(arg=None if how == "**" else how, value=a))
+            nd["args"], nd["keywords"] = args, keywords + nd["keywords"]
     elif cls is gast.Name:
         new = ast.Name(id=node.id, ctx=_DIRECT[type(node.ctx)]())
         nd = new.__dict__

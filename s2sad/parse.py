@@ -365,14 +365,12 @@ def _parse_function(f: Callable) -> FunctionIR:
             raise make_error("decorated function", filename, file_lines, firstline, deco,
                              "differentiate the undecorated function")
     args = fdef.args
-    if args.vararg or args.kwarg:
-        raise make_error("*args or **kwargs parameters", filename, file_lines, firstline, fdef,
-                         "name the parameters (keyword-only and positional-only ones are "
-                         "fine)")
     # in the signature's order: the generated functions take them all by position, the way
-    # inspect.Signature.bind orders a call's arguments
+    # inspect.Signature.bind orders a call's arguments (*args as one tuple, **kwargs as one
+    # dict: their shape is the call's -- bind_call, argument_binder -- and kinds specialize)
     params = [a.id for a in list(getattr(args, "posonlyargs", None) or []) + args.args
-              + list(args.kwonlyargs)]
+              + ([args.vararg] if args.vararg else []) + list(args.kwonlyargs)
+              + ([args.kwarg] if args.kwarg else [])]
     lifted = getattr(f, "__s2sad_lifted__", ())  # a def of another function's, lifted
     if lifted:
         args.args = list(args.args) + [gast.Name(id=e, ctx=gast.Param(), annotation=None,
@@ -1250,11 +1248,16 @@ class Normalizer:
             pass  # (bound once the length of xs is known: prepare.unstar_calls)
         elif _is_user_function(target):
             args, keywords = self.bind(target, args, keywords, e)
-            kw_only = tuple(n for n, p in inspect.signature(target).parameters.items()
-                            if p.kind is p.KEYWORD_ONLY)
+            # (a *args tuple or **kwargs dict display bound above: one more temporary)
+            args = [self.atom(a, out) if isinstance(a, (gast.Tuple, gast.Dict)) else a
+                    for a in args]
+            kw_only = tuple(None if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) else
+                            "*" if p.kind is p.VAR_POSITIONAL else
+                            "**" if p.kind is p.VAR_KEYWORD else n
+                            for n, p in inspect.signature(target).parameters.items())
         call = _at(gast.Call(func=func, args=args, keywords=keywords), e)
-        if kw_only:  # (bound by position here; printed as keywords: emit.py)
-            ir.set_anno(call, "keyword_only", kw_only)
+        if any(kw_only):  # (bound by position here; printed as the signature takes them)
+            ir.set_anno(call, "call_shape", kw_only)
         return call
 
     def inline(self, fdef, e, out):
@@ -1303,10 +1306,14 @@ def bind_call(fir, target, args, keywords, node):
         raise fir.error(f"bad call to {target.__name__}: {exc}", node) from None
     out = []
     for name, p in sig.parameters.items():
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            raise fir.error(f"call to {target.__name__}, which takes *args or **kwargs", node,
-                            "name the parameters")
-        if name in bound.arguments:
+        if p.kind is p.VAR_POSITIONAL:  # g(a, b, c) for def g(a, *rest): rest = (b, c)
+            out.append(_at(gast.Tuple(elts=list(bound.arguments.get(name, ())),
+                                      ctx=gast.Load()), node))
+        elif p.kind is p.VAR_KEYWORD:  # g(a, c=v) for def g(a, **kw): kw = {"c": v}
+            given = bound.arguments.get(name, {})
+            out.append(_at(gast.Dict(keys=[_const(k) for k in given],
+                                     values=list(given.values())), node))
+        elif name in bound.arguments:
             out.append(bound.arguments[name])
         else:
             default = p.default

@@ -336,9 +336,10 @@ def closure_cells(f: Callable) -> dict:
 
 def positional_arity(sig: inspect.Signature) -> int:
     """How many positional arguments a call that needs no binding passes: every parameter,
-    or -1 (none such) when some are keyword-only."""
+    or -1 (none such) when some are keyword-only, *args or **kwargs."""
     params = sig.parameters.values()
-    return len(params) if all(p.kind is not p.KEYWORD_ONLY for p in params) else -1
+    return len(params) if all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                              for p in params) else -1
 
 
 def argument_binder(f: Callable, params: list[str]) -> Callable:

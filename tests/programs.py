@@ -473,6 +473,23 @@ def starred_by_kinds(x, y):
     return _star_helper(*t) + _star_helper(x, *both) + math.atan2(*t)
 
 
+def _squares(*args):
+    s = 0.0
+    for a in args:
+        s = s + a * a
+    return s
+
+
+def _options(x, *rest, k=2.0, **kw):
+    return x * k + sum(rest) * kw["c"] + kw.get("shift", 0.0)
+
+
+def variadic_helpers(x, y):
+    # helpers taking *args and **kwargs: each call's extra arguments as a tuple and a dict
+    return _squares(x, y, 3.0) + _squares() + _options(x, y, x, c=y) + \
+        _options(y, k=x, c=2.0, shift=x * y)
+
+
 def recursive_power_sum(x, n):
     # recursion: the generated adjoint calls itself
     if n == 0:
@@ -521,6 +538,7 @@ PROGRAMS = [
     (poly, [F], [0]),
     (starred_calls, [F, F], [0, 1]),
     (starred_by_kinds, [F, F], [0, 1]),
+    (variadic_helpers, [F, F], [0, 1]),
     (negative_base_power, [F], [0]),
     (insert_then_read, [F, F], [0, 1]),
     (recursive_power_sum, [(-1.5, 1.5), (0, 6, "int")], [0]),

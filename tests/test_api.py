@@ -219,6 +219,22 @@ def positional_only(x, y, /, z=1.0):
     return x * y * z + scaled(z, k=x)
 
 
+def variadic(*xs, scale=1.0, **named):
+    return scale * (xs[0] * xs[1] + sum(xs)) + named["c"] * xs[0]
+
+
+def test_star_args_and_star_star_kwargs_of_the_function_itself():
+    # *xs is one parameter (a tuple, its gradient a tuple), **named one (a dict)
+    g = s2sad.grad(variadic, wrt=(0, "scale", "named"))
+    gxs, gscale, gnamed = g(0.5, 2.0, 3.0, scale=1.5, c=0.25)
+    assert gxs == pytest.approx((1.5 * (2.0 + 1) + 0.25, 1.5 * (0.5 + 1), 1.5), rel=1e-14)
+    assert gscale == pytest.approx(0.5 * 2.0 + 5.5, rel=1e-14)
+    assert gnamed == pytest.approx({"c": 0.5}, rel=1e-14)
+    value, tangent = s2sad.jvp(variadic, ((0.5, 2.0), 1.0, {"c": 0.25}),
+                               ((1.0, 0.0), 0.0, {"c": 0.0}))
+    assert tangent == pytest.approx(2.0 + 1 + 0.25, rel=1e-14)
+
+
 def test_keyword_only_and_positional_only_parameters():
     from s2sad.testing import numerical_grad
 
