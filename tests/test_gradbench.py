@@ -314,3 +314,32 @@ def test_saddle_against_gradbench_and_the_closed_form():
         assert got == pytest.approx((0.6, -1.4), rel=1e-10)
         tangent = s2sad.jvp(r1_cost, (*p, 1.0, 1.0, forward), (0.0, 1.0, 0.0, 0.0, 0))[1]
         assert tangent == pytest.approx(-1.4, rel=1e-10)
+
+
+_FAKE_EVAL = r'''
+import json, sys
+def send(m):
+    print(json.dumps(m), flush=True)
+    return None if m["kind"] == "end" else json.loads(sys.stdin.readline())
+send({"id": 0, "kind": "start", "eval": "hello"})
+send({"id": 1, "kind": "define", "module": "hello"})
+r = send({"id": 2, "kind": "evaluate", "module": "hello", "function": "square", "input": 3.0})
+send({"id": 3, "kind": "analysis", "of": 2, "valid": r["output"] == 9.0, "error": None})
+r = send({"id": 4, "kind": "evaluate", "module": "hello", "function": "double", "input": 2.0})
+send({"id": 5, "kind": "analysis", "of": 4, "valid": r["output"] == 5.0, "error": "not 5"})
+send({"id": 6, "kind": "evaluate", "module": "hello", "function": "nosuch", "input": 1.0})
+send({"id": 7, "kind": "end"})
+'''
+
+
+def test_pipe_runs_an_eval_against_the_tool():
+    """``python -m s2sad.gradbench.pipe -- <eval>``: the eval's messages to the tool and back;
+    the eval's verdicts counted (a made-up eval here: one output it accepts, one it refuses,
+    one function the tool does not have)."""
+    import io
+
+    from s2sad.gradbench.pipe import pipe
+
+    report = io.StringIO()
+    assert pipe([sys.executable, "-c", _FAKE_EVAL], out=report) == (1, 1, 1)
+    assert "not 5" in report.getvalue() and "nosuch" in report.getvalue()
