@@ -317,6 +317,8 @@ def _build(f: Callable, wrt: Wrt, verbose: bool, with_value: bool,
                         raise assertion_of(f, args) from None
                     except RecursionError:
                         raise _too_deep(f) from None
+                    if type(g) is not float and _has_complex(g):
+                        return shaped(args, g)  # (real arguments: the real part)
                     return g if single else (g,) if len(positions) == 1 else g
             return run(bind(args, kwargs))[1]
         fn = built(grad_f, "grad", f, wrt, *_budget_option(memory))
@@ -362,6 +364,18 @@ def value_and_grad(f: Callable, wrt: Wrt = 0, verbose: bool = False,
         return wasm.value_and_grad(f, wrt, verbose, memory=memory)
     _check_backend(backend)
     return _make(f, wrt, verbose, with_value=True, memory=memory)
+
+
+def _has_complex(g) -> bool:
+    """Whether a gradient holds complex values (complex intermediates of a real function)."""
+    t = type(g)
+    if t is float:
+        return False
+    if t is np.ndarray:
+        return g.dtype.kind == "c"
+    if t is tuple:
+        return any(_has_complex(x) for x in g)
+    return t is complex
 
 
 def _budget_option(memory) -> tuple:

@@ -42,14 +42,17 @@ LINEAR = {np.sum, np.mean, np.reshape, np.transpose, np.swapaxes, np.expand_dims
           np.atleast_3d, np.fliplr, np.flipud, np.rot90, np.moveaxis, np.tril, np.triu,
           np.diagonal, np.conjugate, np.real_if_close, np.rollaxis, np.pad, np.split,
           np.array_split, np.hsplit, np.vsplit, np.dsplit, np.gradient, np.fft.fftshift,
-          np.dstack, np.column_stack,
+          np.dstack, np.column_stack, np.imag, np.fft.fft, np.fft.ifft, np.fft.fft2,
+          np.fft.ifft2, np.fft.fftn, np.fft.ifftn, np.fft.rfft, np.fft.rfft2, np.fft.rfftn,
+          np.fft.irfft, np.fft.irfft2, np.fft.irfftn,
           np.fft.ifftshift,
           builtins.reversed, rt.unreduce, rt.unbroadcast, rt.copy_of, rt.fresh_copy}
 # linear in all their arguments together: every argument replaced by its tangent (or zero)
 JOINTLY_LINEAR = {rt.add}
 LINEAR_METHODS = {("method", m) for m in ("sum", "mean", "reshape", "transpose", "squeeze",
-                                          "ravel", "flatten", "copy", "cumsum")} | \
-    {("attr", "T")}
+                                          "ravel", "flatten", "copy", "cumsum", "conj",
+                                          "conjugate")} | \
+    {("attr", "T"), ("attr", "real"), ("attr", "imag")}
 # bilinear in their first two arguments: d(a b) = da b + a db
 BILINEAR = {operator.matmul, np.matmul, np.dot, np.outer, np.inner, np.kron, np.cross,
             np.tensordot, np.convolve}
@@ -164,6 +167,20 @@ def _eigh_jvp(a, da, ans, uplo="L"):
     off = 1.0 - np.eye(n)
     gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1) + np.eye(n)
     return (np.diagonal(inner, axis1=-2, axis2=-1).copy(), v @ ((off / gaps) * inner))
+
+
+def _eig_jvp(a, da, ans):
+    """The tangent of ``(e, u) = eig(a)`` (distinct eigenvalues, unit-length vectors):
+    with ``C = u^-1 dA u``, ``de = diag(C)`` and ``du = u (F * C)``, ``F[i, j] = 1 / (e[j] -
+    e[i])`` off the diagonal, less each column's own part ``u Re(u^H du)`` (the length kept)."""
+    e, u = ans
+    n = np.shape(a)[-1]
+    inner = np.linalg.solve(u, da @ u)
+    gaps = np.expand_dims(e, -2) - np.expand_dims(e, -1)
+    f = np.where(np.eye(n, dtype=bool), 0.0, 1.0 / np.where(gaps == 0, 1.0, gaps))
+    du = u @ (f * inner)
+    du = du - u * np.real(np.sum(np.conj(u) * du, axis=-2, keepdims=True))
+    return np.diagonal(inner, axis1=-2, axis2=-1).copy(), du
 
 
 def _svd_jvp(a, da, ans, full_matrices=True, compute_uv=True):
@@ -495,6 +512,17 @@ class Forwarder(Reverser):
                 isinstance(node, gast.Call) and not node.keywords:  # max(xs)
             return call(self.helper(extreme_jvp), name(prim.__name__), clone(args[0]),
                         self.tan_or_zero(args[0]))
+        if prim is np.abs or prim is builtins.abs and not kinds.is_number(
+                self.kinds.get(getattr(args[0], "id", None))):
+            # (of a complex value: Re(conj(x) dx) / |x|, not the rule's g * conj(x) / |x|)
+            return call(self.helper(rt.abs_jvp), clone(args[0]), self.tan_or_zero(args[0]),
+                        name(ANS))
+        if prim is np.angle:
+            jvp = call(self.helper(rt.angle_jvp), clone(args[0]), self.tan_or_zero(args[0]))
+            deg = args[1] if len(args) > 1 else next(
+                (k.value for k in node.keywords if k.arg == "deg"), None)
+            return jvp if deg is None else gast.BinOp(left=jvp, op=gast.Mult(), right=gast.IfExp(
+                test=clone(deg), body=const(180.0 / np.pi), orelse=const(1.0)))
         if prim is np.einsum:  # multilinear in its operands
             return self._multilinear(node, list(range(1, len(node.args))))
         if prim in REDUCTIONS and not self._pointwise(op, t, args):
@@ -523,6 +551,9 @@ class Forwarder(Reverser):
         if prim is np.linalg.eigh and len(args) <= 2 and not node.keywords:
             return call(self.helper(_eigh_jvp), clone(args[0]), self.tan_or_zero(args[0]),
                         name(ANS), *[clone(a) for a in args[1:]])
+        if prim is np.linalg.eig and len(args) == 1:
+            return call(self.helper(_eig_jvp), clone(args[0]), self.tan_or_zero(args[0]),
+                        name(ANS))
         if prim is np.linalg.svd and len(args) <= 3 and all(
                 k.arg in ("full_matrices", "compute_uv") for k in node.keywords):
             jvp = call(self.helper(_svd_jvp), clone(args[0]), self.tan_or_zero(args[0]),

@@ -503,6 +503,8 @@ def all_rules() -> list[Rule]:
 import numpy as np  # noqa: E402
 
 from .runtime import (  # noqa: E402
+    abs_grad,
+    angle_grad,
     append_grad,
     arange_grad_step,
     cholesky_grad,
@@ -520,10 +522,14 @@ from .runtime import (  # noqa: E402
     div,
     dot_grad_a,
     dot_grad_b,
+    eig_grad,
     eigh_grad,
     einsum_grad,
+    fft_grad,
     fill_like,
     gradient_grad,
+    imag_grad,
+    irfft_grad,
     kron_grad,
     linspace_weights,
     matmul_grad_a,
@@ -535,9 +541,11 @@ from .runtime import (  # noqa: E402
     pinv_grad,
     polyval_grad_p,
     power,
+    real_part,
     reduce_to,
     repeat_array_grad,
     repeat_grad,
+    rfft_grad,
     share_max,
     sinc_slope,
     solve_grad_a,
@@ -577,7 +585,7 @@ for _numpy_name, _same in [(np.add, operator.add), (np.subtract, operator.sub),
 
 @adjoint_for_arrays(builtins.abs, elementwise=True)
 def _(g, ans, x):
-    return g * np.sign(x)
+    return abs_grad(g, x, ans)
 
 
 @adjoint(np.sin)
@@ -647,7 +655,7 @@ def _(g, ans, x):
 
 @adjoint(np.abs)
 def _(g, ans, x):
-    return g * np.sign(x)
+    return abs_grad(g, x, ans)
 
 
 @adjoint(np.reciprocal)
@@ -744,11 +752,31 @@ def _(g, ans, x):
     return g * sinc_slope(x)
 
 
-@adjoint(np.conjugate)
-@adjoint(np.real_if_close)
+# complex values: the cotangent gz of z with dL = Re(sum(gz * dz)) (autograd's convention);
+# a real result's cotangent is taken real before it reaches a complex argument
 @adjoint(np.real)
 def _(g, ans, x):
-    return g
+    return real_part(g)
+
+
+@adjoint(np.real_if_close)
+def _(g, ans, x):
+    return g if np.iscomplexobj(ans) else real_part(g)
+
+
+@adjoint(np.conjugate)
+def _(g, ans, x):
+    return np.conj(g)
+
+
+@adjoint(np.imag)
+def _(g, ans, x):
+    return imag_grad(g, x)
+
+
+@adjoint(np.angle)
+def _(g, ans, x, deg=False):
+    return angle_grad(g, x) * (180.0 / np.pi if deg else 1.0), None
 
 
 @adjoint(np.nan_to_num)
@@ -756,8 +784,6 @@ def _(g, ans, x):
     return g * np.isfinite(x)
 
 
-# (of real numbers: 0, or pi for a negative one -- piecewise constant)
-nondifferentiable(np.imag, np.angle)
 
 
 @adjoint(np.where, elementwise=True)
@@ -1268,6 +1294,90 @@ def _(g, ans, cotangent, x, axis=None, keepdims=False):
 # masks and counts: constants for a derivative (zero almost everywhere)
 nondifferentiable(clip_mask, clipped_below, clipped_above, count, share_max,
                   linspace_weights)
+
+# -- discrete Fourier transforms (real or complex input; complex-linear ones are their own
+# transpose, rfft's is the full transform of the padded half spectrum) --------------------
+
+@adjoint(np.fft.fft)
+def _(g, ans, a, n=None, axis=-1, norm=None):
+    return fft_grad(g, a, np.fft.fft, n, axis, norm), None, None, None
+
+
+@adjoint(np.fft.ifft)
+def _(g, ans, a, n=None, axis=-1, norm=None):
+    return fft_grad(g, a, np.fft.ifft, n, axis, norm), None, None, None
+
+
+@adjoint(np.fft.fft2)
+def _(g, ans, a, s=None, axes=(-2, -1), norm=None):
+    return fft_grad(g, a, np.fft.fft2, s, axes, norm), None, None, None
+
+
+@adjoint(np.fft.ifft2)
+def _(g, ans, a, s=None, axes=(-2, -1), norm=None):
+    return fft_grad(g, a, np.fft.ifft2, s, axes, norm), None, None, None
+
+
+@adjoint(np.fft.fftn)
+def _(g, ans, a, s=None, axes=None, norm=None):
+    return fft_grad(g, a, np.fft.fftn, s, axes, norm), None, None, None
+
+
+@adjoint(np.fft.ifftn)
+def _(g, ans, a, s=None, axes=None, norm=None):
+    return fft_grad(g, a, np.fft.ifftn, s, axes, norm), None, None, None
+
+
+@adjoint(np.fft.rfft)
+def _(g, ans, a, n=None, axis=-1, norm=None):
+    return rfft_grad(g, a, n, axis, norm), None, None, None
+
+
+@adjoint(np.fft.rfft2)
+def _(g, ans, a, s=None, axes=(-2, -1), norm=None):
+    return rfft_grad(g, a, s, axes, norm, True, True), None, None, None
+
+
+@adjoint(np.fft.rfftn)
+def _(g, ans, a, s=None, axes=None, norm=None):
+    return rfft_grad(g, a, s, axes, norm, True), None, None, None
+
+
+@adjoint(np.fft.irfft)
+def _(g, ans, a, n=None, axis=-1, norm=None):
+    return irfft_grad(g, a, n, axis, norm), None, None, None
+
+
+@adjoint(np.fft.irfft2)
+def _(g, ans, a, s=None, axes=(-2, -1), norm=None):
+    return irfft_grad(g, a, s, axes, norm, True, True), None, None, None
+
+
+@adjoint(np.fft.irfftn)
+def _(g, ans, a, s=None, axes=None, norm=None):
+    return irfft_grad(g, a, s, axes, norm, True), None, None, None
+
+
+@adjoint(np.linalg.eig)
+def _(g, ans, a):
+    return eig_grad(g, ans, a)
+
+
+@adjoint_method("conj")
+@adjoint_method("conjugate")
+def _(g, ans, x):
+    return np.conj(g)
+
+
+@adjoint_method("real", attribute=True)
+def _(g, ans, x):
+    return real_part(g)
+
+
+@adjoint_method("imag", attribute=True)
+def _(g, ans, x):
+    return imag_grad(g, x)
+
 
 # (a gradient of a gradient through sum: the adjoint of its adjoint)
 @adjoint(fill_like)

@@ -10,6 +10,7 @@ are reentrant and thread-safe.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ def zeros_like(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: zeros_like(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
-        return np.zeros(value.shape)
+        return np.zeros(value.shape, dtype=complex if value.dtype.kind == "c" else float)
     return 0.0
 
 
@@ -91,6 +92,11 @@ def like(structure: Any, cotangent: Any) -> Any:
                 for k, v in structure.items()}
     if isinstance(structure, np.ndarray) and isinstance(cotangent, (list, tuple)):
         return np.asarray(cotangent, dtype=float).reshape(structure.shape)
+    if isinstance(structure, tuple) and isinstance(cotangent, tuple):
+        return tuple(like(s, c) for s, c in zip(structure, cotangent))
+    if (type(cotangent) is complex or isinstance(cotangent, np.ndarray) and
+            cotangent.dtype.kind == "c") and not np.iscomplexobj(structure):
+        return real_part(cotangent)  # (a real argument's part of a complex cotangent)
     return cotangent
 
 
@@ -174,8 +180,12 @@ index_of = _IndexOf()
 
 
 def add_at(target: Any, index: Any, g: Any) -> None:
-    """``target[index] += g`` where repeated integer indices accumulate (``np.add.at``)."""
+    """``target[index] += g`` where repeated integer indices accumulate (``np.add.at``); a
+    real ``target`` takes the real part of a complex ``g``."""
     if type(target) is np.ndarray:
+        if target.dtype.kind != "c" and (type(g) is complex or type(g) is np.ndarray and
+                                         g.dtype.kind == "c"):
+            g = np.real(g)
         if type(index) is int or _is_basic(index) or _is_mask(index):
             target[index] += g
         elif _is_point_index(index, target.ndim):
@@ -786,6 +796,151 @@ def fill_like(xs: Any, g: Any) -> Any:
     if isinstance(xs, np.ndarray):
         return np.broadcast_to(g, xs.shape).copy()
     return [g] * len(xs)
+
+
+# -- complex values (autograd's convention: the cotangent of z is the gz with
+# dL = Re(sum(gz * dz)); holomorphic rules need no conjugate, and a real value's cotangent is
+# the real part of what reaches it) -------------------------------------------------------
+
+
+def real_part(g: Any) -> Any:
+    """``g`` without its imaginary part (a number for a number)."""
+    if type(g) is complex:
+        return g.real
+    if isinstance(g, np.ndarray) and g.dtype.kind == "c":
+        return g.real.copy()
+    return g
+
+
+def abs_grad(g: Any, x: Any, ans: Any) -> Any:
+    """The cotangent of ``x`` in ``abs(x)``: ``g * sign(x)`` for a real ``x``; for a complex
+    one ``Re(g) * conj(x) / |x|`` (0 at 0)."""
+    if not np.iscomplexobj(x):
+        return g * np.sign(x)
+    safe = np.where(ans == 0, 1.0, ans)
+    return np.real(g) * np.conj(x) / safe * (ans != 0)
+
+
+def abs_jvp(x: Any, dx: Any, ans: Any) -> Any:
+    """The tangent of ``abs(x)``: ``Re(conj(x) dx) / |x|`` (``sign(x) dx`` for a real x)."""
+    if not np.iscomplexobj(x):
+        return np.sign(x) * dx
+    safe = np.where(ans == 0, 1.0, ans)
+    return np.real(np.conj(x) * dx) / safe * (ans != 0)
+
+
+def imag_grad(g: Any, x: Any) -> Any:
+    """The cotangent of ``x`` in ``np.imag(x)``: ``-1j * Re(g)`` (0 for a real ``x``)."""
+    if not np.iscomplexobj(x):
+        return zeros_like(x) if isinstance(x, np.ndarray) else 0.0
+    return -1j * np.real(g)
+
+
+def angle_grad(g: Any, x: Any) -> Any:
+    """The cotangent of ``x`` in ``np.angle(x)``: ``Re(g) * conj(1j x) / |x|^2`` (0 for a
+    real ``x``: its angle is 0 or pi, piecewise constant)."""
+    if not np.iscomplexobj(x):
+        return zeros_like(x) if isinstance(x, np.ndarray) else 0.0
+    return np.real(g) * np.conj(1j * x) / np.abs(x) ** 2
+
+
+def angle_jvp(x: Any, dx: Any) -> Any:
+    """The tangent of ``np.angle(x)``: ``Im(conj(x) dx) / |x|^2`` (0 for a real x)."""
+    if not np.iscomplexobj(x):
+        return np.zeros(np.shape(x)) if isinstance(x, np.ndarray) else 0.0
+    return np.imag(np.conj(x) * dx) / np.abs(x) ** 2
+
+
+def _fit(a: np.ndarray, shape: tuple) -> np.ndarray:
+    """``a`` cut or padded with zeros to ``shape``."""
+    a = a[tuple(slice(0, n) for n in shape)]
+    pad = [(0, n - m) for n, m in zip(shape, a.shape)]
+    return np.pad(a, pad) if any(p[1] for p in pad) else a
+
+
+def _fft_axes(x, s, axes, two: bool):
+    """The axes and lengths an n-dimensional transform of ``x`` uses (NumPy's defaults)."""
+    if axes is None:
+        axes = (-2, -1) if two else (tuple(range(-len(s), 0)) if s is not None
+                                     else tuple(range(-np.ndim(x), 0)))
+    axes = tuple(a % np.ndim(x) for a in axes)
+    return axes, s
+
+
+def fft_grad(g: Any, x: Any, transform: Callable, n: Any = None, axis: Any = -1,
+             norm: Any = None) -> Any:
+    """The cotangent of ``x`` in ``transform(x, n, axis, norm)``, a complex-linear DFT
+    (``fft``, ``ifft``, ``fft2``, ``ifft2``, ``fftn``, ``ifftn``: ``n``/``axis`` are
+    ``s``/``axes`` for the latter): its transpose, the same transform (its matrix is
+    symmetric), cut or padded back to ``x``'s shape."""
+    return _fit(transform(g, n, axis, norm), np.shape(x))
+
+
+def rfft_grad(g: Any, x: Any, n: Any = None, axis: Any = -1, norm: Any = None,
+              multi: bool = False, two: bool = False) -> Any:
+    """The cotangent of real ``x`` in ``rfft(x, n, axis, norm)`` (``rfftn``/``rfft2`` with
+    ``multi``: ``n``/``axis`` are ``s``/``axes``): the half spectrum padded to the full one,
+    then the full transform's transpose."""
+    if not multi:
+        axis = axis % np.ndim(x)
+        full = x.shape[axis] if n is None else n
+        shape = list(np.shape(g))
+        shape[axis] = full
+        return _fit(np.fft.fft(_fit(g, tuple(shape)), full, axis, norm), np.shape(x))
+    axes, s = _fft_axes(x, n, axis, two)
+    if s is None:
+        s = [x.shape[a] for a in axes]
+    shape = list(np.shape(g))
+    shape[axes[-1]] = s[-1]
+    return _fit(np.fft.fftn(_fit(g, tuple(shape)), s, axes, norm), np.shape(x))
+
+
+def irfft_grad(g: Any, z: Any, n: Any = None, axis: Any = -1, norm: Any = None,
+               multi: bool = False, two: bool = False) -> Any:
+    """The cotangent of ``z`` in ``irfft(z, n, axis, norm)`` (``irfftn``/``irfft2`` with
+    ``multi``), a real-linear map: ``conj(rfft(g))`` weighted 1 for the bins that stand for
+    themselves (0, and n/2 for an even n), 2 for those that stand for a conjugate pair too,
+    and scaled as ``norm`` says."""
+    g = np.real(g)
+    if multi:
+        axes, s = _fft_axes(z, n, axis, two)
+        if s is None:
+            s = [z.shape[a] for a in axes[:-1]] + [2 * (z.shape[axes[-1]] - 1)]
+        spectrum = np.fft.rfftn(g, s, axes)
+        last, size = axes[-1], int(np.prod(s))
+    else:
+        last = axis % np.ndim(z)
+        full = 2 * (z.shape[last] - 1) if n is None else n
+        spectrum = np.fft.rfft(g, full, last)
+        s, size = [full], full
+    bins = spectrum.shape[last]
+    weight = np.full(bins, 2.0)
+    weight[0] = 1.0
+    if s[-1] % 2 == 0:
+        weight[-1] = 1.0
+    scale = {None: 1.0 / size, "backward": 1.0 / size, "ortho": 1.0 / np.sqrt(size),
+             "forward": 1.0}[norm]
+    shape = [1] * spectrum.ndim
+    shape[last] = bins
+    return _fit(np.conj(spectrum) * weight.reshape(shape) * scale, np.shape(z))
+
+
+def eig_grad(g: Any, ans: Any, a: Any) -> Any:
+    """The cotangent of ``a`` in ``e, u = np.linalg.eig(a)`` (distinct eigenvalues; the
+    eigenvectors normalized to unit length, as LAPACK returns them), real for a real ``a``."""
+    e, u = ans
+    ge, gu = g
+    n = e.shape[-1]
+    t = lambda m: np.swapaxes(m, -1, -2)  # noqa: E731
+    gaps = np.expand_dims(e, -2) - np.expand_dims(e, -1)
+    f = np.where(np.eye(n, dtype=bool), 0.0, 1.0 / np.where(gaps == 0, 1.0, gaps))
+    ut = t(u)
+    inner = np.expand_dims(np.asarray(ge) * np.ones(e.shape), -2) * np.eye(n)
+    if np.any(gu):
+        utg = ut @ gu
+        inner = inner + f * utg - f * (ut @ np.conj(u) @ (np.real(utg) * np.eye(n)))
+    out = np.linalg.solve(ut, inner @ ut)
+    return out if np.iscomplexobj(a) else np.real(out)
 
 
 def unfill(g: Any, v: Any) -> Any:

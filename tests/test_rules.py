@@ -32,6 +32,23 @@ def A(shape, lo=-3.0, hi=3.0, avoid=()):
     return arrays(shape, lo, hi, avoid=avoid, margin=1e-2)
 
 
+def _eig_order(e):
+    return np.lexsort((e.imag, e.real))  # (by real part, a conjugate pair by imaginary)
+
+
+def _sorted_eig(a):
+    """eig's values and vectors in an order that moves continuously with ``a`` (LAPACK's
+    own may not, near a diagonal matrix)."""
+    e, u = np.linalg.eig(a)
+    order = _eig_order(e)
+    return e[order], u[:, order]
+
+
+def CA(shape, lo=-3.0, hi=3.0):
+    """Complex arrays: real and imaginary parts drawn like ``A``'s."""
+    return st.tuples(A(shape, lo, hi), A(shape, lo, hi)).map(lambda p: p[0] + 1j * p[1])
+
+
 @st.composite
 def broadcast_pair(draw, lo=-3.0, hi=3.0):
     shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
@@ -129,7 +146,8 @@ SPECS = {
     np.arcsin: [(np.arcsin, unary(-0.9, 0.9), {}, (0,))],
     np.arccos: [(np.arccos, unary(-0.9, 0.9), {}, (0,))],
     np.arctan: [(np.arctan, unary(), {}, (0,))],
-    np.abs: [(np.abs, unary(avoid=[0.0]), {}, (0,))],
+    np.abs: [(np.abs, unary(avoid=[0.0]), {}, (0,)), (np.abs, st.tuples(CA((3,), 0.2, 3.0)),
+                                                      {}, (0,))],
     np.negative: [(np.negative, unary(), {}, (0,))],
     np.reciprocal: [(np.reciprocal, unary(0.5, 3), {}, (0,))],
     np.add: [(np.add, broadcast_pair(), {}, (0, 1))],
@@ -224,9 +242,38 @@ SPECS = {
     np.degrees: [(np.degrees, unary(), {}, (0,))],
     np.rad2deg: [(np.rad2deg, unary(), {}, (0,))],
     np.sinc: [(np.sinc, unary(), {}, (0,))],
-    np.real_if_close: [(np.real_if_close, unary(), {}, (0,))],
-    np.conjugate: [(np.conjugate, unary(), {}, (0,))],
-    np.real: [(np.real, unary(), {}, (0,))],
+    np.real_if_close: [(np.real_if_close, unary(), {}, (0,)),
+                       (np.real_if_close, st.tuples(CA((3,))), {}, (0,))],
+    np.conjugate: [(np.conjugate, unary(), {}, (0,)), (np.conjugate, st.tuples(CA((3,))), {},
+                                                       (0,))],
+    np.real: [(np.real, unary(), {}, (0,)), (np.real, st.tuples(CA((2, 3))), {}, (0,))],
+    np.imag: [(np.imag, unary(), {}, (0,)), (np.imag, st.tuples(CA((2, 3))), {}, (0,))],
+    np.angle: [(np.angle, st.tuples(CA((3,), 0.2, 3.0)), {}, (0,)),
+               (np.angle, st.tuples(CA((3,), 0.2, 3.0)), {"deg": True}, (0,))],
+    # the discrete Fourier transforms, of real and complex arrays, lengths and axes given
+    np.fft.fft: [(np.fft.fft, st.tuples(A((5,))), {}, (0,)),
+                 (np.fft.fft, st.tuples(CA((4,))), {"n": 6}, (0,)),
+                 (np.fft.fft, st.tuples(CA((3, 4))), {"n": 2, "axis": 0, "norm": "ortho"},
+                  (0,))],
+    np.fft.ifft: [(np.fft.ifft, st.tuples(CA((4,))), {"n": 3, "norm": "forward"}, (0,))],
+    np.fft.fft2: [(np.fft.fft2, st.tuples(A((3, 4))), {}, (0,)),
+                  (np.fft.fft2, st.tuples(CA((3, 4))), {"s": (4, 3)}, (0,))],
+    np.fft.ifft2: [(np.fft.ifft2, st.tuples(CA((3, 4))), {"norm": "ortho"}, (0,))],
+    np.fft.fftn: [(np.fft.fftn, st.tuples(A((2, 3, 4))), {"axes": (0, 2)}, (0,))],
+    np.fft.ifftn: [(np.fft.ifftn, st.tuples(CA((3, 4))), {}, (0,))],
+    np.fft.rfft: [(np.fft.rfft, st.tuples(A((6,))), {}, (0,)),
+                  (np.fft.rfft, st.tuples(A((5,))), {}, (0,)),
+                  (np.fft.rfft, st.tuples(A((3, 4))), {"n": 6, "axis": 0, "norm": "ortho"},
+                   (0,))],
+    np.fft.rfft2: [(np.fft.rfft2, st.tuples(A((3, 4))), {}, (0,))],
+    np.fft.rfftn: [(np.fft.rfftn, st.tuples(A((2, 3, 5))), {}, (0,)),
+                   (np.fft.rfftn, st.tuples(A((3, 4))), {"s": (5, 3), "axes": (0, 1)}, (0,))],
+    np.fft.irfft: [(np.fft.irfft, st.tuples(CA((4,))), {}, (0,)),
+                   (np.fft.irfft, st.tuples(CA((4,))), {"n": 7}, (0,)),
+                   (np.fft.irfft, st.tuples(CA((3, 4))), {"axis": 0, "norm": "ortho"}, (0,))],
+    np.fft.irfft2: [(np.fft.irfft2, st.tuples(CA((3, 4))), {}, (0,))],
+    np.fft.irfftn: [(np.fft.irfftn, st.tuples(CA((2, 3, 4))), {"norm": "forward"}, (0,)),
+                    (np.fft.irfftn, st.tuples(CA((3, 3))), {"s": (3, 5), "axes": (0, 1)}, (0,))],
     np.nan_to_num: [(np.nan_to_num, unary(), {}, (0,))],
     np.atleast_1d: [(np.atleast_1d, scalar(), {}, (0,)), (np.atleast_1d, st.tuples(MAT), {},
                                                           (0,))],
@@ -259,6 +306,10 @@ SPECS = {
                       (np.fft.fftshift, st.tuples(MAT), {"axes": 1}, (0,))],
     np.fft.ifftshift: [(np.fft.ifftshift, st.tuples(MAT), {}, (0,))],
     np.linalg.cholesky: [(np.linalg.cholesky, st.tuples(SPD), {}, (0,))],
+    # (eigenvalues apart, some complex: through the values and the vectors' squared moduli)
+    np.linalg.eig: [(lambda a: _sorted_eig(a)[0], st.tuples(A((3, 3))), {}, (0,)),
+                    (lambda a: np.abs(_sorted_eig(a)[1]) ** 2, st.tuples(A((3, 3))), {},
+                     (0,))],
     np.linalg.eigh: [(lambda a: np.linalg.eigh(a)[0], st.tuples(SPD), {}, (0,)),
                      (lambda a: np.linalg.eigh(a)[1] ** 2, st.tuples(SPD), {}, (0,))],
     np.linalg.svd: [(lambda a: np.linalg.svd(a, compute_uv=False), st.tuples(DISTINCT), {},
@@ -334,6 +385,10 @@ SPECS = {
     ("pow", "constant"): [(operator.pow, st.tuples(F(-2.0, 2.0), st.just(3)), {}, (0,)),
                           (operator.pow, st.tuples(A((3,)), st.just(2.0)), {}, (0,))],
     ("attr", "T"): [(lambda x: x.T, st.tuples(MAT), {}, (0,))],
+    ("attr", "real"): [(lambda x: x.real, st.tuples(CA((3,))), {}, (0,))],
+    ("attr", "imag"): [(lambda x: x.imag, st.tuples(CA((3,))), {}, (0,))],
+    ("method", "conj"): [(method("conj"), st.tuples(CA((3,))), {}, (0,))],
+    ("method", "conjugate"): [(method("conjugate"), st.tuples(CA((3,))), {}, (0,))],
 }
 # rules whose argument is a list of arrays
 SEQUENCE_SPECS = {
@@ -377,21 +432,25 @@ def _check(rule, call, args, kwargs, positions, rng):
     args = list(args)
     ans = call(*args, **kwargs)
     G = rng.normal(size=np.shape(ans))
-    G = float(G) if np.ndim(ans) == 0 else G
+    if np.iscomplexobj(ans):  # (dL = Re(sum(gz dz)): a complex seed, a complex move)
+        G = G + 1j * rng.normal(size=np.shape(ans))
+    G = G.item() if np.ndim(ans) == 0 else G
     cot = _vjp(rule, G, ans, args, kwargs)
 
     def L(moved):
-        return float(np.sum(G * np.asarray(call(*moved, **kwargs))))
+        return float(np.real(np.sum(G * np.asarray(call(*moved, **kwargs)))))
 
     for p in positions:
         V = rng.normal(size=np.shape(args[p]))
-        V = float(V) if np.ndim(args[p]) == 0 else V
+        if np.iscomplexobj(args[p]):
+            V = V + 1j * rng.normal(size=np.shape(args[p]))
+        V = V.item() if np.ndim(args[p]) == 0 else V
         h = 1e-6
         plus, minus = list(args), list(args)
         plus[p] = args[p] + h * V
         minus[p] = args[p] - h * V
         fd = (L(plus) - L(minus)) / (2 * h)
-        analytic = float(np.sum(np.asarray(cot[p]) * V))
+        analytic = float(np.real(np.sum(np.asarray(cot[p]) * V)))
         assert np.shape(cot[p]) == np.shape(args[p]) or np.ndim(args[p]) == 0, \
             (rule.primitive, p, np.shape(cot[p]), np.shape(args[p]))
         assert analytic == pytest.approx(fd, rel=1e-5, abs=1e-6), (rule.primitive, p, args)
@@ -433,6 +492,20 @@ def test_rule_against_finite_differences(key, k):
                 return inner.func(tuple(seeds), usv, a, False, True)[0]
 
             rule = rules.Rule(key, through, ["g", "ans", "a"], False)
+    if key is np.linalg.eig:  # (through the sorted eigenvalues, the vectors' |.|^2)
+        inner = rule
+
+        def through_eig(g, ans, a, k=k):
+            e, u = np.linalg.eig(a)
+            order = _eig_order(e)
+            seed = np.zeros(e.shape if k == 0 else u.shape, dtype=complex)
+            if k == 0:
+                seed[order] = g
+                return inner.func((seed, 0.0), (e, u), a)
+            seed[:, order] = 2.0 * g * np.conj(u[:, order])
+            return inner.func((0.0, seed), (e, u), a)
+
+        rule = rules.Rule(key, through_eig, ["g", "ans", "a"], False)
     if key is np.linalg.eigh:  # (through the eigenvalues, and the squared eigenvectors)
         inner = rule
         if k == 0:
@@ -460,6 +533,14 @@ def test_rule_against_finite_differences(key, k):
                    np.sort, np.amax, np.amin, np.partition):
             # no ties, not even within the finite-difference step: a kink
             assume(np.all(np.diff(np.sort(np.ravel(args[0]))) > 1e-3))
+        if key is np.linalg.eig:  # distinct eigenvalues (where the derivative exists)
+            e, u = np.linalg.eig(args[0])
+            # (LAPACK's balancing can return wrong vectors for a matrix with denormal entries)
+            assume(np.allclose(args[0] @ u, u * e, atol=1e-9))
+            assume(np.min(np.abs(e[:, None] - e[None, :]) + 9 * np.eye(len(e))) > 0.1)
+            gaps = np.abs(e.real[:, None] - e.real[None, :])  # (sorted stably)
+            assume(np.all((gaps > 1e-3) | (np.abs(e[:, None] - np.conj(e)[None, :]) < 1e-9) |
+                          np.eye(len(e), dtype=bool)))
         if key in (builtins.divmod, math.fmod):
             ratio = args[0] / args[1]  # a // b jumps where a / b is an integer
             assume(abs(ratio - round(ratio)) > 1e-3)

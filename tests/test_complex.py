@@ -1,0 +1,92 @@
+"""Complex values between real arguments and a real result (FFTs, eig, complex constants):
+gradients and tangents against central differences, real where the argument is real."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import s2sad
+
+
+def power_spectrum(x):
+    z = np.fft.rfft(x)
+    return np.sum(np.abs(z) ** 2)
+
+
+def real_times_imag(x):
+    z = np.fft.fft(x)
+    return np.sum(np.real(z) * np.imag(z))
+
+
+def rotated(x):
+    z = x * (1.0 + 2.0j)  # (|z| = sqrt(5) |x|: abs of a complex value takes conj)
+    return np.sum(np.abs(z))
+
+
+def phases(x):
+    z = np.fft.fft(x, 6)
+    return np.sum(np.angle(z[1:3]) * np.abs(z[1:3])) + np.sum(z.imag.conj()) + z.real[0]
+
+
+def filtered(a):
+    z = np.fft.rfft2(a)
+    w = np.fft.irfft2(z * np.conj(z), a.shape)
+    return np.sum(w * a) + np.sum(np.abs(np.fft.ifftn(a, norm="ortho")))
+
+
+def eigen(a):
+    e, u = np.linalg.eig(a)
+    return np.sum(np.abs(e) ** 2) + np.real(np.sum(e)) + np.sum(np.abs(u) ** 2 * np.arange(3.0))
+
+
+def sliced(x):
+    z = x[0:2] * 1j + x[1:3]
+    return np.sum(np.abs(np.exp(z)))
+
+
+def by_elements(x):
+    z = x[0] * 1j + x[1]
+    return np.abs(np.exp(z) * x[2]) + np.real(z * z)
+
+
+PROGRAMS = [(power_spectrum, (7,)), (real_times_imag, (5,)), (rotated, (4,)), (phases, (5,)),
+            (filtered, (3, 4)), (eigen, (3, 3)), (sliced, (3,)), (by_elements, (3,))]
+
+
+def central(f, x, h=1e-6):
+    out = np.zeros(x.shape)
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = h
+        out.flat[k] = (f(x + e.reshape(x.shape)) - f(x - e.reshape(x.shape))) / (2 * h)
+    return out
+
+
+@pytest.mark.parametrize("f, shape", PROGRAMS, ids=[f.__name__ for f, _ in PROGRAMS])
+def test_complex_intermediates_against_differences(f, shape):
+    rng = np.random.default_rng(len(f.__name__))
+    for _ in range(3):
+        x = rng.normal(size=shape)
+        if f is eigen:  # (distinct eigenvalues: a diagonal pulled apart, then mixed)
+            x = x * 0.3 + np.diag([2.0, -1.0, 0.5])
+        want = central(f, x)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+            g = s2sad.grad(f)(x)
+            value, g2 = s2sad.value_and_grad(f)(x)
+            v = rng.normal(size=shape)
+            tangent = s2sad.jvp(f, (x,), (v,))[1]
+        assert g.dtype == np.float64 and g.shape == x.shape
+        np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(g2, g, rtol=1e-14)
+        assert value == pytest.approx(f(x), rel=1e-14)
+        assert isinstance(tangent, float) or np.isrealobj(tangent)
+        assert float(tangent) == pytest.approx(float(np.sum(want * v)), rel=1e-6, abs=1e-7)
+
+
+def test_a_complex_argument_keeps_a_complex_gradient():
+    # f(z) = sum |z|^2: gz = 2 conj(z) under dL = Re(sum(gz dz))
+    z = np.array([1.0 + 2.0j, -0.5 + 0.25j])
+    g = s2sad.grad(lambda z: np.sum(np.abs(z) ** 2))(z)
+    np.testing.assert_allclose(g, 2 * np.conj(z), rtol=1e-14)
