@@ -525,7 +525,8 @@ class Forwarder(Reverser):
                 test=clone(deg), body=const(180.0 / np.pi), orelse=const(1.0)))
         if prim is np.einsum:  # multilinear in its operands
             return self._multilinear(node, list(range(1, len(node.args))))
-        if prim in REDUCTIONS and not self._pointwise(op, t, args):
+        if (prim in REDUCTIONS or prim in rules.REDUCTIONS) and \
+                not self._pointwise(op, t, args):
             return self._reduction(s, t, op)
         if prim is np.sort and not node.keywords and len(args) <= 2:
             return call(self.helper(_sort_jvp), clone(args[0]), self.tan_or_zero(args[0]),

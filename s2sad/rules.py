@@ -17,6 +17,7 @@ import builtins
 import inspect
 import math
 import operator
+import sys
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,7 +119,26 @@ def _changed() -> None:
 
 def lookup(primitive: Any) -> Rule | None:
     """The rule registered for ``primitive``, or None."""
-    return _RULES.get(_key(primitive))
+    rule = _RULES.get(_key(primitive))
+    if rule is None and _scipy_rules():
+        rule = _RULES.get(_key(primitive))
+    return rule
+
+
+_SCIPY_LOADED = [False]
+#: rules registered outside this module whose forward form is a reduction's (forward.py)
+REDUCTIONS: set = set()
+
+
+def _scipy_rules() -> bool:
+    """Register the scipy.special rules (rules_scipy.py) once SciPy is loaded: True when they
+    were registered just now."""
+    if _SCIPY_LOADED[0] or "scipy.special" not in sys.modules:
+        return False
+    _SCIPY_LOADED[0] = True
+    from . import rules_scipy  # noqa: F401 (its rules register themselves)
+
+    return True
 
 
 _SEQUENCE_RULES: dict[int, Rule] = {}
@@ -142,7 +162,9 @@ def lookup_for_sequences(primitive: Any) -> Rule | None:
 
 
 def is_nondifferentiable(primitive: Any) -> bool:
-    return _key(primitive) in _NONDIFF
+    if _key(primitive) in _NONDIFF:
+        return True
+    return _scipy_rules() and _key(primitive) in _NONDIFF
 
 
 LIBRARIES = ("numpy", "scipy", "math", "builtins", "operator", "random", "s2sad")
@@ -152,6 +174,8 @@ def is_library(obj: Any) -> bool:
     """A function of NumPy, SciPy or the standard library: s2sad does not read its source
     (it needs a rule), unlike the user's own functions."""
     module = getattr(obj, "__module__", None) or ""
+    if not module and type(obj).__name__ == "ufunc":  # (SciPy's ufuncs name no module)
+        return True
     if module.startswith("s2sad.gradbench"):  # (user code shipped with s2sad: the evals)
         return False
     return module.split(".")[0] in LIBRARIES

@@ -943,6 +943,18 @@ def eig_grad(g: Any, ans: Any, a: Any) -> Any:
     return out if np.iscomplexobj(a) else np.real(out)
 
 
+def logsumexp_grad(g: Any, ans: Any, a: Any, axis: Any = None, b: Any = None,
+                   keepdims: bool = False, return_sign: bool = False) -> Any:
+    """The cotangent of ``a`` in ``scipy.special.logsumexp(a, axis, b, keepdims)``: the
+    weights ``b * exp(a - ans)`` (a softmax), times ``g`` spread over the reduced axes."""
+    if return_sign:
+        raise ValueError("s2sad differentiates logsumexp without return_sign")
+    weights = np.exp(a - unreduce(ans, a, axis, keepdims))
+    if b is not None:
+        weights = weights * b
+    return unreduce(g, a, axis, keepdims) * weights
+
+
 def unfill(g: Any, v: Any) -> Any:
     """The cotangent of ``v`` in ``fill_like(xs, v)`` (a gradient of a gradient through
     ``sum``): the cotangents of every element, summed back to ``v``'s shape."""
