@@ -27,6 +27,7 @@ import gast
 
 from . import ir
 from .checkpoint import checkpointed
+from .closures import made_functions
 from .errors import S2SADError
 from .guards import MISSING_READ, Guard, cell_contents
 from .ir import Namer
@@ -378,9 +379,10 @@ def _parse_function(f: Callable) -> FunctionIR:
         params += list(lifted)
     closure = cell_contents(f)
     fdef.body = [_lambda_as_def(s) for s in fdef.body]  # (sq = lambda v: ...: a nested def)
-    local_names = set(params) | _assigned_names(fdef.body)
     # every generated name (temporaries, flags, adjoints...) is none of the function's own
     namer = Namer(ir.function_names(fdef))
+    made_functions(fdef, namer)  # (op = scale; h = make(k) of a closure factory: defs)
+    local_names = set(params) | _assigned_names(fdef.body)
     fir = FunctionIR(f, fdef.name, params, [], filename, firstline, file_lines, closure,
                      local_names, namer)
     from .inner import inner_derivatives

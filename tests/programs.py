@@ -490,6 +490,26 @@ def variadic_helpers(x, y):
         _options(y, k=x, c=2.0, shift=x * y)
 
 
+def closure_factory(x, k):
+    # a closure returned by a function defined here (what it captures is fixed when it is
+    # made: k rebound afterwards does not change it), and a def bound to a second name
+    def make(c):
+        d = c * 2.0
+
+        def h(y):
+            return d * math.sin(y) + c
+
+        return h
+
+    def scale(y):
+        return k * y
+
+    h = make(k)
+    op = scale
+    k = 3.0 * k
+    return h(x) * k + op(x)
+
+
 def recursive_power_sum(x, n):
     # recursion: the generated adjoint calls itself
     if n == 0:
@@ -539,6 +559,7 @@ PROGRAMS = [
     (starred_calls, [F, F], [0, 1]),
     (starred_by_kinds, [F, F], [0, 1]),
     (variadic_helpers, [F, F], [0, 1]),
+    (closure_factory, [F, F], [0, 1]),
     (negative_base_power, [F], [0]),
     (insert_then_read, [F, F], [0, 1]),
     (recursive_power_sum, [(-1.5, 1.5), (0, 6, "int")], [0]),
