@@ -145,7 +145,9 @@ def compile_check(firs: list, pinned: list = ()) -> Callable[[], bool]:
                         expr = f"{bind(func.__globals__, 'g')}[{path[1]!r}]"
                     elif len(path) > 2 and path[:-1] in verified:
                         expr = f"{verified[path[:-1]]}.{path[-1]}"
-                terms.append(f"{expr} is {name}")
+                # (a bound method is made anew at each lookup: the same method is equal)
+                same = "==" if type(obj).__name__ == "method" else "is"
+                terms.append(f"{expr} {same} {name}")
             elif type(obj) in _IMMUTABLE:
                 terms.append(f"((_v := {expr}) is {bind(obj, 'o')} or "
                              f"_fp(_v) == {bind(fingerprint(obj), 'k')})")

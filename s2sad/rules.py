@@ -14,6 +14,7 @@ declared with ``nondifferentiable``: their results are constants for the gradien
 from __future__ import annotations
 
 import builtins
+import importlib
 import inspect
 import math
 import operator
@@ -72,7 +73,12 @@ def _parse_template(func):
     return elts
 
 
-def _key(primitive) -> int:
+def _key(primitive) -> Any:
+    # a bound method (scipy.stats.norm.logpdf) is a new object at each lookup: its instance
+    # and function name it
+    func = getattr(primitive, "__func__", None)
+    if func is not None and type(primitive).__name__ == "method":
+        return (id(primitive.__self__), id(func))
     return id(primitive)
 
 
@@ -125,20 +131,25 @@ def lookup(primitive: Any) -> Rule | None:
     return rule
 
 
-_SCIPY_LOADED = [False]
+_SCIPY_LOADED: set = set()
+_SCIPY_RULES = {"scipy.special": "rules_scipy", "scipy.stats": "rules_scipy_stats"}
 #: rules registered outside this module whose forward form is a reduction's (forward.py)
 REDUCTIONS: set = set()
 
 
 def _scipy_rules() -> bool:
-    """Register the scipy.special rules (rules_scipy.py) once SciPy is loaded: True when they
-    were registered just now."""
-    if _SCIPY_LOADED[0] or "scipy.special" not in sys.modules:
+    """Register the rules of scipy.special (rules_scipy.py) and scipy.stats
+    (rules_scipy_stats.py) once the user has loaded them: True when some were registered just
+    now."""
+    if len(_SCIPY_LOADED) == len(_SCIPY_RULES) or "scipy" not in sys.modules:
         return False
-    _SCIPY_LOADED[0] = True
-    from . import rules_scipy  # noqa: F401 (its rules register themselves)
-
-    return True
+    new = False
+    for package, module in _SCIPY_RULES.items():
+        if package not in _SCIPY_LOADED and package in sys.modules:
+            _SCIPY_LOADED.add(package)
+            importlib.import_module(f".{module}", __package__)  # (its rules register)
+            new = True
+    return new
 
 
 _SEQUENCE_RULES: dict[int, Rule] = {}

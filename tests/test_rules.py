@@ -13,6 +13,7 @@ import operator
 import numpy as np
 import pytest
 import scipy.special as sp
+import scipy.stats as ss
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -392,6 +393,12 @@ SPECS = {
     ("method", "conjugate"): [(method("conjugate"), st.tuples(CA((3,))), {}, (0,))],
 }
 
+# scipy.stats.norm (registered when scipy.stats is loaded: rules_scipy_stats.py), of x, loc
+# and scale
+SPECS.update({method: [(method, st.tuples(A((3,), -2.0, 2.0), F(-1.0, 1.0), F(0.5, 2.0)), {},
+                        (0, 1, 2))]
+              for method in (ss.norm.pdf, ss.norm.logpdf, ss.norm.cdf, ss.norm.logcdf,
+                             ss.norm.sf, ss.norm.logsf)})
 # scipy.special (registered when SciPy is loaded: rules_scipy.py)
 SPECS.update({
     sp.erf: [(sp.erf, unary(), {}, (0,))],
@@ -446,8 +453,8 @@ def rule_key(rule):
 
 def test_every_rule_has_a_check():
     rules.lookup(sp.erf)  # (SciPy is loaded: its rules are registered)
-    builtin = [r for r in rules.all_rules() if r.func.__module__ in (rules.__name__,
-                                                                     "s2sad.rules_scipy")]
+    builtin = [r for r in rules.all_rules() if r.func.__module__ in (
+        rules.__name__, "s2sad.rules_scipy", "s2sad.rules_scipy_stats")]
     assert len(builtin) > 100
     builtin.append(rules.POW_BY_CONSTANT)
     missing = [getattr(r.primitive, "__name__", r.primitive) for r in builtin
