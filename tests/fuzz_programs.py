@@ -7,7 +7,8 @@ assignments, branches, loops with ``break``/``continue``/early returns; with
 ``features=True`` also lists built and changed through methods (``append``, ``extend``,
 ``insert``, ``pop``, stores, ``+=``, ``*``), dicts (literals, ``dict(...)``, stores, ``get``,
 ``items()``), NumPy arrays with element stores, in-place operators, aliases and views written
-through, keyword calls of NumPy functions and of a user helper.
+through, keyword calls of NumPy functions and of a user helper, derivatives of the helper and
+of a function defined inside ``f`` taken inside ``f`` (``s2sad.grad``, ``s2sad.jvp``).
 """
 
 import random
@@ -61,6 +62,7 @@ class Gen:
         self.tuples = set()  # tuples of two numbers, rebound (carried through loops)
         self.uses_helper = False
         self.uses_pair = False
+        self.uses_s2sad = False  # a derivative taken inside f (s2sad.grad / s2sad.jvp)
         self.nested = False  # f defines `inner` (its calls are inlined)
         self.counter = 0
 
@@ -107,6 +109,16 @@ class Gen:
         k = self.r.random()
         if self.nested and k > 0.93:  # a call of the function defined inside f
             return f"inner({self.expr(depth + 1)}, {self.expr(depth + 1)})"
+        if self.nested and self.features and k > 0.92 and self.r.random() < 0.3:
+            # its derivative, taken inside f
+            self.uses_s2sad = True
+            return f"s2sad.grad(inner)({self.expr(depth + 1)}, {self.expr(depth + 1)})"
+        if self.features and k < 0.01 and self.r.random() < 0.3:
+            # derivatives of the helper, taken inside f
+            self.uses_helper = self.uses_s2sad = True
+            e1, e2 = self.expr(depth + 1), self.expr(depth + 1)
+            return self.r.choice([f"s2sad.grad(helper, wrt=1)({e1}, {e2})",
+                                  f"s2sad.jvp(helper, ({e1}, {e2}), (1.0, 0.0))[1]"])
         if self.features and k < 0.08:
             self.uses_helper = True
             t = self.r.choice(KEYWORD_CALLS)
@@ -371,6 +383,6 @@ def generate(seed: int, features: bool = True) -> str:
                   "        return w * 0.5"]
     lines += g.block("    ", g.r.randint(3, 8))
     lines.append(f"    return {g.expr()} + {a} * {b} - {c}")
-    header = "import math\n\nimport numpy as np\n"
+    header = "import math\n\nimport numpy as np\n" + ("\nimport s2sad\n" if g.uses_s2sad else "")
     return header + (HELPER if g.uses_helper else "") + (PAIR if g.uses_pair else "") + \
         "\n\n" + "\n".join(lines) + "\n"
