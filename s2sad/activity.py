@@ -46,7 +46,7 @@ ARRAY_MUTATORS = {"sort", "fill", "put", "resize", "itemset", "partition", "byte
 # helpers of generated code that accumulate into their first argument, linearly: forward mode
 # mirrors them on tangents (the others of runtime.MUTATING_HELPERS are refused when active)
 MIRRORED = {runtime.add_item, runtime.take_item, runtime.get_grad, runtime.add_at,
-            runtime.restore_item}
+            runtime.restore_item, runtime.take_tail, runtime.truncate}
 MUTATING_HELPERS = set(runtime.MUTATING_HELPERS)
 
 

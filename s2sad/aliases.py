@@ -805,9 +805,15 @@ def _user_returns(obj, call, env) -> set | None:
     anything else (which may return any of them)."""
     import types
 
+    from . import runtime as rt
     from .parse import parse_function
     from .rules import is_library, lookup
 
+    # helpers of generated code whose results are new: zeros shaped like an argument hold
+    # none of its objects; sum's cotangent holds the cotangent it spreads
+    fresh = {rt.zeros_like: set(), rt.tangent_zero: set(), rt.fill_like: {1}}
+    if obj in fresh:
+        return fresh[obj]
     if not isinstance(obj, types.FunctionType) or is_library(obj) or lookup(obj) is not None \
             or call.keywords:
         return None

@@ -71,7 +71,8 @@ REDUCTIONS = {np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
 
 # the accumulating helpers of generated code (activity.MIRRORED): the positions of the
 # object they accumulate into and of the values they add; keys and indexes stay as they are
-MIRRORED = {rt.add_item: (0, 2), rt.take_item: (0,), rt.get_grad: (0, 3),
+MIRRORED = {rt.take_tail: (0,), rt.truncate: (0,),
+            rt.add_item: (0, 2), rt.take_item: (0,), rt.get_grad: (0, 3),
             rt.add_at: (0, 2), rt.restore_item: (0, 2)}
 
 

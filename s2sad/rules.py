@@ -564,6 +564,7 @@ from .runtime import (  # noqa: E402
     fill_like,
     gradient_grad,
     imag_grad,
+    insert_index,
     irfft_grad,
     kron_grad,
     linspace_weights,
@@ -575,6 +576,7 @@ from .runtime import (  # noqa: E402
     partition_grad,
     pinv_grad,
     polyval_grad_p,
+    pop_index,
     power,
     real_part,
     reduce_to,
@@ -583,6 +585,7 @@ from .runtime import (  # noqa: E402
     rfft_grad,
     share_max,
     sinc_slope,
+    slice_bounds,
     solve_grad_a,
     solve_grad_b,
     sort_grad,
@@ -1412,6 +1415,10 @@ def _(g, ans, x):
 @adjoint_method("imag", attribute=True)
 def _(g, ans, x):
     return imag_grad(g, x)
+
+
+# the positions list helpers of generated code compute (a gradient differentiated again)
+nondifferentiable(insert_index, pop_index, slice_bounds)
 
 
 # (a gradient of a gradient through sum: the adjoint of its adjoint)

@@ -631,10 +631,11 @@ def nested_recursive(x):
 
 
 def nested_as_value(x):
+    # (h = g is g under a second name; a def kept in a list is a value s2sad cannot follow)
     def g(u):
         return u * 2.0
-    h = g
-    return h(x)
+    fs = [g]
+    return fs[0](x)
 
 
 def nested_called_before_def(x):
