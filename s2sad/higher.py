@@ -126,7 +126,8 @@ def hessian(f: Callable, wrt: Wrt = 0) -> Callable:
         blocks = {}
         for j in names:
             # the columns of block j: tangents along j only (one transformation per j)
-            varied, ft = hvp_transformations(f, args, [j])
+            # (the gradient of the Hessian's parameters only: the others' would be waste)
+            varied, ft = hvp_transformations(f, args, [j], gradient_wrt=list(names))
             if any(n not in varied for n in names):
                 raise S2SADError(f"hessian of {f.__name__}: '{j}' is not a float or a "
                                  "float array")
