@@ -8,7 +8,8 @@ wasm_emit and wraps them in one module.  The module imports nothing and exports:
   (value, gradient per wrt)``; an array argument is passed as an address and its extents;
 * ``memory``, ``tape_top`` (the tape's stack pointer, where the tape starts) and
   ``error_code`` (1: the tape could not grow, 2: an index out of range, 3: an assert failed,
-  4: interrupted by Ctrl-C, 5: a checkpointed loop's budget leaves no room);
+  5: a checkpointed loop's budget leaves no room; a loop of the forward sweep traps when the
+  word at ``INTERRUPT_FLAG`` is set: Ctrl-C);
 * the user's global numbers the code reads follow each export's own parameters.
 
 ``grad(f, wrt)`` returns a Python callable that copies arrays into linear memory, calls the
@@ -54,11 +55,6 @@ from .wasm_emit import (
 from .wasm_runtime import Compiled, Instance
 
 RUNTIME = r"""
-  (func $interrupted
-    ;; the caller asked the running call to stop (Ctrl-C)
-    (global.set $error_code (i32.const 4))
-    unreachable
-  )
   (func $tape.reserve (param $n i32)
     ;; make room for $n more bytes of tape, growing the memory; a failed grow traps
     (local $need i32)

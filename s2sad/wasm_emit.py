@@ -1157,7 +1157,7 @@ class FunctionEmitter(CheckpointEmitter):
         self.indent += 1
         if not self.adjoint_sweep and self.fir is not None and not is_ours(self.fir.func):
             # Ctrl-C: the caller sets the word at INTERRUPT_FLAG (wasm_runtime.py)
-            self.emit(f"(if (i32.load (i32.const {INTERRUPT_FLAG})) (then call $interrupted))")
+            self.emit(f"(if (i32.load (i32.const {INTERRUPT_FLAG})) (then unreachable))")
         return exit_, top
 
     def _close_loop(self, exit_, top, body) -> None:
