@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
 
 import billiards  # noqa: E402
+import difftaichi_billiards  # noqa: E402
 import gmm  # noqa: E402
 import mlp  # noqa: E402
 import newton  # noqa: E402
@@ -65,8 +66,22 @@ def test_element_wise_loops():
     check(billiards.shoot, (1.5, 0.02, billiards.rack()), (0, 1), rtol=1e-5, atol=1e-8)
 
 
+def test_difftaichi_billiards_on_both_backends():
+    # DiffTaichi's algorithm (impulses from the previous step, a time-of-impact correction):
+    # a hard shot, so that the balls collide within the 200 steps; Wasm as Python, Python
+    # as central differences
+    shot = (0.1, 0.5, 1.5, 0.05, difftaichi_billiards.rack(), 200)
+    check(difftaichi_billiards.loss, shot, (0, 1, 2, 3), rtol=1e-5, atol=1e-8)
+    python = s2sad.value_and_grad(difftaichi_billiards.loss, wrt=(0, 1, 2, 3))(*shot)
+    wasm = s2sad.value_and_grad(difftaichi_billiards.loss, wrt=(0, 1, 2, 3),
+                                backend="wasm")(*shot)
+    assert wasm[0] == pytest.approx(python[0], rel=1e-12)
+    np.testing.assert_allclose(wasm[1], python[1], rtol=1e-9)
+
+
 @pytest.mark.parametrize("script", ["pendulum", "newton", "piecewise", "gmm", "springs",
-                                    "tour", "many_gradients", "billiards"])
+                                    "tour", "many_gradients", "billiards",
+                                    "difftaichi_billiards"])
 def test_example_runs(script):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, str(ROOT / "examples" / f"{script}.py")],
