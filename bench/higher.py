@@ -55,16 +55,20 @@ def ratios() -> list[tuple]:
     return out
 
 
-def wasm_forward() -> tuple[float, float, float]:
-    """The sin loop: Python primal, Wasm primal and Wasm jvp (seconds per call)."""
+def wasm_forward() -> tuple[float, float, float, float, float]:
+    """The sin loop: Python primal, Wasm primal, Wasm jvp, Wasm hvp, Python hvp (seconds per
+    call)."""
     from s2sad import wasm
 
     P = load()
     primal = wasm.primal(P.sin_loop)
     s2sad.jvp(P.sin_loop, (0.3,), (1.0,), backend="wasm")
+    s2sad.hvp(P.sin_loop, (0.3,), (1.0,), backend="wasm")
     primal(0.3)
     return (best(lambda: P.sin_loop(0.3)), best(lambda: primal(0.3)),
-            best(lambda: s2sad.jvp(P.sin_loop, (0.3,), (1.0,), backend="wasm")))
+            best(lambda: s2sad.jvp(P.sin_loop, (0.3,), (1.0,), backend="wasm")),
+            best(lambda: s2sad.hvp(P.sin_loop, (0.3,), (1.0,), backend="wasm")),
+            best(lambda: s2sad.hvp(P.sin_loop, (0.3,), (1.0,))))
 
 
 def gmm_hessians() -> list[tuple]:
@@ -116,10 +120,11 @@ def main() -> None:
     print("|---|---|---|---|")
     for label, j, g, h in ratios():
         print(f"| {label} | {j:.2f} | {g:.2f} | {h:.2f} |")
-    py, wp, wj = wasm_forward()
+    py, wp, wj, wh, ph = wasm_forward()
     print(f"\nsin loop on Wasm: jvp {wj * 1e6:.1f} us, Wasm primal {wp * 1e6:.1f} us (jvp / "
           f"primal {wj / wp:.2f}), Python primal {py * 1e6:.1f} us (Wasm jvp {py / wj:.1f}x "
-          "faster)")
+          f"faster); Wasm hvp {wh * 1e6:.1f} us (Python primal / Wasm hvp {py / wh:.1f}; "
+          f"Python hvp {ph * 1e6:.1f} us)")
     print("\nHessian of the GMM objective (d=2, K=5, n=1000) with respect to the means:")
     print("| tool | seconds | max abs difference from s2sad |")
     print("|---|---|---|")

@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("reverse", "forward", "hvp"), default="reverse",
                         help="reverse: the gradient (default); forward: also the tangent "
                         "function (<func>_jvp in a module); hvp: the Hessian-vector product "
-                        "(Python only)")
+                        "(<func>_hvp in a module: number arguments)")
     parser.add_argument("--memory", help="a memory budget for the tape (e.g. 64MB): loops that "
                         "tape are checkpointed to fit it")
     parser.add_argument("-o", "--output", help="file to write (default: stdout; for --emit "
@@ -139,16 +139,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 text = _higher_source(func, wrt, args.mode)
             _write(text, args.output)
-        elif args.mode == "hvp":
-            raise CliError("--mode hvp: the Hessian-vector product is Python only for now "
-                           "(--emit python)")
+        elif args.mode == "hvp" and args.emit == "js":
+            raise CliError("--mode hvp: the web wrapper (--emit js) has no Hessian-vector "
+                           "product yet; --emit wat or wasm export <func>_hvp")
         else:
             import wasmtime
 
             from .wasm import build_module
 
             module = build_module(func, wrt, split=True, forward=args.mode == "forward",
-                                  memory=args.memory)
+                                  memory=args.memory, hvp=args.mode == "hvp")
             if args.emit == "wat":
                 _write(module.wat, args.output)
             elif args.emit == "wasm":
@@ -157,8 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 with open(out, "wb") as fh:
                     fh.write(binary)
                 name = func.__name__
+                extra = {"forward": f"{name}_jvp, ", "hvp": f"{name}_hvp, "}.get(args.mode, "")
                 print(f"wrote {out} ({len(binary)} bytes): exports {name}, {name}_grad, "
-                      f"{name}_fwd, {name}_bwd, memory", file=sys.stderr)
+                      f"{extra}{name}_fwd, {name}_bwd, memory", file=sys.stderr)
             else:
                 from . import web
 

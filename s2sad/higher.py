@@ -63,13 +63,18 @@ def hvp(f: Callable, primals, tangents, backend: str = "python",
         verbose: bool = False) -> tuple:
     """The Hessian of scalar ``f`` at ``primals`` times ``tangents``: one entry per primal
     (shaped like it; ``0.0`` for an int), as ``grad(f, wrt=all)`` has.  Forward mode applied
-    to the generated gradient (forward over reverse); built once per argument kinds."""
-    _check_backend(backend)
+    to the generated gradient (forward over reverse); built once per argument kinds.
+    ``backend="wasm"``: the gradient of the tangent -- reverse over forward, the same
+    number -- compiled to WebAssembly (``<f>_hvp`` of ``wasm.build_module(hvp=True)``)."""
+    if backend != "wasm":
+        _check_backend(backend)
     primals, tangents = tuple(primals), tuple(tangents)
     params = list(inspect.signature(f).parameters)
     if len(primals) != len(params) or len(tangents) != len(params):
         raise S2SADError(f"hvp of {f.__name__}: {len(params)} parameters, {len(primals)} "
                          f"primals and {len(tangents)} tangents")
+    if backend == "wasm":
+        return _wasm_hvp(f, params, primals, tangents, verbose)
     key = (spec_key(primals), tuple(bool(_nonzero(t)) if not isinstance(t, str) else True
                                     for t in tangents))
     cache = _HVPS.setdefault(f, {})
@@ -99,6 +104,65 @@ def hvp(f: Callable, primals, tangents, backend: str = "python",
 _HVPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def hvp_function(f: Callable, arg_kinds: dict) -> tuple[Callable, list[str]]:
+    """``(f_hvp, varied)``: ``f``'s forward transformation returning the tangent alone --
+    ``f_hvp(params..., tangents of varied...) -> f's directional derivative``, its source
+    the generated ``f_jvp``'s with the last line ``return value, tangent`` made ``return
+    tangent`` -- and the parameters that carry tangents (``varied``).  Its gradient with
+    respect to them is the Hessian times the tangents: reverse over forward, what the Wasm
+    backend compiles (one function: no call whose forward sweep would run twice)."""
+    import ast
+
+    from .emit import compile_function
+    from .transform import transform_forward
+
+    params = list(inspect.signature(f).parameters)
+    varied = [p for p in params if _varies(arg_kinds.get(p))]
+    if not varied:
+        raise S2SADError(f"hvp of {f.__name__}: no argument carries a derivative",
+                         hint="give floats or float arrays")
+    ft = transform_forward(f, varied, kinds=arg_kinds)
+    tree = ast.parse(ft.source)
+    fdef = tree.body[0]
+    ret = fdef.body[-1]
+    if not (isinstance(ret, ast.Return) and isinstance(ret.value, ast.Tuple) and
+            len(ret.value.elts) == 2):
+        raise S2SADError(f"hvp of {f.__name__}: its tangent function does not end in one "
+                         "return of (value, tangent)", hint="use the Python backend")
+    ret.value = ret.value.elts[1]
+    name = f"{f.__name__}_hvp"
+    fdef.name = name
+    jvp = ft.jvp
+    bound = dict(zip(jvp.__code__.co_freevars,
+                     (c.cell_contents for c in (jvp.__closure__ or ()))))
+    fn = compile_function(ast.unparse(tree) + "\n", name, jvp.__globals__, bound)
+    fn.__doc__ = f"the tangent of {f.__name__} along its arguments' tangents (s2sad)"
+    return fn, varied
+
+
+def _wasm_hvp(f, params, primals, tangents, verbose) -> tuple:
+    from . import wasm
+
+    key = spec_key(primals)
+    cache = _WASM_HVPS.setdefault(f, {})
+    entry = cache.get(key)
+    if entry is None or verbose:
+        arg_kinds = {p: kinds.value_kind(a) for p, a in zip(params, primals)}
+        fn, varied = hvp_function(f, arg_kinds)
+        wrt = tuple(params.index(p) for p in varied)
+        entry = cache[key] = (wasm.grad(fn, wrt=wrt, verbose=verbose), varied)
+    g, varied = entry
+    ts = [_tangent_like(primals[params.index(p)], tangents[params.index(p)], p, f.__name__)
+          for p in varied]
+    by_name = dict(zip(varied, g(*primals, *ts)))  # (a tuple: wrt is a tuple)
+    return tuple(like(a, by_name[p]) if p in by_name else 0.0
+                 for p, a in zip(params, primals))
+
+
+# f -> {argument kinds: (the Wasm gradient of f_hvp, the parameters with tangents)}
+_WASM_HVPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _basis(x):
     """Unit tangents along each element of ``x`` (a number or an array), in order."""
     if isinstance(x, np.ndarray):
@@ -110,11 +174,14 @@ def _basis(x):
         yield 1.0
 
 
-def hessian(f: Callable, wrt: Wrt = 0) -> Callable:
+def hessian(f: Callable, wrt: Wrt = 0, backend: str = "python") -> Callable:
     """A function returning the Hessian of scalar ``f`` with respect to ``wrt``: of shape
     ``x.shape + x.shape`` for one array (a number for one number); for a tuple ``wrt``, a
     tuple of tuples of blocks ``H[i][j]`` of shape ``xi.shape + xj.shape``.  Each column is
-    one Hessian-vector product (forward over reverse)."""
+    one Hessian-vector product (forward over reverse; ``backend="wasm"``: the Wasm ``hvp``,
+    number arguments)."""
+    if backend != "wasm":
+        _check_backend(backend)
     params = list(inspect.signature(f).parameters)
     names, single = wrt_names(f, params, wrt)
 
@@ -123,6 +190,13 @@ def hessian(f: Callable, wrt: Wrt = 0) -> Callable:
         if len(args) != len(params):
             raise S2SADError(f"hessian of {f.__name__} takes {len(params)} arguments "
                              f"({', '.join(params)}), got {len(args)}")
+        if backend == "wasm":  # (numbers: one column per parameter of wrt)
+            columns = {j: hvp(f, args, [1.0 if p == j else 0 if isinstance(a, int) else 0.0
+                                        for p, a in zip(params, args)], "wasm")
+                       for j in names}
+            H = {(i, j): float(columns[j][params.index(i)]) for i in names for j in names}
+            return H[names[0], names[0]] if single else \
+                tuple(tuple(H[i, j] for j in names) for i in names)
         blocks = {}
         for j in names:
             # the columns of block j: tangents along j only (one transformation per j)

@@ -459,7 +459,10 @@ class _Builder:
         for node in ir.walk_block(stmts):
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
                 obj = fir.resolve(node.func) if fir is not None else MISSING
-                if isinstance(obj, types.FunctionType):
+                if isinstance(obj, types.FunctionType) and not (
+                        is_ours(obj) and obj.__module__ != wasm_math.__name__):
+                    # (s2sad's own helpers -- div, power in generated code read again --
+                    # are the emitter's, not functions to compile)
                     if obj.__module__ == wasm_math.__name__:
                         name = f"math.{obj.__name__}"
                         self.queue_math(obj.__name__)
@@ -823,7 +826,7 @@ def _copied(call, fir) -> str | None:
 
 def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None,
                  split: bool = False, forward: bool = False,
-                 memory: int | str | None = None) -> ModuleSource:
+                 memory: int | str | None = None, hvp: bool = False) -> ModuleSource:
     """The WAT module for ``f`` and its gradient with respect to ``wrt``.
 
     ``kinds`` gives each parameter's type (``"f64"``, ``"i64"``, ``"i32"`` or ``Arr(ndim)``);
@@ -831,14 +834,18 @@ def build_module(f: Callable, wrt: Wrt = 0, kinds: dict | None = None,
     the gradient's two sweeps: ``<f>_fwd`` (f's parameters -> its value; the tape is left in
     memory) and ``<f>_bwd`` (the seed and buffers of ``<f>_grad`` -> its results);
     ``forward=True`` exports ``<f>_jvp`` (``args..., tangents of wrt... -> (value,
-    tangent)``: forward mode, number arguments).  ``memory`` (bytes, or ``"64MB"``)
-    checkpoints the loops that tape so that the tape stays within it (checkpointing.py).
+    tangent)``: forward mode, number arguments).  ``hvp=True`` exports ``<f>_hvp`` (``args...,
+    tangents of the float parameters..., seed -> (f's directional derivative, the Hessian
+    times the tangents for each float parameter)``: the gradient of the tangent, reverse over
+    forward, number arguments).  ``memory`` (bytes, or ``"64MB"``) checkpoints the loops that
+    tape so that the tape stays within it (checkpointing.py).
     """
     with LOCK:
-        return _build_module(f, wrt, kinds, split, forward, memory)
+        return _build_module(f, wrt, kinds, split, forward, memory, hvp)
 
 
-def _build_module(f, wrt, kinds, split=False, forward=False, memory=None) -> ModuleSource:
+def _build_module(f, wrt, kinds, split=False, forward=False, memory=None,
+                  hvp=False) -> ModuleSource:
     from .checkpoint import parse_memory
 
     params = list(inspect.signature(f).parameters)
@@ -867,6 +874,19 @@ def _build_module(f, wrt, kinds, split=False, forward=False, memory=None) -> Mod
         ft = transform_forward(f, names, kinds={p: kind_of_type(k) for p, k in kinds.items()})
         b.done.add(ft.name)
         b.emit_jvp(ft, kinds, export=f"{name}_jvp")
+    if hvp:
+        from .higher import hvp_function
+
+        fn, varied = hvp_function(f, {p: kind_of_type(k) for p, k in kinds.items()})
+        # (its parameters: f's, then a tangent for each of varied, of its kind)
+        hvp_params = list(inspect.signature(fn).parameters)
+        of = params + list(varied)
+        hvp_kinds = {q: kinds[of[k]] for k, q in enumerate(hvp_params)}
+        th = transform(fn, varied, kinds={p: kind_of_type(k) for p, k in hvp_kinds.items()})
+        b.done.add(th.name)
+        split, b.split = b.split, False  # (the two sweeps are exported for <f>_grad only)
+        b.emit_grad(th, hvp_kinds, export=f"{name}_hvp")
+        b.split = split
     wat = b.module()
     inputs = [(fir, path, t) for _, t, fir, path in b.ctx.inputs.values()]
     guard = Guard([fir for fir in b.firs + t.guard.firs if not is_ours(fir.func)],

@@ -1386,7 +1386,7 @@ class FunctionEmitter(CheckpointEmitter):
 
 
 def is_ours(func) -> bool:
-    return getattr(func, "__module__", "").split(".")[0] == "s2sad"
+    return (getattr(func, "__module__", "") or "").split(".")[0] == "s2sad"
 
 
 def _f64(v: float) -> str:
