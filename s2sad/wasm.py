@@ -385,6 +385,93 @@ def fuse_sincos(fdef: gast.FunctionDef, fir, namer) -> tuple[gast.FunctionDef, d
     return fdef, bound
 
 
+def pair_sincos(fdef: gast.FunctionDef, fir, namer) -> tuple[gast.FunctionDef, dict]:
+    """``fdef`` with each ``math.sin(u)`` and ``math.cos(u)`` of one name ``u`` in one block,
+    ``u`` not assigned between them, computed together: ``_s, _c = _sincos(u)`` before the
+    first, and the two calls read those (one argument reduction instead of two -- a tangent
+    function's ``d * cos(u)`` beside its ``sin(u)``, an adjoint's ``cos(u)`` and ``sin(u)``
+    of the same line).  Returns the new IR and the names it binds."""
+    import math
+
+    fdef = ir.clone(fdef)
+    namer = namer.copy()
+    bound: dict = {}
+
+    def which(node):
+        if isinstance(node, gast.Call) and len(node.args) == 1 and \
+                isinstance(node.args[0], gast.Name) and not node.keywords:
+            obj = fir.resolve(node.func)
+            if obj is math.sin:
+                return "sin"
+            if obj is math.cos:
+                return "cos"
+        return None
+
+    def stores(st) -> set:
+        return {n.id for n in ir.walk(st) if isinstance(n, gast.Name)
+                and isinstance(n.ctx, gast.Store)}
+
+    def rewrite(block: list) -> list:
+        out = list(block)
+        k = 0
+        while k < len(out):
+            st = out[k]
+            for field_ in ("body", "orelse"):
+                inner = getattr(st, field_, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                    setattr(st, field_, rewrite(inner))
+            if isinstance(st, (gast.For, gast.While, gast.If)):
+                k += 1
+                continue
+            calls = [(which(c), c) for c in ir.walk(st) if which(c)]
+            done = False
+            for kind, call in calls:
+                u = call.args[0].id
+                other = "cos" if kind == "sin" else "sin"
+                # the partner in this statement or in the next simple ones, u unchanged
+                partners = []
+                for j in range(k, len(out)):
+                    t = out[j]
+                    if isinstance(t, (gast.For, gast.While, gast.If)):
+                        break
+                    partners = [c for w, c in ((which(c), c) for c in ir.walk(t))
+                                if w == other and c.args[0].id == u]
+                    if partners or u in stores(t):
+                        break
+                if not partners:
+                    continue
+                s_name = namer.fresh(f"_sin_{u.lstrip('_')}")
+                c_name = namer.fresh(f"_cos_{u.lstrip('_')}")
+                helper = namer.once("sincos", "_sincos", "helper")
+                bound[helper] = wasm_math.sincos
+                for w, c in [(kind, call)] + [(other, c) for c in partners]:
+                    c.func = ir.name(s_name if w == "sin" else c_name)
+                    c.args = []
+                # (a call with no arguments of a name: read as the name below)
+                for node in [call] + partners:
+                    node.__class__ = gast.Name
+                    node.id = s_name if node.func.id == s_name else c_name
+                    node.ctx = gast.Load()
+                    node.annotation = None
+                    node.type_comment = None
+                    del node.func, node.args, node.keywords
+                pair = ir.at(gast.Assign(targets=[ir.tuple_of([ir.name(s_name, True),
+                                                               ir.name(c_name, True)],
+                                                              store=True)],
+                                         value=ir.call(helper, ir.name(u)),
+                                         type_comment=None), st)
+                out.insert(k, pair)
+                k += 1
+                done = True
+                break
+            if not done:
+                k += 1
+        return out
+
+    fdef.body = rewrite(fdef.body)
+    return fdef, bound
+
+
 def _target_names(target):
     return target.elts if isinstance(target, gast.Tuple) else [target]
 
@@ -517,8 +604,10 @@ class _Builder:
         (``t.name`` by default); returns its result types."""
         fir = t.fir
         fdef, bound = fuse_sincos(t.adjoint_ir, fir, t.reverser.names)
+        fdef, paired = pair_sincos(fdef, fir, t.reverser.names)
         injected = dict(t.reverser.injected)
         injected.update(bound)
+        injected.update(paired)
 
         def resolve(node):
             if isinstance(node, gast.Name) and node.id in injected:
@@ -557,7 +646,7 @@ class _Builder:
         if export:
             self.scratch = scratch
         callees = self.callee_map(fir, fir.body)
-        for name, obj in bound.items():
+        for name, obj in {**bound, **paired}.items():
             if obj is wasm_math.sincos:
                 callees[name] = "math.sincos"
                 self.queue_math("sincos")

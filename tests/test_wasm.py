@@ -255,3 +255,22 @@ def test_an_array_made_in_a_loop_is_refused_with_its_line():
     with pytest.raises(S2SADError, match="an array made inside a loop") as info:
         wasm.grad(W.made_in_a_loop)(np.ones(3))
     assert info.value.lineno == W.made_in_a_loop.__code__.co_firstlineno + 3
+
+
+def _sin_and_cos(x, y):
+    s = 0.0
+    for i in range(5):
+        u = x * i + y
+        s = s + math.sin(u) * y + math.cos(u) * x  # (the adjoint: cos(u) and sin(u) again)
+    return s
+
+
+def test_sin_and_cos_of_one_value_share_one_reduction():
+    # wasm.pair_sincos: sin(u) and cos(u) of one u in a block are one $math.sincos call
+    wat = wasm.build_module(_sin_and_cos, (0, 1)).wat
+    body = wat[wat.index("(func $_sin_and_cos_grad"):]
+    body = body[:body.index("\n(func", 1)] if "\n(func" in body[1:] else body
+    assert body.count("call $math.sincos") == 2 and "call $math.sin\n" not in body
+    got = wasm.value_and_grad(_sin_and_cos, wrt=(0, 1))(0.3, 1.1)
+    want = s2sad.value_and_grad(_sin_and_cos, wrt=(0, 1))(0.3, 1.1)
+    assert close(got[0], want[0]) and close(got[1], want[1])
