@@ -291,6 +291,9 @@ class Classifier:
         if prim in (operator.add, operator.mul) and any(
                 isinstance(k, kinds.Seq) for k in arg_kinds):
             return rules.lookup_for_sequences(prim)
+        if prim in (builtins.max, builtins.min) and len(args) == 1 and \
+                isinstance(arg_kinds[0], kinds.Seq):  # max(xs) of a list or tuple
+            return rules.lookup_for_sequences(prim)
         if any(isinstance(k, kinds.Array) for k in arg_kinds):
             variant = rules.lookup_for_arrays(prim)
             if variant is not None:

@@ -15,6 +15,7 @@ the same object in the generated code.
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import operator
 from dataclasses import dataclass, field
@@ -307,10 +308,13 @@ class Planning:
         defaults = _rule_defaults(rule)
         required = [n for n in names if n not in defaults]
         if any(n not in bound for n in required):
-            raise self.fir.error(
+            error = self.fir.error(
                 f"{describe(op)} called with {len(bound)} argument(s): its derivative rule "
                 f"takes ({', '.join(names)})", s,
                 "write it with separate arguments, or register a rule with s2sad.adjoint")
+            if op.primitive in (builtins.max, builtins.min) and len(bound) == 1:
+                error.needs_arguments = True  # (max(xs) of a list: the arguments will tell)
+            raise error
         if template is None:
             # call the rule itself: _dx, _dy = rule(g, ans, x, y)
             outs = [self.names.numbered("_d") for _ in names]

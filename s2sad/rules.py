@@ -560,6 +560,7 @@ from .runtime import (  # noqa: E402
     eig_grad,
     eigh_grad,
     einsum_grad,
+    extreme_grad,
     fft_grad,
     fill_like,
     gradient_grad,
@@ -1276,6 +1277,12 @@ def _(g, ans, a, b):
     return concat_grad(g, a, 0), concat_grad(g, a, 1)
 
 
+@adjoint_for_sequences(builtins.max)
+@adjoint_for_sequences(builtins.min)
+def _(g, ans, xs):
+    return extreme_grad(g, ans, xs)
+
+
 @adjoint_for_sequences(operator.mul)
 def _(g, ans, a, b):
     return repeat_grad(g, a, b), repeat_grad(g, b, a)
@@ -1439,6 +1446,7 @@ LINEAR_HELPERS: dict = {
     max_grad: ((0,), ()), untranspose: ((0,), ()),
     split_like: ((0,), ()), unstack: ((0,), ()), to_structure: ((0,), ()),
     concat_grad: ((0,), ()), repeat_grad: ((0,), ()), unsort: ((0,), ()),
-    fill_like: ((1,), ()), unfill: ((0,), ()), var_grad: ((0, 1), ()), solve_grad_b: ((0,), (1,)),
+    fill_like: ((1,), ()), unfill: ((0,), ()), extreme_grad: ((0,), ()),
+    var_grad: ((0, 1), ()), solve_grad_b: ((0,), (1,)),
     saved_item: ((0,), ()),  # (the old item of a dict: of the tangent dict, too)
 }

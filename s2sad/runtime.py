@@ -955,6 +955,17 @@ def logsumexp_grad(g: Any, ans: Any, a: Any, axis: Any = None, b: Any = None,
     return unreduce(g, a, axis, keepdims) * weights
 
 
+def extreme_grad(g: Any, ans: Any, xs: Any) -> list:
+    """The cotangent of ``xs`` in ``max(xs)`` / ``min(xs)`` of a list or tuple: ``g`` at the
+    item Python picked (the first equal to the result), zeros elsewhere."""
+    out = [zeros_like(v) for v in xs]
+    for k, v in enumerate(xs):
+        if v is ans or v == ans:
+            out[k] = g
+            break
+    return out
+
+
 def unfill(g: Any, v: Any) -> Any:
     """The cotangent of ``v`` in ``fill_like(xs, v)`` (a gradient of a gradient through
     ``sum``): the cotangents of every element, summed back to ``v``'s shape."""

@@ -510,6 +510,12 @@ def closure_factory(x, k):
     return h(x) * k + op(x)
 
 
+def extremes_of_a_list(x, y):
+    # max and min of a list and of a tuple: the cotangent goes to the item picked
+    xs = [x * 2.0, y, x * y]
+    return max(xs) * x + min((x, y - 0.25)) ** 2
+
+
 def recursive_power_sum(x, n):
     # recursion: the generated adjoint calls itself
     if n == 0:
@@ -560,6 +566,7 @@ PROGRAMS = [
     (starred_by_kinds, [F, F], [0, 1]),
     (variadic_helpers, [F, F], [0, 1]),
     (closure_factory, [F, F], [0, 1]),
+    (extremes_of_a_list, [F, F], [0, 1]),
     (negative_base_power, [F], [0]),
     (insert_then_read, [F, F], [0, 1]),
     (recursive_power_sum, [(-1.5, 1.5), (0, 6, "int")], [0]),

@@ -91,11 +91,6 @@ def comprehension(xs):
     return sum([v * v for v in xs if v > 0])
 
 
-def min_of_a_list(a, b):
-    xs = [a * 2.0, b]
-    return min(xs) + a
-
-
 def _inner(x):
     return math.sin(x) * x
 

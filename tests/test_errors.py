@@ -26,7 +26,6 @@ CASES = [
      "return math.gamma(x) + x"),
     (refused.comprehension, "comprehension with a condition",
      "return sum([v * v for v in xs if v > 0])"),
-    (refused.min_of_a_list, "min called with 1 argument(s)", "return min(xs) + a"),
     (refused.opaque_change, "may change 'xs', which carries derivatives",
      "bisect.insort(xs, 0.5)"),
     (refused.takes_a_gradient_inside, "s2sad.grad(..., backend=...) inside",

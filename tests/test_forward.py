@@ -248,10 +248,10 @@ def test_random_programs_forward_equals_reverse(tmp_path_factory):
 
 # -- composed: Hessian-vector products (forward over reverse), Hessians, Jacobians ----------
 
-# every corpus program but those refused: a gradient whose list of states' cotangent the
-# alias analysis takes to share memory with a cotangent it is accumulated from, and max()
-# of a list of constants read as a list of two numbers
-HVP_REFUSED = {"stack_of_states", "inactive_calls"}
+# every corpus program but one refused: a gradient whose list of states' cotangent the alias
+# analysis takes to share memory with an item popped from it (its tape mixes tuples with a
+# trip count, so the items' kind is unknown)
+HVP_REFUSED = {"stack_of_states"}
 HVP_COVERED = [p for p in PROGRAMS if p[0].__name__ not in HVP_REFUSED]
 
 
@@ -268,7 +268,7 @@ def isolated(fn, args, k) -> bool:
 
 
 def test_hvp_covers_the_scalar_programs_it_should():
-    assert len(HVP_COVERED) >= 64, [p[0].__name__ for p in HVP_COVERED]
+    assert len(HVP_COVERED) >= 66, [p[0].__name__ for p in HVP_COVERED]
     rng = np.random.default_rng(0)
     for f, domains, _ in PROGRAMS:  # the refused ones still are: else move them over
         if f.__name__ in HVP_REFUSED:
@@ -511,7 +511,7 @@ def test_every_linear_helper_has_a_forward_check():
     checked = {c[0] for c in cases}
     # (helpers of lists and dicts are checked through the corpus' hvp tests)
     lists = {"split_like", "unstack", "to_structure", "concat_grad", "repeat_grad", "unsort",
-             "saved_item"}
+             "saved_item", "extreme_grad"}
     assert {h for h in table if h.__name__ not in lists} <= checked
 
 

@@ -624,6 +624,23 @@ def test_sequence_rules(prim):
         assert np.sum(cot[k] * V) == pytest.approx(fd, rel=1e-6)
 
 
+@pytest.mark.parametrize("prim", [max, min])
+def test_max_and_min_of_a_list(prim):
+    """max(xs) / min(xs) of a list or tuple: the cotangent goes to the item Python picks (the
+    first equal to the result), checked against central differences; ties go to the first."""
+    rule = rules.lookup_for_sequences(prim)
+    for xs in ([0.3, -1.2, 0.9, 0.1], (2.0, 0.5, -0.5)):
+        ans = prim(xs)
+        cot = rule.func(1.5, ans, xs)
+        h = 1e-6
+        for k in range(len(xs)):
+            up = [v + h * (j == k) for j, v in enumerate(xs)]
+            down = [v - h * (j == k) for j, v in enumerate(xs)]
+            assert cot[k] == pytest.approx(1.5 * (prim(up) - prim(down)) / (2 * h), abs=1e-6)
+    assert rule.func(1.0, 0.5, [0.5, 0.5, 0.1] if prim is max else [0.5, 0.5, 0.9]) == \
+        [1.0, 0.0, 0.0]
+
+
 @pytest.mark.parametrize("prim,a,b", [(operator.add, [0.3, -1.2], [2.0, 0.5, 4.0]),
                                        (operator.mul, [0.3, -1.2], 3),
                                        (operator.mul, 2, [0.7])])
