@@ -105,8 +105,8 @@ _HVPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def hvp_function(f: Callable, arg_kinds: dict) -> tuple[Callable, list[str]]:
-    """``(f_hvp, varied)``: ``f``'s forward transformation returning the tangent alone --
-    ``f_hvp(params..., tangents of varied...) -> f's directional derivative``, its source
+    """``(f_tangent, varied)``: ``f``'s forward transformation returning the tangent alone --
+    ``f_tangent(params..., tangents of varied...) -> f's directional derivative``, its source
     the generated ``f_jvp``'s with the last line ``return value, tangent`` made ``return
     tangent`` -- and the parameters that carry tangents (``varied``).  Its gradient with
     respect to them is the Hessian times the tangents: reverse over forward, what the Wasm
@@ -130,7 +130,7 @@ def hvp_function(f: Callable, arg_kinds: dict) -> tuple[Callable, list[str]]:
         raise S2SADError(f"hvp of {f.__name__}: its tangent function does not end in one "
                          "return of (value, tangent)", hint="use the Python backend")
     ret.value = ret.value.elts[1]
-    name = f"{f.__name__}_hvp"
+    name = f"{f.__name__}_tangent"
     fdef.name = name
     jvp = ft.jvp
     bound = dict(zip(jvp.__code__.co_freevars,
@@ -138,6 +138,20 @@ def hvp_function(f: Callable, arg_kinds: dict) -> tuple[Callable, list[str]]:
     fn = compile_function(ast.unparse(tree) + "\n", name, jvp.__globals__, bound)
     fn.__doc__ = f"the tangent of {f.__name__} along its arguments' tangents (s2sad)"
     return fn, varied
+
+
+def derived_refusal(f: Callable, what: str, exc: S2SADError) -> S2SADError:
+    """A refusal met in a function s2sad derived from ``f`` (its tangent function), named at
+    ``f``'s own definition: the derived code has no line of the user's."""
+    import linecache
+
+    if not (exc.filename or "").startswith("<s2sad generated"):
+        return exc
+    code = f.__code__
+    return S2SADError(f"{what} of {f.__name__}: {exc.what}", code.co_filename,
+                      code.co_firstlineno,
+                      linecache.getline(code.co_filename, code.co_firstlineno) or None,
+                      exc.hint)
 
 
 def _wasm_hvp(f, params, primals, tangents, verbose) -> tuple:
@@ -150,11 +164,17 @@ def _wasm_hvp(f, params, primals, tangents, verbose) -> tuple:
         arg_kinds = {p: kinds.value_kind(a) for p, a in zip(params, primals)}
         fn, varied = hvp_function(f, arg_kinds)
         wrt = tuple(params.index(p) for p in varied)
-        entry = cache[key] = (wasm.grad(fn, wrt=wrt, verbose=verbose), varied)
+        try:
+            entry = cache[key] = (wasm.grad(fn, wrt=wrt, verbose=verbose), varied)
+        except S2SADError as exc:
+            raise derived_refusal(f, "the Wasm hvp", exc) from None
     g, varied = entry
     ts = [_tangent_like(primals[params.index(p)], tangents[params.index(p)], p, f.__name__)
           for p in varied]
-    by_name = dict(zip(varied, g(*primals, *ts)))  # (a tuple: wrt is a tuple)
+    try:
+        by_name = dict(zip(varied, g(*primals, *ts)))  # (a tuple: wrt is a tuple)
+    except S2SADError as exc:
+        raise derived_refusal(f, "the Wasm hvp", exc) from None
     return tuple(like(a, by_name[p]) if p in by_name else 0.0
                  for p, a in zip(params, primals))
 

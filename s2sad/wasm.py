@@ -1225,7 +1225,8 @@ class _Runner:
 
 class WasmForward:
     """``s2sad.jvp(f, primals, tangents, backend="wasm")``: the module's ``<f>_jvp`` export
-    (forward mode, number arguments), built per argument types, an instance per thread."""
+    (forward mode, number arguments), built per argument types, an instance per thread; with
+    array arguments, ``f``'s compiled primal and its compiled tangent function (``_arrays``)."""
 
     def __init__(self, f: Callable) -> None:
         self.f = f
@@ -1244,6 +1245,8 @@ class WasmForward:
                 types_, source.input_reader(), source.input_types)
 
     def __call__(self, primals, tangents) -> tuple[float, float]:
+        if any(isinstance(a, np.ndarray) for a in primals):
+            return self._arrays(primals, tangents)
         key = tuple(map(type, primals))
         spec = self.specs.get(key)
         if spec is None or not spec[2]():
@@ -1256,6 +1259,33 @@ class WasmForward:
                 f"{source.name}_jvp", types_, [F64, F64], (), reader, input_types)
         out = call(*primals, *[float(tangents[k]) for k in positions])
         return out[0], out[1]
+
+
+    def _arrays(self, primals, tangents) -> tuple:
+        """Array arguments: the value by ``f``'s compiled primal, the tangent by the compiled
+        tangent function (``higher.hvp_function``: ``f``'s forward transformation returning
+        its tangent, one function of arrays and numbers); each runs on copies."""
+        from .higher import derived_refusal, hvp_function
+
+        kinds = tuple(kind_of(a) for a in primals)
+        made = self.specs.get(kinds)
+        if made is None:
+            arg_kinds = {p: kinds_module.value_kind(a) for p, a in zip(self.params, primals)}
+            fn, varied = hvp_function(self.f, arg_kinds)
+            made = self.specs[kinds] = (primal(self.f), WasmFunction(fn, 0, False, primal=True),
+                                        [self.params.index(p) for p in varied])
+        value_of, tangent_of, positions = made
+
+        def copies():
+            return [a.copy() if isinstance(a, np.ndarray) else a for a in primals]
+
+        ts = [np.asarray(tangents[k], dtype=np.float64) if isinstance(primals[k], np.ndarray)
+              else float(tangents[k]) for k in positions]
+        try:
+            return value_of(*copies()), tangent_of(*copies(), *ts)
+        except S2SADError as exc:
+            self.specs.pop(kinds, None)
+            raise derived_refusal(self.f, "the Wasm jvp", exc) from None
 
 
 def grad(f: Callable, wrt: Wrt = 0, verbose: bool = False,

@@ -673,6 +673,32 @@ def test_wasm_hvp_agrees_with_the_python_hvp():
     assert covered >= 45 and covered == len(programs) - len(WASM_HVP_REFUSED)
 
 
+def test_wasm_jvp_and_hvp_of_array_arguments():
+    # the tangent function of an element-wise program is element-wise too: compiled as one
+    # function of arrays (its value through f's compiled primal); the arguments stay as given
+    import wasm_programs as W
+
+    rng = np.random.default_rng(3)
+    for f, shapes in [(W.dot_tanh, [(5,), (5,)]), (W.matvec_norm, [(3, 4), (4,)]),
+                      (W.horner, [(6,), ()]), (W.running_max, [(7,), ()]),
+                      (W.last_minus_first, [(4,)])]:
+        args = [rng.normal(size=s) if s else 0.7 for s in shapes]
+        tangents = [rng.normal(size=s) if s else 0.3 for s in shapes]
+        before = [np.copy(a) for a in args]
+        value, tangent = s2sad.jvp(f, args, tangents, backend="wasm")
+        want_value, want = s2sad.jvp(f, args, tangents)
+        assert value == pytest.approx(want_value, rel=1e-12)
+        assert tangent == pytest.approx(want, rel=1e-9), f.__name__
+        for got, want in zip(s2sad.hvp(f, args, tangents, backend="wasm"),
+                             s2sad.hvp(f, args, tangents)):
+            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+        assert all(np.array_equal(a, b) for a, b in zip(args, before))
+    # a tangent function outside the subset: refused at the user's function, not generated code
+    with pytest.raises(S2SADError, match="the Wasm jvp of smooth_in_place") as info:
+        s2sad.jvp(W.smooth_in_place, [np.ones(6), 0.7], [np.ones(6), 0.3], backend="wasm")
+    assert info.value.filename == W.__file__
+
+
 def test_wasm_hessian_is_the_python_hessian():
     H = s2sad.hessian(_pendulum, wrt=(0, 1), backend="wasm")(0.3, 1.2)
     want = s2sad.hessian(_pendulum, wrt=(0, 1))(0.3, 1.2)
