@@ -198,8 +198,7 @@ def hessian(f: Callable, wrt: Wrt = 0, backend: str = "python") -> Callable:
     """A function returning the Hessian of scalar ``f`` with respect to ``wrt``: of shape
     ``x.shape + x.shape`` for one array (a number for one number); for a tuple ``wrt``, a
     tuple of tuples of blocks ``H[i][j]`` of shape ``xi.shape + xj.shape``.  Each column is
-    one Hessian-vector product (forward over reverse; ``backend="wasm"``: the Wasm ``hvp``,
-    number arguments)."""
+    one Hessian-vector product (forward over reverse; ``backend="wasm"``: the Wasm ``hvp``)."""
     if backend != "wasm":
         _check_backend(backend)
     params = list(inspect.signature(f).parameters)
@@ -210,14 +209,26 @@ def hessian(f: Callable, wrt: Wrt = 0, backend: str = "python") -> Callable:
         if len(args) != len(params):
             raise S2SADError(f"hessian of {f.__name__} takes {len(params)} arguments "
                              f"({', '.join(params)}), got {len(args)}")
-        if backend == "wasm":  # (numbers: one column per parameter of wrt)
-            columns = {j: hvp(f, args, [1.0 if p == j else 0 if isinstance(a, int) else 0.0
-                                        for p, a in zip(params, args)], "wasm")
-                       for j in names}
-            H = {(i, j): float(columns[j][params.index(i)]) for i in names for j in names}
-            return H[names[0], names[0]] if single else \
-                tuple(tuple(H[i, j] for j in names) for i in names)
         blocks = {}
+        if backend == "wasm":  # (a column per element of wrt: the Wasm hvp)
+            zero = [_zero(a) if not isinstance(a, (bool, int)) else 0 for a in args]
+            for j in names:
+                xj = args[params.index(j)]
+                columns = []
+                for e in _basis(np.asarray(xj) if isinstance(xj, np.ndarray) else xj):
+                    ts = list(zero)
+                    ts[params.index(j)] = e
+                    columns.append(hvp(f, args, ts, "wasm"))
+                for i in names:
+                    xi = args[params.index(i)]
+                    stacked = np.stack([np.asarray(c[params.index(i)], dtype=float)
+                                        for c in columns], axis=-1)
+                    blocks[i, j] = stacked.reshape(np.shape(xi) + np.shape(xj)) if \
+                        isinstance(xj, np.ndarray) or isinstance(xi, np.ndarray) else \
+                        float(stacked.reshape(()))
+            if single:
+                return blocks[names[0], names[0]]
+            return tuple(tuple(blocks[i, j] for j in names) for i in names)
         for j in names:
             # the columns of block j: tangents along j only (one transformation per j)
             # (the gradient of the Hessian's parameters only: the others' would be waste)

@@ -705,6 +705,15 @@ def test_wasm_hessian_is_the_python_hessian():
     assert np.allclose(np.array(H), np.array(want), rtol=1e-12)
     assert s2sad.hessian(P.sin_sum, backend="wasm")(0.4) == pytest.approx(
         s2sad.hessian(P.sin_sum)(0.4), rel=1e-12)
+    import wasm_programs as W  # (an array argument: a block of its shape twice)
+
+    w, xs = np.array([0.3, -0.2, 0.5]), np.array([1.0, 0.4, -0.7])
+    got = s2sad.hessian(W.dot_tanh, wrt=(0, 1), backend="wasm")(w, xs)
+    want = s2sad.hessian(W.dot_tanh, wrt=(0, 1))(w, xs)
+    for row_got, row_want in zip(got, want):
+        for g, x in zip(row_got, row_want):
+            assert g.shape == (3, 3)
+            np.testing.assert_allclose(g, x, rtol=1e-9, atol=1e-12)
 
 
 def test_random_programs_hvp_matches_differences_of_the_gradient(tmp_path_factory):
