@@ -127,6 +127,44 @@ def main() -> None:
     print("\n".join(rows_out))
     print()
     print(nested_table())
+    if "--slow" in sys.argv:
+        print(f"particle rr by autograd (grad inside grad): {autograd_particle():.1f} s")
+
+
+def autograd_particle() -> float:
+    """particle's rr variant by autograd (``--slow``: minutes): the same integration, the force
+    by ``autograd.grad`` of the potential inside, the descent's gradient by ``autograd.grad``;
+    seconds for the whole run (checked against GradBench's answer)."""
+    import autograd
+    import autograd.numpy as anp
+
+    from s2sad.gradbench.solver import multivariate_argmin
+
+    def naive_euler(w):
+        charges = [(10.0, 10.0 - w), (10.0, 0.0)]
+
+        def p(x0, x1):
+            return sum(1.0 / anp.sqrt((x0 - c0) ** 2 + (x1 - c1) ** 2) for c0, c1 in charges)
+
+        x0, x1, xdot0, xdot1, delta_t = 0.0, 8.0, 0.75, 0.0, 1e-1
+        dp0, dp1 = autograd.grad(p, 0), autograd.grad(p, 1)
+        while True:
+            g0, g1 = dp0(x0, x1), dp1(x0, x1)
+            new0, new1 = x0 + delta_t * xdot0, x1 + delta_t * xdot1
+            if new1 > 0.0:
+                x0, x1 = new0, new1
+                xdot0, xdot1 = xdot0 - delta_t * g0, xdot1 - delta_t * g1
+            else:
+                break
+        x_t_f = x0 + (-x1 / xdot1) * xdot0
+        return x_t_f * x_t_f
+
+    g = autograd.grad(naive_euler)
+    t0 = time.perf_counter()
+    w = multivariate_argmin(lambda w: naive_euler(w[0]), lambda w: (g(w[0]),), (0.0,))[0]
+    seconds = time.perf_counter() - t0
+    assert abs(w - 0.2071918746486116) < 1e-9, w
+    return seconds
 
 
 def nested_table() -> str:
