@@ -194,6 +194,113 @@ def _basis(x):
         yield 1.0
 
 
+# helpers of generated code that read an argument for its shape alone
+_SHAPE_ONLY = {"tangent_zero", "zeros_like"}
+# helpers and methods of generated code that change their first argument / receiver
+_MUTATORS = {"add_at", "add_item", "take_item", "get_grad", "restore_item", "truncate",
+             "take_tail", "append", "extend", "insert", "pop", "update", "setdefault"}
+
+
+def linearized(ft) -> tuple[Callable, Callable] | None:
+    """``(prep, column)`` splitting the tangent function of a gradient, ``ft.jvp(*params,
+    b_out, *tangents) -> ((value, grads), (dvalue, dgrads))``, at what the tangents reach:
+    ``prep(*params, b_out)`` runs the statements no tangent reaches once and returns what the
+    others read; ``column(*that, *tangents) -> dgrads`` runs the rest -- a Hessian's columns
+    share one primal and gradient prefix.  None when the split is not plain: a loop or branch
+    that a tangent reaches, or a value changed after a tangent statement read it."""
+    import ast
+
+    tree = ast.parse(ft.source)
+    fdef = tree.body[0]
+    params = [a.arg for a in fdef.args.args]
+    body, ret = fdef.body[:-1], fdef.body[-1]
+    if not (isinstance(ret, ast.Return) and isinstance(ret.value, ast.Tuple) and
+            len(ret.value.elts) == 2 and isinstance(ret.value.elts[1], ast.Tuple) and
+            len(ret.value.elts[1].elts) == 2):
+        return None
+    n_tangents = len(ft.wrt)
+    roles = ft.forwarder.names.roles
+    reached = {n for n, r in roles.items() if r == "tangent"} | set(params[-n_tangents:])
+
+    def loads(node) -> set:
+        out = set()
+        for n in ast.walk(node):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and \
+                    n.func.id in _SHAPE_ONLY:
+                continue
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                out.add(n.id)
+        shape_only = {a.id for c in ast.walk(node) if isinstance(c, ast.Call) and
+                      isinstance(c.func, ast.Name) and c.func.id in _SHAPE_ONLY
+                      for a in c.args if isinstance(a, ast.Name)}
+        plain = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and
+                 isinstance(n.ctx, ast.Load)}
+        return out | (plain - shape_only)
+
+    def changes(node) -> set:
+        out = set()
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                out.add(n.id)
+            elif isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store):
+                base = n.value
+                while isinstance(base, ast.Subscript):
+                    base = base.value
+                if isinstance(base, ast.Name):
+                    out.add(base.id)
+            elif isinstance(n, ast.Call):
+                f = n.func
+                if isinstance(f, ast.Name) and f.id in _MUTATORS and n.args and \
+                        isinstance(n.args[0], ast.Name):
+                    out.add(n.args[0].id)
+                elif isinstance(f, ast.Attribute) and f.attr in _MUTATORS and \
+                        isinstance(f.value, ast.Name):
+                    out.add(f.value.id)
+        return out
+
+    column: set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        for k, st in enumerate(body):
+            if k not in column and (loads(st) | changes(st)) & reached:
+                column.add(k)
+                reached |= changes(st)
+                changed = True
+    for k in column:
+        if isinstance(body[k], (ast.For, ast.While, ast.If, ast.With, ast.Try)):
+            return None
+    for p_ in range(len(body)):  # a prefix statement changing what a column one read before
+        if p_ in column:
+            continue
+        if any(k < p_ and changes(body[p_]) & loads(body[k]) for k in column):
+            return None
+    first = [body[k] for k in range(len(body)) if k not in column]
+    rest = [body[k] for k in sorted(column)]
+    dgrads = ret.value.elts[1].elts[1]
+    needed = sorted(set().union(*[loads(st) for st in rest], loads(dgrads)) - reached
+                    - set(params[-n_tangents:]))
+    needed = [n for n in needed if n in params or any(n in changes(st) for st in first)]
+    prep = ast.FunctionDef(name="_prep", args=ast.arguments(
+        posonlyargs=[], args=[ast.arg(arg=p_) for p_ in params[:-n_tangents]], vararg=None,
+        kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+        body=first + [ast.Return(value=ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Load())
+                                                        for n in needed], ctx=ast.Load()))],
+        decorator_list=[], returns=None, type_params=[])
+    col = ast.FunctionDef(name="_column", args=ast.arguments(
+        posonlyargs=[], args=[ast.arg(arg=p_) for p_ in needed + params[-n_tangents:]],
+        vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+        body=rest + [ast.Return(value=dgrads)], decorator_list=[], returns=None,
+        type_params=[])
+    module = ast.fix_missing_locations(ast.Module(body=[prep, col], type_ignores=[]))
+    jvp = ft.jvp
+    bound = dict(zip(jvp.__code__.co_freevars, (c.cell_contents for c in jvp.__closure__ or ())))
+    namespace = dict(jvp.__globals__)
+    namespace.update(bound)
+    exec(compile(module, f"<s2sad linearized {ft.name}>", "exec"), namespace)
+    return namespace["_prep"], namespace["_column"]
+
+
 def hessian(f: Callable, wrt: Wrt = 0, backend: str = "python") -> Callable:
     """A function returning the Hessian of scalar ``f`` with respect to ``wrt``: of shape
     ``x.shape + x.shape`` for one array (a number for one number); for a tuple ``wrt``, a
@@ -238,8 +345,15 @@ def hessian(f: Callable, wrt: Wrt = 0, backend: str = "python") -> Callable:
                                  "float array")
             xj = args[params.index(j)]
             columns = []
+            split = getattr(ft, "linear_split", None)
+            if split is None:  # (kept on the transformation, which is cached)
+                split = ft.linear_split = linearized(ft) or False
+            shared = split[0](*args, 1.0) if split else None
             for e in _basis(np.asarray(xj) if isinstance(xj, np.ndarray) else xj):
-                _, (_, dgrads) = ft.jvp(*args, 1.0, e)
+                if split:  # (the primal and gradient prefix once, the tangents per column)
+                    dgrads = split[1](*shared, e)
+                else:
+                    _, (_, dgrads) = ft.jvp(*args, 1.0, e)
                 dgrads = (dgrads,) if len(varied) == 1 else dgrads
                 columns.append([dgrads[varied.index(i)] for i in names])
             for k, i in enumerate(names):

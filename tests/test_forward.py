@@ -828,3 +828,28 @@ def test_forward_and_reverse_of_the_newer_numpy_rules():
     value, tangent = s2sad.jvp(structural, (x, m), (vx, vm))
     assert value == pytest.approx(structural(x, m), rel=1e-12)
     assert tangent == pytest.approx(np.sum(gx * vx) + np.sum(gm * vm), rel=1e-8)
+
+
+def test_hessian_columns_share_the_primal_and_gradient_prefix():
+    """higher.linearized: the statements of the gradient's tangent function that no tangent
+    reaches run once per Hessian, the rest per column; the columns are the hvps exactly.  A
+    loop that the tangents reach does not split (the plain hvp per column)."""
+    from s2sad import higher
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    import gmm
+
+    problem = gmm.make_problem(2, 3, 40)
+    _, ft = higher.hvp_transformations(gmm.gmm_objective, problem, ["means"],
+                                       gradient_wrt=["means"])
+    prep, column = higher.linearized(ft)
+    shared = prep(*problem, 1.0)
+    for e in np.eye(6):
+        e = e.reshape(3, 2)
+        _, (_, want) = ft.jvp(*problem, 1.0, e)
+        np.testing.assert_array_equal(column(*shared, e), want)
+    H = s2sad.hessian(gmm.gmm_objective, wrt=1)(*problem)
+    cols = [ft.jvp(*problem, 1.0, e.reshape(3, 2))[1][1] for e in np.eye(6)]
+    np.testing.assert_array_equal(H, np.stack(cols, axis=-1).reshape(3, 2, 3, 2))
+    _, looped = higher.hvp_transformations(P.sin_sum, (0.4,), ["x"])
+    assert higher.linearized(looped) is None
