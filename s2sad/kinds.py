@@ -828,7 +828,14 @@ def _set_element(env, target, k):
         k = as_element(k)
     current = env.kinds.get(base.id)
     if isinstance(current, Seq) and current.kind == "list":
-        env.kinds[base.id] = Seq("list", join(current.elem, k))
+        elts = None  # (an item stored keeps the length: the items' kinds grow)
+        if current.elts is not None and not isinstance(target.slice, gast.Slice):
+            index = target.slice.value if isinstance(target.slice, gast.Constant) and \
+                type(target.slice.value) is int else None
+            n = len(current.elts)
+            elts = tuple(join(e, k) if index is None or index % n == j else e
+                         for j, e in enumerate(current.elts)) if n else None
+        env.kinds[base.id] = Seq("list", join(current.elem, k), elts)
     elif isinstance(current, Dict):
         env.kinds[base.id] = Dict(join(current.value, k))
 

@@ -276,7 +276,30 @@ class FunctionEmitter(CheckpointEmitter):
         if isinstance(kind, kinds.Seq) and kind.kind == "tuple" and kind.elts and \
                 all(k in _TYPE_OF for k in kind.elts):
             return Multi(tuple(_TYPE_OF[k] for k in kind.elts))
+        if isinstance(kind, kinds.Seq) and kind.kind == "list" and kind.elts and \
+                all(k in _TYPE_OF for k in kind.elts) and local is not None and \
+                self._items_only(local):
+            # a list of numbers of a length known here, read and written by constant
+            # indexes only and never passed on: no other name sees it, so a tuple's locals
+            return Multi(tuple(_TYPE_OF[k] for k in kind.elts))
         raise self.refuse(self._describe(node, kind, local), node)
+
+    def _items_only(self, name: str) -> bool:
+        """Whether every use of ``name`` in the function is an item at a constant index
+        (``p[0]``, ``p[1] = v``, ``p[0] += v``) or its whole assignment: a list used so has
+        no alias and no length change, and may live as a tuple's locals."""
+        items = {id(n.value) for n in ir.walk(self.fdef) if isinstance(n, gast.Subscript)
+                 and isinstance(n.value, gast.Name) and n.value.id == name and
+                 isinstance(n.slice, gast.Constant) and isinstance(n.slice.value, int) and
+                 not isinstance(n.slice.value, bool)}
+        # (its cotangent made as zeros of its shape: a new value, no alias)
+        items |= {id(n.args[0]) for n in ir.walk(self.fdef) if isinstance(n, gast.Call) and
+                  len(n.args) == 1 and self._helper(n.func) is tape.zeros_like}
+        for n in ir.walk(self.fdef):
+            if isinstance(n, gast.Name) and n.id == name and \
+                    not isinstance(n.ctx, gast.Store) and id(n) not in items:
+                return False
+        return True
 
     def _describe(self, e, kind, local=None) -> str:
         if local is not None:
@@ -364,7 +387,10 @@ class FunctionEmitter(CheckpointEmitter):
                  (I32, I64): "i64.extend_i32_u", (I64, I32): "i32.wrap_i64",
                  (F64, I64): "i64.trunc_f64_s"}
         if pair not in table:
-            raise self.refuse(f"converting {src} to {dst}")
+            what = "a tuple" if isinstance(src, Multi) else f"a value of type {src}"
+            raise self.refuse(f"{what} where {'a number' if dst in (F64, I64) else dst} is "
+                              "expected (a tuple passed to a function, or returned where a "
+                              "number is)", getattr(self, "statement", None))
         self.emit(table[pair])
 
     def expr(self, e, want=None):
@@ -1061,7 +1087,7 @@ class FunctionEmitter(CheckpointEmitter):
         if isinstance(e, gast.Name) and self.types.get(e.id) == t:
             self.emit(f"local.get ${e.id}.{k}")
             return
-        if isinstance(e, gast.Tuple) and len(e.elts) == len(t.types):
+        if isinstance(e, (gast.Tuple, gast.List)) and len(e.elts) == len(t.types):
             self.expr(e.elts[k], kt)
             return
         helper = self._helper(e.func) if isinstance(e, gast.Call) else None

@@ -105,7 +105,7 @@ def test_unsupported_construct(tmp_path):
 
 
 def test_construct_outside_the_wasm_subset(tmp_path):
-    line = one_line_error(cli(f"{ROOT}/tests/programs.py:list_literal", "--emit", "wasm",
+    line = one_line_error(cli(f"{ROOT}/tests/programs.py:list_mutation", "--emit", "wasm",
                               "-o", str(tmp_path / "x.wasm")))
     assert "programs.py:" in line and "Wasm backend" in line
 
