@@ -12,6 +12,7 @@ real arguments.
 from __future__ import annotations
 
 import inspect
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -198,20 +199,23 @@ def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool,
         return _build(f, wrt, verbose, with_value, memory)
     key = (f, with_value, wrt, memory)
     try:
-        fn = _MADE.pop(key, None)
+        with _MADE_LOCK:
+            fn = _MADE.pop(key, None)
     except TypeError:  # (an unhashable wrt)
         return _build(f, wrt, verbose, with_value, memory)
     if fn is None:
         fn = _build(f, wrt, verbose, with_value, memory)
+    with _MADE_LOCK:
         while len(_MADE) >= _MADE_KEPT:
             _MADE.pop(next(iter(_MADE)))
-    _MADE[key] = fn  # (the most recent last)
+        _MADE[key] = fn  # (the most recent last)
     return fn
 
 
-# (f, with value, wrt, memory) -> the gradient made: the last few, reused
+# (f, with value, wrt, memory) -> the gradient made: the last few, reused (threads share it)
 _MADE: dict = {}
 _MADE_KEPT = 64
+_MADE_LOCK = threading.Lock()
 
 
 def _build(f: Callable, wrt: Wrt, verbose: bool, with_value: bool,
