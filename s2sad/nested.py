@@ -138,26 +138,23 @@ def _jvp_source(g: InnerJvp, arg_kinds: tuple) -> Callable:
         return cache[arg_kinds]
     if derivative_recipe(f) is not None:
         f = source_function(f, arg_kinds)
-    fn = tangent_function(f, dict(zip(inspect.signature(f).parameters, arg_kinds)), n,
-                          f"jvp_{f.__name__}", unknown_varies=True)
+    fn = _tangent_function(f, dict(zip(inspect.signature(f).parameters, arg_kinds)), n,
+                           f"jvp_{f.__name__}")
     fn.__doc__ = g.__doc__
     cache[arg_kinds] = fn
     return fn
 
 
-def tangent_function(f: Callable, kinds_of: dict, n: int | None = None,
-                     name: str | None = None, part: int | None = None,
-                     unknown_varies: bool = False) -> Callable:
+def _tangent_function(f: Callable, kinds_of: dict, n: int, name: str) -> Callable:
     """``def name(x, y, dx, dy): return f_jvp(x, y, dx, dy)`` -- the forward transformation of
     ``f`` for arguments of ``kinds_of`` (tangents of its first ``n`` parameters that carry
-    derivatives; ``unknown_varies``: those of a kind not known yet too) as a function with
-    source; ``part=1``: the tangent of the result alone (what the Wasm hvp differentiates)."""
+    derivatives, or of a kind not known yet: a pass of the kinds' fixed point) as a function
+    with source."""
     from . import kinds
     from .api import _varies
     from .transform import transform_forward
 
     params = list(inspect.signature(f).parameters)
-    n = len(params) if n is None else n
     taken = set(params)
     tangents = []
     for p in params[:n]:
@@ -166,7 +163,7 @@ def tangent_function(f: Callable, kinds_of: dict, n: int | None = None,
             d = "d" + d
         taken.add(d)
         tangents.append(d)
-    varied = [p for p in params[:n] if _varies(kinds_of.get(p)) or unknown_varies and
+    varied = [p for p in params[:n] if _varies(kinds_of.get(p)) or
               kinds_of.get(p) in (None, kinds.OBJECT)]
     if not varied:
         raise S2SADError(f"jvp of {f.__name__}: no argument carries a derivative",
@@ -174,8 +171,6 @@ def tangent_function(f: Callable, kinds_of: dict, n: int | None = None,
     ft = transform_forward(f, varied, kinds=kinds_of)
     callee = ft.name + ("_" if ft.name in taken else "")
     passed = [tangents[params.index(p)] for p in varied]
-    name = name or f"jvp_{f.__name__}"
-    pick = "" if part is None else f"[{part}]"
     source = (f"def {name}({', '.join(params + tangents)}):\n"
-              f"    return {callee}({', '.join(params + passed)}){pick}\n")
+              f"    return {callee}({', '.join(params + passed)})\n")
     return compile_function(source, name, {}, {callee: ft.jvp})
