@@ -194,13 +194,6 @@ def _basis(x):
         yield 1.0
 
 
-# helpers of generated code that read an argument for its shape alone
-_SHAPE_ONLY = {"tangent_zero", "zeros_like"}
-# helpers and methods of generated code that change their first argument / receiver
-_MUTATORS = {"add_at", "add_item", "take_item", "get_grad", "restore_item", "truncate",
-             "take_tail", "append", "extend", "insert", "pop", "update", "setdefault"}
-
-
 def linearized(ft) -> tuple[Callable, Callable] | None:
     """``(prep, column)`` splitting the tangent function of a gradient, ``ft.jvp(*params,
     b_out, *tangents) -> ((value, grads), (dvalue, dgrads))``, at what the tangents reach:
@@ -218,24 +211,17 @@ def linearized(ft) -> tuple[Callable, Callable] | None:
             len(ret.value.elts) == 2 and isinstance(ret.value.elts[1], ast.Tuple) and
             len(ret.value.elts[1].elts) == 2):
         return None
+    from .parse import MUTATING_METHODS
+    from .runtime import MUTATING_HELPERS
+
+    helpers = {h.__name__ for h in MUTATING_HELPERS}  # (they change their first argument)
     n_tangents = len(ft.wrt)
     roles = ft.forwarder.names.roles
     reached = {n for n, r in roles.items() if r == "tangent"} | set(params[-n_tangents:])
 
     def loads(node) -> set:
-        out = set()
-        for n in ast.walk(node):
-            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and \
-                    n.func.id in _SHAPE_ONLY:
-                continue
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
-                out.add(n.id)
-        shape_only = {a.id for c in ast.walk(node) if isinstance(c, ast.Call) and
-                      isinstance(c.func, ast.Name) and c.func.id in _SHAPE_ONLY
-                      for a in c.args if isinstance(a, ast.Name)}
-        plain = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and
-                 isinstance(n.ctx, ast.Load)}
-        return out | (plain - shape_only)
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and
+                isinstance(n.ctx, ast.Load)}
 
     def changes(node) -> set:
         out = set()
@@ -250,10 +236,10 @@ def linearized(ft) -> tuple[Callable, Callable] | None:
                     out.add(base.id)
             elif isinstance(n, ast.Call):
                 f = n.func
-                if isinstance(f, ast.Name) and f.id in _MUTATORS and n.args and \
+                if isinstance(f, ast.Name) and f.id in helpers and n.args and \
                         isinstance(n.args[0], ast.Name):
                     out.add(n.args[0].id)
-                elif isinstance(f, ast.Attribute) and f.attr in _MUTATORS and \
+                elif isinstance(f, ast.Attribute) and f.attr in MUTATING_METHODS and \
                         isinstance(f.value, ast.Name):
                     out.add(f.value.id)
         return out
@@ -317,45 +303,12 @@ def hessian(f: Callable, wrt: Wrt = 0, backend: str = "python") -> Callable:
             raise S2SADError(f"hessian of {f.__name__} takes {len(params)} arguments "
                              f"({', '.join(params)}), got {len(args)}")
         blocks = {}
-        if backend == "wasm":  # (a column per element of wrt: the Wasm hvp)
-            zero = [_zero(a) if not isinstance(a, (bool, int)) else 0 for a in args]
-            for j in names:
-                xj = args[params.index(j)]
-                columns = []
-                for e in _basis(np.asarray(xj) if isinstance(xj, np.ndarray) else xj):
-                    ts = list(zero)
-                    ts[params.index(j)] = e
-                    columns.append(hvp(f, args, ts, "wasm"))
-                for i in names:
-                    xi = args[params.index(i)]
-                    stacked = np.stack([np.asarray(c[params.index(i)], dtype=float)
-                                        for c in columns], axis=-1)
-                    blocks[i, j] = stacked.reshape(np.shape(xi) + np.shape(xj)) if \
-                        isinstance(xj, np.ndarray) or isinstance(xi, np.ndarray) else \
-                        float(stacked.reshape(()))
-            if single:
-                return blocks[names[0], names[0]]
-            return tuple(tuple(blocks[i, j] for j in names) for i in names)
         for j in names:
-            # the columns of block j: tangents along j only (one transformation per j)
-            # (the gradient of the Hessian's parameters only: the others' would be waste)
-            varied, ft = hvp_transformations(f, args, [j], gradient_wrt=list(names))
-            if any(n not in varied for n in names):
-                raise S2SADError(f"hessian of {f.__name__}: '{j}' is not a float or a "
-                                 "float array")
             xj = args[params.index(j)]
-            columns = []
-            split = getattr(ft, "linear_split", None)
-            if split is None:  # (kept on the transformation, which is cached)
-                split = ft.linear_split = linearized(ft) or False
-            shared = split[0](*args, 1.0) if split else None
-            for e in _basis(np.asarray(xj) if isinstance(xj, np.ndarray) else xj):
-                if split:  # (the primal and gradient prefix once, the tangents per column)
-                    dgrads = split[1](*shared, e)
-                else:
-                    _, (_, dgrads) = ft.jvp(*args, 1.0, e)
-                dgrads = (dgrads,) if len(varied) == 1 else dgrads
-                columns.append([dgrads[varied.index(i)] for i in names])
+            basis = _basis(np.asarray(xj) if isinstance(xj, np.ndarray) else xj)
+            # the columns of block j: one entry per parameter of wrt each
+            columns = wasm_columns(args, j, basis) if backend == "wasm" else \
+                hvp_columns(args, j, basis)
             for k, i in enumerate(names):
                 xi = args[params.index(i)]
                 stacked = np.stack([np.asarray(c[k], dtype=float) for c in columns], axis=-1)
@@ -365,6 +318,39 @@ def hessian(f: Callable, wrt: Wrt = 0, backend: str = "python") -> Callable:
         if single:
             return blocks[names[0], names[0]]
         return tuple(tuple(blocks[i, j] for j in names) for i in names)
+
+    def wasm_columns(args, j, basis) -> list:
+        """The Wasm hvp along each tangent of ``basis`` put at ``j``."""
+        zero = [_zero(a) if not isinstance(a, (bool, int)) else 0 for a in args]
+        columns = []
+        for e in basis:
+            ts = list(zero)
+            ts[params.index(j)] = e
+            hv = hvp(f, args, ts, "wasm")
+            columns.append([hv[params.index(i)] for i in names])
+        return columns
+
+    def hvp_columns(args, j, basis) -> list:
+        """Forward over reverse along each tangent of ``basis`` at ``j``: one transformation
+        for j, of the gradient of the Hessian's parameters only (the others' would be
+        waste), split where the tangents reach it (``linearized``)."""
+        varied, ft = hvp_transformations(f, args, [j], gradient_wrt=list(names))
+        if any(n not in varied for n in names):
+            raise S2SADError(f"hessian of {f.__name__}: '{j}' is not a float or a "
+                             "float array")
+        split = getattr(ft, "linear_split", None)
+        if split is None:  # (kept on the transformation, which is cached)
+            split = ft.linear_split = linearized(ft) or False
+        shared = split[0](*args, 1.0) if split else None
+        columns = []
+        for e in basis:
+            if split:  # (the primal and gradient prefix once, the tangents per column)
+                dgrads = split[1](*shared, e)
+            else:
+                _, (_, dgrads) = ft.jvp(*args, 1.0, e)
+            dgrads = (dgrads,) if len(varied) == 1 else dgrads
+            columns.append([dgrads[varied.index(i)] for i in names])
+        return columns
 
     hessian_f.__name__ = f"hessian_{f.__name__}"
     hessian_f.__doc__ = f"Hessian of {f.__name__} with respect to {', '.join(names)} (s2sad)."
