@@ -423,19 +423,17 @@ def pair_sincos(fdef: gast.FunctionDef, fir, namer) -> tuple[gast.FunctionDef, d
             if isinstance(st, (gast.For, gast.While, gast.If)):
                 k += 1
                 continue
-            calls = [(which(c), c) for c in ir.walk(st) if which(c)]
-            done = False
-            for kind, call in calls:
-                u = call.args[0].id
+            for call in [c for c in ir.walk(st) if which(c)]:
+                kind, u = which(call), call.args[0].id
                 other = "cos" if kind == "sin" else "sin"
                 # the partner in this statement or in the next simple ones, u unchanged
-                partners = []
-                for j in range(k, len(out)):
-                    t = out[j]
+                partners, last = [], k
+                for last in range(k, len(out)):
+                    t = out[last]
                     if isinstance(t, (gast.For, gast.While, gast.If)):
                         break
-                    partners = [c for w, c in ((which(c), c) for c in ir.walk(t))
-                                if w == other and c.args[0].id == u]
+                    partners = [c for c in ir.walk(t) if which(c) == other and
+                                c.args[0].id == u]
                     if partners or u in stores(t):
                         break
                 if not partners:
@@ -444,32 +442,35 @@ def pair_sincos(fdef: gast.FunctionDef, fir, namer) -> tuple[gast.FunctionDef, d
                 c_name = namer.fresh(f"_cos_{u.lstrip('_')}")
                 helper = namer.once("sincos", "_sincos", "helper")
                 bound[helper] = wasm_math.sincos
-                for w, c in [(kind, call)] + [(other, c) for c in partners]:
-                    c.func = ir.name(s_name if w == "sin" else c_name)
-                    c.args = []
-                # (a call with no arguments of a name: read as the name below)
-                for node in [call] + partners:
-                    node.__class__ = gast.Name
-                    node.id = s_name if node.func.id == s_name else c_name
-                    node.ctx = gast.Load()
-                    node.annotation = None
-                    node.type_comment = None
-                    del node.func, node.args, node.keywords
-                pair = ir.at(gast.Assign(targets=[ir.tuple_of([ir.name(s_name, True),
-                                                               ir.name(c_name, True)],
-                                                              store=True)],
-                                         value=ir.call(helper, ir.name(u)),
-                                         type_comment=None), st)
-                out.insert(k, pair)
-                k += 1
-                done = True
+                # each of the two calls reads its name instead
+                swap = _Swap({id(c): s_name if which(c) == "sin" else c_name
+                              for c in [call] + partners})
+                for m in range(k, last + 1):
+                    out[m] = swap.visit(out[m])
+                out.insert(k, ir.at(gast.Assign(
+                    targets=[ir.tuple_of([ir.name(s_name, True), ir.name(c_name, True)],
+                                         store=True)],
+                    value=ir.call(helper, ir.name(u)), type_comment=None), st))
+                k += 1  # (st again: it may hold the sin and cos of another name)
                 break
-            if not done:
+            else:
                 k += 1
         return out
 
     fdef.body = rewrite(fdef.body)
     return fdef, bound
+
+
+class _Swap(gast.NodeTransformer):
+    """Replace the calls of ``names`` (id of a call -> a name) by reads of those names."""
+
+    def __init__(self, names: dict) -> None:
+        self.names = names
+
+    def visit_Call(self, node):
+        if id(node) in self.names:
+            return ir.name(self.names[id(node)])
+        return self.generic_visit(node)
 
 
 def _target_names(target):

@@ -315,3 +315,19 @@ def test_a_small_list_of_numbers_lives_as_a_tuple():
     with pytest.raises(S2SADError, match="a tuple where a number is expected") as info:
         wasm.grad(_tuple_to_a_helper, wrt=(0, 1))(0.3, 0.7)
     assert info.value.lineno == _tuple_to_a_helper.__code__.co_firstlineno + 2
+
+
+def _two_pairs(x, y):
+    u = x * 2.0
+    v = y + 1.0
+    return math.sin(u) * math.cos(v) + math.cos(u) * math.sin(v)
+
+
+def test_one_line_with_the_sin_and_cos_of_two_values():
+    wat = wasm.build_module(_two_pairs, (0, 1)).wat
+    body = wat[wat.index("(func $_two_pairs_grad"):]
+    body = body[:body.index("\n(func", 1)] if "\n(func" in body[1:] else body
+    assert body.count("call $math.sincos") == 4  # (u's and v's, in each sweep)
+    got = wasm.value_and_grad(_two_pairs, wrt=(0, 1))(0.3, 0.7)
+    want = s2sad.value_and_grad(_two_pairs, wrt=(0, 1))(0.3, 0.7)
+    assert close(got[0], want[0]) and close(got[1], want[1])
