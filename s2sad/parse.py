@@ -200,15 +200,12 @@ def _lambda_def(f: Callable) -> tuple:
     refused when its line holds several such lambdas."""
     code = f.__code__
     filename, line = code.co_filename, code.co_firstlineno
-    lines = linecache.getlines(filename)
+    index = _file_index(filename)
+    lines = index[0] if index is not None else []
     params = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
-    try:
-        tree = ast.parse("".join(lines)) if lines else None
-    except (SyntaxError, ValueError):
-        tree = None
-    found = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda) and n.lineno == line
-             and [a.arg for a in n.args.posonlyargs + n.args.args + n.args.kwonlyargs] ==
-             params] if tree is not None else []
+    found = [n for n in (index[2].get(line, ()) if index is not None else ())
+             if [a.arg for a in n.args.posonlyargs + n.args.args + n.args.kwonlyargs] ==
+             params]
     if len(found) != 1:
         why = "its source cannot be read" if not found else \
             "several lambdas with these parameters are on its line"
@@ -223,22 +220,21 @@ def _lambda_def(f: Callable) -> tuple:
     return node, filename, 1, lines
 
 
-_FILE_DEFS: dict[str, tuple[list[str], dict]] = {}
+_FILE_DEFS: dict[str, tuple[list[str], dict, dict]] = {}
 
 
-def _def_lines(f: Callable) -> tuple[list[str], int] | None:
-    """The lines of ``f``'s ``def`` (decorators included) and the first one's number, found
-    in its file parsed once (``inspect.getsourcelines`` tokenizes the function in pure Python
-    on every call, a tenth of the time of a short transformation); None if the file does not
-    hold it where the code says."""
-    code = f.__code__
-    linecache.checkcache(code.co_filename)  # (as inspect does: an edited file is read again)
-    lines = linecache.getlines(code.co_filename)
+def _file_index(filename: str) -> tuple[list[str], dict, dict] | None:
+    """A source file's lines, its defs ((first line, name) -> last line) and its lambdas (line
+    -> nodes), from one parse of it kept while linecache holds the same lines; None if the file
+    cannot be read or parsed."""
+    linecache.checkcache(filename)  # (as inspect does: an edited file is read again)
+    lines = linecache.getlines(filename)
     if not lines:
         return None
-    cached = _FILE_DEFS.get(code.co_filename)
+    cached = _FILE_DEFS.get(filename)
     if cached is None or cached[0] is not lines:
         defs: dict = {}
+        lambdas: dict = {}
         try:
             tree = ast.parse("".join(lines))
         except (SyntaxError, ValueError):
@@ -247,11 +243,23 @@ def _def_lines(f: Callable) -> tuple[list[str], int] | None:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 first = min([node.lineno] + [d.lineno for d in node.decorator_list])
                 defs[(first, node.name)] = node.end_lineno
-        cached = _FILE_DEFS[code.co_filename] = (lines, defs)
-    end = cached[1].get((code.co_firstlineno, f.__name__))
+            elif isinstance(node, ast.Lambda):
+                lambdas.setdefault(node.lineno, []).append(node)
+        cached = _FILE_DEFS[filename] = (lines, defs, lambdas)
+    return cached
+
+
+def _def_lines(f: Callable) -> tuple[list[str], int] | None:
+    """The lines of ``f``'s ``def`` (decorators included) and the first one's number, found
+    in its file parsed once (``inspect.getsourcelines`` tokenizes the function in pure Python
+    on every call, a tenth of the time of a short transformation); None if the file does not
+    hold it where the code says."""
+    code = f.__code__
+    index = _file_index(code.co_filename)
+    end = index[1].get((code.co_firstlineno, f.__name__)) if index is not None else None
     if end is None:
         return None
-    return lines[code.co_firstlineno - 1:end], code.co_firstlineno
+    return index[0][code.co_firstlineno - 1:end], code.co_firstlineno
 
 
 _PARSED: weakref.WeakKeyDictionary[Callable, FunctionIR] = weakref.WeakKeyDictionary()
