@@ -145,9 +145,11 @@ class Taping:
                 add(v, idx, "before", s)
             t = rebinds(s) if isinstance(s, gast.Assign) else None
             if t is not None and self.shaped_zero(t) and self.act.is_active(t) and \
-                    self._needs_reset(t, s) and self._init_block(t) not in self.loop_bodies:
+                    self._needs_reset(t, s) and (self._init_block(t) not in self.loop_bodies or
+                                                 self._defined_before(t, s)):
                 # the adjoint of a list is reset to zeros as long as the old value (a list
-                # whose adjoint lives in one loop iteration is zeroed where it is made)
+                # whose adjoint lives in one loop iteration is zeroed where it is made, and
+                # reset where it is rebound after that: ys = ys + [y] after a read of ys[-2])
                 add(t, idx, "before", s)
             if isinstance(s, (gast.For, gast.While)) and id(s.body) in loop_inits:
                 # zeros_like(v) at the start of each reversed iteration: v's value at the end
@@ -513,9 +515,13 @@ class Taping:
         """Whether bt is read again after this definition's adjoint: only if t was defined
         earlier in time (an earlier definition not in the other branch of an if, a loop
         around this one, or a parameter)."""
-        earlier = any(anno(d, "index") < anno(s, "index") and not self._exclusive(d, s)
-                      for d in self.defs.get(t, []))
-        return earlier or anno(s, "loop") is not None or t in self.fir.params
+        return self._defined_before(t, s) or anno(s, "loop") is not None or \
+            t in self.fir.params
+
+    def _defined_before(self, t, s) -> bool:
+        """Whether a definition of t comes before s (not in the other branch of an if)."""
+        return any(anno(d, "index") < anno(s, "index") and not self._exclusive(d, s)
+                   for d in self.defs.get(t, []))
 
     # ------------------------------------------------------------------ adjoint naming --
     def decide_direct(self):

@@ -5,10 +5,11 @@ and variables sometimes named like s2sad's own generated names: ``bx``, ``_t1``,
 ``b_out``...) built from bounded operations, so values stay finite: assignments, augmented
 assignments, branches, loops with ``break``/``continue``/early returns; with
 ``features=True`` also lists built and changed through methods (``append``, ``extend``,
-``insert``, ``pop``, stores, ``+=``, ``*``), dicts (literals, ``dict(...)``, stores, ``get``,
-``items()``), NumPy arrays with element stores, in-place operators, aliases and views written
-through, keyword calls of NumPy functions and of a user helper, derivatives of the helper and
-of a function defined inside ``f`` taken inside ``f`` (``s2sad.grad``, ``s2sad.jvp``).
+``insert``, ``pop``, stores, ``+=``, ``*``) or rebound longer (``ys = ys + [v]``), dicts
+(literals, ``dict(...)``, stores, ``get``, ``items()``), NumPy arrays with element stores,
+in-place operators, aliases and views written through, keyword calls of NumPy functions and
+of a user helper, derivatives of the helper and of a function defined inside ``f`` taken
+inside ``f`` (``s2sad.grad``, ``s2sad.jvp``).
 """
 
 import random
@@ -294,11 +295,15 @@ class Gen:
             target = self.r.choice(self.locals)
             v = self.fresh("v")
             return [f"{indent}{target} = {target} * 0.5 + sum(math.sin({v}) for {v} in {n})"]
-        if k < 0.93:
+        if k < 0.9:
             m = self.fresh("ys")
             line = f"{indent}{m} = {n} * 2 + [{self.expr(1)}]"
             self.lists[m] = 2 * size + 1
             return [line]
+        if k < 0.93:
+            # the name rebound to a longer list (reads before it see the shorter one)
+            self.lists[n] = size + 1
+            return [f"{indent}{n} = {n} + [{self.expr(1)}]"]
         target = self.r.choice(self.locals)
         return [f"{indent}{target} = {target} * 0.5 + sum({n}) * 0.1"]
 

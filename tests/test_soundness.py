@@ -218,6 +218,29 @@ def list_in_loop_with_pops(a):
     return total + sum(stack)
 
 
+def rebound_longer_in_a_loop(x, y):
+    # (a list made in the iteration, read at a negative index, then rebound longer: the
+    # reversed iteration read the longer one's item -- fuzz seed 110)
+    b = y + 0.1
+    for _ in range(2):
+        ys = [x, b, y]
+        b = math.sin(ys[-2])
+        ys = ys + [y * y]
+    return b * x
+
+
+def slice_assigned_in_a_loop(x, y):
+    b = y + 0.1
+    for i in range(2):
+        ys = [x, b, y]
+        b = math.sin(ys[-2])
+        if i > 5:
+            pass
+        else:
+            ys[1:2] = [y * y, x]
+    return b * x
+
+
 class Stack:
     def __init__(self):
         self.items = []
@@ -239,7 +262,8 @@ def object_method(a):
     (nested_augmented, (1.2,), 0), (row_replaced_in_loop, (1.5, 0.7), (0, 1)),
     (overwritten_by_negative_index, (0.33, -0.06), (0, 1)),
     (dict_comprehension_free, (0.5, 1.5), (0, 1)),
-    (iterators, (0.7, -1.3), (0, 1))],
+    (iterators, (0.7, -1.3), (0, 1)), (rebound_longer_in_a_loop, (1.7, -0.45), (0, 1)),
+    (slice_assigned_in_a_loop, (1.7, -0.45), (0, 1))],
     ids=lambda v: getattr(v, "__name__", None))
 def test_lists_changed_by_methods_and_operators(f, args, wrt):
     assert_grad(f, args, wrt)
