@@ -24,7 +24,7 @@ from . import ir, kinds
 from .errors import S2SADError
 from .parse import parse_function
 from .pickling import built
-from .runtime import assertion_of, fresh_copy, like, tangent_zero
+from .runtime import assertion_of, fresh_copy, is_complex, like, tangent_zero
 from .transform import (
     Transformed,
     Wrt,
@@ -375,11 +375,9 @@ def _has_complex(g) -> bool:
     t = type(g)
     if t is float:
         return False
-    if t is np.ndarray:
-        return g.dtype.kind == "c"
     if t is tuple:
         return any(_has_complex(x) for x in g)
-    return t is complex
+    return is_complex(g)
 
 
 def _budget_option(memory) -> tuple:

@@ -94,8 +94,7 @@ def like(structure: Any, cotangent: Any) -> Any:
         return np.asarray(cotangent, dtype=float).reshape(structure.shape)
     if isinstance(structure, tuple) and isinstance(cotangent, tuple):
         return tuple(like(s, c) for s, c in zip(structure, cotangent))
-    if (type(cotangent) is complex or isinstance(cotangent, np.ndarray) and
-            cotangent.dtype.kind == "c") and not np.iscomplexobj(structure):
+    if is_complex(cotangent) and not np.iscomplexobj(structure):
         return real_part(cotangent)  # (a real argument's part of a complex cotangent)
     return cotangent
 
@@ -183,8 +182,7 @@ def add_at(target: Any, index: Any, g: Any) -> None:
     """``target[index] += g`` where repeated integer indices accumulate (``np.add.at``); a
     real ``target`` takes the real part of a complex ``g``."""
     if type(target) is np.ndarray:
-        if target.dtype.kind != "c" and (type(g) is complex or type(g) is np.ndarray and
-                                         g.dtype.kind == "c"):
+        if target.dtype.kind != "c" and is_complex(g):
             g = np.real(g)
         if type(index) is int or _is_basic(index) or _is_mask(index):
             target[index] += g
@@ -227,7 +225,9 @@ def unreduce(g: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     shape = np.shape(x)
     if axis is None:
         if np.ndim(g) == 0:
-            out = np.empty(shape)
+            if is_complex(g) and not np.iscomplexobj(x):
+                g = g.real  # (a real x: the real part)
+            out = np.empty(shape, dtype=complex if is_complex(g) else float)
             out.fill(g)
             return out
         return np.broadcast_to(g, shape)
@@ -803,10 +803,16 @@ def fill_like(xs: Any, g: Any) -> Any:
 # the real part of what reaches it) -------------------------------------------------------
 
 
+def is_complex(g: Any) -> bool:
+    """Whether ``g`` is a complex number (Python's or NumPy's) or a complex array."""
+    return isinstance(g, (complex, np.complexfloating)) or \
+        isinstance(g, np.ndarray) and g.dtype.kind == "c"
+
+
 def real_part(g: Any) -> Any:
-    """``g`` without its imaginary part (a number for a number)."""
-    if type(g) is complex:
-        return g.real
+    """``g`` without its imaginary part (a float for a number)."""
+    if isinstance(g, (complex, np.complexfloating)):
+        return float(g.real)
     if isinstance(g, np.ndarray) and g.dtype.kind == "c":
         return g.real.copy()
     return g

@@ -9,7 +9,8 @@ assignments, branches, loops with ``break``/``continue``/early returns; with
 (literals, ``dict(...)``, stores, ``get``, ``items()``), NumPy arrays with element stores,
 in-place operators, aliases and views written through, keyword calls of NumPy functions and
 of a user helper, derivatives of the helper and of a function defined inside ``f`` taken
-inside ``f`` (``s2sad.grad``, ``s2sad.jvp``).
+inside ``f`` (``s2sad.grad``, ``s2sad.jvp``), values through complex intermediates
+(``np.abs``, ``np.real`` of complex arrays) and ``max`` / ``min`` of a list.
 """
 
 import random
@@ -20,6 +21,10 @@ UNARY = ["math.sin({})", "math.cos({})", "math.tanh({})", "({}) * 0.5", "-({})",
          "(-1.5) ** 2 * ({})"]
 BINARY = ["{} + {}", "{} - {}", "{} * {}", "{} / (2.0 + math.sin({}))", "max({}, {})",
           "min({}, {})", "math.atan2({}, 1.5)", "math.hypot({}, {})"]
+# values through complex intermediates, and max / min of a list of numbers
+VALUE_CALLS = ["float(np.abs(np.asarray({}) * (1.0 + 0.5j)))",
+               "float(np.real(np.exp(np.asarray({}) * 1j))) + 1.5",
+               "max([{}, {}, 0.25])", "min([{}, {}, {}])"]
 KEYWORD_CALLS = ["helper({}, v={})", "helper(v={}, u={})",
                  "float(np.clip({}, a_min=-1.5, a_max={} * 0.1 + 1.5))"]
 VOCABULARY = ["bx", "by", "ba", "_t1", "_t2", "_stack", "b_out", "_ret", "_break", "_old_a",
@@ -123,6 +128,9 @@ class Gen:
         if self.features and k < 0.08:
             self.uses_helper = True
             t = self.r.choice(KEYWORD_CALLS)
+            return t.format(*[self.expr(depth + 1) for _ in range(t.count("{}"))])
+        if self.features and k < 0.1:
+            t = self.r.choice(VALUE_CALLS)
             return t.format(*[self.expr(depth + 1) for _ in range(t.count("{}"))])
         if k < 0.5:
             t = self.r.choice(UNARY)

@@ -90,3 +90,38 @@ def test_a_complex_argument_keeps_a_complex_gradient():
     z = np.array([1.0 + 2.0j, -0.5 + 0.25j])
     g = s2sad.grad(lambda z: np.sum(np.abs(z) ** 2))(z)
     np.testing.assert_allclose(g, 2 * np.conj(z), rtol=1e-14)
+
+
+def through_numpy_scalars(x, y):
+    # (np.asarray of a float times a complex constant: NumPy complex scalars, whose
+    # cotangent reached the float arguments complex -- fuzz seed 0)
+    a = float(np.real(np.exp(np.asarray(np.arctan2(x, 1.5)) * 1j))) * y
+    return a + float(np.abs(np.asarray(np.exp(np.sin(x))) * (1.0 + 0.5j)))
+
+
+def test_numbers_through_complex_numpy_scalars_have_real_gradients():
+    def exact(x, y):  # cos(atan2(x, 1.5)) y + sqrt(1.25) exp(sin(x))
+        t = np.arctan2(x, 1.5)
+        return (-np.sin(t) * 1.5 / (x * x + 2.25) * y + np.sqrt(1.25) * np.exp(np.sin(x)) *
+                np.cos(x), np.cos(t))
+
+    for x, y in [(0.3, 0.7), (-1.2, 2.0)]:
+        g = s2sad.grad(through_numpy_scalars, wrt=(0, 1))(x, y)
+        value, g2 = s2sad.value_and_grad(through_numpy_scalars, wrt=(0, 1))(x, y)
+        assert all(type(v) is float for v in g + g2), g
+        np.testing.assert_allclose(g, exact(x, y), rtol=1e-13)
+        assert g2 == g and value == through_numpy_scalars(x, y)
+        gx = s2sad.grad(through_numpy_scalars)(x, y)
+        assert type(gx) is float and gx == g[0]
+
+
+def sum_of_complex(x):
+    return float(np.real(np.sum(x * 1j) * (1j + 0.5)) + np.imag(np.mean(x * (1.0 + 2j))))
+
+
+def test_a_whole_sum_of_complex_values_keeps_its_imaginary_part():
+    # (its cotangent, a complex number, filled a float array: the imaginary part was lost)
+    x = np.array([0.3, -0.5, 0.8])
+    np.testing.assert_allclose(s2sad.grad(sum_of_complex)(x), central(sum_of_complex, x),
+                               rtol=1e-8)
+
