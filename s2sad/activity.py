@@ -414,6 +414,18 @@ def describe(op: Op) -> str:
     return "this call"
 
 
+def _helper_of(func) -> str:
+    """What one of s2sad's own functions in generated code stands for: the rule of a
+    primitive, or a helper by name."""
+    for rule in rules.all_rules():
+        if rule.func is func:
+            prim = rule.primitive
+            return "the derivative rule of " + (
+                f".{prim[1]}" if isinstance(prim, tuple) else
+                f"{getattr(prim, '__module__', None) or ''}.{getattr(prim, '__name__', prim)}")
+    return f"s2sad's gradient helper {func.__name__}"
+
+
 def check(fir: FunctionIR, ops: dict, act: Activity, body) -> None:
     """Refuse (at the first such statement) an active result or an active object that no
     treatment can differentiate."""
@@ -429,6 +441,11 @@ def check(fir: FunctionIR, ops: dict, act: Activity, body) -> None:
                 raise fir.error(f"no derivative for {what} of '{varied[0]}', which carries "
                                 "derivatives", s, "s2sad differentiates numbers, arrays, "
                                 "lists, tuples and dicts; compute with those")
+            if getattr(op.primitive, "__module__", "").startswith("s2sad."):
+                # (a gradient differentiated again: s2sad's own first-derivative code)
+                raise fir.error(f"no second derivative through {_helper_of(op.primitive)}",
+                                s, "it is differentiated once: hvp, hessian and gradients "
+                                "of gradients through it are not supported")
             raise fir.error(f"no derivative rule for {what}", s,
                             f"register one with @s2sad.adjoint({what.split(' ')[0]}) "
                             "or pass only constants to it")

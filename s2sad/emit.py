@@ -203,6 +203,12 @@ def to_source(fdef: gast.FunctionDef) -> str:
 
 
 _counter = [0]
+_GENERATED = "<s2sad generated "
+
+
+def is_generated(filename: str | None) -> bool:
+    """Whether ``filename`` names code s2sad compiled (``compile_function``)."""
+    return (filename or "").startswith(_GENERATED)
 
 
 def compile_function(source: str, name: str, globals_: dict, extra: dict[str, Any],
@@ -214,7 +220,7 @@ def compile_function(source: str, name: str, globals_: dict, extra: dict[str, An
     body = "".join("    " + line + "\n" if line else "\n" for line in source.splitlines())
     factory = f"def _s2sad_factory({', '.join(params)}):\n{body}    return {name}\n"
     _counter[0] += 1
-    filename = f"<s2sad generated {name} #{_counter[0]}>"
+    filename = f"{_GENERATED}{name} #{_counter[0]}>"
     linecache.cache[filename] = (len(factory), None, factory.splitlines(True), filename)
     code = compile(factory, filename, "exec")
     namespace: dict[str, Any] = {}

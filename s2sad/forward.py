@@ -46,7 +46,8 @@ LINEAR = {np.sum, np.mean, np.reshape, np.transpose, np.swapaxes, np.expand_dims
           np.fft.ifft2, np.fft.fftn, np.fft.ifftn, np.fft.rfft, np.fft.rfft2, np.fft.rfftn,
           np.fft.irfft, np.fft.irfft2, np.fft.irfftn,
           np.fft.ifftshift,
-          builtins.reversed, rt.unreduce, rt.unbroadcast, rt.copy_of, rt.fresh_copy}
+          builtins.reversed, rt.unreduce, rt.unbroadcast, rt.copy_of, rt.fresh_copy, rt.real_part,
+          rt.imag_grad}
 # linear in all their arguments together: every argument replaced by its tangent (or zero)
 JOINTLY_LINEAR = {rt.add}
 LINEAR_METHODS = {("method", m) for m in ("sum", "mean", "reshape", "transpose", "squeeze",
@@ -518,6 +519,9 @@ class Forwarder(Reverser):
             # (of a complex value: Re(conj(x) dx) / |x|, not the rule's g * conj(x) / |x|)
             return call(self.helper(rt.abs_jvp), clone(args[0]), self.tan_or_zero(args[0]),
                         name(ANS))
+        if prim is rt.abs_grad and len(args) == 3:  # (in a gradient: of a complex x too)
+            return call(self.helper(rt.abs_grad_jvp),
+                        *[e for a in args for e in (clone(a), self.tan_or_zero(a))])
         if prim is np.angle:
             jvp = call(self.helper(rt.angle_jvp), clone(args[0]), self.tan_or_zero(args[0]))
             deg = args[1] if len(args) > 1 else next(

@@ -27,8 +27,9 @@ from .api import (
     spec_key,
     vjp,
 )
+from .emit import is_generated
 from .errors import S2SADError
-from .runtime import like
+from .runtime import like, real_part
 from .runtime import tangent_zero as _zero
 from .transform import Wrt, transform, transform_forward, wrt_names
 
@@ -55,8 +56,10 @@ def hvp_transformations(f: Callable, args: tuple, varied: list[str] | None = Non
     seed = list(inspect.signature(t.vjp).parameters)[-1]
     adjoint_kinds = dict(arg_kinds)
     adjoint_kinds[seed] = kinds.FLOAT
-    # (the tangent of the gradients only: the value's is not needed)
-    return wrt, transform_forward(t.vjp, varied or wrt, kinds=adjoint_kinds, output=1)
+    try:  # (the tangent of the gradients only: the value's is not needed)
+        return wrt, transform_forward(t.vjp, varied or wrt, kinds=adjoint_kinds, output=1)
+    except S2SADError as exc:
+        raise derived_refusal(f, "hvp and hessian", exc) from None
 
 
 def hvp(f: Callable, primals, tangents, backend: str = "python",
@@ -145,7 +148,7 @@ def derived_refusal(f: Callable, what: str, exc: S2SADError) -> S2SADError:
     ``f``'s own definition: the derived code has no line of the user's."""
     import linecache
 
-    if not (exc.filename or "").startswith("<s2sad generated"):
+    if not is_generated(exc.filename):
         return exc
     code = f.__code__
     return S2SADError(f"{what} of {f.__name__}: {exc.what}", code.co_filename,
@@ -349,7 +352,8 @@ def hessian(f: Callable, wrt: Wrt = 0, backend: str = "python") -> Callable:
             else:
                 _, (_, dgrads) = ft.jvp(*args, 1.0, e)
             dgrads = (dgrads,) if len(varied) == 1 else dgrads
-            columns.append([dgrads[varied.index(i)] for i in names])
+            # (real parameters: the real part of what complex intermediates leave)
+            columns.append([real_part(dgrads[varied.index(i)]) for i in names])
         return columns
 
     hessian_f.__name__ = f"hessian_{f.__name__}"

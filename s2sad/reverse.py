@@ -28,6 +28,8 @@ from . import ir, kinds
 from .activity import analyze, check, classify_all, returned_names, useful_after
 from .aliases import resolve_aliases
 from .checkpointing import Checkpointing
+from .emit import is_generated
+from .errors import S2SADError
 from .parse import FunctionIR
 from .plan import Planning
 from .prepare import prepare, unstar_calls
@@ -127,6 +129,15 @@ class Reverser(Planning, Taping, Checkpointing, Sweeps):
         return self.role_name("seed", "b_out")
 
 
+def _at_call(exc: S2SADError, fir: FunctionIR, node) -> S2SADError:
+    """A refusal met in a called function, named at the call when that function is code s2sad
+    generated (a gradient called inside, differentiated again): it has no line of the
+    user's."""
+    if not is_generated(exc.filename):
+        return exc
+    return fir.error(exc.what, node, exc.hint)
+
+
 class Context:
     """Shared state of one transformation: callee adjoints generated so far, recursion guard."""
 
@@ -140,15 +151,20 @@ class Context:
         self._inferring: list = []  # the callees whose return kinds are being inferred
 
     def vjp_of(self, callee, wrt_pos, fir, node, arg_kinds=()):
-        return self.make_vjp(callee, tuple(wrt_pos), tuple(arg_kinds))
+        try:
+            return self.make_vjp(callee, tuple(wrt_pos), tuple(arg_kinds))
+        except S2SADError as exc:
+            raise _at_call(exc, fir, node) from None
 
     def jvp_of(self, callee, positions, fir, node, arg_kinds=()):
         """The tangent function of a called user function (forward mode)."""
-        return self.make_jvp(callee, tuple(positions), tuple(arg_kinds))
+        try:
+            return self.make_jvp(callee, tuple(positions), tuple(arg_kinds))
+        except S2SADError as exc:
+            raise _at_call(exc, fir, node) from None
 
     def callee_kind(self, func, arg_kinds):
         """The kind of what user function ``func`` returns for arguments of these kinds."""
-        from .errors import S2SADError
         from .parse import parse_function
 
         key = (func, tuple(arg_kinds))

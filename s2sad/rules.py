@@ -539,6 +539,7 @@ import numpy as np  # noqa: E402
 
 from .runtime import (  # noqa: E402
     abs_grad,
+    abs_grad_grads,
     angle_grad,
     append_grad,
     arange_grad_step,
@@ -697,6 +698,17 @@ def _(g, ans, x):
     return abs_grad(g, x, ans)
 
 
+# (in gradients: their derivatives, Hessians, go through these)
+@adjoint(abs_grad, elementwise=True)
+def _(g, ans, cotangent, x, abs_x):
+    return abs_grad_grads(g, cotangent, x, abs_x)
+
+
+@adjoint(imag_grad)
+def _(g, ans, cotangent, x):
+    return np.imag(g), None
+
+
 @adjoint(np.reciprocal)
 def _(g, ans, x):
     return -g * ans * ans
@@ -794,6 +806,7 @@ def _(g, ans, x):
 # complex values: the cotangent gz of z with dL = Re(sum(gz * dz)) (autograd's convention);
 # a real result's cotangent is taken real before it reaches a complex argument
 @adjoint(np.real)
+@adjoint(real_part)  # (in gradients: their derivatives, Hessians, go through it)
 def _(g, ans, x):
     return real_part(g)
 

@@ -827,6 +827,30 @@ def abs_grad(g: Any, x: Any, ans: Any) -> Any:
     return np.real(g) * np.conj(x) / safe * (ans != 0)
 
 
+def abs_grad_grads(gout: Any, g: Any, x: Any, ans: Any) -> tuple:
+    """The cotangents of ``g``, ``x`` and ``ans`` in ``abs_grad(g, x, ans)`` for the cotangent
+    ``gout`` of its result (second derivatives through ``abs``): ``sign(x) gout``, 0, 0 for a
+    real ``x``; for a complex one, of ``Re(g) conj(x) / ans``, ``Re(gout conj(x)) / ans``,
+    ``Re(g) conj(gout) / ans`` and ``-Re(g) Re(gout conj(x)) / ans^2`` (0 where ans is 0)."""
+    if not np.iscomplexobj(x):
+        return gout * np.sign(x), zeros_like(x), zeros_like(ans)
+    safe = np.where(ans == 0, 1.0, ans)
+    alive = ans != 0
+    inner = np.real(gout * np.conj(x)) / safe * alive
+    return inner, np.real(g) * np.conj(gout) / safe * alive, -np.real(g) * inner / safe
+
+
+def abs_grad_jvp(g: Any, dg: Any, x: Any, dx: Any, ans: Any, dans: Any) -> Any:
+    """The tangent of ``abs_grad(g, x, ans)``: ``sign(x) dg`` for a real ``x``; for a complex
+    one, of ``Re(g) conj(x) / ans``: ``(Re(dg) conj(x) + Re(g) conj(dx)) / ans - Re(g)
+    conj(x) dans / ans^2`` (0 where ans is 0)."""
+    if not np.iscomplexobj(x):
+        return dg * np.sign(x)
+    safe = np.where(ans == 0, 1.0, ans)
+    return ((np.real(dg) * np.conj(x) + np.real(g) * np.conj(dx)) / safe -
+            np.real(g) * np.conj(x) * dans / safe ** 2) * (ans != 0)
+
+
 def abs_jvp(x: Any, dx: Any, ans: Any) -> Any:
     """The tangent of ``abs(x)``: ``Re(conj(x) dx) / |x|`` (``sign(x) dx`` for a real x)."""
     if not np.iscomplexobj(x):

@@ -125,3 +125,57 @@ def test_a_whole_sum_of_complex_values_keeps_its_imaginary_part():
     np.testing.assert_allclose(s2sad.grad(sum_of_complex)(x), central(sum_of_complex, x),
                                rtol=1e-8)
 
+
+def real_abs(x):
+    return np.sum(np.abs(x) * x ** 2)
+
+
+def through_imag(x):
+    z = np.exp(1j * x) * (x + 0.3)
+    return np.sum(np.imag(z) * x) + np.sum(np.abs(z * x) ** 3)
+
+
+SECOND = [(real_abs, (4,)), (rotated, (4,)), (by_elements, (3,)), (through_imag, (3,))]
+
+
+@pytest.mark.parametrize("f, shape", SECOND, ids=[f.__name__ for f, _ in SECOND])
+def test_hessians_through_abs_real_and_imag(f, shape):
+    """Second derivatives differentiate the gradient's own helpers (abs of an array, real or
+    complex; Re and Im): each column of the Hessian against differences of the gradient."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=shape)
+    with warnings.catch_warnings():
+        # (element stores of the generated code cast; the Hessian's columns take Re itself)
+        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+        warnings.filterwarnings("error", category=np.exceptions.ComplexWarning,
+                                module=r"s2sad\.higher")
+        h = s2sad.hessian(f)(x)
+        grad = s2sad.grad(f)
+        columns = []
+        for k in range(x.size):
+            e = np.zeros(x.size)
+            e[k] = 1e-5
+            columns.append((grad(x + e) - grad(x - e)) / 2e-5)
+    assert h.dtype == np.float64 and h.shape == shape * 2
+    for k, column in enumerate(columns):
+        np.testing.assert_allclose(h[:, k], column, rtol=1e-6, atol=1e-7)
+
+
+def spectrum_norm(x):
+    gx = s2sad.grad(power_spectrum)(x)
+    return np.sum(gx * gx)
+
+
+def test_second_derivatives_through_first_order_helpers_are_refused_at_the_users_line():
+    """The rules of rfft (and fft, angle, logsumexp...) are differentiated once: their second
+    derivatives are refused, named at the user's function or call, not the generated code."""
+    x = np.array([0.3, -0.5, 0.8, 1.1])
+    with pytest.raises(s2sad.S2SADError, match="no second derivative through s2sad's "
+                       "gradient helper rfft_grad") as err:
+        s2sad.hessian(power_spectrum)(x)
+    assert err.value.filename == __file__
+    assert err.value.lineno == power_spectrum.__code__.co_firstlineno
+    with pytest.raises(s2sad.S2SADError, match="rfft_grad") as err:
+        s2sad.grad(spectrum_norm)(x)
+    assert err.value.filename == __file__
+    assert err.value.source_line.strip() == "gx = s2sad.grad(power_spectrum)(x)"

@@ -397,6 +397,16 @@ SPECS = {
     ("method", "conjugate"): [(method("conjugate"), st.tuples(CA((3,))), {}, (0,))],
 }
 
+# s2sad's own cotangent helpers, which second derivatives differentiate: abs_grad(g, x, |x|)
+# of a real or a complex x (|x| an argument of its own), imag_grad(g, x), real_part(z)
+SPECS.update({
+    rt.abs_grad: [(rt.abs_grad, st.tuples(A((3,)), A((3,), 0.2, 3.0)).map(
+                       lambda p: (p[0], p[1], np.abs(p[1]))), {}, (0, 1, 2)),
+                  (rt.abs_grad, st.tuples(A((3,)), CA((3,), 0.2, 3.0)).map(
+                      lambda p: (p[0], p[1], np.abs(p[1]))), {}, (0, 1, 2))],
+    rt.imag_grad: [(rt.imag_grad, st.tuples(A((2, 3)), CA((2, 3))), {}, (0,))],
+    rt.real_part: [(rt.real_part, st.tuples(CA((2, 3))), {}, (0,))],
+})
 # scipy.stats.norm (registered when scipy.stats is loaded: rules_scipy_stats.py), of x, loc
 # and scale
 SPECS.update({method: [(method, st.tuples(A((3,), -2.0, 2.0), F(-1.0, 1.0), F(0.5, 2.0)), {},
