@@ -251,7 +251,9 @@ class Forwarder(Reverser):
                   for p in fir.params]
         params += [gast.Name(id=self.tangent(w), ctx=gast.Param(), annotation=None,
                              type_comment=None) for w in self.wrt]
-        body = []
+        # a parameter without a tangent given that later holds varied values: zero until then
+        body = [assign(self.tangent(p), self.zero_of(name(p))) for p in fir.params
+                if p not in self.wrt and self.active(p)]
         for p in sorted(self.entry_copies):  # the caller's objects are never written
             for v in [p] + ([self.tangent(p)] if self.active(p) else []):
                 if self.is_array(p):

@@ -853,3 +853,25 @@ def test_hessian_columns_share_the_primal_and_gradient_prefix():
     np.testing.assert_array_equal(H, np.stack(cols, axis=-1).reshape(3, 2, 3, 2))
     _, looped = higher.hvp_transformations(P.sin_sum, (0.4,), ["x"])
     assert higher.linearized(looped) is None
+
+
+def later_varied(x, y):
+    b = y + x
+    y = x * 2.0
+    return b * y
+
+
+def later_varied_array(x, y):
+    b = float(np.sum(y)) + x
+    y = y * x
+    return b * float(np.sum(y))
+
+
+def test_a_parameter_without_a_tangent_that_later_varies():
+    """y given no tangent (0) but rebound to a varied value later: its tangent is zero until
+    then (the jvp read dy unbound: UnboundLocalError from the generated code)."""
+    assert s2sad.jvp(later_varied, (0.5, 1.5), (1.0, 0.0)) == (2.0, 2 * 0.5 + 2 * (1.5 + 0.5))
+    y = np.array([1.0, 2.0])
+    value, tangent = s2sad.jvp(later_varied_array, (0.5, y), (1.0, 0.0))
+    assert value == later_varied_array(0.5, y) and tangent == pytest.approx(3 * 0.5 + 3.5 * 3)
+    np.testing.assert_array_equal(y, [1.0, 2.0])
