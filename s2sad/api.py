@@ -22,6 +22,7 @@ import numpy as np
 
 from . import ir, kinds
 from .errors import S2SADError
+from .nested import derivative_recipe, innermost, source_for_call, source_function
 from .parse import parse_function
 from .pickling import built
 from .runtime import assertion_of, fresh_copy, is_complex, like, tangent_zero
@@ -169,8 +170,6 @@ def _same_objects(f: Callable, t: Transformed, args) -> None:
 def _make_nested(g: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Callable:
     """The gradient of a gradient s2sad made: per argument kinds, the gradient of the
     function with source that computes it (nested.py)."""
-    from .nested import innermost, source_function
-
     f = innermost(g)
     params = list(inspect.signature(f).parameters)
     bind = argument_binder(f, params)
@@ -221,7 +220,6 @@ _MADE_LOCK = threading.Lock()
 def _build(f: Callable, wrt: Wrt, verbose: bool, with_value: bool,
            memory: int | str | None = None) -> Callable:
     from .checkpoint import parse_memory
-    from .nested import derivative_recipe
 
     budget = parse_memory(memory)
     if derivative_recipe(f) is not None:
@@ -545,6 +543,8 @@ def jvp(f: Callable, primals, tangents, backend: str = "python",
         return _wasm_forward(f)(primals, tangents)
     if backend != "python":
         _check_backend(backend)
+    if derivative_recipe(f) is not None:  # a gradient s2sad made: the function computing it
+        f = source_for_call(f, [kinds.value_kind(a) for a in primals])
     cache = _FORWARDS.get(f)
     if cache is None:
         cache = _FORWARDS[f] = {"params": list(inspect.signature(f).parameters)}

@@ -855,6 +855,21 @@ def test_hessian_columns_share_the_primal_and_gradient_prefix():
     assert higher.linearized(looped) is None
 
 
+def cubes(x, k=2.0):
+    return float(np.sum(x * x * x)) * k
+
+
+def test_jvp_of_a_gradient_is_its_hessian_vector_product():
+    """jvp(grad(f), ...) transforms the gradient's source (it said 'jvp of grad_cubes: 2
+    parameters': the signature of the wrapper grad returns)."""
+    x, v = np.array([0.3, -0.5, 0.8]), np.array([1.0, 0.5, -2.0])
+    value, tangent = s2sad.jvp(s2sad.grad(cubes), (x, 2.0), (v, 0.0))
+    np.testing.assert_allclose(value, 6.0 * x * x, rtol=1e-15)
+    np.testing.assert_allclose(tangent, 12.0 * x * v, rtol=1e-15)
+    _, along_k = s2sad.jvp(s2sad.grad(cubes), (x, 2.0), (v, 1.0))
+    np.testing.assert_allclose(along_k, 12.0 * x * v + 3.0 * x * x, rtol=1e-15)
+
+
 def later_varied(x, y):
     b = y + x
     y = x * 2.0
