@@ -130,9 +130,14 @@ class Sweeps:
         out.extend(inits)
         out.extend(bwd)
         grads = []
+        reached = {n.id for n in ir.walk_block(bwd) if isinstance(n, gast.Name)}
         for p in self.wrt:
-            if self.act.is_active(p):
+            if self.act.is_active(p) and (self.adj(p) in reached or not self.is_array(p)
+                                          or p in self.containers):
                 grads.append(name(self.adj(p)))
+            elif self.act.is_active(p):  # (an array whose every path to the result is dead:
+                # its cotangent would be the number 0.0 of the init)
+                grads.append(call(self.helper(rt.zeros_like), name(p)))
             else:  # the result does not depend on p
                 grads.append(call(self.helper(rt.zeros_like), name(p)))
         grad_expr = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())

@@ -74,3 +74,17 @@ def test_numpy_function_without_rule_is_refused():
         s2sad.grad(uses_unknown)(np.ones(3))
     assert "numpy.i0" in info.value.what and "s2sad.adjoint" in info.value.hint
     assert info.value.lineno and "np.i0" in info.value.source_line
+
+
+def test_an_array_whose_every_path_is_dead_gets_zeros_of_its_shape():
+    # y is read (y.min) but its result is rebound before use: the cotangent was the number
+    # 0.0 of the adjoint's init, not an array of y's shape (found by tests/array_fuzz.py)
+    def dead_path(x, y):
+        t = y.min(axis=1)
+        t = np.exp(0.3 * x)
+        return np.mean(t)
+
+    x, y = np.array([0.2, -0.1]), np.ones((2, 3))
+    gx, gy = s2sad.grad(dead_path, wrt=(0, 1))(x, y)
+    np.testing.assert_allclose(gx, 0.3 * np.exp(0.3 * x) / 2, rtol=1e-12)
+    assert gy.shape == y.shape and not gy.any()
