@@ -251,8 +251,14 @@ class Taping:
         early = self.early.get(id(loop))
         own = loop.target.id if isinstance(loop, gast.For) else None
         outermost = loop
+        enclosing: dict[str, int] = {}  # the variables of the loops around: where each is set
         while anno(outermost, "loop") is not None:
             outermost = anno(outermost, "loop")
+            if isinstance(outermost, gast.For) and isinstance(outermost.target, gast.Name):
+                inside = {n for x in _walk(outermost.body)
+                          for n in ([rebinds(x)] if rebinds(x) else []) + writes(x)}
+                if outermost.target.id not in inside:
+                    enclosing[outermost.target.id] = anno(outermost, "index")
         first = anno(outermost, "index")
         all_sites: dict[str, list[int]] = {}
         for x in _walk(self.fir.body):
@@ -294,6 +300,8 @@ class Taping:
                     continue  # the for loop's own variable, re-derived by the reversed loop
                 if not sites and all(k < first for k in all_sites.get(u, [])):
                     continue  # set before the loop (nest) and never again
+                if not sites and u in enclosing:
+                    continue  # the variable of a loop around, set by that loop alone
                 if u in available:
                     continue
                 if early is not None and u == early.targets[0].id and \
