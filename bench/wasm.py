@@ -91,6 +91,106 @@ def simulations() -> list[str]:
     return rows
 
 
+def _c_reference():
+    """bench/c_reference.c compiled with ``cc -O2`` (None without a compiler)."""
+    import ctypes
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        return None
+    out = Path(tempfile.mkdtemp()) / "c_reference.so"
+    source = Path(__file__).resolve().parent / "c_reference.c"
+    subprocess.run([cc, "-O2", "-shared", "-fPIC", str(source), "-o", str(out), "-lm"],
+                   check=True)
+    lib = ctypes.CDLL(str(out))
+    for fn in (lib.tanh_aw_grad, lib.mlp_grad, lib.gmm_grad):
+        fn.restype = ctypes.c_double
+    return lib
+
+
+def _c_call(lib, name, f, args):
+    """A zero-argument call of the C adjoint for ``args`` (buffers made once) and a check
+    that its value and gradient are the Wasm backend's."""
+    import ctypes
+
+    import numpy as np
+
+    P = ctypes.POINTER(ctypes.c_double)
+
+    def ptr(a):
+        return a.ctypes.data_as(P)
+
+    if name == "tanh_aw":
+        A, w = (np.ascontiguousarray(a) for a in args)
+        grads = [np.empty_like(A), np.empty_like(w)]
+        t = np.empty(A.shape[0])
+        call_args = (A.shape[0], A.shape[1], ptr(A), ptr(w), ptr(grads[0]), ptr(grads[1]),
+                     ptr(t))
+        fn = lib.tanh_aw_grad
+    elif name == "mlp_loss":
+        w1, b1, w2, b2, x, y = (np.ascontiguousarray(a, dtype=float) for a in args)
+        grads = [np.empty_like(w1), np.empty_like(b1), np.empty_like(w2), np.empty_like(b2)]
+        h, z = np.empty((x.shape[0], w1.shape[1])), np.empty((x.shape[0], w2.shape[1]))
+        call_args = (x.shape[0], x.shape[1], w1.shape[1], w2.shape[1], ptr(x), ptr(w1),
+                     ptr(b1), ptr(w2), ptr(b2), ptr(y), *(ptr(g) for g in grads), ptr(h),
+                     ptr(z))
+        fn = lib.mlp_grad
+    else:
+        means, x = (np.ascontiguousarray(a) for a in args)
+        grads = [np.empty_like(means)]
+        d2 = np.empty(means.shape[0])
+        call_args = (x.shape[0], x.shape[1], means.shape[0], ptr(x), ptr(means),
+                     ptr(grads[0]), ptr(d2))
+        fn = lib.gmm_grad
+
+    def call():
+        return fn(*call_args)
+
+    return call, grads
+
+
+def numpy_programs() -> list[str]:
+    """Whole-array NumPy (examples/numpy_on_wasm.py, lowered to loops: s2sad/loops.py): the
+    NumPy primal, s2sad's Python gradient (NumPy), its Wasm gradient, and a hand-written C
+    adjoint compiled with cc -O2 (bench/c_reference.c), side by side."""
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    import s2sad
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    import numpy_on_wasm
+
+    lib = _c_reference()
+    rows = ["| program | NumPy primal | s2sad gradient (NumPy) | s2sad Wasm gradient | "
+            "C adjoint (cc -O2) | Wasm / NumPy primal | Wasm / C |",
+            "|---|---|---|---|---|---|---|"]
+    for title, f, args, wrt in numpy_on_wasm.problems():
+        wg = wasm.value_and_grad(f, wrt=wrt)
+        pg = s2sad.value_and_grad(f, wrt=wrt)
+        value, grads = wg(*args)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        tp, tpg, twg = timeit(f, *args), timeit(pg, *args), timeit(wg, *args)
+        c_text, ratio = "no compiler", "-"
+        if lib is not None:
+            call, c_grads = _c_call(lib, f.__name__, f, args)
+            c_value = call()
+            assert math.isclose(c_value, value, rel_tol=1e-9), (c_value, value)
+            for g, e in zip(grads, c_grads):
+                assert np.allclose(g, e, rtol=1e-8, atol=1e-10)
+            tc = timeit(call, repeat=25)
+            c_text, ratio = f"{tc * 1e6:.1f} us", f"{twg / tc:.2f}"
+        rows.append(f"| {title} | {tp * 1e6:.1f} us | {tpg * 1e6:.1f} us | {twg * 1e6:.1f} us "
+                    f"| {c_text} | {twg / tp:.2f} | {ratio} |")
+    return rows
+
+
 def main() -> str:
     rows = ["| program | Python primal | Wasm primal | Wasm gradient | Python primal / Wasm "
             "gradient | Wasm gradient / Wasm primal |", "|---|---|---|---|---|---|"]
@@ -103,6 +203,7 @@ def main() -> str:
         rows.append(f"| {name} | {tp * 1e6:.1f} us | {twp * 1e6:.1f} us | {twg * 1e6:.1f} us | "
                     f"{tp / twg:.1f}x | {twg / twp:.2f} |")
     rows += simulations()
+    rows += [""] + numpy_programs()
     seconds = compile_time()
     g = wasm.grad(trivial)
     per_call = timeit(g, 0.5, repeat=25)

@@ -146,6 +146,7 @@ class Context:
         self.make_jvp = make_jvp  # the same for forward mode (forward.py)
         self.stack: list = []
         self.memory: int | None = None  # the memory budget of checkpointed loops (bytes)
+        self.lowered = False  # whole-array NumPy lowered to loops first (loops.py: Wasm)
         self.pending: dict = {}  # adjoints being built: a recursive call's target
         self._returns: dict = {}
         self._inferring: list = []  # the callees whose return kinds are being inferred

@@ -1116,8 +1116,8 @@ def assertion_of(f: Any, args: Any) -> BaseException:
     traceback in the user's source."""
     try:
         f(*[fresh_copy(a) for a in args])
-    except AssertionError as exc:
-        return exc
-    except Exception:  # noqa: BLE001 - f fails otherwise: the generic error below
-        pass
-    return AssertionError(f"an assert of {getattr(f, '__name__', f)} failed")
+    except Exception as exc:  # noqa: BLE001 - f's own error, whatever it is (NumPy's
+        return exc  # ValueError where the Wasm backend checks that two extents agree)
+    return AssertionError(f"an assert of {getattr(f, '__name__', f)} failed in generated code "
+                          "though not in f (the Wasm backend checks that extents agree where "
+                          "NumPy may broadcast an extent of 1)")

@@ -23,6 +23,7 @@ from .errors import S2SADError
 from .guards import Guard, is_data
 from .ir import clone, paused_gc
 from .kinds import Array
+from .loops import lower_arrays
 from .parse import call_chain_error, nesting_error, parse_function
 from .reverse import Context, reverse
 from .runtime import MUTATING_HELPERS
@@ -101,14 +102,17 @@ LOCK = threading.RLock()
 
 
 def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None,
-              kinds: dict | None = None, memory: int | None = None) -> Transformed:
+              kinds: dict | None = None, memory: int | None = None,
+              lowered: bool = False) -> Transformed:
     """Parse, analyze and reverse ``f`` for ``wrt_names`` and arguments of ``kinds`` (a
     parameter -> kind mapping; parameters it leaves out are of unknown kind), cached per
     function, wrt, kinds and memory budget (bytes: every loop outside loops that tapes is
-    checkpointed to fit it, and so are its callees' -- checkpointing.py)."""
+    checkpointed to fit it, and so are its callees' -- checkpointing.py).  ``lowered``: its
+    whole-array NumPy statements lowered to element loops first, and its callees' (loops.py:
+    the Wasm backend's)."""
     with LOCK, paused_gc():
         try:
-            return _transform(f, wrt_names, _ctx, kinds, memory)
+            return _transform(f, wrt_names, _ctx, kinds, memory, lowered)
         except RecursionError as exc:
             # the chain of functions being differentiated, innermost last (the passes are
             # recursive, and a callee is transformed inside its caller's transformation)
@@ -125,15 +129,15 @@ def transform(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None
 
 
 
-def _transform(f, wrt_names, _ctx, kinds, memory=None) -> Transformed:
+def _transform(f, wrt_names, _ctx, kinds, memory=None, lowered=False) -> Transformed:
     kinds = {p: k for p, k in (kinds or {}).items() if k is not None}
-    if _ctx is not None:  # a callee: the caller's budget
-        memory = _ctx.memory
-    per_func, key, cached = _cached(_CACHE, f, wrt_names, kinds, memory)
+    if _ctx is not None:  # a callee: the caller's budget and lowering
+        memory, lowered = _ctx.memory, _ctx.lowered
+    per_func, key, cached = _cached(_CACHE, f, wrt_names, kinds, memory, lowered)
     if cached is not None:
         return cached
     ctx = _ctx or Context(None)
-    ctx.memory = memory
+    ctx.memory, ctx.lowered = memory, lowered
     outer_make_vjp = ctx.make_vjp
     ctx.stack.append(f)
     try:
@@ -141,6 +145,11 @@ def _transform(f, wrt_names, _ctx, kinds, memory=None) -> Transformed:
         for w in wrt_names:
             if w not in fir.params:
                 raise S2SADError(f"{w!r} is not a parameter of {f.__name__}")
+        if lowered:
+            fir = lower_arrays(fir, {p: kinds.get(p) or kinds_module.OBJECT
+                                     for p in fir.params},
+                               kinds_module.Env({}, fir.resolve, set(fir.locals).__contains__,
+                                                callee=ctx.callee_kind))
         callee_sources: list[str] = []
         callees: dict = {}
 

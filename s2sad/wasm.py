@@ -473,6 +473,22 @@ class _Swap(gast.NodeTransformer):
         return self.generic_visit(node)
 
 
+def _resolve_injected(node, injected: dict, fir):
+    """What a name or attribute chain of generated code denotes: the names the transformation
+    bound first (``math`` of a rule's ``math.cos``, though the user's module has no ``math``),
+    then the user's."""
+    if isinstance(node, gast.Name) and node.id in injected:
+        return injected[node.id]
+    if isinstance(node, gast.Attribute):
+        base = node.value
+        while isinstance(base, gast.Attribute):
+            base = base.value
+        if isinstance(base, gast.Name) and base.id in injected:
+            obj = _resolve_injected(node.value, injected, fir)
+            return getattr(obj, node.attr, MISSING)
+    return fir.resolve(node)
+
+
 def _target_names(target):
     return target.elts if isinstance(target, gast.Tuple) else [target]
 
@@ -611,9 +627,7 @@ class _Builder:
         injected.update(paired)
 
         def resolve(node):
-            if isinstance(node, gast.Name) and node.id in injected:
-                return injected[node.id]
-            return fir.resolve(node)
+            return _resolve_injected(node, injected, fir)
 
         seed = t.adjoint_ir.args.args[-1].id
         n_value = _n_numbers(t.output_kind)
@@ -721,9 +735,7 @@ class _Builder:
         injected = dict(ft.forwarder.injected)
 
         def resolve(node):
-            if isinstance(node, gast.Name) and node.id in injected:
-                return injected[node.id]
-            return fir.resolve(node)
+            return _resolve_injected(node, injected, fir)
 
         if not isinstance(ft.output_kind, kinds_module.Scalar):
             raise S2SADError(f"{fir.name}: the Wasm forward mode differentiates functions "
@@ -902,6 +914,20 @@ def guess_kinds(f: Callable, params: list[str]) -> dict:
     return kinds
 
 
+def _whole_array(fir) -> bool:
+    """Whether ``fir`` applies NumPy to whole values (``A @ w``, ``np.tanh(x)``, ``x.sum()``):
+    its parameters may be arrays though the source never indexes them."""
+    for node in ir.walk_block(fir.body):
+        if isinstance(node, gast.BinOp) and isinstance(node.op, gast.MatMult):
+            return True
+        if isinstance(node, gast.Call):
+            obj = fir.resolve(node.func)
+            if isinstance(obj, np.ufunc) or getattr(obj, "__module__", "") == "numpy" or \
+                    isinstance(node.func, gast.Attribute) and fir.is_local(node.func.value):
+                return True
+    return False
+
+
 def _copied(call, fir) -> str | None:
     """The name ``call`` copies (``p.copy()``, ``np.copy(p)``, ``np.zeros_like(p)``)."""
     func = call.func
@@ -943,7 +969,7 @@ def _build_module(f, wrt, kinds, split=False, forward=False, memory=None,
     kinds = dict(kinds or guess_kinds(f, params))
     # the adjoint specialized for the array arguments (of known rank), as the Python backend's
     t = transform(f, names, kinds={p: kind_of_type(k) for p, k in kinds.items()},
-                  memory=parse_memory(memory))
+                  memory=parse_memory(memory), lowered=True)
     if t.returns_tuple:
         raise S2SADError(f"{f.__name__} returns a tuple; the Wasm backend differentiates "
                          "scalar functions", hint="use s2sad.vjp (Python backend)")
@@ -972,7 +998,8 @@ def _build_module(f, wrt, kinds, split=False, forward=False, memory=None,
         hvp_params = list(inspect.signature(fn).parameters)
         of = params + list(varied)
         hvp_kinds = {q: kinds[of[k]] for k, q in enumerate(hvp_params)}
-        th = transform(fn, varied, kinds={p: kind_of_type(k) for p, k in hvp_kinds.items()})
+        th = transform(fn, varied, kinds={p: kind_of_type(k) for p, k in hvp_kinds.items()},
+                       lowered=True)
         b.done.add(th.name)
         split, b.split = b.split, False  # (the two sweeps are exported for <f>_grad only)
         b.emit_grad(th, hvp_kinds, export=f"{name}_hvp")
@@ -1017,19 +1044,24 @@ class WasmFunction:
         try:  # (kinds read off the source: a parameter indexed as p[i] is an array)
             t = transform(f, self.wrt_names, kinds={
                 p: kind_of_type(k) for p, k in guess_kinds(f, self.params).items()},
-                memory=self.budget)
+                memory=self.budget, lowered=True)
         except S2SADError as refusal:
             # refused for float arguments: reported now if arrays are refused too, else left
             # for the first call (``a.sum()`` needs ``a`` to be an array)
             try:
                 transform(f, self.wrt_names,
                           kinds={p: kinds_module.Array(None) for p in self.params},
-                          memory=self.budget)
+                          memory=self.budget, lowered=True)
             except S2SADError:
                 raise refusal from None
             return
         if not set(t.fir.params) & t.reverser.containers:  # (arrays: built on first call)
-            build_module(f, tuple(self.wrt_names), memory=memory)
+            try:
+                build_module(f, tuple(self.wrt_names), memory=memory)
+            except S2SADError:
+                if not _whole_array(parse_function(f)):
+                    raise
+                # (NumPy of arguments read whole: their ranks come with the first call)
 
     def __reduce_ex__(self, protocol):
         """Pickled as what it was built from (pickling.py); the modules are built again on
@@ -1152,6 +1184,7 @@ class _Runner:
     def __init__(self, spec: _Specialized, inst: Instance) -> None:
         self.spec = spec
         self.inst = inst
+        self.plans: dict = {}  # array shapes -> where they go in memory (_plan)
         export = spec.source
         inputs = (spec.read_inputs, spec.input_types)
         self.call_primal = inst.caller(export.primal_export, spec.primal_types, [F64], (),
@@ -1160,43 +1193,75 @@ class _Runner:
         self.call_grad = inst.caller(export.grad_export, spec.grad_types, spec.results,
                                      () if spec.has_arrays else (1.0,), *inputs)
 
-    def _layout(self, args, with_grads):
-        """Copy array arguments into linear memory; returns the flat argument list and the
-        gradient buffers (address, shape) of array wrt arguments."""
-        spec, inst = self.spec, self.inst
-        flat = []
+    def _plan(self, shapes: tuple, with_grads: bool):
+        """Where the arrays of these shapes go in linear memory: (slots of the arrays --
+        (position in args, start, end) in float64 units --, the flat argument list with
+        placeholders for numbers, the gradient buffers (address, shape), the tape's base);
+        made once per shapes."""
+        key = (shapes, with_grads)
+        plan = self.plans.get(key)
+        if plan is not None:
+            return plan
+        spec = self.spec
+        flat: list = []
         offset = 64
-        arrays = []
-        for p, a in zip(spec.params, args):
+        slots = []
+        numbers = []
+        it = iter(shapes)
+        for k, p in enumerate(spec.params):
             if isinstance(spec.kinds[p], Arr):
-                arr = np.asarray(a, dtype=np.float64)
-                arrays.append((offset, arr))
+                shape = next(it)
+                size = math.prod(shape)
+                slots.append((k, offset // 8, offset // 8 + size))
                 flat.append(offset)
-                flat.extend(arr.shape)
-                offset += (arr.size * 8 + 15) // 16 * 16
+                flat.extend(shape)
+                offset += (size * 8 + 15) // 16 * 16
             else:
-                flat.append(a)
+                numbers.append((len(flat), k))
+                flat.append(None)
         buffers = []
         if with_grads:
+            arrays = [p for p in spec.params if isinstance(spec.kinds[p], Arr)]
+            by_param = dict(zip(arrays, shapes))
             for w in [w for w in spec.wrt if isinstance(spec.kinds[w], Arr)] + spec.scratch:
-                shape = np.shape(args[spec.params.index(w)])
+                shape = by_param[w]
                 buffers.append((offset, shape))
                 offset += (math.prod(shape) * 8 + 15) // 16 * 16
         tape = (offset + 1023) // 1024 * 1024
+        extra = []
+        for off, shape in buffers:
+            extra.append(off)
+            extra.extend(shape)
+        zero = [(off // 8, off // 8 + math.prod(shape)) for off, shape in buffers]
+        plan = self.plans[key] = (slots, flat, numbers, buffers, tape, extra, zero)
+        return plan
+
+    def _layout(self, args, with_grads):
+        """Copy array arguments into linear memory; returns the flat argument list, the
+        gradient buffers (address, shape) of array wrt arguments and their flat arguments."""
+        spec, inst = self.spec, self.inst
+        arrays = [np.asarray(a, dtype=np.float64) if isinstance(spec.kinds[p], Arr) else None
+                  for p, a in zip(spec.params, args)]
+        shapes = tuple(a.shape for a in arrays if a is not None)
+        slots, flat, numbers, buffers, tape, extra, zero = self._plan(shapes, with_grads)
+        if numbers:
+            flat = list(flat)
+            for pos, k in numbers:
+                flat[pos] = args[k]
         if inst._view_size < tape + 65536:
             inst.ensure_memory(tape + 65536)
         view = inst.memory_view()
-        for off, arr in arrays:  # one copy per array, straight into linear memory
-            view[off // 8: off // 8 + arr.size] = arr.reshape(-1)
-        for off, shape in buffers:
-            view[off // 8: off // 8 + math.prod(shape)] = 0.0
+        for k, start, end in slots:  # one copy per array, straight into linear memory
+            view[start:end] = arrays[k].reshape(-1)
+        for start, end in zero:
+            view[start:end] = 0.0
         if tape != inst.tape_base:
             inst.set_tape_base(tape)
-        return flat, buffers
+        return flat, buffers, extra
 
     def run_primal(self, args):
         if self.spec.has_arrays:
-            flat, _ = self._layout(args, False)
+            flat, _, _ = self._layout(args, False)
             return self.call_primal(*flat)[0]
         return self.call_primal(*args)[0]
 
@@ -1205,11 +1270,7 @@ class _Runner:
         if not spec.has_arrays:
             out = self.call_grad(*args, seed)
             return out[0], out[1:]
-        flat, buffers = self._layout(args, True)
-        extra = []
-        for off, shape in buffers:
-            extra.append(off)
-            extra.extend(shape)
+        flat, buffers, extra = self._layout(args, True)
         out = self.call_grad(*flat, seed, *extra)
         view = self.inst.memory_view()  # (the tape may have grown the memory)
         grads = []

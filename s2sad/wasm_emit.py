@@ -181,6 +181,19 @@ class FunctionEmitter(CheckpointEmitter):
         self.allocations: dict[str, str] = {}  # local array -> its cotangent (a gradient)
         self.pushed = False  # the tape has started: no more arrays can be made
         self.value_nodes: list = []  # what the return gives as f's value (split())
+        self.in_range: dict[str, Any] = {}  # loop variable -> the stop of its range(stop)
+        self.same_extents: dict[str, str] = {}  # a cotangent buffer -> the array it is of
+        # names bound once (to what) and how often each name is bound: extents known
+        self.assigned: dict[str, int] = {}
+        self.single_defs: dict[str, Any] = {}
+        for x in ir.walk_block(fdef.body):
+            if isinstance(x, gast.Name) and isinstance(x.ctx, gast.Store):
+                self.assigned[x.id] = self.assigned.get(x.id, 0) + 1
+        for x in ir.walk_statements(fdef.body):
+            if isinstance(x, gast.Assign) and isinstance(x.targets[0], gast.Name) and \
+                    self.assigned.get(x.targets[0].id) == 1 and \
+                    x.targets[0].id not in self.params:
+                self.single_defs[x.targets[0].id] = x.value
 
     # -- errors ---------------------------------------------------------------------------
     def refuse(self, what: str, node=None):
@@ -322,17 +335,20 @@ class FunctionEmitter(CheckpointEmitter):
         return type(e).__name__
 
     def _constant_item(self, e):
-        """The value of ``G[k]`` for a global tuple or list ``G`` and a constant ``k``."""
+        """The value of ``G[k]`` for a global tuple, list or 1-d NumPy array of numbers ``G``
+        and a constant ``k`` (baked in; the guard checks it before each call)."""
         if not (isinstance(e.value, (gast.Name, gast.Attribute))
                 and not (isinstance(e.value, gast.Name) and e.value.id in self.types)
                 and isinstance(e.slice, gast.Constant) and isinstance(e.slice.value, int)):
             return MISSING_ITEM
         seq = self.resolve(e.value)
-        if isinstance(seq, (tuple, list)) and -len(seq) <= e.slice.value < len(seq):
+        numeric = isinstance(seq, np.ndarray) and seq.ndim == 1 and \
+            seq.dtype.kind in "fiub"
+        if (isinstance(seq, (tuple, list)) or numeric) and -len(seq) <= e.slice.value < len(seq):
             path = self._user_path(e.value)
             if path is not None:
                 self.ctx.pinned.append((self.fir, path, e.slice.value, seq[e.slice.value]))
-            return seq[e.slice.value]
+            return seq[e.slice.value].item() if numeric else seq[e.slice.value]
         return MISSING_ITEM
 
     def _user_path(self, e) -> tuple | None:
@@ -572,6 +588,30 @@ class FunctionEmitter(CheckpointEmitter):
             return
         raise self.refuse(f"the operator {type(e.op).__name__}", e)
 
+    def _is_extent(self, stop, base: str, k: int) -> bool:
+        """Whether ``stop`` is always ``base``'s extent ``k``: ``base.shape[k]`` (or
+        ``len(base)``), read into a name assigned once, of an array whose extents do not
+        change (a parameter, or made once)."""
+        base = self.same_extents.get(base, base)
+        if self.assigned.get(base, 0) > (0 if base in self.params else 1):
+            return False
+        node = stop
+        for _ in range(3):  # (n = _t[k] after _t = x.shape, or n = x.shape[k])
+            if isinstance(node, gast.Name):
+                defs = self.single_defs.get(node.id)
+                if defs is None:
+                    return False
+                node = defs
+                continue
+            break
+        if isinstance(node, gast.Subscript) and _is_int(node.slice, k):
+            shape = node.value
+            if isinstance(shape, gast.Name):
+                shape = self.single_defs.get(shape.id)
+            return isinstance(shape, gast.Attribute) and shape.attr == "shape" and \
+                isinstance(shape.value, gast.Name) and shape.value.id == base
+        return False
+
     def _address(self, e) -> None:
         """Leave the i32 address of the array element ``e`` (``a[i]`` or ``a[i, j]``)."""
         base = e.value.id
@@ -581,11 +621,24 @@ class FunctionEmitter(CheckpointEmitter):
             raise self.refuse(f"indexing the {arr.ndim}-d array '{base}' with "
                               f"'{gast.unparse(e.slice).strip()}' (one integer per dimension)",
                               e)
-        # flat = ((i0 * n1) + i1); each index checked against its extent (traps if outside)
+        # flat = ((i0 * n1) + i1); each index checked against its extent (traps if outside),
+        # but for the variable of a loop over range(that extent)
         for k, i in enumerate(index):
+            if isinstance(i, gast.Name) and i.id in self.in_range and \
+                    self._is_extent(self.in_range[i.id], base, k):
+                if k:
+                    self.emit(f"local.get ${base}.n{k}")
+                    self.emit("i64.mul")
+                    self.emit(f"local.get ${i.id}")
+                    self.emit("i64.add")
+                else:
+                    self.emit(f"local.get ${i.id}")
+                continue
             tmp = self.hidden_local("index", I64)
             self.expr(i, I64)
-            if not (isinstance(i, gast.Constant) and i.value >= 0):
+            nonnegative = isinstance(i, gast.Constant) and i.value >= 0 or \
+                isinstance(i, gast.Name) and i.id in self.in_range
+            if not nonnegative:
                 # Python's negative indices count from the end
                 self.emit(f"local.tee ${tmp}")
                 self.emit(f"local.get ${base}.n{k}")
@@ -785,6 +838,12 @@ class FunctionEmitter(CheckpointEmitter):
                 self.adjoint_sweep = True
                 if self.indent == 2:  # (a top-level marker: split() may cut here)
                     self.sweep_line = len(self.lines)
+                for b, p in self.same_extents.items():
+                    if b in self.buffers.values():
+                        for k in range(self.types[p].ndim):
+                            self.emit(f"local.get ${b}.n{k}\n    local.get ${p}.n{k}\n"
+                                      "    i64.ne\n    (if (then (global.set $error_code "
+                                      "(i32.const 2)) unreachable))")
             return
         if isinstance(s, ir.Push):
             self.push(s.values, s)
@@ -799,7 +858,22 @@ class FunctionEmitter(CheckpointEmitter):
         if isinstance(s, gast.Assign):
             self.assign(s)
             return
-        if isinstance(s, gast.AugAssign):  # (tidy's bx[i] += e): bx[i] = bx[i] + e
+        if isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Subscript) and \
+                isinstance(s.target.value, gast.Name) and \
+                isinstance(self.types.get(s.target.value.id), Arr) and \
+                isinstance(s.op, (gast.Add, gast.Sub, gast.Mult)):
+            # (tidy's bx[i] += e): the element's address once, for its load and its store
+            addr = self.hidden_local("addr", I32)
+            self._address(s.target)
+            self.emit(f"local.tee ${addr}")
+            self.emit(f"local.get ${addr}")
+            self.emit("f64.load")
+            self.expr(s.value, F64)
+            self.emit({gast.Add: "f64.add", gast.Sub: "f64.sub", gast.Mult: "f64.mul"}[
+                type(s.op)])
+            self.emit("f64.store")
+            return
+        if isinstance(s, gast.AugAssign):  # bx[i] = bx[i] + e
             load = ir.clone(s.target)
             load.ctx = gast.Load()
             self.assign(ir.at(gast.Assign(targets=[s.target], value=gast.BinOp(
@@ -1037,6 +1111,8 @@ class FunctionEmitter(CheckpointEmitter):
             raise self.refuse(f"'{name}' made with {dims} dimensions", s)
         self.emit(f";; {name}: a new array (line {self._line(s)})")
         names = [name] + ([self.allocations[name]] if name in self.allocations else [])
+        for n in names[1:]:
+            self.same_extents[n] = name
         for k in range(t.ndim):
             if atoms is not None:
                 self.expr(atoms[k], I64)
@@ -1240,7 +1316,17 @@ class FunctionEmitter(CheckpointEmitter):
         target = s.target.id if isinstance(s.target, gast.Name) else None
         k = self.hidden_local("k", I64)
         self.emit(f";; {'reversed ' if rev else ''}for loop (line {self._line(s)})")
-        a, c, n = self.range_locals(start, stop, step)
+        # range(stop): the trip index is the loop variable, no length to compute
+        simple = _is_int(start, 0) and _is_int(step, 1)
+        if simple:
+            n = self.hidden_local("n", I64)
+            self.expr(stop, I64)
+            if rev:  # (counting down to 0: a negative stop is no trip)
+                self.emit(f"local.tee ${n}\n    i64.const 0\n    local.get ${n}\n"
+                          "    i64.const 0\n    i64.gt_s\n    select")
+            self.emit(f"local.set ${n}")
+        else:
+            a, c, n = self.range_locals(start, stop, step)
         if limit is not None:
             # range(...)[:m]: the first min(n, m) elements
             m = self.hidden_local("m", I64)
@@ -1272,7 +1358,10 @@ class FunctionEmitter(CheckpointEmitter):
             self.emit(f"local.get ${n}")
             self.emit("i64.ge_s")
             self.emit(f"br_if {exit_}")
-        if target is not None:
+        if target is not None and simple:
+            self.emit(f"local.get ${k}")
+            self.emit(f"local.set ${target}")
+        elif target is not None:
             self.emit(f"local.get ${a}")
             self.emit(f"local.get ${k}")
             self.emit(f"local.get ${c}")
@@ -1284,7 +1373,21 @@ class FunctionEmitter(CheckpointEmitter):
             self.emit("i64.const 1")
             self.emit("i64.add")
             self.emit(f"local.set ${k}")
-        self._close_loop(exit_, top, s.body)
+        # the variable of range(stop), not assigned in the body: 0 <= target < stop there
+        known = simple and target is not None and limit is None and not any(
+            isinstance(x, gast.Name) and x.id == target and isinstance(x.ctx, gast.Store)
+            for x in ir.walk_block(s.body))
+        saved = self.in_range.get(target) if target is not None else None
+        if known:
+            self.in_range[target] = stop
+        try:
+            self._close_loop(exit_, top, s.body)
+        finally:
+            if known:
+                if saved is None:
+                    del self.in_range[target]
+                else:
+                    self.in_range[target] = saved
 
     def range_locals(self, start, stop, step, stem: str = "") -> tuple[str, str, str]:
         """``range(start, stop, step)`` evaluated once into i64 locals: (start, step, length)."""
@@ -1332,11 +1435,12 @@ class FunctionEmitter(CheckpointEmitter):
                 flat.append(e)
         self.value_nodes = flat
         for e, rt in zip(flat, self.results):
-            if rt == I32 and isinstance(self.type_of(e), Arr):
-                self.emit(f"local.get ${e.id}")
-            elif isinstance(e, gast.Call) and self._helper(e.func) is tape.zeros_like and \
+            if isinstance(e, gast.Call) and self._helper(e.func) is tape.zeros_like and \
                     isinstance(self.type_of(e.args[0]), Arr):
+                # (an array in wrt that f's value does not depend on: its zeroed buffer)
                 self.emit(f"local.get ${self.buffers[e.args[0].id]}")
+            elif rt == I32 and isinstance(self.type_of(e), Arr):
+                self.emit(f"local.get ${e.id}")
             else:
                 self.expr(e, rt)
         self.emit("return")
@@ -1346,6 +1450,11 @@ class FunctionEmitter(CheckpointEmitter):
         """``params``: [(name, wasm type)]; returns the WAT of the function."""
         self.results = results
         self.infer()
+        for p, b in self.buffers.items():
+            # a gradient buffer has its array's extents (checked at the adjoint sweep's
+            # start): a loop over the array's extent needs no check of the buffer's index
+            if isinstance(self.types.get(p), Arr) and isinstance(self.types.get(b), Arr):
+                self.same_extents[b] = p
         self.block(self.fdef.body)
         self.all_params = params
         return self._text(self.name, export, params, results, self._locals(params),
@@ -1421,3 +1530,7 @@ def _f64(v: float) -> str:
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
     return float.hex(v) if v != int(v) or abs(v) > 2 ** 53 else repr(v)
+
+
+def _is_int(node, value: int) -> bool:
+    return isinstance(node, gast.Constant) and type(node.value) is int and node.value == value

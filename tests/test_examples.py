@@ -81,7 +81,7 @@ def test_difftaichi_billiards_on_both_backends():
 
 @pytest.mark.parametrize("script", ["pendulum", "newton", "piecewise", "gmm", "springs",
                                     "tour", "many_gradients", "billiards",
-                                    "difftaichi_billiards"])
+                                    "difftaichi_billiards", "numpy_on_wasm"])
 def test_example_runs(script):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, str(ROOT / "examples" / f"{script}.py")],

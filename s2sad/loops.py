@@ -1,0 +1,996 @@
+"""NumPy array expressions lowered to loops over elements (the Wasm backend's front end).
+
+``lower_arrays(fir, param_kinds, env)`` rewrites a function's IR before the reverse pass, for
+the Wasm backend only: every whole-array statement (element-wise arithmetic and ufuncs with
+broadcasting, reductions with ``axis``/``keepdims``, ``@``/``dot``/``outer``, ``where``,
+``clip``, slices, ``.T``, ``arange``/``linspace``) becomes loops over elements written in
+the IR's own scalar statements -- the statements the Wasm emitter compiles and the reverse
+pass differentiates with its scalar rules (``math.tanh``'s rule is ``np.tanh``'s, element by
+element), so there is one meaning per rule and no second AD.
+
+An array value is a *node* that computes its element at an index (``elem``).  A node read
+once, each element once (an element-wise or reduction consumer of the same shape), is fused
+into its consumer: ``np.sum(np.tanh(A @ w))`` is one loop nest with no temporary array.  A
+node read otherwise -- by a matrix product, broadcast along an axis, more than once, or by a
+statement that is not a whole-array one -- is stored: an array made with ``np.empty`` at the
+top of the function (its extents come from the arguments' shapes, so it can be made before
+the tape starts) and filled by its loops.  Views (slices, ``.T``, ``x[:, None]``) are index
+maps and cost nothing.  Statements with no array operand are left as they are; whole-array
+statements inside a loop or a branch are lowered where they need no new array (a reduction
+to a number) and refused with their line where they would.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+import gast
+import numpy as np
+
+from . import ir
+from . import kinds as kinds_module
+from .errors import S2SADError
+
+# NumPy's element-wise functions and their scalar counterparts (the rules of the scalar ones
+# differentiate the loops)
+UNARY = {
+    np.sin: math.sin, np.cos: math.cos, np.tan: math.tan, np.exp: math.exp, np.log: math.log,
+    np.sqrt: math.sqrt, np.tanh: math.tanh, np.sinh: math.sinh, np.cosh: math.cosh,
+    np.arctan: math.atan, np.arcsin: math.asin, np.arccos: math.acos, np.arcsinh: math.asinh,
+    np.arccosh: math.acosh, np.arctanh: math.atanh, np.log1p: math.log1p, np.expm1: math.expm1,
+    np.log2: math.log2, np.log10: math.log10, np.abs: builtins.abs, np.absolute: builtins.abs,
+    np.fabs: math.fabs, np.erf if hasattr(np, "erf") else math.erf: math.erf,
+}
+BINARY = {np.arctan2: math.atan2, np.hypot: math.hypot, np.maximum: builtins.max,
+          np.minimum: builtins.min, np.power: builtins.pow}
+OPERATOR_UFUNCS = {np.add: gast.Add, np.subtract: gast.Sub, np.multiply: gast.Mult,
+                   np.divide: gast.Div, np.true_divide: gast.Div}
+REDUCTIONS = {np.sum: "sum", np.mean: "mean", np.max: "max", np.amax: "max", np.min: "min",
+              np.amin: "min", np.prod: "prod"}
+ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
+
+
+class _Node:
+    """An array value: its extents (``dims``: IR atoms) and how to compute an element."""
+
+    dims: list
+    reads: set  # the names its elements are computed from
+    stored = False  # an index map of a named array (reading it costs nothing)
+
+    def elem(self, lw: _Lowering, idx: list):
+        raise NotImplementedError
+
+
+class _Stored(_Node):
+    """A named array, or a view of one: ``axes`` gives each of the array's axes as
+    ``("out", k, offset)`` (the k-th index of the view, plus an offset atom or None) or
+    ``("at", atom)`` (a fixed index)."""
+
+    stored = True
+
+    def __init__(self, name: str, dims: list, axes: list) -> None:
+        self.name, self.dims, self.axes = name, dims, axes
+        self.reads = {name}
+
+    def elem(self, lw, idx):
+        index = []
+        for a in self.axes:
+            if a[0] == "at":
+                index.append(a[1])
+            elif a[2] is None:
+                index.append(idx[a[1]])
+            else:
+                index.append(lw.let(ir.add(idx[a[1]], a[2]), "_i"))
+        key = index[0] if len(index) == 1 else ir.tuple_of(index)
+        return lw.let(ir.subscript(ir.name(self.name), key))
+
+
+class _Number(_Node):
+    def __init__(self, atom) -> None:
+        self.atom, self.dims = atom, []
+        self.reads = set(ir.names_in(atom))
+
+    def elem(self, lw, idx):
+        return self.atom
+
+
+class _Map(_Node):
+    """An element-wise operation of broadcast operands: ``build(lw, atoms) -> atom``."""
+
+    def __init__(self, build, operands: list, dims: list, maps: list) -> None:
+        self.build, self.operands, self.dims, self.maps = build, operands, dims, maps
+        self.reads = set().union(*(o.reads for o in operands))
+
+    def elem(self, lw, idx):
+        atoms = [o.elem(lw, [idx[k] if k is not None else ir.const(0) for k in m])
+                 for o, m in zip(self.operands, self.maps)]
+        return self.build(lw, atoms)
+
+
+class _Index(_Node):
+    """``np.arange(start, stop)`` and ``np.linspace(a, b, n)``: an element from its index."""
+
+    def __init__(self, dims, build, reads) -> None:
+        self.dims, self.build, self.reads = dims, build, reads
+
+    def elem(self, lw, idx):
+        return self.build(lw, idx[0])
+
+
+class _Reduce(_Node):
+    """``np.sum/mean/max/min/prod`` of an operand along ``axes`` (``keep``: keepdims)."""
+
+    def __init__(self, how: str, operand: _Node, axes: list, keep: bool, dims: list) -> None:
+        self.how, self.operand, self.axes, self.keep, self.dims = how, operand, axes, keep, dims
+        self.reads = operand.reads
+
+    def elem(self, lw, idx):
+        op = self.operand
+        kept = [k for k in range(len(op.dims)) if k not in self.axes]
+        outer = [idx[k] for k in kept] if self.keep else list(idx)
+        acc = lw.local("acc")
+
+        def at(inner):
+            full, o, r = [], iter(outer), iter(inner)
+            for k in range(len(op.dims)):
+                full.append(next(r) if k in self.axes else next(o))
+            return full
+
+        if self.how in ("max", "min"):  # the first element, then every one (ties keep it)
+            first = op.elem(lw, at([ir.const(0)] * len(self.axes)))
+            lw.emit(ir.assign(acc, first))
+        else:
+            lw.emit(ir.assign(acc, ir.const(1.0 if self.how == "prod" else 0.0)))
+
+        def body(inner):
+            e = op.elem(lw, at(inner))
+            if self.how in ("max", "min"):
+                value = ir.call(lw.ref(getattr(builtins, self.how)), ir.name(acc), e)
+            else:
+                value = ir.binop(ir.name(acc), gast.Mult() if self.how == "prod" else gast.Add(), e)
+            lw.emit(ir.assign(acc, value))
+
+        lw.loops([op.dims[k] for k in self.axes], body)
+        if self.how == "mean":
+            count = lw.count([op.dims[k] for k in self.axes])
+            return lw.let(ir.binop(ir.name(acc), gast.Div(), count))
+        return ir.name(acc)
+
+
+class _MatMul(_Node):
+    """``a @ b`` of stored 1-d or 2-d operands (one index of each summed)."""
+
+    def __init__(self, a: _Node, b: _Node, dims: list) -> None:
+        self.a, self.b, self.dims = a, b, dims
+        self.reads = a.reads | b.reads
+
+    def elem(self, lw, idx):
+        a, b = self.a, self.b
+        acc = lw.local("acc")
+        lw.emit(ir.assign(acc, ir.const(0.0)))
+        rows = idx[:len(a.dims) - 1]
+        cols = idx[len(a.dims) - 1:]
+
+        def body(inner):
+            x = a.elem(lw, rows + inner)
+            y = b.elem(lw, inner + cols)
+            p = lw.let(ir.binop(x, gast.Mult(), y))
+            lw.emit(ir.assign(acc, ir.add(ir.name(acc), p)))
+
+        lw.loops([a.dims[-1]], body)
+        return ir.name(acc)
+
+
+class _Lowering:
+    def __init__(self, fir, kinds: dict) -> None:
+        self.fir = fir
+        self.kinds = kinds
+        self.namer = fir.namer
+        self.made: dict[str, Any] = dict(fir.meta.get("made", {}))
+        self.locals: set[str] = set(fir.locals)
+        self.out: list = []
+        self.depth = 0
+        self.index_names: list[str] = []
+        self.prologue: list = []  # extents of the arguments, read at the start
+        self.hoisted: dict[int, list] = {}  # top-level position -> arrays made after it
+        self.param_dims: dict[tuple, Any] = {}
+        self.param_shape: dict[str, str] = {}
+        self.user_dims: dict[tuple, tuple] = {}  # (param, axis) -> (the user's name, where)
+        self.extents: set[int] = set()  # (ids of the statements that read extents)
+        self.generated: set[str] = set()  # names the lowering made
+        self.start = 0  # where the current statement's output starts in self.out
+        self.available: dict[str, int] = {p: -1 for p in fir.params}  # name -> where defined
+        self.position = -1  # the top-level statement being lowered
+        self.shapes: dict[str, list] = {}  # a tuple name of shape atoms (``_t1 = x.shape``)
+        self.stored: dict[str, _Node] = {}  # arrays with a name: params, made, lowered
+        self.pending: dict[str, tuple] = {}  # lazy nodes: name -> (node, block, position)
+        self.like = None
+        uses: Counter = Counter()
+        for node in ir.walk_block(fir.body):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                uses[node.id] += 1
+        self.uses = uses
+        targets = [t for s in ir.walk_statements(fir.body) if isinstance(s, gast.Assign)
+                   for t in s.targets]
+        self.stores = Counter(t.id for t in targets if isinstance(t, gast.Name))
+        self.written = Counter(ir.store_base(t) for t in targets if not isinstance(t, gast.Name))
+
+    # -- helpers ----------------------------------------------------------------------------
+    def error(self, what: str, node=None) -> S2SADError:
+        return self.fir.error(f"not supported by the Wasm backend: {what}", node or self.like,
+                              "write the loop over elements, or use the Python backend")
+
+    def local(self, stem: str) -> str:
+        n = self.namer.fresh(stem)
+        self.locals.add(n)
+        self.generated.add(n)
+        return n
+
+    def emit(self, stmt) -> None:
+        self.out.append(ir.at(stmt, self.like))
+
+    def let(self, value, stem: str = "_t"):
+        """``_tN = value`` appended to the current block; the atom that holds it."""
+        if isinstance(value, (gast.Name, gast.Constant)):
+            return value
+        n = self.namer.numbered(stem)
+        self.locals.add(n)
+        self.generated.add(n)
+        self.out.append(ir.at(ir.assign(n, value), self.like))
+        return ir.name(n)
+
+    def ref(self, obj, dotted: str | None = None):
+        """A name that denotes ``obj`` in the generated code: bound by the transformation
+        (``fir.meta["made"]``), so it reads nothing of the user's module (nothing for the
+        guard to check at each call) and no global of the user's can shadow it."""
+        if obj is builtins.range:
+            return ir.name("range")  # (the IR's loops are over the name range: parse's too)
+        for n, o in self.made.items():
+            if o is obj:
+                return ir.name(n)
+        n = self.namer.fresh(obj.__name__, "helper")
+        self.made[n] = obj
+        return ir.name(n)
+
+    def index_name(self) -> str:
+        while len(self.index_names) <= self.depth:
+            stem = "ijklmnpq"[len(self.index_names) % 8]
+            self.index_names.append(self.namer.fresh(stem))
+            self.locals.add(self.index_names[-1])
+        return self.index_names[self.depth]
+
+    def loops(self, dims: list, body) -> None:
+        """Nested ``for`` loops over ``dims``, ``body(index atoms)`` innermost."""
+        if not dims:
+            body([])
+            return
+        if self.is_one(dims[0]):  # (an axis of one: its index is 0)
+            self.loops(dims[1:], lambda rest: body([ir.const(0)] + rest))
+            return
+        outer = self.out
+        i = self.index_name()
+        inner: list = []
+        self.out = inner
+        self.depth += 1
+        try:
+            self.loops(dims[1:], lambda rest: body([ir.name(i)] + rest))
+        finally:
+            self.depth -= 1
+            self.out = outer
+        loop = gast.For(target=ir.name(i, True), iter=ir.call(self.ref(range), dims[0]),
+                        body=inner, orelse=[], type_comment=None)
+        outer.append(ir.at(loop, self.like))
+
+    def count(self, dims: list):
+        """The product of ``dims`` as a float atom."""
+        total = ir.call(self.ref(float), dims[0])
+        atom = self.let(total)
+        for d in dims[1:]:
+            atom = self.let(ir.binop(atom, gast.Mult(), d))
+        return atom
+
+    def dim_of_param(self, p: str, k: int):
+        """The extent ``p.shape[k]`` of a parameter: the user's name for it when the function
+        reads it at the top (``n, d = x.shape``), else one read at the start."""
+        key = (p, k)
+        if key in self.user_dims and self.user_dims[key][1] < self.position:
+            return ir.name(self.user_dims[key][0])
+        if key not in self.param_dims:
+            like = self.fir.body[0]
+            if p not in self.param_shape:
+                shape = self.local(f"{p}_shape" if p.isascii() else "_shape")
+                self.prologue.append(ir.assign(shape, gast.Attribute(
+                    value=ir.name(p), attr="shape", ctx=gast.Load()), like))
+                self.extents.add(id(self.prologue[-1]))
+                self.param_shape[p] = shape
+            n = self.local(f"{p}_n{k}" if p.isascii() else "_n")
+            self.prologue.append(ir.assign(n, ir.subscript(ir.name(self.param_shape[p]),
+                                                           ir.const(k)), like))
+            self.extents.add(id(self.prologue[-1]))
+            self.param_dims[key] = ir.name(n)
+            self.available[n] = -1
+        return self.param_dims[key]
+
+    def user_extents(self) -> None:
+        """``n = _t1[0]`` after ``_t1 = x.shape`` at the top, each assigned once, x a
+        parameter: ``n`` is x's extent 0 from there on."""
+        shapes: dict[str, str] = {}
+        for pos, s in enumerate(self.top):
+            if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+                continue
+            t, v = s.targets[0].id, s.value
+            if self.stores[t] != 1:
+                continue
+            if isinstance(v, gast.Attribute) and v.attr == "shape" and \
+                    isinstance(v.value, gast.Name) and v.value.id in self.fir.params and \
+                    not self.stores[v.value.id]:
+                shapes[t] = v.value.id
+            elif isinstance(v, gast.Subscript) and isinstance(v.value, gast.Name) and \
+                    v.value.id in shapes and isinstance(v.slice, gast.Constant) and \
+                    isinstance(v.slice.value, int) and v.slice.value >= 0:
+                key = (shapes[v.value.id], v.slice.value)
+                if key not in self.user_dims:
+                    self.user_dims[key] = (t, pos)
+                    self.available[t] = pos
+
+    def check_same(self, a, b) -> None:
+        """``assert a == b`` where two extents must agree and may not (NumPy raises there;
+        f's own error is reported: ``runtime.assertion_of``)."""
+        if not self.same(a, b):
+            ok = self.let(gast.Compare(left=a, ops=[gast.Eq()], comparators=[b]))
+            self.emit(gast.Assert(test=ok, msg=None))
+
+    @staticmethod
+    def same(a, b) -> bool:
+        if isinstance(a, gast.Constant) and isinstance(b, gast.Constant):
+            return a.value == b.value
+        return isinstance(a, gast.Name) and isinstance(b, gast.Name) and a.id == b.id
+
+    @staticmethod
+    def is_one(d) -> bool:
+        return isinstance(d, gast.Constant) and d.value == 1
+
+    # -- the nodes of names ---------------------------------------------------------------
+    def kind(self, node):
+        if isinstance(node, gast.Name):
+            return self.kinds.get(node.id)
+        if isinstance(node, gast.Constant):
+            return kinds_module.value_kind(node.value)
+        return None
+
+    def is_array(self, node) -> bool:
+        return kinds_module.is_array(self.kind(node))
+
+    def node_of(self, atom, once: bool = True) -> _Node | None:
+        """The node of an operand (None: not a number or an array of known rank).  ``once``:
+        the consumer reads each of its elements once (a lazy node may be fused)."""
+        if isinstance(atom, gast.Constant):
+            return _Number(atom) if isinstance(atom.value, (int, float)) and \
+                not isinstance(atom.value, bool) else None
+        if not isinstance(atom, gast.Name):
+            return None
+        n = atom.id
+        if n in self.pending:
+            node = self.pending[n][0]
+            if node.stored or (once and self.uses[n] == 1 and self.fusable(n)):
+                if not node.stored:
+                    del self.pending[n]
+                return node
+            self.materialize(n)
+        if n in self.stored:
+            return self.stored[n]
+        k = self.kinds.get(n)
+        if kinds_module.is_number(k):
+            return _Number(atom)
+        if kinds_module.is_array(k) and k.ndim is not None and k.dtype != "complex":
+            dims = self.dims_of_named(n, k.ndim)
+            node = _Stored(n, dims, [("out", a, None) for a in range(k.ndim)])
+            self.stored[n] = node
+            return node
+        return None
+
+    def dims_of_named(self, n: str, ndim: int) -> list:
+        if n in self.fir.params:
+            return [self.dim_of_param(n, k) for k in range(ndim)]
+        if self.position >= 0 and self.depth == 0 and self.stores[n] == 1:
+            # made at the top level, once: its extents, read right after it
+            shape = self.namer.numbered("_t")
+            self.locals.add(shape)
+            dims = []
+            like = self.like
+            reads = [ir.assign(shape, gast.Attribute(value=ir.name(n), attr="shape",
+                                                     ctx=gast.Load()), like)]
+            for k in range(ndim):
+                d = self.namer.fresh(f"{n}_n{k}")
+                self.locals.add(d)
+                reads.append(ir.assign(d, ir.subscript(ir.name(shape), ir.const(k)), like))
+                dims.append(ir.name(d))
+                self.available[d] = self.defined_at.get(n, self.position)
+            self.extents |= {id(r) for r in reads}
+            self.hoisted.setdefault(self.defined_at.get(n, self.position), []).extend(reads)
+            return dims
+        raise self.error(f"an array ('{n}') of extents unknown at the start")
+
+    def fusable(self, n: str) -> bool:
+        """Nothing between ``n``'s definition and here writes what its elements read (or any
+        array's elements: an alias may share them)."""
+        node, block, pos = self.pending[n]
+        if block is not self.block:
+            return False
+        for s in self.block[pos + 1:self.index]:
+            for x in ir.walk_statements([s]):
+                if isinstance(x, gast.Assign) and any(
+                        not isinstance(t, gast.Name) or t.id in node.reads for t in x.targets):
+                    return False
+            if any(isinstance(c, gast.Call) and not self.is_numpy(c.func)
+                   for c in ir.walk(s)):
+                return False
+        return True
+
+    def is_numpy(self, func) -> bool:
+        obj = self.fir.resolve(func)
+        return getattr(obj, "__module__", None) in ("numpy", "math") or \
+            isinstance(obj, np.ufunc) or obj in (builtins.range, builtins.len,
+                                                 builtins.float, builtins.int)
+
+    # -- storing a node -------------------------------------------------------------------
+    def materialize(self, n: str) -> None:
+        """Store the lazy node ``n`` where it was defined: an array made at the top, filled
+        by loops at the definition."""
+        node, block, pos = self.pending.pop(n)
+        if node.stored and (self.written[n] or any(self.written[r] for r in node.reads)):
+            raise self.error(f"a view ('{n}') of an array that is written, or written "
+                             "through: the Wasm backend would copy it", block[pos])
+        if block is not self.top:
+            raise self.error(f"an array made inside a loop or a branch ('{n}' at this line): "
+                             "the Wasm backend makes arrays at the start of the function",
+                             block[pos])
+        self.store_node(n, node, self.out_at[pos], block[pos], pos)
+
+    def store_node(self, n: str, node: _Node, out: list, like, pos: int) -> None:
+        saved, saved_like = self.out, self.like
+        self.out, self.like = out, like
+        try:
+            if not node.dims:  # a number
+                self.out.append(ir.at(ir.assign(n, node.elem(self, [])), like))
+                return
+            self.allocate(n, node.dims, like, pos)
+            dims = node.dims
+
+            def body(idx):
+                e = node.elem(self, idx)
+                key = idx[0] if len(idx) == 1 else ir.tuple_of(idx)
+                self.out.append(ir.at(ir.assign(ir.subscript(ir.name(n), key, True), e),
+                                      like))
+
+            self.loops(dims, body)
+            self.stored[n] = _Stored(n, dims, [("out", a, None) for a in range(len(dims))])
+        finally:
+            self.out, self.like = saved, saved_like
+
+    def allocate(self, n: str, dims: list, like, pos: int) -> None:
+        """``n = np.empty(dims)`` as early as its extents are known (the Wasm backend makes
+        arrays before the tape starts)."""
+        where = max([self.available.get(d.id, pos) for d in dims
+                     if isinstance(d, gast.Name)] + [-1])
+        shape = self.namer.numbered("_t")
+        self.locals.add(shape)
+        made = [ir.at(ir.assign(shape, ir.tuple_of(dims)), like),
+                ir.at(ir.assign(n, ir.call(self.ref(np.empty, "np.empty"), ir.name(shape))),
+                      like)]
+        if where < pos:
+            self.hoisted.setdefault(where, []).extend(made)
+        else:  # (an extent computed at the definition itself)
+            self.out.extend(made)
+
+    # -- statements -------------------------------------------------------------------------
+    def lower(self):
+        self.top = self.fir.body
+        self.out_at: list[list] = [[] for _ in self.top]
+        self.defined_at: dict[str, int] = {}
+        self.user_extents()
+        body = self.block_of(self.top, top=True)
+        # (what is still pending was read by whole-array statements only, or not at all)
+        out = list(self.prologue) + list(self.hoisted.get(-1, []))
+        for pos, stmts in enumerate(body):
+            out += stmts + self.hoisted.get(pos, [])
+        return _without_unread(out, self.extents)
+
+    def block_of(self, stmts: list, top: bool = False):
+        """Lower a block; at the top, a list of statements per statement."""
+        saved = (self.block, self.index) if hasattr(self, "block") else (None, None)
+        self.block = stmts
+        result: list = []
+        try:
+            for k, s in enumerate(stmts):
+                self.index = k
+                if top:
+                    self.position = k
+                    self.out = self.out_at[k]
+                else:
+                    self.out = out = []
+                self.like = s
+                self.start = len(self.out)
+                self.statement(s, k)
+                if top:
+                    result.append(self.out_at[k])
+                    for t in s.targets if isinstance(s, gast.Assign) else []:
+                        if isinstance(t, gast.Name):
+                            self.defined_at.setdefault(t.id, k)
+                            if self.stores[t.id] == 1:
+                                self.available[t.id] = k
+                else:
+                    result.extend(out)
+        finally:
+            self.block, self.index = saved
+        return result
+
+    def statement(self, s, k: int) -> None:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            target = s.targets[0].id
+            node = self.expression(s.value)
+            if node is not None:
+                if node.dims or node.stored:
+                    if self.stores[target] != 1 or target in self.fir.params:
+                        raise self.error(f"an array name assigned more than once ('{target}')",
+                                         s)
+                    self.pending[target] = (node, self.block, k)
+                    return
+                self.bind(target, node.elem(self, []), s)
+                return
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and \
+                self.literal(s):
+            return
+        if isinstance(s, gast.Assign) and isinstance(s.value, gast.Subscript) and \
+                isinstance(s.value.value, gast.Name) and s.value.value.id in self.pending:
+            # an element of a lazy array or a view: computed where it is read
+            index = s.value.slice.elts if isinstance(s.value.slice, gast.Tuple) \
+                else [s.value.slice]
+            n = s.value.value.id
+            node = self.pending[n][0]
+            if all(kinds_module.is_int(self.kind(i)) for i in index) and \
+                    len(index) == len(node.dims) and \
+                    (node.stored or self.uses[n] == 1 and self.fusable(n)):
+                if not node.stored:
+                    del self.pending[n]
+                self.bind(s.targets[0].id, node.elem(self, list(index)), s)
+                return
+        # any other statement: the lazy arrays it reads are stored first
+        for n in ir.loads_in(s):
+            if n in self.pending:
+                self.materialize(n)
+        if isinstance(s, (gast.For, gast.While, gast.If)):
+            s = ir.clone(s)
+            depth = self.depth
+            saved_out = self.out
+            s.body = self.block_of(s.body)
+            s.orelse = self.block_of(s.orelse)
+            self.out, self.depth = saved_out, depth
+            self.out.append(s)
+            return
+        self.out.append(s)
+
+    def bind(self, target: str, atom, like) -> None:
+        """``target = atom``; the temporary that holds ``atom``, just assigned, assigned to
+        ``target`` instead (``y = math.sin(x)``, not ``_t5 = math.sin(x); y = _t5``)."""
+        if isinstance(atom, gast.Name) and atom.id in self.generated and \
+                self.stores[target] == 1 and target not in self.fir.params and \
+                not any(isinstance(n, gast.Name) and n.id == target
+                        for x in self.out[self.start:] for n in ir.walk(x)):
+            # (the statements of this one only: the name is fresh, the target bound once)
+            for x in self.out[self.start:]:
+                for n in ir.walk(x):
+                    if isinstance(n, gast.Name) and n.id == atom.id:
+                        n.id = target
+            return
+        self.out.append(ir.at(ir.assign(target, atom), like))
+
+    def literal(self, s) -> bool:
+        """``c = np.array(items)`` of a list or tuple of numbers of known length: an array
+        made at the start, its items stored here one by one."""
+        v = s.value
+        if not (isinstance(v, gast.Call) and len(v.args) == 1 and not v.keywords and
+                self.fir.resolve(v.func) in (np.array, np.asarray) and
+                isinstance(v.args[0], gast.Name)):
+            return False
+        k = self.kinds.get(v.args[0].id)
+        if not (isinstance(k, kinds_module.Seq) and k.elts is not None and k.elts and
+                all(kinds_module.is_number(e) for e in k.elts)):
+            return False
+        n, target = len(k.elts), s.targets[0].id
+        if self.block is not self.top or self.stores[target] != 1:
+            raise self.error(f"an array made inside a loop or a branch ('{target}')", s)
+        self.allocate(target, [ir.const(n)], s, self.position)
+        for i in range(n):
+            item = self.let(ir.subscript(ir.name(v.args[0].id), ir.const(i)))
+            self.emit(ir.assign(ir.subscript(ir.name(target), ir.const(i), True), item))
+        self.stored[target] = _Stored(target, [ir.const(n)], [("out", 0, None)])
+        return True
+
+    # -- expressions -> nodes ----------------------------------------------------------------
+    def expression(self, e) -> _Node | None:
+        """The node of a whole-array expression, or None when ``e`` is not one."""
+        if isinstance(e, gast.BinOp):
+            if not (self.is_array(e.left) or self.is_array(e.right)):
+                return None
+            if isinstance(e.op, gast.MatMult):
+                return self.matmul(e.left, e.right)
+            if not isinstance(e.op, ELEMENTWISE_OPS):
+                raise self.error(f"the operator {type(e.op).__name__} of arrays")
+            op = e.op
+            return self.map(lambda lw, a: lw.let(ir.binop(a[0], op, a[1])), [e.left, e.right])
+        if isinstance(e, gast.UnaryOp) and self.is_array(e.operand):
+            op = e.op
+            return self.map(lambda lw, a: lw.let(gast.UnaryOp(op=op, operand=a[0])), [e.operand])
+        if isinstance(e, gast.Compare) and len(e.ops) == 1 and \
+                (self.is_array(e.left) or self.is_array(e.comparators[0])):
+            op = e.ops[0]
+            return self.map(lambda lw, a: lw.let(gast.Compare(left=a[0], ops=[op],
+                                                              comparators=[a[1]])),
+                            [e.left, e.comparators[0]])
+        if isinstance(e, gast.Attribute) and e.attr == "T" and self.is_array(e.value):
+            return self.transpose(e.value)
+        if isinstance(e, gast.Subscript) and self.is_array(e.value) and \
+                self.is_view(e.slice, self.kind(e.value).ndim):
+            return self.view(e.value, e.slice)
+        if isinstance(e, gast.Call):
+            return self.call(e)
+        if isinstance(e, gast.Name) and e.id in self.pending:
+            return self.pending[e.id][0] if self.pending[e.id][0].stored else None
+        return None
+
+    def call(self, e) -> _Node | None:
+        func = e.func
+        keywords = {k.arg: k.value for k in e.keywords}
+        if isinstance(func, gast.Attribute) and self.is_array(func.value):
+            attr = func.attr
+            if attr in ("sum", "mean", "max", "min", "prod"):
+                return self.reduce(attr, func.value, e.args, keywords)
+            if attr == "dot" and len(e.args) == 1:
+                return self.matmul(func.value, e.args[0])
+            if attr == "transpose" and not e.args:
+                return self.transpose(func.value)
+            return None
+        obj = self.fir.resolve(func)
+        args = e.args
+        arrays = any(self.is_array(a) for a in args + list(keywords.values()))
+        if obj in (np.arange, np.linspace):
+            return self.index_node(obj, args, keywords)
+        if not arrays and not (obj in UNARY or obj in BINARY or obj in OPERATOR_UFUNCS or
+                               obj in (np.square, np.negative, np.clip)):
+            return None  # (NumPy's functions of numbers: the scalar ones, below)
+        if obj in UNARY and len(args) == 1 and not keywords:
+            scalar = UNARY[obj]
+            return self.map(lambda lw, a: lw.let(ir.call(lw.ref(scalar, _dotted(scalar)),
+                                                         a[0])), args)
+        if obj in BINARY and len(args) == 2 and not keywords:
+            scalar = BINARY[obj]
+            return self.map(lambda lw, a: lw.let(ir.call(lw.ref(scalar, _dotted(scalar)),
+                                                         *a)), args)
+        if obj in OPERATOR_UFUNCS and len(args) == 2 and not keywords:
+            op = OPERATOR_UFUNCS[obj]
+            return self.map(lambda lw, a: lw.let(ir.binop(a[0], op(), a[1])), args)
+        if obj is np.square and len(args) == 1:
+            return self.map(lambda lw, a: lw.let(ir.binop(a[0], gast.Mult(), a[0])), args)
+        if obj is np.negative and len(args) == 1:
+            return self.map(lambda lw, a: lw.let(gast.UnaryOp(op=gast.USub(), operand=a[0])),
+                            args)
+        if obj is np.clip and len(args) == 3:
+            mx, mn = self.ref(builtins.max), self.ref(builtins.min)
+            return self.map(lambda lw, a: lw.let(ir.call(mn, lw.let(ir.call(mx, a[0], a[1])),
+                                                         a[2])), args)
+        if obj is np.where and len(args) == 3:
+            return self.map(_where, args)
+        if obj in REDUCTIONS:
+            return self.reduce(REDUCTIONS[obj], args[0], args[1:], keywords)
+        if obj in (np.dot, np.matmul) and len(args) == 2:
+            return self.matmul(args[0], args[1])
+        if obj is np.outer and len(args) == 2:
+            a, b = self.operand(args[0]), self.operand(args[1])
+            if len(a.dims) != 1 or len(b.dims) != 1:
+                raise self.error("np.outer of arrays that are not 1-d")
+            return _Map(lambda lw, x: lw.let(ir.binop(x[0], gast.Mult(), x[1])), [a, b],
+                        [a.dims[0], b.dims[0]], [[0], [1]])
+        if obj is np.transpose and len(args) == 1:
+            return self.transpose(args[0])
+        if obj is np.squeeze and len(args) == 1 and "axis" in keywords:
+            return self.squeeze(args[0], keywords["axis"])
+        if obj in (np.zeros_like, np.ones_like, np.empty_like, np.copy, np.zeros, np.ones,
+                   np.empty):
+            return None  # made by the emitter
+        if getattr(obj, "__module__", None) == "numpy" or isinstance(obj, np.ufunc):
+            raise self.error(f"np.{getattr(obj, '__name__', '?')} of arrays")
+        return None
+
+    def operand(self, atom, once: bool = True) -> _Node:
+        node = self.node_of(atom, once)
+        if node is None:
+            raise self.error(f"an operand of unknown kind ('{ir.names_in(atom) or atom}')")
+        return node
+
+    def map(self, build, args) -> _Node:
+        # the result's extents: NumPy's broadcasting, trailing axes aligned
+        kinds = [self.kind(a) for a in args]
+        ndim = max((k.ndim for k in kinds if kinds_module.is_array(k)), default=0)
+        probe = [self.peek_dims(a) for a in args]
+        dims = []
+        for ax in range(ndim):
+            chosen = None
+            for d in probe:
+                k = ax - (ndim - len(d))
+                if k >= 0 and not self.is_one(d[k]):
+                    if chosen is None:
+                        chosen = d[k]
+                    else:
+                        self.check_same(chosen, d[k])
+            dims.append(chosen if chosen is not None else ir.const(1))
+        operands, maps = [], []
+        for a, d in zip(args, probe):
+            shift = ndim - len(d)
+            m = [None if self.is_one(d[k]) and not self.is_one(dims[k + shift]) else k + shift
+                 for k in range(len(d))]
+            once = len(d) == ndim and all(x is not None for x in m)
+            operands.append(self.operand(a, once))
+            maps.append(m)
+        return _Map(build, operands, dims, maps)
+
+    def peek_dims(self, atom) -> list:
+        if isinstance(atom, gast.Name) and atom.id in self.pending:
+            return self.pending[atom.id][0].dims
+        node = self.node_of(atom, once=False) if not (
+            isinstance(atom, gast.Name) and atom.id in self.pending) else None
+        if node is None:
+            raise self.error(f"an operand of unknown kind ('{getattr(atom, 'id', atom)}')")
+        return node.dims
+
+    def stored_operand(self, atom) -> _Node:
+        node = self.operand(atom, once=False)
+        if not node.stored and node.dims:
+            # (node_of stored it if it was a pending name; an expression node is stored here)
+            raise self.error("a matrix product of an expression: assign it to a name first")
+        return node
+
+    def matmul(self, x, y) -> _Node:
+        a, b = self.stored_operand(x), self.stored_operand(y)
+        if not (1 <= len(a.dims) <= 2 and 1 <= len(b.dims) <= 2):
+            raise self.error("a matrix product of arrays that are not 1-d or 2-d")
+        self.check_same(a.dims[-1], b.dims[0])
+        # (a 1-d operand has no row or column index: its one axis is the summed one)
+        return _MatMul(a, b, a.dims[:-1] + b.dims[1:])
+
+    def transpose(self, atom) -> _Node:
+        node = self.operand(atom, once=False)
+        if not node.stored:
+            raise self.error("the transpose of an expression: assign it to a name first")
+        if len(node.dims) == 1:
+            return node
+        if len(node.dims) != 2:
+            raise self.error("the transpose of an array that is not 2-d")
+        axes = [("out", 1 - a[1], a[2]) if a[0] == "out" else a for a in node.axes]
+        return _Stored(node.name, node.dims[::-1], axes)
+
+    def squeeze(self, atom, axis) -> _Node:
+        node = self.operand(atom, once=False)
+        if not isinstance(axis, gast.Constant) or not isinstance(axis.value, int):
+            raise self.error("np.squeeze with an axis that is not a constant")
+        k = axis.value % len(node.dims)
+        if not self.is_one(node.dims[k]):
+            raise self.error("np.squeeze of an axis whose extent is not known to be 1")
+        return _Squeezed(node, k)
+
+    def is_view(self, index, ndim: int) -> bool:
+        """Whether ``a[index]`` of an array of ``ndim`` dimensions is an array (a slice, a
+        new axis, or fewer integer indices than axes), not an element."""
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        if any(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and p.value is None)
+               for p in parts):
+            return True
+        return all(kinds_module.is_int(self.kind(p)) for p in parts) and len(parts) < ndim
+
+    def view(self, atom, index) -> _Node:
+        base = self.operand(atom, once=False)
+        if not base.stored:
+            raise self.error("a slice of an expression: assign it to a name first")
+        parts = list(index.elts) if isinstance(index, gast.Tuple) else [index]
+        real = [p for p in parts if not (isinstance(p, gast.Constant) and p.value is None)]
+        if len(real) > len(base.dims):
+            raise self.error("too many indices for the array")
+        parts += [gast.Slice(lower=None, upper=None, step=None)] * (len(base.dims) - len(real))
+        dims, picks = [], []  # picks: per base axis of the view, an axis spec
+        for p in parts:
+            if isinstance(p, gast.Constant) and p.value is None:
+                dims.append(ir.const(1))
+                continue
+            k = len(picks)
+            if isinstance(p, gast.Slice):
+                if p.step is not None:
+                    raise self.error("a slice with a step")
+                for bound in (p.lower, p.upper):
+                    if isinstance(bound, gast.Constant) and bound.value < 0:
+                        raise self.error("a slice with a negative bound")
+                lo = p.lower
+                # (bounds past the end stop at it, as NumPy's)
+                hi = base.dims[k] if p.upper is None else \
+                    self.let(ir.call(self.ref(builtins.min), p.upper, base.dims[k]))
+                if lo is not None:
+                    lo = self.let(ir.call(self.ref(builtins.min), lo, hi))
+                extent = hi if lo is None else self.let(ir.binop(hi, gast.Sub(), lo))
+                picks.append(("out", len(dims), lo))
+                dims.append(extent)
+            else:
+                if isinstance(p, gast.Constant) and p.value < 0:
+                    p = self.let(ir.binop(base.dims[k], gast.Add(), p))
+                picks.append(("at", p))
+        axes = []
+        for spec in base.axes:
+            if spec[0] == "at":
+                axes.append(spec)
+                continue
+            pick = picks[spec[1]]
+            if pick[0] == "at":
+                index_ = pick[1] if spec[2] is None else self.let(ir.add(pick[1], spec[2]))
+                axes.append(("at", index_))
+            else:
+                offset = _sum_atoms(self, spec[2], pick[2])
+                axes.append(("out", pick[1], offset))
+        for d in dims:
+            if isinstance(d, gast.Name) and d.id not in self.available:
+                self.available[d.id] = self.position
+        return _Stored(base.name, dims, axes)
+
+    def reduce(self, how: str, atom, args, keywords) -> _Node:
+        node = self.operand(atom)
+        axis = keywords.get("axis", args[0] if args else None)
+        keep = keywords.get("keepdims", args[2] if len(args) > 2 else None)
+        if set(keywords) - {"axis", "keepdims"} or len(args) > 1 and how not in ():
+            raise self.error(f"np.{how} with these arguments")
+        keep = bool(keep.value) if isinstance(keep, gast.Constant) else False
+        nd = len(node.dims)
+        if axis is None or (isinstance(axis, gast.Constant) and axis.value is None):
+            axes = list(range(nd))
+        elif isinstance(axis, gast.Constant) and isinstance(axis.value, int):
+            axes = [axis.value % nd]
+        else:
+            raise self.error(f"np.{how} over an axis that is not a constant")
+        dims = [ir.const(1) if k in axes else d for k, d in enumerate(node.dims)
+                if keep or k not in axes]
+        return _Reduce(how, node, axes, keep, dims)
+
+    def index_node(self, obj, args, keywords) -> _Node | None:
+        if keywords or not args:
+            return None
+        if obj is np.arange:
+            if len(args) > 2:
+                raise self.error("np.arange with a step")
+            start = args[0] if len(args) == 2 else ir.const(0)
+            stop = args[-1]
+            extent = stop if len(args) == 1 else self.let(ir.binop(stop, gast.Sub(), start))
+            self.note_dim(extent)
+            return _Index([extent], lambda lw, i: lw.let(ir.add(i, start)),
+                          set(ir.names_in(start)))
+        if len(args) != 3:
+            return None
+        a, b, n = args
+        self.note_dim(n)
+
+        def build(lw, i):
+            span = lw.let(ir.binop(b, gast.Sub(), a))
+            # (n - 1 steps; one point is the start, as NumPy's)
+            steps = lw.let(ir.call(lw.ref(builtins.max),
+                                   lw.let(ir.binop(n, gast.Sub(), ir.const(1))), ir.const(1)))
+            frac = lw.let(ir.binop(i, gast.Div(), steps))
+            return lw.let(ir.add(a, lw.let(ir.binop(span, gast.Mult(), frac))))
+        return _Index([n], build, set(ir.names_in(a)) | set(ir.names_in(b)))
+
+    def note_dim(self, d) -> None:
+        if isinstance(d, gast.Name) and d.id not in self.available:
+            self.available[d.id] = self.position
+
+
+class _Squeezed(_Node):
+    """A node with its axis ``k`` (of extent 1) dropped."""
+
+    def __init__(self, node: _Node, k: int) -> None:
+        self.node, self.k = node, k
+        self.dims = node.dims[:k] + node.dims[k + 1:]
+        self.reads = node.reads
+        self.stored = node.stored
+
+    def elem(self, lw, idx):
+        return self.node.elem(lw, idx[:self.k] + [ir.const(0)] + idx[self.k:])
+
+
+def _where(lw, atoms):
+    """``np.where(c, a, b)`` of one element: ``r = a if c else b`` as an ``if``."""
+    r = lw.namer.numbered("_t")
+    lw.locals.add(r)
+    branch = gast.If(test=atoms[0], body=[ir.at(ir.assign(r, atoms[1]), lw.like)],
+                     orelse=[ir.at(ir.assign(r, atoms[2]), lw.like)])
+    lw.emit(branch)
+    return ir.name(r)
+
+
+def _sum_atoms(lw, a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return lw.let(ir.add(a, b))
+
+
+def _without_unread(body: list, extents: set) -> list:
+    """``body`` without the extents read at the top that nothing reads (an operand's extent
+    that broadcasting did not pick)."""
+    while True:
+        loads = Counter(n for s in body for n in ir.loads_in(s))
+        keep = [s for s in body if not (isinstance(s, gast.Assign) and id(s) in extents
+                                        and not loads[s.targets[0].id])]
+        if len(keep) == len(body):
+            return body
+        body = keep
+
+
+def _dotted(obj) -> str | None:
+    module = getattr(obj, "__module__", None)
+    return f"math.{obj.__name__}" if module == "math" else None
+
+
+def _versions(fir, found: dict) -> list:
+    """The top level with each array name the function rebinds there (``u = u + v``; every
+    binding at the top, no other name sharing it) renamed at each binding after the first
+    (``u_1 = u + v``), so that every array the lowering makes has one name."""
+    top_stores: Counter = Counter()
+    for s in fir.body:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            top_stores[s.targets[0].id] += 1
+    nested = Counter(t.id for s in fir.body if not isinstance(s, gast.Assign)
+                     for x in ir.walk_statements([s]) if isinstance(x, gast.Assign)
+                     for t in x.targets if isinstance(t, gast.Name))
+    shared = {s.value.id for s in ir.walk_statements(fir.body) if isinstance(s, gast.Assign)
+              and isinstance(s.value, gast.Name)}
+    renamed = {n for n, c in top_stores.items() if c > 1 and not nested[n]
+               and kinds_module.is_array(found.get(n)) and n not in fir.params
+               and n not in shared}
+    if not renamed:
+        return fir.body
+    current: dict[str, Any] = {}
+    seen: set[str] = set()
+    body = []
+    for s in fir.body:
+        s = ir.substitute(s, current) if current else s
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and \
+                s.targets[0].id in renamed:
+            n = s.targets[0].id
+            if n in seen:
+                new = fir.namer.fresh(n)
+                fir.locals.add(new)
+                s = ir.clone(s)
+                s.targets[0].id = new
+                current[n] = ir.name(new)
+            seen.add(n)
+        body.append(s)
+    return body
+
+
+def lower_arrays(fir, param_kinds: dict, env) -> Any:
+    """``fir`` with its whole-array NumPy statements lowered to element loops (see the module
+    docstring); ``fir`` itself when it has none."""
+    found = kinds_module.infer(ir.clone(fir.body), dict(param_kinds), env)
+    if any(kinds_module.is_array(k) and k.ndim is None for k in found.values()):
+        return fir  # (ranks unknown: the emitter reports what it cannot compile)
+    fir = replace(fir, namer=fir.namer.copy(), locals=set(fir.locals))
+    body = _versions(fir, found)
+    if body is not fir.body:
+        fir = replace(fir, body=body)
+        env = kinds_module.Env({}, env.resolve, fir.locals.__contains__, callee=env.callee,
+                               extra=env.extra)
+        found = kinds_module.infer(ir.clone(body), dict(param_kinds), env)
+    lw = _Lowering(fir, found)
+    body = lw.lower()
+    meta = dict(fir.meta)
+    meta["made"] = lw.made
+    return replace(lw.fir, body=body, locals=lw.locals, meta=meta)

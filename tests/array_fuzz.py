@@ -1,0 +1,127 @@
+"""Random whole-array NumPy programs (the Wasm backend's lowering, loops.py): element-wise
+chains with broadcasting, reductions along axes, matrix products, views, rebinding.
+
+``generate(seed) -> source`` of ``def f(X, Y, v, u, A, s)`` with X, Y of shape (n, m), v (m,),
+u (n,), A (m, k) and a number s; every program is smooth enough near its arguments for
+differences, and valid NumPy for every n, m >= 2, k >= 1."""
+
+from __future__ import annotations
+
+import random
+
+UNARY = ["np.sin({})", "np.tanh({})", "np.exp(0.3 * {})", "np.log1p({0} * {0})",
+         "np.sqrt(1.0 + {0} * {0})", "np.square({})", "np.cos({})", "-{}",
+         "np.arctan({})", "np.abs({}) + 1.0"]
+BINARY = ["{} + {}", "{} - {}", "{} * {}", "{} / (2.0 + {} ** 2)", "np.maximum({}, {})",
+          "np.minimum({}, {})", "np.where({0} > {1}, {0} * {1}, {0} - {1})",
+          "np.hypot({}, 1.0 + {})"]
+
+
+class _Program:
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.lines: list[str] = []
+        self.pool: dict[tuple, list[str]] = {("n", "m"): ["X", "Y"], ("m",): ["v"],
+                                             ("n",): ["u"], ("m", "k"): ["A"], (): ["s"]}
+        self.count = 0
+
+    def pick(self, shape: tuple) -> str:
+        return self.rng.choice(self.pool[shape])
+
+    def new(self, shape: tuple, expr: str) -> None:
+        r = self.rng
+        if shape in self.pool and shape != () and r.random() < 0.25:
+            name = r.choice([n for n in self.pool[shape] if n not in "XYvuA"] or ["_"])
+            if name != "_":  # rebind a local of this shape
+                self.lines.append(f"{name} = {expr}")
+                return
+        self.count += 1
+        name = f"t{self.count}"
+        self.lines.append(f"{name} = {expr}")
+        self.pool.setdefault(shape, []).append(name)
+
+    def operand(self, shape: tuple) -> str:
+        """A name of ``shape`` or something NumPy broadcasts to it."""
+        r = self.rng
+        choice = r.random()
+        if choice < 0.15:
+            return self.pick(())
+        if choice < 0.25:
+            return repr(round(r.uniform(-1.5, 1.5), 2))
+        if shape == ("n", "m") and choice < 0.4:
+            return r.choice([self.pick(("m",)), f"{self.pick(('n',))}[:, None]",
+                             f"{self.pick(('n', 'm'))}.T.T"])
+        return self.pick(shape)
+
+    def statement(self) -> None:
+        r = self.rng
+        kind = r.random()
+        shape = r.choice([("n", "m")] * 3 + [("m",), ("n",), ("m", "k")])
+        if kind < 0.3:
+            self.new(shape, r.choice(UNARY).format(self.pick(shape)))
+        elif kind < 0.6:
+            a, b = self.pick(shape), self.operand(shape)
+            if r.random() < 0.5:
+                a, b = b, a
+            if a[0].isdigit() or a[0] == "-" and b[0].isdigit():
+                a = self.pick(shape)
+            self.new(shape, r.choice(BINARY).format(a, b))
+        elif kind < 0.75:
+            how = r.choice(["sum", "mean", "max", "min"])
+            src = self.pick(("n", "m"))
+            axis = r.choice([0, 1, -1])
+            keep = r.random() < 0.3
+            out = {0: ("m",), 1: ("n",), -1: ("n",)}[axis]
+            expr = f"np.{how}({src}, axis={axis}{', keepdims=True' if keep else ''})"
+            if keep:
+                expr = f"{expr}[{'0' if axis == 0 else ':, 0'}]"
+            if r.random() < 0.3:
+                expr = f"{src}.{how}(axis={axis})"
+            self.new(out, expr)
+        elif kind < 0.9:
+            form = r.randrange(5)
+            if form == 0:
+                self.new(("n",), f"{self.pick(('n', 'm'))} @ {self.pick(('m',))}")
+            elif form == 1:
+                self.new(("n", "k"), f"{self.pick(('n', 'm'))} @ {self.pick(('m', 'k'))}")
+            elif form == 2:
+                self.new(("m",), f"{self.pick(('n', 'm'))}.T @ {self.pick(('n',))}")
+            elif form == 3:
+                self.new(("k",), f"np.dot({self.pick(('m',))}, {self.pick(('m', 'k'))})")
+            else:
+                self.new(("n", "m"), f"np.outer({self.pick(('n',))}, {self.pick(('m',))})")
+        else:
+            form = r.randrange(3)
+            if form == 0:
+                self.new(("n",), f"{self.pick(('n', 'm'))}[:, 1] * 1.5")
+            elif form == 1:
+                self.new(("m",), f"{self.pick(('n', 'm'))}[-1] + {self.pick(('n', 'm'))}[0]")
+            else:
+                self.new(("m",), f"np.clip({self.pick(('m',))}, -0.8, 0.9)")
+
+    def result(self) -> str:
+        r = self.rng
+        terms = []
+        for shape, names in self.pool.items():
+            for n in names:
+                if n.startswith("t") and r.random() < 0.7:
+                    f = r.choice(["np.sum({})", "np.mean({})", "np.sum(np.sin({}))",
+                                  "np.sum({0} * {0})"]) if shape else "{}"
+                    terms.append(f.format(n))
+        if not terms:
+            terms = ["np.sum(X * Y)"]
+        return " + ".join(terms)
+
+
+def generate(seed: int) -> str:
+    rng = random.Random(seed)
+    p = _Program(rng)
+    for _ in range(rng.randint(2, 7)):
+        p.statement()
+    body = "\n".join(f"    {line}" for line in p.lines)
+    return (f"import numpy as np\n\n\ndef f(X, Y, v, u, A, s):\n{body}\n"
+            f"    return {p.result()}\n")
+
+
+SHAPES = {"X": ("n", "m"), "Y": ("n", "m"), "v": ("m",), "u": ("n",), "A": ("m", "k"),
+          "s": ()}

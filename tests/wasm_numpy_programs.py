@@ -1,0 +1,86 @@
+"""NumPy programs in the Wasm backend's whole-array subset (loops.py): (function, argument
+shapes as tuples of the size names "n", "m", "k" or integers, wrt)."""
+
+import math
+
+import numpy as np
+
+SCALE = np.array([0.5, -1.0, 2.0])
+
+
+def tanh_aw(A, w):
+    return np.sum(np.tanh(A @ w))
+
+
+def mlp_softmax(w1, b1, w2, b2, x, y):
+    hidden = np.tanh(x @ w1 + b1)
+    logits = hidden @ w2 + b2
+    z = logits - np.max(logits, axis=1, keepdims=True)
+    logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.mean(logp * y)
+
+
+def rebound(x, y):
+    u = np.sin(x) * np.cos(y) + np.exp(0.2 * y)
+    u = u + np.log1p(x * x) + np.sqrt(1.0 + y * y) + np.square(x)
+    u = u + np.maximum(x, y) + np.minimum(x, 0.5) + np.where(x > y, x * y, x - y)
+    u = u + np.clip(x, -0.7, 0.8) + np.abs(y) + np.arctan2(y, 2.0 + x * x)
+    return np.sum(u * u)
+
+
+def reductions(X):
+    r = np.sum(X, axis=0) @ np.mean(X[:, :X.shape[0]], axis=0)
+    r = r + np.prod(1.0 + 0.1 * X, axis=1).sum() + np.max(X, axis=0).sum() + np.min(X)
+    r = r + X.sum(axis=1, keepdims=True).mean() + X.mean() * X.max()
+    return r
+
+
+def views(X, v):
+    a = X[:, 1:] * 2.0
+    b = X.T[0] * 2.0 + X[:, 1]
+    c = X[0, :] - X[-1]
+    return np.sum(a * a) + np.dot(b, b) + np.sum(c[:, None] * v[None, :]) + X[0, -1]
+
+
+def products(A, B, v):
+    C = A @ B
+    s = v @ A
+    return np.sum(np.tanh(C)) + np.dot(s, s) + np.sum(np.outer(v, s)) + v.dot(A @ s)
+
+
+def constructed(x, a):
+    idx = np.arange(x.shape[0])
+    grid = np.linspace(0.0, 1.0, x.shape[0])
+    w = np.array([a, 2.0 * a, 1.0])
+    return np.sum(idx * x + grid * x * x) + np.sum(w * w) * SCALE[1] + math.log(a)
+
+
+def softplus_loss(w, X, y):
+    margin = y * (X @ w)
+    return np.mean(np.log1p(np.exp(-margin))) + 0.01 * np.dot(w, w)
+
+
+def gmm_like(means, x):
+    # the squared distance of every point to every mean, a log-sum-exp over the means
+    d2 = np.sum(x * x, axis=1, keepdims=True) - 2.0 * (x @ means.T) + \
+        np.sum(means * means, axis=1)[None, :]
+    m = np.max(-d2, axis=1, keepdims=True)
+    return -np.sum(np.log(np.sum(np.exp(-d2 - m), axis=1)) + m[:, 0])
+
+
+def scalars_only(x, y):
+    return np.sin(x) * np.exp(y) + np.sqrt(1.0 + x * x) * np.tanh(y)
+
+
+PROGRAMS = [
+    (tanh_aw, [("n", "m"), ("m",)], (0, 1)),
+    (mlp_softmax, [(2, "k"), ("k",), ("k", 3), (3,), ("n", 2), ("n", 3)], (0, 1, 2, 3)),
+    (rebound, [("n", "m"), ("n", "m")], (0, 1)),
+    (reductions, [("n", "m")], (0,)),
+    (views, [("n", "m"), ("m",)], (0, 1)),
+    (products, [("n", "m"), ("m", "k"), ("n",)], (0, 1, 2)),
+    (constructed, [("n",), ()], (0, 1)),
+    (softplus_loss, [("m",), ("n", "m"), ("n",)], (0, 1)),
+    (gmm_like, [("k", 2), ("n", 2)], (0, 1)),
+    (scalars_only, [(), ()], (0, 1)),
+]
