@@ -283,6 +283,8 @@ class _Lowering:
             self.out = outer
         loop = gast.For(target=ir.name(i, True), iter=ir.call(self.ref(range), dims[0]),
                         body=inner, orelse=[], type_comment=None)
+        if self.depth:  # (inside a loop of ours, which checks for Ctrl-C: wasm_emit)
+            ir.set_anno(loop, "inner_element_loop", True)
         outer.append(ir.at(loop, self.like))
 
     def count(self, dims: list):

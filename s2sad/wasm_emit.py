@@ -1249,15 +1249,18 @@ class FunctionEmitter(CheckpointEmitter):
             self.convert(slot, t)
             self.emit(f"local.set ${n}")
 
-    def _open_loop(self):
+    def _open_loop(self, bounded: bool = False):
         """``(block $exit (loop $top`` -- a loop that ``br $exit`` leaves; a loop of the
-        forward sweep stops on Ctrl-C (one of the adjoint sweep runs as often as it did)."""
+        forward sweep stops on Ctrl-C (one of the adjoint sweep runs as often as it did),
+        but for ``bounded`` ones (an inner loop over an array's extent that loops.py made:
+        the loop around it checks)."""
         exit_, top = self.label("exit"), self.label("loop")
         self.emit(f"(block {exit_}")
         self.indent += 1
         self.emit(f"(loop {top}")
         self.indent += 1
-        if not self.adjoint_sweep and self.fir is not None and not is_ours(self.fir.func):
+        if not self.adjoint_sweep and self.fir is not None and not is_ours(self.fir.func) \
+                and not bounded:
             # Ctrl-C: the caller sets the word at INTERRUPT_FLAG (wasm_runtime.py)
             self.emit(f"(if (i32.load (i32.const {INTERRUPT_FLAG})) (then unreachable))")
         return exit_, top
@@ -1344,7 +1347,7 @@ class FunctionEmitter(CheckpointEmitter):
         else:
             self.emit("i64.const 0")
             self.emit(f"local.set ${k}")
-        exit_, top = self._open_loop()
+        exit_, top = self._open_loop(bounded=bool(ir.anno(s, "inner_element_loop")))
         if rev:
             self.emit(f"local.get ${k}")
             self.emit("i64.eqz")
