@@ -76,7 +76,8 @@ class _Stored(_Node):
         self.name, self.dims, self.axes = name, dims, axes
         self.reads = {name}
 
-    def elem(self, lw, idx):
+    def key(self, lw, idx):
+        """The index into the named array of the view's element at ``idx``."""
         index = []
         for a in self.axes:
             if a[0] == "at":
@@ -85,8 +86,10 @@ class _Stored(_Node):
                 index.append(idx[a[1]])
             else:
                 index.append(lw.let(ir.add(idx[a[1]], a[2]), "_i"))
-        key = index[0] if len(index) == 1 else ir.tuple_of(index)
-        return lw.let(ir.subscript(ir.name(self.name), key))
+        return index[0] if len(index) == 1 else ir.tuple_of(index)
+
+    def elem(self, lw, idx):
+        return lw.let(ir.subscript(ir.name(self.name), self.key(lw, idx)))
 
 
 class _Number(_Node):
@@ -218,6 +221,9 @@ class _Lowering:
                    for t in s.targets]
         self.stores = Counter(t.id for t in targets if isinstance(t, gast.Name))
         self.written = Counter(ir.store_base(t) for t in targets if not isinstance(t, gast.Name))
+        self.single_defs = {s.targets[0].id: s.value for s in ir.walk_statements(fir.body)
+                            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                            and self.stores[s.targets[0].id] == 1}
 
     # -- helpers ----------------------------------------------------------------------------
     def error(self, what: str, node=None) -> S2SADError:
@@ -532,6 +538,8 @@ class _Lowering:
         return result
 
     def statement(self, s, k: int) -> None:
+        if isinstance(s, gast.Assign) and self.into_view(s):
+            return
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             target = s.targets[0].id
             node = self.expression(s.value)
@@ -575,6 +583,77 @@ class _Lowering:
             self.out.append(s)
             return
         self.out.append(s)
+
+    def into_view(self, s) -> bool:
+        """``x[t] = expression`` (``x[:, 0] = ...``, ``x[1:] = ...``): the expression's
+        elements stored into that view of ``x`` -- loops, no array made (so also inside
+        loops); an expression that reads ``x`` itself is refused (NumPy computes all of it
+        before it stores)."""
+        t = s.targets[0]
+        if not (isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name)
+                and self.is_array(t.value) and self.kind(t.value).ndim is not None
+                and self.is_view(t.slice, self.kind(t.value).ndim)):
+            return False
+        base = t.value.id
+        view = self.view(t.value, t.slice)
+        value = self.node_of(s.value, once=True)
+        if value is None:
+            raise self.error(f"storing this into a slice of '{base}'", s)
+        if base in value.reads and not self.apart(view, value, base):
+            raise self.error(f"an expression of '{base}' stored into a slice of '{base}' "
+                             "that may overlap what it reads", s)
+        if len(value.dims) > len(view.dims):
+            raise self.error(f"storing {len(value.dims)} dimensions into a slice of "
+                             f"{len(view.dims)}", s)
+        shift = len(view.dims) - len(value.dims)
+        for k, d in enumerate(value.dims):
+            if not self.is_one(d):
+                self.check_same(view.dims[k + shift], d)
+
+        def body(idx):
+            e = value.elem(self, [ir.const(0) if self.is_one(d) else idx[k + shift]
+                                  for k, d in enumerate(value.dims)])
+            self.emit(ir.assign(ir.subscript(ir.name(base), view.key(self, idx), True), e))
+
+        self.loops(view.dims, body)
+        return True
+
+    def apart(self, view: _Stored, value: _Node, base: str) -> bool:
+        """Whether every view of ``base`` that ``value`` reads is at a fixed index that
+        differs from ``view``'s on some axis (``xs[t + 1] = f(xs[t])``): then storing
+        element by element is storing all at once."""
+        def views(node):
+            if isinstance(node, _Stored):
+                return [node] if node.name == base else []
+            children = [getattr(node, a) for a in ("operand", "node", "a", "b")
+                        if hasattr(node, a)] + list(getattr(node, "operands", []))
+            return [v for c in children for v in views(c)]
+
+        found = views(value)
+        if not found:
+            return False
+        return all(any(a[0] == "at" and b[0] == "at" and self.differ(a[1], b[1])
+                       for a, b in zip(view.axes, v.axes)) for v in found)
+
+    def differ(self, a, b) -> bool:
+        """Two integer atoms that are never equal: constants, or ``n`` and ``n + c``."""
+        if isinstance(a, gast.Constant) and isinstance(b, gast.Constant):
+            return a.value != b.value
+
+        def offset(x):  # x -> (name, constant) when x is name + constant
+            if isinstance(x, gast.Name):
+                d = self.single_defs.get(x.id)
+                if isinstance(d, gast.BinOp) and isinstance(d.left, gast.Name) and \
+                        isinstance(d.right, gast.Constant) and type(d.right.value) is int \
+                        and isinstance(d.op, (gast.Add, gast.Sub)) and \
+                        not self.stores[d.left.id]:
+                    c = d.right.value
+                    return d.left.id, c if isinstance(d.op, gast.Add) else -c
+                return x.id, 0
+            return None
+
+        oa, ob = offset(a), offset(b)
+        return oa is not None and ob is not None and oa[0] == ob[0] and oa[1] != ob[1]
 
     def bind(self, target: str, atom, like) -> None:
         """``target = atom``; the temporary that holds ``atom``, just assigned, assigned to

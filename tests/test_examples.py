@@ -79,9 +79,33 @@ def test_difftaichi_billiards_on_both_backends():
     np.testing.assert_allclose(wasm[1], python[1], rtol=1e-9)
 
 
+def test_difftaichi_mass_spring_on_both_backends():
+    # the controller's gradient (whole-array NumPy in a loop, written into each step's row)
+    # over 120 steps -- the robot touches the ground: Wasm as Python, both as differences
+    import difftaichi_mass_spring as M
+
+    x0, y0, springs = M.robot_a()
+    params = M.controller(len(x0), len(springs))
+    args = (*params, x0, y0, springs, 120)
+    python = s2sad.value_and_grad(M.simulate, wrt=(0, 1, 2, 3))(*args)
+    wasm = s2sad.value_and_grad(M.simulate, wrt=(0, 1, 2, 3), backend="wasm")(*args)
+    assert wasm[0] == pytest.approx(python[0], rel=1e-12)
+    for w, p in zip(wasm[1], python[1]):
+        np.testing.assert_allclose(w, p, rtol=1e-9, atol=1e-12)
+    rng = np.random.default_rng(0)
+    h = 1e-6
+    for k in range(4):
+        d = rng.normal(size=params[k].shape)
+        up, down = list(args), list(args)
+        up[k], down[k] = params[k] + h * d, params[k] - h * d
+        fd = (M.simulate(*up) - M.simulate(*down)) / (2 * h)
+        assert np.sum(wasm[1][k] * d) == pytest.approx(fd, rel=1e-5, abs=1e-8)
+
+
 @pytest.mark.parametrize("script", ["pendulum", "newton", "piecewise", "gmm", "springs",
                                     "tour", "many_gradients", "billiards",
-                                    "difftaichi_billiards", "numpy_on_wasm"])
+                                    "difftaichi_billiards", "numpy_on_wasm",
+                                    "difftaichi_mass_spring"])
 def test_example_runs(script):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, str(ROOT / "examples" / f"{script}.py")],

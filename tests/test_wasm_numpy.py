@@ -130,6 +130,21 @@ def test_refusals_name_the_construct_and_the_line():
         s2sad.grad(element_in_a_loop)(x), rel=1e-12)
 
 
+def shifts_in_place(x):
+    y = x * 1.0
+    y[1:] = np.sin(y[:3])
+    return np.sum(y)
+
+
+def test_a_slice_stored_from_what_may_overlap_it_is_refused():
+    # NumPy computes np.sin(y[:3]) whole before it stores; element by element the store
+    # would read what it wrote (rows at t and t + 1 are known apart: rows_in_a_loop)
+    with pytest.raises(S2SADError) as info:
+        wasm.grad(shifts_in_place)(np.array([0.1, 0.2, 0.3, 0.4]))
+    assert "may overlap" in info.value.what
+    assert info.value.source_line.strip() == "y[1:] = np.sin(y[:3])"
+
+
 def test_a_reduction_inside_a_loop_needs_no_array():
     def norms(X, w):
         s = 0.0

@@ -84,3 +84,16 @@ PROGRAMS = [
     (gmm_like, [("k", 2), ("n", 2)], (0, 1)),
     (scalars_only, [(), ()], (0, 1)),
 ]
+
+
+def rows_in_a_loop(W, x0):
+    # a recurrence written into the rows of a history made at the start
+    xs = np.zeros((4, x0.shape[0]))
+    xs[0] = x0
+    for t in range(3):
+        xs[t + 1] = np.tanh(W @ xs[t] + 0.1)
+        xs[t + 1, 0] = xs[t + 1, 0] * 2.0
+    return np.sum(xs[3] * xs[3]) + np.sum(xs[:, 1])
+
+
+PROGRAMS.append((rows_in_a_loop, [("m", "m"), ("m",)], (0, 1)))
