@@ -190,7 +190,10 @@ def add_at(target: Any, index: Any, g: Any) -> None:
             # one integer array per axis (a[rows, cols]): accumulate with bincount, which is
             # much faster than np.add.at and exact for repeated points
             parts = index if isinstance(index, tuple) else (index,)
-            flat = np.ravel_multi_index(tuple(np.asarray(i) for i in parts), target.shape)
+            # (negative indices count from the end, as NumPy's indexing read them)
+            flat = np.ravel_multi_index(tuple(
+                np.where(np.asarray(i) < 0, np.asarray(i) + n, np.asarray(i))
+                for i, n in zip(parts, target.shape)), target.shape)
             weights = np.broadcast_to(g, flat.shape).ravel()
             target.reshape(-1)[:] += np.bincount(flat.ravel(), weights=weights,
                                                  minlength=target.size)

@@ -88,3 +88,16 @@ def test_an_array_whose_every_path_is_dead_gets_zeros_of_its_shape():
     gx, gy = s2sad.grad(dead_path, wrt=(0, 1))(x, y)
     np.testing.assert_allclose(gx, 0.3 * np.exp(0.3 * x) / 2, rtol=1e-12)
     assert gy.shape == y.shape and not gy.any()
+
+
+def test_point_indices_counted_from_the_end():
+    # x[rows, cols] with negative cols: the cotangent's scatter raised "invalid entry in
+    # coordinates array" (np.ravel_multi_index takes no negative index)
+    def picked(x):
+        return np.sum(x[np.array([0, 1, 1]), np.array([-1, -2, -2])] ** 2)
+
+    x = np.arange(6.0).reshape(2, 3)
+    expected = np.zeros_like(x)
+    expected[0, 2] = 2 * x[0, 2]
+    expected[1, 1] = 2 * 2 * x[1, 1]
+    np.testing.assert_allclose(s2sad.grad(picked)(x), expected)
