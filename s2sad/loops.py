@@ -625,8 +625,9 @@ class _Lowering:
         def views(node):
             if isinstance(node, _Stored):
                 return [node] if node.name == base else []
-            children = [getattr(node, a) for a in ("operand", "node", "a", "b")
-                        if hasattr(node, a)] + list(getattr(node, "operands", []))
+            children = [getattr(node, a) for a in ("operand", "node", "a", "b", "base")
+                        if hasattr(node, a)] + list(getattr(node, "operands", [])) + \
+                list(getattr(node, "indices", []))
             return [v for c in children for v in views(c)]
 
         found = views(value)
@@ -718,6 +719,10 @@ class _Lowering:
         if isinstance(e, gast.Subscript) and self.is_array(e.value) and \
                 self.is_view(e.slice, self.kind(e.value).ndim):
             return self.view(e.value, e.slice)
+        if isinstance(e, gast.Subscript) and self.is_array(e.value):
+            parts = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]
+            if any(self.is_array(p) for p in parts):
+                return self.gather(e.value, parts)
         if isinstance(e, gast.Call):
             return self.call(e)
         if isinstance(e, gast.Name) and e.id in self.pending:
@@ -795,9 +800,8 @@ class _Lowering:
 
     def map(self, build, args) -> _Node:
         # the result's extents: NumPy's broadcasting, trailing axes aligned
-        kinds = [self.kind(a) for a in args]
-        ndim = max((k.ndim for k in kinds if kinds_module.is_array(k)), default=0)
         probe = [self.peek_dims(a) for a in args]
+        ndim = max((len(d) for d in probe), default=0)
         dims = []
         for ax in range(ndim):
             chosen = None
@@ -842,6 +846,24 @@ class _Lowering:
         self.check_same(a.dims[-1], b.dims[0])
         # (a 1-d operand has no row or column index: its one axis is the summed one)
         return _MatMul(a, b, a.dims[:-1] + b.dims[1:])
+
+    def gather(self, atom, parts) -> _Node:
+        """``a[np.arange(n), labels]``: one element of ``a`` per position of the index
+        arrays (1-d, of one length; their items made ints, as NumPy requires them to be)."""
+        if len(parts) != self.kind(atom).ndim:
+            raise self.error("indexing with arrays that is not one index array per axis")
+        indices = []
+        for p in parts:
+            node = self.node_of(p, once=True)  # (each item read once: an arange fuses)
+            if node is None or len(node.dims) != 1:
+                raise self.error("indexing with arrays other than 1-d ones")
+            indices.append(node)
+        for other in indices[1:]:
+            self.check_same(indices[0].dims[0], other.dims[0])
+        # each element of the base is read at most once (distinct positions may repeat an
+        # index, but then NumPy reads it twice too: fusing computes it twice, no more)
+        base = self.operand(atom, once=True)
+        return _Gather(base, indices, self.ref(builtins.int))
 
     def transpose(self, atom) -> _Node:
         node = self.operand(atom, once=False)
@@ -972,6 +994,19 @@ class _Lowering:
             self.available[d.id] = self.position
 
 
+class _Gather(_Node):
+    """``base[i0, i1]`` of 1-d index arrays: the element of ``base`` at the items' ints."""
+
+    def __init__(self, base: _Node, indices: list, to_int) -> None:
+        self.base, self.indices, self.to_int = base, indices, to_int
+        self.dims = [indices[0].dims[0]]
+        self.reads = base.reads.union(*(i.reads for i in indices))
+
+    def elem(self, lw, idx):
+        at = [lw.let(ir.call(self.to_int, i.elem(lw, idx))) for i in self.indices]
+        return self.base.elem(lw, at)
+
+
 class _Squeezed(_Node):
     """A node with its axis ``k`` (of extent 1) dropped."""
 
@@ -1061,7 +1096,7 @@ def lower_arrays(fir, param_kinds: dict, env) -> Any:
     """``fir`` with its whole-array NumPy statements lowered to element loops (see the module
     docstring); ``fir`` itself when it has none."""
     found = kinds_module.infer(ir.clone(fir.body), dict(param_kinds), env)
-    if any(kinds_module.is_array(k) and k.ndim is None for k in found.values()):
+    if any(kinds_module.is_array(k) and k.ndim is None for k in param_kinds.values()):
         return fir  # (ranks unknown: the emitter reports what it cannot compile)
     fir = replace(fir, namer=fir.namer.copy(), locals=set(fir.locals))
     body = _versions(fir, found)

@@ -215,3 +215,23 @@ def test_random_array_programs_equal_the_python_backend(seed, tmp_path):
     _close(value, expected[0])
     for g, e in zip(grads, expected[1]):
         _close(g, e)
+
+
+def softmax_xent(W, X, labels):
+    logits = X @ W
+    z = logits - np.max(logits, axis=1, keepdims=True)
+    logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.mean(logp[np.arange(labels.shape[0]), labels])
+
+
+@pytest.mark.parametrize("labels", [[0, 2, 1, 2, 0], [2, 2, 2, 2, 2], [-1, 0, 1, -2, 0]])
+def test_a_gather_by_labels(labels):
+    # one element of each row, picked by an index array (floats on Wasm, made ints)
+    rng = np.random.default_rng(4)
+    W, X = rng.normal(size=(4, 3)), rng.normal(size=(5, 4))
+    labels = np.array(labels)
+    value, grads = wasm.value_and_grad(softmax_xent, wrt=(0, 1))(W, X, labels)
+    expected = s2sad.value_and_grad(softmax_xent, wrt=(0, 1))(W, X, labels)
+    _close(value, expected[0])
+    for g, e in zip(grads, expected[1]):
+        _close(g, e)
