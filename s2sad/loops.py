@@ -717,7 +717,10 @@ class _Lowering:
         if isinstance(e, gast.Attribute) and e.attr == "T" and self.is_array(e.value):
             return self.transpose(e.value)
         if isinstance(e, gast.Subscript) and self.is_array(e.value) and \
-                self.is_view(e.slice, self.kind(e.value).ndim):
+                self.kind(e.value).ndim is None and e.value.id not in self.pending:
+            raise self.error(f"indexing '{e.value.id}', an array of unknown rank")
+        if isinstance(e, gast.Subscript) and self.is_array(e.value) and \
+                self.is_view(e.slice, len(self.peek_dims(e.value))):
             return self.view(e.value, e.slice)
         if isinstance(e, gast.Subscript) and self.is_array(e.value):
             parts = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]
@@ -740,7 +743,9 @@ class _Lowering:
                 return self.matmul(func.value, e.args[0])
             if attr == "transpose" and not e.args:
                 return self.transpose(func.value)
-            return None
+            if attr in ("copy", "item", "tolist", "conj", "conjugate"):
+                return None  # (made by the emitter, or no array)
+            raise self.error(f"the method .{attr}() of an array")
         obj = self.fir.resolve(func)
         args = e.args
         arrays = any(self.is_array(a) for a in args + list(keywords.values()))
@@ -795,7 +800,8 @@ class _Lowering:
     def operand(self, atom, once: bool = True) -> _Node:
         node = self.node_of(atom, once)
         if node is None:
-            raise self.error(f"an operand of unknown kind ('{ir.names_in(atom) or atom}')")
+            names = ", ".join(sorted(ir.names_in(atom))) or gast.unparse(atom).strip()
+            raise self.error(f"an operand of unknown kind ('{names}')")
         return node
 
     def map(self, build, args) -> _Node:
@@ -829,7 +835,7 @@ class _Lowering:
         node = self.node_of(atom, once=False) if not (
             isinstance(atom, gast.Name) and atom.id in self.pending) else None
         if node is None:
-            raise self.error(f"an operand of unknown kind ('{getattr(atom, 'id', atom)}')")
+            raise self.error(f"an operand of unknown kind ('{gast.unparse(atom).strip()}')")
         return node.dims
 
     def stored_operand(self, atom) -> _Node:
@@ -1106,7 +1112,13 @@ def lower_arrays(fir, param_kinds: dict, env) -> Any:
                                extra=env.extra)
         found = kinds_module.infer(ir.clone(body), dict(param_kinds), env)
     lw = _Lowering(fir, found)
-    body = lw.lower()
+    try:
+        body = lw.lower()
+    except S2SADError:
+        raise
+    except Exception as exc:  # a bug of ours: still say where (never a raw traceback)
+        raise fir.error(f"internal error while lowering arrays for the Wasm backend: "
+                        f"{exc!r}", lw.like, "please report this with the function") from exc
     meta = dict(fir.meta)
     meta["made"] = lw.made
     return replace(lw.fir, body=body, locals=lw.locals, meta=meta)

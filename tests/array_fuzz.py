@@ -12,6 +12,9 @@ import random
 UNARY = ["np.sin({})", "np.tanh({})", "np.exp(0.3 * {})", "np.log1p({0} * {0})",
          "np.sqrt(1.0 + {0} * {0})", "np.square({})", "np.cos({})", "-{}",
          "np.arctan({})", "np.abs({}) + 1.0"]
+OUTSIDE = ["np.cumsum({0}, axis=0)", "{0}.reshape(-1)", "np.sort({1})", "{0}[{0} > 0.0]",
+           "np.concatenate([{1}, {1}])", "np.tril_indices(2)[0] * 1.0", "np.unwrap({1})",
+           "{0}[[0, 1], 1]"]
 BINARY = ["{} + {}", "{} - {}", "{} * {}", "{} / (2.0 + {} ** 2)", "np.maximum({}, {})",
           "np.minimum({}, {})", "np.where({0} > {1}, {0} * {1}, {0} - {1})",
           "np.hypot({}, 1.0 + {})"]
@@ -24,6 +27,8 @@ class _Program:
         self.pool: dict[tuple, list[str]] = {("n", "m"): ["X", "Y"], ("m",): ["v"],
                                              ("n",): ["u"], ("m", "k"): ["A"], (): ["s"]}
         self.count = 0
+        self.histories = False
+        self.outside = False
 
     def pick(self, shape: tuple) -> str:
         return self.rng.choice(self.pool[shape])
@@ -90,6 +95,12 @@ class _Program:
                 self.new(("k",), f"np.dot({self.pick(('m',))}, {self.pick(('m', 'k'))})")
             else:
                 self.new(("n", "m"), f"np.outer({self.pick(('n',))}, {self.pick(('m',))})")
+        elif kind < 0.93:
+            self.history()
+        elif kind < 0.96:  # outside the Wasm subset: refused with the line, never a crash
+            self.lines.append("t_out = " + r.choice(OUTSIDE).format(self.pick(("n", "m")),
+                                                                   self.pick(("m",))))
+            self.outside = True
         else:
             form = r.randrange(3)
             if form == 0:
@@ -98,6 +109,25 @@ class _Program:
                 self.new(("m",), f"{self.pick(('n', 'm'))}[-1] + {self.pick(('n', 'm'))}[0]")
             else:
                 self.new(("m",), f"np.clip({self.pick(('m',))}, -0.8, 0.9)")
+
+    def history(self) -> None:
+        """Rows of an array made at the start, written whole (``H[1] = np.tanh(H[0] * v)``),
+        also in a loop over the rows."""
+        r = self.rng
+        if not self.histories:
+            self.lines.insert(0, "H = np.zeros((3, X.shape[1]))")
+            self.histories = True
+        if r.random() < 0.5:
+            row = r.randrange(3)
+            source = f"H[{row - 1}]" if row and r.random() < 0.6 else self.pick(("m",))
+            self.lines.append(f"H[{row}] = {r.choice(UNARY).format(source)} * "
+                              f"{self.operand(('m',))}")
+        else:
+            self.lines.append("for r in range(2):")
+            self.lines.append(f"    H[r + 1] = np.tanh(H[r] * {self.pick(('m',))} + "
+                              f"{self.pick(('m',))}[0])")
+            if r.random() < 0.5:
+                self.lines.append(f"    H[r, 0] = H[r, 0] * {self.pick(())}")
 
     def result(self) -> str:
         r = self.rng
@@ -108,6 +138,10 @@ class _Program:
                     f = r.choice(["np.sum({})", "np.mean({})", "np.sum(np.sin({}))",
                                   "np.sum({0} * {0})"]) if shape else "{}"
                     terms.append(f.format(n))
+        if self.histories:
+            terms.append("np.sum(H * H) + np.sum(H[:, 0])")
+        if self.outside:
+            terms.append("np.sum(t_out)")
         if not terms:
             terms = ["np.sum(X * Y)"]
         return " + ".join(terms)
