@@ -205,6 +205,19 @@ class _Lowering:
         self.user_dims: dict[tuple, tuple] = {}  # (param, axis) -> (the user's name, where)
         self.extents: set[int] = set()  # (ids of the statements that read extents)
         self.generated: set[str] = set()  # names the lowering made
+        self.outs_of: dict[int, list] = {}  # a block -> its statements' lowered lists
+        # arrays made once at the top and rebound only inside loops or branches (x = x + v):
+        # those rebindings are updates in place (in_place)
+        self.top_binds: dict[str, list] = {}
+        for pos, st in enumerate(fir.body):
+            if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name):
+                self.top_binds.setdefault(st.targets[0].id, []).append((pos, st.value))
+        # names bound to another name or passed to a call of a user's function (not NumPy's)
+        self.shared = {s.value.id for s in ir.walk_statements(fir.body)
+                       if isinstance(s, gast.Assign) and isinstance(s.value, gast.Name)} | {
+            a.id for c in ir.walk_block(fir.body) if isinstance(c, gast.Call)
+            and not self.is_numpy(c.func) for a in c.args if isinstance(a, gast.Name)}
+
         self.start = 0  # where the current statement's output starts in self.out
         self.available: dict[str, int] = {p: -1 for p in fir.params}  # name -> where defined
         self.position = -1  # the top-level statement being lowered
@@ -224,6 +237,9 @@ class _Lowering:
         self.single_defs = {s.targets[0].id: s.value for s in ir.walk_statements(fir.body)
                             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
                             and self.stores[s.targets[0].id] == 1}
+        self.rebound = {n: binds[0][0] for n, binds in self.top_binds.items()
+                        if len(binds) == 1 and self.stores[n] > 1 and n not in fir.params
+                        and n not in self.shared and not isinstance(binds[0][1], gast.Name)}
 
     # -- helpers ----------------------------------------------------------------------------
     def error(self, what: str, node=None) -> S2SADError:
@@ -384,7 +400,12 @@ class _Lowering:
         n = atom.id
         if n in self.pending:
             node = self.pending[n][0]
-            if node.stored or (once and self.uses[n] == 1 and self.fusable(n)):
+            # (a view of an array rebound -- in place, inside a loop -- is good only until
+            # then: read after, it is a copy made where the view was taken)
+            stale = node.stored and any(self.stores[r] > 1 for r in node.reads) and \
+                not self.fusable(n)
+            if (node.stored and not stale) or (once and self.uses[n] == 1 and
+                                               self.fusable(n)):
                 if not node.stored:
                     del self.pending[n]
                 return node
@@ -404,7 +425,10 @@ class _Lowering:
     def dims_of_named(self, n: str, ndim: int) -> list:
         if n in self.fir.params:
             return [self.dim_of_param(n, k) for k in range(ndim)]
-        if self.position >= 0 and self.depth == 0 and self.stores[n] == 1:
+        if n in self.rebound and self.rebound[n] < self.position:
+            self.defined_at.setdefault(n, self.rebound[n])
+        if self.position >= 0 and self.depth == 0 and (self.stores[n] == 1 or (
+                n in self.rebound and self.rebound[n] < self.position)):
             # made at the top level, once: its extents, read right after it
             shape = self.namer.numbered("_t")
             self.locals.add(shape)
@@ -454,10 +478,25 @@ class _Lowering:
             raise self.error(f"a view ('{n}') of an array that is written, or written "
                              "through: the Wasm backend would copy it", block[pos])
         if block is not self.top:
-            raise self.error(f"an array made inside a loop or a branch ('{n}' at this line): "
-                             "the Wasm backend makes arrays at the start of the function",
-                             block[pos])
+            self.made_in_loop(n, node, block, pos)
+            return
         self.store_node(n, node, self.out_at[pos], block[pos], pos)
+
+    def made_in_loop(self, n: str, node: _Node, block: list, pos: int) -> None:
+        """An array made inside a loop or a branch: made once at the start (its extents must
+        be known there) and filled where it was made, at each pass -- NumPy's new array each
+        time is the same memory each time, so nothing may hold the old one: ``n`` is read by
+        element, whole, or by shape only."""
+        like = block[pos]
+        late = [d for d in node.dims if isinstance(d, gast.Name) and
+                self.available.get(d.id, self.position) >= self.position]
+        if late:
+            raise self.error(f"an array made inside a loop or a branch ('{n}') whose extents "
+                             f"are known only there ('{late[0].id}')", like)
+        if n in self.fir.params or self.stores[n] != 1 or n in self.shared:
+            raise self.error(f"an array made inside a loop or a branch ('{n}') that another "
+                             "name or a call may keep", like)
+        self.store_node(n, node, self.outs_of[id(block)][pos], like, self.position)
 
     def store_node(self, n: str, node: _Node, out: list, like, pos: int) -> None:
         saved, saved_like = self.out, self.like
@@ -513,14 +552,14 @@ class _Lowering:
         saved = (self.block, self.index) if hasattr(self, "block") else (None, None)
         self.block = stmts
         result: list = []
+        outs = self.out_at if top else [[] for _ in stmts]  # (one list per statement)
+        self.outs_of[id(stmts)] = outs
         try:
             for k, s in enumerate(stmts):
                 self.index = k
                 if top:
                     self.position = k
-                    self.out = self.out_at[k]
-                else:
-                    self.out = out = []
+                self.out = outs[k]
                 self.like = s
                 self.start = len(self.out)
                 self.statement(s, k)
@@ -531,10 +570,13 @@ class _Lowering:
                             self.defined_at.setdefault(t.id, k)
                             if self.stores[t.id] == 1:
                                 self.available[t.id] = k
-                else:
-                    result.extend(out)
         finally:
             self.block, self.index = saved
+        if not top:
+            # (what is still pending here was read by whole-array statements only)
+            for n in [n for n, p in self.pending.items() if p[1] is stmts]:
+                del self.pending[n]
+            return [x for out in outs for x in out]
         return result
 
     def statement(self, s, k: int) -> None:
@@ -543,6 +585,12 @@ class _Lowering:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             target = s.targets[0].id
             node = self.expression(s.value)
+            if node is not None and target in self.rebound and node.dims:
+                if self.block is not self.top:
+                    self.in_place(target, node, s)
+                else:  # (its one binding at the top: an array of its own, made now)
+                    self.store_node(target, node, self.out, s, self.position)
+                return
             if node is not None:
                 if node.dims or node.stored:
                     if self.stores[target] != 1 or target in self.fir.params:
@@ -743,6 +791,8 @@ class _Lowering:
                 return self.matmul(func.value, e.args[0])
             if attr == "transpose" and not e.args:
                 return self.transpose(func.value)
+            if attr == "copy" and not e.args and self.block is not self.top:
+                return self.made_here(np.copy, [func.value], keywords)
             if attr in ("copy", "item", "tolist", "conj", "conjugate"):
                 return None  # (made by the emitter, or no array)
             raise self.error(f"the method .{attr}() of an array")
@@ -751,6 +801,11 @@ class _Lowering:
         arrays = any(self.is_array(a) for a in args + list(keywords.values()))
         if obj in (np.arange, np.linspace):
             return self.index_node(obj, args, keywords)
+        if obj in (np.zeros_like, np.ones_like, np.empty_like, np.copy, np.zeros, np.ones,
+                   np.empty):
+            if self.block is self.top:
+                return None  # made by the emitter
+            return self.made_here(obj, args, keywords)
         if not arrays and not (obj in UNARY or obj in BINARY or obj in OPERATOR_UFUNCS or
                                obj in (np.square, np.negative, np.clip)):
             return None  # (NumPy's functions of numbers: the scalar ones, below)
@@ -790,12 +845,68 @@ class _Lowering:
             return self.transpose(args[0])
         if obj is np.squeeze and len(args) == 1 and "axis" in keywords:
             return self.squeeze(args[0], keywords["axis"])
-        if obj in (np.zeros_like, np.ones_like, np.empty_like, np.copy, np.zeros, np.ones,
-                   np.empty):
-            return None  # made by the emitter
         if getattr(obj, "__module__", None) == "numpy" or isinstance(obj, np.ufunc):
             raise self.error(f"np.{getattr(obj, '__name__', '?')} of arrays")
         return None
+
+    def in_place(self, target: str, node: _Node, s) -> None:
+        """``x = x + dt * v`` inside a loop, ``x`` made once at the top: its elements
+        updated where they are (each read at its own index only, so element by element is
+        all at once)."""
+        current = self.node_of(ir.name(target), once=False)
+        if not isinstance(current, _Stored) or len(current.dims) != len(node.dims) or \
+                not _reads_in_step(node, target):
+            raise self.error(f"'{target}' rebound inside a loop or a branch to an array that "
+                             "is not its own elements updated one by one", s)
+        for a, b in zip(current.dims, node.dims):
+            self.check_same(a, b)
+
+        def body(idx):
+            e = node.elem(self, idx)
+            key = idx[0] if len(idx) == 1 else ir.tuple_of(idx)
+            self.emit(ir.assign(ir.subscript(ir.name(target), key, True), e))
+
+        self.loops(current.dims, body)
+
+    def made_here(self, obj, args, keywords) -> _Node:
+        """``np.zeros(shape)``, ``np.ones_like(a)``, ``a.copy()``... inside a loop or a
+        branch: a node of constants or of a copy (made_in_loop stores it)."""
+        if keywords or len(args) != 1:
+            raise self.error(f"np.{obj.__name__} with these arguments")
+        if obj is np.copy:
+            source = self.operand(args[0], once=False)
+            return _Map(lambda lw, a: a[0], [source], list(source.dims),
+                        [list(range(len(source.dims)))])
+        if obj in (np.zeros_like, np.ones_like, np.empty_like):
+            dims = list(self.operand(args[0], once=False).dims)
+        else:
+            shape = args[0]
+            if isinstance(shape, gast.Name) and isinstance(self.single_defs.get(shape.id),
+                                                           gast.Tuple):
+                dims = list(self.single_defs[shape.id].elts)
+            elif isinstance(shape, gast.Tuple):
+                dims = list(shape.elts)
+            elif kinds_module.is_int(self.kind(shape)):
+                dims = [shape]
+            else:
+                raise self.error(f"np.{obj.__name__} of a shape the Wasm backend cannot read")
+        fill = ir.const(1.0 if obj in (np.ones, np.ones_like) else 0.0)
+        return _Map(lambda lw, a: fill, [], [self.canonical(d) for d in dims], [])
+
+    def canonical(self, d):
+        """An extent read inside a loop (``_t2 = x.shape; n = _t2[1]``) as the parameter's
+        extent, known at the start."""
+        if isinstance(d, gast.Name):
+            v = self.single_defs.get(d.id)
+            if isinstance(v, gast.Subscript) and isinstance(v.value, gast.Name) and \
+                    isinstance(v.slice, gast.Constant) and type(v.slice.value) is int:
+                shape = self.single_defs.get(v.value.id)
+                if isinstance(shape, gast.Attribute) and shape.attr == "shape" and \
+                        isinstance(shape.value, gast.Name) and \
+                        shape.value.id in self.fir.params and \
+                        not self.stores[shape.value.id] and v.slice.value >= 0:
+                    return self.dim_of_param(shape.value.id, v.slice.value)
+        return d
 
     def operand(self, atom, once: bool = True) -> _Node:
         node = self.node_of(atom, once)
@@ -1024,6 +1135,22 @@ class _Squeezed(_Node):
 
     def elem(self, lw, idx):
         return self.node.elem(lw, idx[:self.k] + [ir.const(0)] + idx[self.k:])
+
+
+def _reads_in_step(node: _Node, name: str) -> bool:
+    """Whether ``node`` reads the array ``name`` only at the index it computes (element-wise
+    all the way down, no broadcast of it, no view)."""
+    if isinstance(node, _Stored):
+        return node.name != name or all(
+            a[0] == "out" and a[1] == k and a[2] is None for k, a in enumerate(node.axes))
+    if isinstance(node, _Map):
+        for o, m in zip(node.operands, node.maps):
+            if name in o.reads and (m != list(range(len(node.dims) - len(m), len(node.dims)))
+                                    or len(o.dims) != len(node.dims)
+                                    or not _reads_in_step(o, name)):
+                return False
+        return True
+    return name not in node.reads
 
 
 def _where(lw, atoms):

@@ -29,6 +29,7 @@ class _Program:
         self.count = 0
         self.histories = False
         self.outside = False
+        self.loops = 0
 
     def pick(self, shape: tuple) -> str:
         return self.rng.choice(self.pool[shape])
@@ -95,8 +96,10 @@ class _Program:
                 self.new(("k",), f"np.dot({self.pick(('m',))}, {self.pick(('m', 'k'))})")
             else:
                 self.new(("n", "m"), f"np.outer({self.pick(('n',))}, {self.pick(('m',))})")
-        elif kind < 0.93:
+        elif kind < 0.91:
             self.history()
+        elif kind < 0.93:
+            self.loop_arrays()
         elif kind < 0.96:  # outside the Wasm subset: refused with the line, never a crash
             self.lines.append("t_out = " + r.choice(OUTSIDE).format(self.pick(("n", "m")),
                                                                    self.pick(("m",))))
@@ -129,12 +132,30 @@ class _Program:
             if r.random() < 0.5:
                 self.lines.append(f"    H[r, 0] = H[r, 0] * {self.pick(())}")
 
+    def loop_arrays(self) -> None:
+        """Arrays made at each pass of a loop, and one made before it rebound in it
+        (``P = P + 0.1 * T``): made once and updated in place on Wasm."""
+        r = self.rng
+        self.loops += 1
+        k = self.loops
+        self.lines.append(f"P{k} = {self.pick(('n', 'm'))} * 1.0")
+        self.lines.append("for r in range(2):")
+        self.lines.append(f"    T{k} = {r.choice(UNARY).format(self.pick(('n', 'm')))} * "
+                          f"({self.pick(())} + r)")
+        if r.random() < 0.5:
+            self.lines.append(f"    B{k} = np.zeros(X.shape[1])")
+            self.lines.append(f"    B{k}[0] = T{k}[0, 0] * 2.0")
+            self.lines.append(f"    P{k} = P{k} + B{k}")
+        self.lines.append(f"    P{k} = P{k} + 0.1 * T{k} * {self.operand(('n', 'm'))}")
+        self.lines.append(f"    s = s + np.sum(T{k} * T{k}) * 0.1")
+        self.pool[("n", "m")].append(f"P{k}")
+
     def result(self) -> str:
         r = self.rng
         terms = []
         for shape, names in self.pool.items():
             for n in names:
-                if n.startswith("t") and r.random() < 0.7:
+                if n[0] in "tP" and r.random() < 0.7:
                     f = r.choice(["np.sum({})", "np.mean({})", "np.sum(np.sin({}))",
                                   "np.sum({0} * {0})"]) if shape else "{}"
                     terms.append(f.format(n))

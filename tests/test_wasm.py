@@ -251,10 +251,11 @@ def test_arrays_made_inside_the_function():
             assert np.array_equal(a, b)
 
 
-def test_an_array_made_in_a_loop_is_refused_with_its_line():
-    with pytest.raises(S2SADError, match="an array made inside a loop") as info:
-        wasm.grad(W.made_in_a_loop)(np.ones(3))
-    assert info.value.lineno == W.made_in_a_loop.__code__.co_firstlineno + 3
+def test_an_array_made_in_a_loop_is_made_once_and_refilled():
+    # (refused until loops.py: np.zeros(2) at each pass is one array made at the start,
+    # zeroed at each pass; growing_in_a_loop in test_wasm_numpy is what stays refused)
+    x = np.array([0.3, -1.2, 2.5])
+    assert wasm.grad(W.made_in_a_loop)(x) == pytest.approx(s2sad.grad(W.made_in_a_loop)(x))
 
 
 def _sin_and_cos(x, y):

@@ -115,19 +115,49 @@ def array_in_a_loop(x):
     return s
 
 
+def growing_in_a_loop(x):
+    s = 0.0
+    for k in range(3):
+        y = np.zeros(k + 1)
+        y[k] = x[k] * s + 1.0
+        s = s + np.sum(y * y)
+    return s
+
+
 def test_refusals_name_the_construct_and_the_line():
     with pytest.raises(S2SADError) as info:
         wasm.grad(sorted_sum)(np.ones(3))
     assert "np.sort" in info.value.what
     assert info.value.source_line.strip() == "return np.sum(np.sort(x) * x)"
-    with pytest.raises(S2SADError) as info:
-        wasm.grad(array_in_a_loop)(np.ones(3))
-    assert "inside a loop" in info.value.what and "_t" not in info.value.what
-    assert info.value.source_line.strip() == "y = np.tanh(x) * s"
+    with pytest.raises(S2SADError) as info:  # (made once at the start: its extent?)
+        wasm.grad(growing_in_a_loop)(np.ones(3))
+    assert "inside a loop" in info.value.what and "known only there" in info.value.what
+    assert info.value.source_line.strip() == "y = np.zeros(k + 1)"
+    # an array made at each pass whose extents are known at the start: made there once
+    x = np.array([0.3, -0.5, 0.8])
+    assert wasm.grad(array_in_a_loop)(x) == pytest.approx(
+        s2sad.grad(array_in_a_loop)(x), rel=1e-12)
     # one element of it read once: computed where it is read, no array
     x = np.array([0.3, -0.5, 0.8])
     assert wasm.grad(element_in_a_loop)(x) == pytest.approx(
         s2sad.grad(element_in_a_loop)(x), rel=1e-12)
+
+
+def keeps_the_old_one(x):
+    s = 0.0
+    prev = x
+    for _ in range(2):
+        y = np.tanh(x * s + 0.5)
+        s = s + np.sum(y * prev)
+        prev = y
+    return s
+
+
+def test_an_array_made_in_a_loop_that_another_name_keeps_is_refused():
+    # made once and refilled at each pass on Wasm: prev would see the refill
+    with pytest.raises(S2SADError) as info:
+        wasm.grad(keeps_the_old_one)(np.array([0.1, 0.2]))
+    assert info.value.lineno is not None and "_t" not in info.value.what
 
 
 def shifts_in_place(x):

@@ -97,3 +97,33 @@ def rows_in_a_loop(W, x0):
 
 
 PROGRAMS.append((rows_in_a_loop, [("m", "m"), ("m",)], (0, 1)))
+
+
+def temps_in_a_loop(x, w):
+    # an array made at each pass (read twice: stored), made once at the start on Wasm
+    s = 0.0
+    for _ in range(3):
+        y = np.tanh(x * w + s)
+        s = s + np.sum(y * y) + y[0]
+    return s
+
+
+def buffers_in_a_loop(x, w):
+    # a force buffer made at each step, positions rebound at each step (x = x + f):
+    # DiffTaichi's billiards written as NumPy users write it
+    n = x.shape[0]
+    pos = x.copy()
+    for _ in range(3):
+        force = np.zeros(n)
+        for i in range(n - 1):
+            d = pos[i + 1] - pos[i]
+            force[i] += d * w[i]
+            force[i + 1] -= d * w[i]
+        c = pos.copy()
+        c[0] = c[0] * 0.5
+        pos = pos + 0.3 * force + 0.01 * np.sin(c)
+    return np.sum(pos * pos)
+
+
+PROGRAMS += [(temps_in_a_loop, [("n",), ("n",)], (0, 1)),
+             (buffers_in_a_loop, [("m",), ("m",)], (0, 1))]
