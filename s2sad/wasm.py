@@ -1047,7 +1047,10 @@ class WasmFunction:
                 memory=self.budget, lowered=True)
         except S2SADError as refusal:
             # refused for float arguments: reported now if arrays are refused too, else left
-            # for the first call (``a.sum()`` needs ``a`` to be an array)
+            # for the first call (``a.sum()`` needs ``a`` to be an array); NumPy of whole
+            # arguments (A @ w) is left for the first call too: its ranks come with it
+            if _whole_array(parse_function(f)):
+                return
             try:
                 transform(f, self.wrt_names,
                           kinds={p: kinds_module.Array(None) for p in self.params},

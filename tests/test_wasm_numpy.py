@@ -275,3 +275,27 @@ def test_a_gather_by_labels(labels):
     _close(value, expected[0])
     for g, e in zip(grads, expected[1]):
         _close(g, e)
+
+
+@pytest.mark.parametrize("f, shapes, wrt", [p for p in P.PROGRAMS if p[0] in (
+    P.tanh_aw, P.softplus_loss, P.gmm_like, P.products, P.rebound)],
+    ids=lambda p: getattr(p, "__name__", ""))
+def test_jvp_and_hvp_of_array_programs_on_wasm(f, shapes, wrt):
+    # the tangent function of whole-array NumPy is whole-array NumPy: lowered the same way
+    # (issue 10's Wasm forward mode over arrays); where it calls a helper of s2sad's (the
+    # tangent of np.mean, of a max with keepdims, of np.maximum), refused with f's line
+    rng = np.random.default_rng(5)
+    args = _arguments(shapes, dict(n=4, m=3, k=2), rng)
+    tangents = tuple(rng.normal(size=np.shape(a)) if isinstance(a, np.ndarray) else 0.0
+                     for a in args)
+    if f in (P.softplus_loss, P.gmm_like, P.rebound):
+        with pytest.raises(S2SADError) as info:
+            s2sad.jvp(f, tuple(args), tangents, backend="wasm")
+        assert info.value.lineno == f.__code__.co_firstlineno
+        return
+    for got, want in [(s2sad.jvp(f, tuple(args), tangents, backend="wasm"),
+                       s2sad.jvp(f, tuple(args), tangents)),
+                      (s2sad.hvp(f, tuple(args), tangents, backend="wasm"),
+                       s2sad.hvp(f, tuple(args), tangents))]:
+        for g, w in zip(got, want):
+            _close(g, w)
