@@ -117,6 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "tape are checkpointed to fit it")
     parser.add_argument("-o", "--output", help="file to write (default: stdout; for --emit "
                         "wasm, FUNC.wasm); for --emit js, the folder (default: .)")
+    parser.add_argument("--ranks", help="the number of dimensions of array parameters the "
+                        "source does not index (A @ w, np.tanh(x)), e.g. A=2,w=1 "
+                        "(default: read off the source)")
     args = parser.parse_args(argv)
     # s2sad's own imports first: a wasmtime.py or numpy.py beside the target must not
     # replace them once the target's folder is on sys.path
@@ -147,8 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             from .wasm import build_module
 
-            module = build_module(func, wrt, split=True, forward=args.mode == "forward",
-                                  memory=args.memory, hvp=args.mode == "hvp")
+            module = build_module(func, wrt, _module_kinds(func, args.ranks), split=True,
+                                  forward=args.mode == "forward", memory=args.memory,
+                                  hvp=args.mode == "hvp")
             if args.emit == "wat":
                 _write(module.wat, args.output)
             elif args.emit == "wasm":
@@ -177,12 +181,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except S2SADError as exc:
         hint = f" (hint: {exc.hint})" if exc.hint else ""
+        if args.emit != "python" and "of unknown kind" in exc.what and not args.ranks:
+            hint = " (hint: the source does not show which parameters are arrays: give " \
+                "their ranks, e.g. --ranks A=2,w=1)"
         print(f"s2sad-cli: {exc.one_line()}{hint}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"s2sad-cli: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _module_kinds(func, ranks: str | None) -> dict | None:
+    """The parameters' Wasm kinds: read off the source, with ``--ranks A=2,w=1`` for arrays
+    it does not index."""
+    if not ranks:
+        return None
+    import inspect
+
+    from .wasm import Arr, guess_kinds
+
+    params = list(inspect.signature(func).parameters)
+    kinds = guess_kinds(func, params)
+    for item in ranks.split(","):
+        name, _, rank = item.partition("=")
+        name = name.strip()
+        if name not in params or rank.strip() not in ("1", "2"):
+            raise CliError(f"--ranks {item!r}: expected NAME=1 or NAME=2 for a parameter of "
+                           f"{func.__name__} ({', '.join(params)})")
+        kinds[name] = Arr(int(rank))
+    return kinds
 
 
 def _array_source(func, wrt) -> str:

@@ -44,6 +44,19 @@ def test_emit_wasm_default_name(tmp_path):
     assert binary[:4] == b"\0asm"
 
 
+def test_ranks_of_arrays_the_source_does_not_index(tmp_path):
+    # np.sum(np.tanh(A @ w)): nothing in the source says A and w are arrays, nor their ranks
+    target = f"{EXAMPLES}/numpy_on_wasm.py:tanh_aw"
+    out = cli(target, "--wrt", "A,w", "--emit", "wat")
+    assert out.returncode == 2 and "--ranks A=2,w=1" in out.stderr
+    assert "numpy_on_wasm.py:12" in out.stderr
+    out = cli(target, "--wrt", "A,w", "--ranks", "A=2,w=1", "--emit", "wat")
+    assert out.returncode == 0, out.stderr
+    assert '(export "tanh_aw_grad")' in out.stdout
+    out = cli(target, "--ranks", "B=3", "--emit", "wat")
+    assert out.returncode == 2 and "expected NAME=1 or NAME=2" in out.stderr
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_node_runs_the_module_and_agrees_with_python(tmp_path):
     sys.path.insert(0, str(EXAMPLES))
