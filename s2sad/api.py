@@ -516,6 +516,18 @@ def _wasm_forward(f: Callable):
     return made
 
 
+def refuse_integer_tangent(f, p: str, a, tangent) -> None:
+    """An int or bool primal (or an array of them) has no tangent: a nonzero one is refused
+    -- leaving it out silently made ``jvp(g, (5, x), (1.0, 0.0))`` differ from the same jvp
+    transformed inside a differentiated function, where 5 may be a float at other calls."""
+    integer = isinstance(a, (bool, int, np.integer, np.bool_)) or (
+        isinstance(a, np.ndarray) and a.dtype.kind in "biu")
+    if integer and (type(tangent) in (int, bool) and tangent != 0 or _nonzero(tangent)):
+        raise S2SADError(f"jvp of {getattr(f, '__name__', f)}: '{p}' is an integer "
+                         f"({type(a).__name__}) with a nonzero tangent; an integer has no "
+                         "tangent", hint="give 0 as its tangent, or pass a float")
+
+
 def _nonzero(tangent) -> bool:
     if type(tangent) is float:
         return tangent != 0.0
@@ -559,6 +571,7 @@ def jvp(f: Callable, primals, tangents, backend: str = "python",
     for p, a, tan in zip(params, primals, tangents):
         if (type(tan) is float or type(tan) is int) and tan == 0:
             continue  # (0.0 for a number, an array, a list: not varied)
+        refuse_integer_tangent(f, p, a, tan)
         if type(a) is float or type(a) is np.ndarray and a.dtype == np.float64:
             given[p] = _tangent_like(a, tan, p, f.__name__)
         elif not isinstance(a, (bool, int, str)) and a is not None:

@@ -121,8 +121,13 @@ class InnerJvp:
 
     def __call__(self, *args: Any) -> tuple:
         # (the forward transformation for these arguments' kinds, called directly)
+        from .api import refuse_integer_tangent
         from .kinds import value_kind
 
+        _, f, n = self.recipe
+        params = list(inspect.signature(f).parameters)
+        for k in range(n):  # (as s2sad.jvp at run time: an int's tangent must be 0)
+            refuse_integer_tangent(f, params[k], args[k], args[self.count + k])
         key = tuple(value_kind(a) for a in args[:self.count])
         return _jvp_source(self, key)(*args)
 

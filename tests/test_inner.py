@@ -183,3 +183,28 @@ def test_what_is_refused_names_the_construct_and_the_line(f, message):
     with pytest.raises(S2SADError, match=message) as info:
         s2sad.grad(f)(0.5)
     assert info.value.filename == __file__ and info.value.lineno
+
+
+def scaled(u, v):
+    return u * math.sin(v) + 0.5 * v
+
+
+def jvp_of_a_count(x, n):
+    # n may be an int (a count) or a float: the kinds of the transformation join them
+    c = n if n > 2 else 0.3
+    return s2sad.jvp(scaled, (c, x * 0.5), (1.0, 0.0))[1]
+
+
+def test_an_int_given_a_tangent_is_refused_at_run_time_inside_and_out():
+    # (fuzz seed 21205: s2sad.jvp dropped the tangent of an int primal at run time, while
+    # the same jvp transformed inside f -- specialized for a float there -- kept it: the
+    # gradient of f was 0.271 where f did not depend on x at all)
+    with pytest.raises(S2SADError, match="integer"):
+        s2sad.jvp(scaled, (5, 0.3), (1.0, 0.0))
+    with pytest.raises(S2SADError, match="integer"):
+        jvp_of_a_count(0.6, 5)
+    with pytest.raises(S2SADError, match="integer"):
+        s2sad.grad(jvp_of_a_count)(0.6, 5)
+    # a float count: sin(x / 2) along u, its derivative cos(x / 2) / 2
+    assert jvp_of_a_count(0.6, 5.0) == pytest.approx(math.sin(0.3))
+    assert s2sad.grad(jvp_of_a_count)(0.6, 5.0) == pytest.approx(0.5 * math.cos(0.3))
