@@ -546,7 +546,8 @@ def jvp(f: Callable, primals, tangents, backend: str = "python",
     along ``tangents`` (forward mode, as JAX's ``jvp``).
 
     ``tangents`` matches ``primals`` item by item (a number, an array of the same shape, a
-    list or tuple of those); an int or bool primal has no tangent (give 0).  The tangent of
+    list or tuple of those); an int or bool primal has no tangent (give 0: a nonzero one is
+    refused).  The tangent of
     the output has the output's structure.  The transformation is built once per argument
     kinds and cached; its source is printed with ``verbose=True``.
     """
