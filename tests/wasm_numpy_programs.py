@@ -2,22 +2,17 @@
 shapes as tuples of the size names "n", "m", "k" or integers, wrt)."""
 
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+from numpy_on_wasm import gmm_means as gmm_like  # noqa: E402
+from numpy_on_wasm import mlp_loss as mlp_softmax  # noqa: E402
+from numpy_on_wasm import tanh_aw  # noqa: E402
+
 SCALE = np.array([0.5, -1.0, 2.0])
-
-
-def tanh_aw(A, w):
-    return np.sum(np.tanh(A @ w))
-
-
-def mlp_softmax(w1, b1, w2, b2, x, y):
-    hidden = np.tanh(x @ w1 + b1)
-    logits = hidden @ w2 + b2
-    z = logits - np.max(logits, axis=1, keepdims=True)
-    logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
-    return -np.mean(logp * y)
 
 
 def rebound(x, y):
@@ -58,14 +53,6 @@ def constructed(x, a):
 def softplus_loss(w, X, y):
     margin = y * (X @ w)
     return np.mean(np.log1p(np.exp(-margin))) + 0.01 * np.dot(w, w)
-
-
-def gmm_like(means, x):
-    # the squared distance of every point to every mean, a log-sum-exp over the means
-    d2 = np.sum(x * x, axis=1, keepdims=True) - 2.0 * (x @ means.T) + \
-        np.sum(means * means, axis=1)[None, :]
-    m = np.max(-d2, axis=1, keepdims=True)
-    return -np.sum(np.log(np.sum(np.exp(-d2 - m), axis=1)) + m[:, 0])
 
 
 def scalars_only(x, y):
