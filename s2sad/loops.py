@@ -278,6 +278,21 @@ class _Lowering:
         self.made[n] = obj
         return ir.name(n)
 
+    def extent(self, value):
+        """``_tN = value`` of integer extents, placed as early as its operands are known (at
+        the start, for the arguments' shapes): an array whose extents it gives can then be
+        made before the tape starts, even when the statement is in a loop."""
+        names = [n for n in ir.names_in(value) if n not in self.made]  # (not min's name)
+        where = max([self.available.get(n, self.position) for n in names] + [-1])
+        if where >= self.position or self.depth:
+            return self.let(value)
+        n = self.namer.numbered("_t")
+        self.locals.add(n)
+        self.generated.add(n)
+        self.hoisted.setdefault(where, []).append(ir.at(ir.assign(n, value), self.like))
+        self.available[n] = where
+        return ir.name(n)
+
     def index_name(self) -> str:
         while len(self.index_names) <= self.depth:
             stem = "ijklmnpq"[len(self.index_names) % 8]
@@ -774,6 +789,8 @@ class _Lowering:
             parts = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]
             if any(self.is_array(p) for p in parts):
                 return self.gather(e.value, parts)
+            if any(isinstance(self.kind(p), kinds_module.Seq) for p in parts):
+                raise self.error("indexing an array with a list")
         if isinstance(e, gast.Call):
             return self.call(e)
         if isinstance(e, gast.Name) and e.id in self.pending:
@@ -787,6 +804,16 @@ class _Lowering:
             attr = func.attr
             if attr in ("sum", "mean", "max", "min", "prod"):
                 return self.reduce(attr, func.value, e.args, keywords)
+            if attr in ("var", "std"):
+                return self.spread(attr, func.value, e.args, keywords)
+            if attr in ("reshape", "ravel", "flatten"):
+                shape = e.args[0] if len(e.args) == 1 else (
+                    ir.tuple_of(e.args) if e.args else ir.const(-1))
+                if attr != "reshape" or keywords:
+                    if e.args or keywords:
+                        raise self.error(f"the method .{attr}() with these arguments")
+                    shape = ir.const(-1)
+                return self.reshape(func.value, shape)
             if attr == "dot" and len(e.args) == 1:
                 return self.matmul(func.value, e.args[0])
             if attr == "transpose" and not e.args:
@@ -798,7 +825,9 @@ class _Lowering:
             raise self.error(f"the method .{attr}() of an array")
         obj = self.fir.resolve(func)
         args = e.args
-        arrays = any(self.is_array(a) for a in args + list(keywords.values()))
+        arrays = any(self.is_array(a) or isinstance(self.kind(a), kinds_module.Seq) and
+                     kinds_module.is_array(self.kind(a).elem)
+                     for a in args + list(keywords.values()))  # (np.concatenate([v, v]))
         if obj in (np.arange, np.linspace):
             return self.index_node(obj, args, keywords)
         if obj in (np.zeros_like, np.ones_like, np.empty_like, np.copy, np.zeros, np.ones,
@@ -833,6 +862,12 @@ class _Lowering:
             return self.map(_where, args)
         if obj in REDUCTIONS:
             return self.reduce(REDUCTIONS[obj], args[0], args[1:], keywords)
+        if obj in (np.var, np.std):
+            return self.spread(obj.__name__, args[0], args[1:], keywords)
+        if obj in (np.reshape,) and len(args) == 2 and not keywords:
+            return self.reshape(args[0], args[1])
+        if obj is np.ravel and len(args) == 1 and not keywords:
+            return self.reshape(args[0], ir.const(-1))
         if obj in (np.dot, np.matmul) and len(args) == 2:
             return self.matmul(args[0], args[1])
         if obj is np.outer and len(args) == 2:
@@ -845,7 +880,8 @@ class _Lowering:
             return self.transpose(args[0])
         if obj is np.squeeze and len(args) == 1 and "axis" in keywords:
             return self.squeeze(args[0], keywords["axis"])
-        if getattr(obj, "__module__", None) == "numpy" or isinstance(obj, np.ufunc):
+        if (getattr(obj, "__module__", None) or "").startswith("numpy") or \
+                isinstance(obj, np.ufunc):
             raise self.error(f"np.{getattr(obj, '__name__', '?')} of arrays")
         return None
 
@@ -982,6 +1018,75 @@ class _Lowering:
         base = self.operand(atom, once=True)
         return _Gather(base, indices, self.ref(builtins.int))
 
+    def spread(self, how: str, atom, args, keywords) -> _Node:
+        """``np.var`` / ``np.std`` (``ddof`` 0): the mean of the squared distances to the
+        mean (along ``axis``, kept as an array made here), then its square root."""
+        if set(keywords) - {"axis", "keepdims"} or args:
+            raise self.error(f"np.{how} with these arguments")
+        node = self.operand(atom, once=False)
+        axis = keywords.get("axis")
+        keep = keywords.get("keepdims")
+        mean = self.reduce("mean", atom, [], {"axis": axis, "keepdims": ir.const(True)}
+                           if axis is not None else {})
+        # the mean, computed once: a number here, or an array made like the program's own
+        if not mean.dims:
+            centred = _Number(mean.elem(self, []))
+        else:
+            name = self.local("mean")
+            self.stores[name] = 1
+            self.uses[name] = 2
+            self.pending[name] = (mean, self.block, self.index)
+            centred = self.node_of(ir.name(name), once=False)
+        diff = _Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Sub(), a[1])), [node, centred],
+                    list(node.dims), [list(range(len(node.dims))),
+                                      [k if not self.is_one(d) else None
+                                       for k, d in enumerate(centred.dims)]])
+        square = _Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Mult(), a[0])), [diff],
+                      list(node.dims), [list(range(len(node.dims)))])
+        nd = len(node.dims)
+        axes = list(range(nd)) if axis is None else [axis.value % nd]
+        kept = isinstance(keep, gast.Constant) and bool(keep.value)
+        dims = [ir.const(1) if k in axes else d for k, d in enumerate(node.dims)
+                if kept or k not in axes]
+        var = _Reduce("mean", square, axes, kept, dims)
+        if how == "var":
+            return var
+        sqrt = self.ref(math.sqrt, "math.sqrt")
+        return _Map(lambda lw, a: lw.let(ir.call(sqrt, a[0])), [var], list(dims),
+                    [list(range(len(dims)))])
+
+    def reshape(self, atom, shape) -> _Node:
+        """``x.reshape(a, b)``, ``np.reshape(x, shape)``, ``x.ravel()``: the element at an
+        index is the one at the same place in C order (its flat position, divided back)."""
+        base = self.operand(atom, once=False)
+        if isinstance(shape, gast.Name) and isinstance(self.single_defs.get(shape.id),
+                                                       gast.Tuple):
+            shape = self.single_defs[shape.id]
+        parts = list(shape.elts) if isinstance(shape, gast.Tuple) else [shape]
+        if not 1 <= len(parts) <= 2 or not all(
+                isinstance(p, gast.Constant) and type(p.value) is int or
+                isinstance(p, gast.Name) and kinds_module.is_int(self.kind(p)) for p in parts):
+            raise self.error("a reshape to other than 1 or 2 extents given as integers")
+        size = base.dims[0] if base.dims else ir.const(1)
+        for d in base.dims[1:]:
+            size = self.extent(ir.binop(size, gast.Mult(), d))
+        free = [k for k, p in enumerate(parts) if isinstance(p, gast.Constant) and
+                p.value == -1]
+        dims = list(parts)
+        if free:
+            known = ir.const(1)
+            for k, p in enumerate(parts):
+                if k not in free:
+                    known = self.extent(ir.binop(known, gast.Mult(), p))
+            dims[free[0]] = self.extent(ir.binop(size, gast.FloorDiv(), known))
+        total = dims[0]
+        for d in dims[1:]:
+            total = self.extent(ir.binop(total, gast.Mult(), d))
+        self.check_same(total, size)
+        for d in dims:
+            self.note_dim(d)
+        return _Reshaped(base, dims)
+
     def transpose(self, atom) -> _Node:
         node = self.operand(atom, once=False)
         if not node.stored:
@@ -1035,15 +1140,15 @@ class _Lowering:
                 lo = p.lower
                 # (bounds past the end stop at it, as NumPy's)
                 hi = base.dims[k] if p.upper is None else \
-                    self.let(ir.call(self.ref(builtins.min), p.upper, base.dims[k]))
+                    self.extent(ir.call(self.ref(builtins.min), p.upper, base.dims[k]))
                 if lo is not None:
-                    lo = self.let(ir.call(self.ref(builtins.min), lo, hi))
-                extent = hi if lo is None else self.let(ir.binop(hi, gast.Sub(), lo))
+                    lo = self.extent(ir.call(self.ref(builtins.min), lo, hi))
+                extent = hi if lo is None else self.extent(ir.binop(hi, gast.Sub(), lo))
                 picks.append(("out", len(dims), lo))
                 dims.append(extent)
             else:
                 if isinstance(p, gast.Constant) and p.value < 0:
-                    p = self.let(ir.binop(base.dims[k], gast.Add(), p))
+                    p = self.extent(ir.binop(base.dims[k], gast.Add(), p))
                 picks.append(("at", p))
         axes = []
         for spec in base.axes:
@@ -1122,6 +1227,27 @@ class _Gather(_Node):
     def elem(self, lw, idx):
         at = [lw.let(ir.call(self.to_int, i.elem(lw, idx))) for i in self.indices]
         return self.base.elem(lw, at)
+
+
+class _Reshaped(_Node):
+    """``base`` read in C order under other extents."""
+
+    def __init__(self, base: _Node, dims: list) -> None:
+        self.base, self.dims, self.reads = base, dims, base.reads
+
+    def elem(self, lw, idx):
+        flat = idx[0]
+        for k in range(1, len(idx)):
+            flat = lw.let(ir.add(lw.let(ir.binop(flat, gast.Mult(), self.dims[k])), idx[k]))
+        at = []
+        for k in reversed(range(len(self.base.dims))):
+            d = self.base.dims[k]
+            if k == 0:
+                at.append(flat)
+            else:
+                at.append(lw.let(ir.binop(flat, gast.Mod(), d)))
+                flat = lw.let(ir.binop(flat, gast.FloorDiv(), d))
+        return self.base.elem(lw, at[::-1])
 
 
 class _Squeezed(_Node):

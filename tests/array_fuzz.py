@@ -73,7 +73,7 @@ class _Program:
                 a = self.pick(shape)
             self.new(shape, r.choice(BINARY).format(a, b))
         elif kind < 0.75:
-            how = r.choice(["sum", "mean", "max", "min"])
+            how = r.choice(["sum", "mean", "max", "min", "var", "std"])
             src = self.pick(("n", "m"))
             axis = r.choice([0, 1, -1])
             keep = r.random() < 0.3

@@ -114,3 +114,28 @@ def buffers_in_a_loop(x, w):
 
 PROGRAMS += [(temps_in_a_loop, [("n",), ("n",)], (0, 1)),
              (buffers_in_a_loop, [("m",), ("m",)], (0, 1))]
+
+
+def reshaped(X, v):
+    a = X.reshape(-1)
+    b = np.reshape(v, (2, -1))
+    return np.sum(a * a) + np.sum(np.tanh(b)) + X.ravel()[1] + np.sum(b[1] * 2.0)
+
+
+def normalized(X, w):
+    # standardized columns (np.std along an axis), then a layer
+    Z = (X - np.mean(X, axis=0)) / (np.std(X, axis=0) + 0.5)
+    return np.sum(np.tanh(Z @ w)) + np.var(X) + X.std(axis=1).sum()
+
+
+def view_in_a_loop(x):
+    s = 0.0
+    for _ in range(2):
+        v = x[1:] * s
+        s = s + np.sum(v * v) + v[0] + 0.5
+    return s
+
+
+PROGRAMS += [(reshaped, [(2, "m"), (6,)], (0, 1)),
+             (normalized, [("m", "m"), ("m",)], (0, 1)),
+             (view_in_a_loop, [("m",)], (0,))]
