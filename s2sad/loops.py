@@ -115,13 +115,14 @@ class _Map(_Node):
 
 
 class _Index(_Node):
-    """``np.arange(start, stop)`` and ``np.linspace(a, b, n)``: an element from its index."""
+    """``np.arange(start, stop)``, ``np.linspace(a, b, n)`` and ``np.eye(n)`` (``whole``: its
+    build takes every index): an element from its index."""
 
-    def __init__(self, dims, build, reads) -> None:
-        self.dims, self.build, self.reads = dims, build, reads
+    def __init__(self, dims, build, reads, whole: bool = False) -> None:
+        self.dims, self.build, self.reads, self.whole = dims, build, reads, whole
 
     def elem(self, lw, idx):
-        return self.build(lw, idx[0])
+        return self.build(lw, idx if self.whole else idx[0])
 
 
 class _Reduce(_Node):
@@ -830,6 +831,25 @@ class _Lowering:
                      for a in args + list(keywords.values()))  # (np.concatenate([v, v]))
         if obj in (np.arange, np.linspace):
             return self.index_node(obj, args, keywords)
+        if obj is np.eye and len(args) == 1 and not keywords:
+            self.note_dim(args[0])
+            to_float = self.ref(builtins.float)
+
+            def eye(lw, idx):
+                same = lw.let(gast.Compare(left=idx[0], ops=[gast.Eq()], comparators=[idx[1]]))
+                return lw.let(ir.call(to_float, same))
+            return _Index([args[0], args[0]], eye, set(ir.names_in(args[0])), whole=True)
+        if obj is np.linalg.norm and len(args) == 1 and not keywords:
+            squares = self.map(lambda lw, a: lw.let(ir.binop(a[0], gast.Mult(), a[0])), args)
+            total = _Reduce("sum", squares, list(range(len(squares.dims))), False, [])
+            sqrt = self.ref(math.sqrt, "math.sqrt")
+            return _Map(lambda lw, a: lw.let(ir.call(sqrt, a[0])), [total], [], [[]])
+        if obj is np.full and len(args) == 2 and not keywords:  # (a constant: fusable)
+            node = self.made_here(np.zeros, args[:1], {})
+            value = self.operand(args[1], once=False)
+            if value.dims:
+                raise self.error("np.full with an array as its value")
+            return _Map(lambda lw, a: value.elem(lw, []), [], node.dims, [])
         if obj in (np.zeros_like, np.ones_like, np.empty_like, np.copy, np.zeros, np.ones,
                    np.empty):
             if self.block is self.top:
@@ -849,6 +869,15 @@ class _Lowering:
         if obj in OPERATOR_UFUNCS and len(args) == 2 and not keywords:
             op = OPERATOR_UFUNCS[obj]
             return self.map(lambda lw, a: lw.let(ir.binop(a[0], op(), a[1])), args)
+        if obj is np.sign and len(args) == 1:  # (float(x > 0) - float(x < 0): constant)
+            to_float = self.ref(builtins.float)
+
+            def sign(lw, a):
+                pos = lw.let(gast.Compare(left=a[0], ops=[gast.Gt()], comparators=[ir.const(0)]))
+                neg = lw.let(gast.Compare(left=a[0], ops=[gast.Lt()], comparators=[ir.const(0)]))
+                return lw.let(ir.binop(lw.let(ir.call(to_float, pos)), gast.Sub(),
+                                       lw.let(ir.call(to_float, neg))))
+            return self.map(sign, args)
         if obj is np.square and len(args) == 1:
             return self.map(lambda lw, a: lw.let(ir.binop(a[0], gast.Mult(), a[0])), args)
         if obj is np.negative and len(args) == 1:
@@ -1044,7 +1073,7 @@ class _Lowering:
         square = _Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Mult(), a[0])), [diff],
                       list(node.dims), [list(range(len(node.dims)))])
         nd = len(node.dims)
-        axes = list(range(nd)) if axis is None else [axis.value % nd]
+        axes = self.axes_of(axis, nd, how)
         kept = isinstance(keep, gast.Constant) and bool(keep.value)
         dims = [ir.const(1) if k in axes else d for k, d in enumerate(node.dims)
                 if kept or k not in axes]
@@ -1054,6 +1083,23 @@ class _Lowering:
         sqrt = self.ref(math.sqrt, "math.sqrt")
         return _Map(lambda lw, a: lw.let(ir.call(sqrt, a[0])), [var], list(dims),
                     [list(range(len(dims)))])
+
+    def axes_of(self, axis, nd: int, how: str) -> list:
+        """The axes a reduction's ``axis`` names: all (None), one, or a tuple of constants."""
+        if axis is None or (isinstance(axis, gast.Constant) and axis.value is None):
+            return list(range(nd))
+        if isinstance(axis, gast.Constant) and type(axis.value) is int:
+            return [axis.value % nd]
+        items = self.tuple_items(axis)
+        if all(isinstance(a, gast.Constant) and type(a.value) is int for a in items):
+            return sorted({a.value % nd for a in items})
+        raise self.error(f"np.{how} over an axis that is not a constant")
+
+    def tuple_items(self, node) -> list:
+        """The items of a tuple display, or of a name bound once to one (else [None])."""
+        if isinstance(node, gast.Name):
+            node = self.single_defs.get(node.id)
+        return list(node.elts) if isinstance(node, gast.Tuple) else [None]
 
     def reshape(self, atom, shape) -> _Node:
         """``x.reshape(a, b)``, ``np.reshape(x, shape)``, ``x.ravel()``: the element at an
@@ -1175,12 +1221,7 @@ class _Lowering:
             raise self.error(f"np.{how} with these arguments")
         keep = bool(keep.value) if isinstance(keep, gast.Constant) else False
         nd = len(node.dims)
-        if axis is None or (isinstance(axis, gast.Constant) and axis.value is None):
-            axes = list(range(nd))
-        elif isinstance(axis, gast.Constant) and isinstance(axis.value, int):
-            axes = [axis.value % nd]
-        else:
-            raise self.error(f"np.{how} over an axis that is not a constant")
+        axes = self.axes_of(axis, nd, how)
         dims = [ir.const(1) if k in axes else d for k, d in enumerate(node.dims)
                 if keep or k not in axes]
         return _Reduce(how, node, axes, keep, dims)

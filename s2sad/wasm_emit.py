@@ -1100,9 +1100,12 @@ class FunctionEmitter(CheckpointEmitter):
         region (before any push, so the tape starts above it), and, in a gradient, its
         cotangent's next to it, zeroed.  Arrays made inside loops or branches, or after the
         tape has started, are refused."""
-        if self.indent != 2 or self.pushed:
+        if self.indent != 2:
             raise self.refuse(f"an array made inside a loop or a branch ('{name}'): make it "
                               "at the start of the function", s)
+        if self.pushed:
+            raise self.refuse(f"an array made after the gradient's tape has started ('{name}'"
+                              "): make it before the loops", s)
         how, source, atoms = made
         if name in self.allocated:
             raise self.refuse(f"'{name}' made twice", s)

@@ -11,7 +11,8 @@ import random
 
 UNARY = ["np.sin({})", "np.tanh({})", "np.exp(0.3 * {})", "np.log1p({0} * {0})",
          "np.sqrt(1.0 + {0} * {0})", "np.square({})", "np.cos({})", "-{}",
-         "np.arctan({})", "np.abs({}) + 1.0"]
+         "np.arctan({})", "np.abs({}) + 1.0", "np.sign({0}) * {0}",
+         "{0} * np.linalg.norm({0} + 1.5)"]  # (the norm's derivative at 0 is not defined)
 OUTSIDE = ["np.cumsum({0}, axis=0)", "{0}.reshape(-1)", "np.sort({1})", "{0}[{0} > 0.0]",
            "np.concatenate([{1}, {1}])", "np.tril_indices(2)[0] * 1.0", "np.unwrap({1})",
            "{0}[[0, 1], 1]"]

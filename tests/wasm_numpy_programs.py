@@ -139,3 +139,13 @@ def view_in_a_loop(x):
 PROGRAMS += [(reshaped, [(2, "m"), (6,)], (0, 1)),
              (normalized, [("m", "m"), ("m",)], (0, 1)),
              (view_in_a_loop, [("m",)], (0,))]
+
+
+def constants_and_norms(X, v):
+    # np.eye, np.full, np.sign (no derivative), np.linalg.norm, a tuple of axes
+    eye = np.eye(X.shape[1])
+    r = np.sum((X @ eye) * np.full(X.shape[1], 0.5)) + np.linalg.norm(X) * np.linalg.norm(v)
+    return r + np.sum(np.sign(v) * v) + np.sum(X, axis=(0, 1)) + np.mean(X ** 2, axis=(0,))[0]
+
+
+PROGRAMS.append((constants_and_norms, [("n", "m"), ("m",)], (0, 1)))
