@@ -34,6 +34,20 @@ import numpy as np
 from . import ir
 from . import kinds as kinds_module
 from .errors import S2SADError
+from .loop_nodes import (
+    Gather,
+    Index,
+    Map,
+    MatMul,
+    Node,
+    Number,
+    Reduce,
+    Reshaped,
+    Squeezed,
+    Stored,
+    reads_in_step,
+    where_element,
+)
 
 # NumPy's element-wise functions and their scalar counterparts (the rules of the scalar ones
 # differentiate the loops)
@@ -43,7 +57,7 @@ UNARY = {
     np.arctan: math.atan, np.arcsin: math.asin, np.arccos: math.acos, np.arcsinh: math.asinh,
     np.arccosh: math.acosh, np.arctanh: math.atanh, np.log1p: math.log1p, np.expm1: math.expm1,
     np.log2: math.log2, np.log10: math.log10, np.abs: builtins.abs, np.absolute: builtins.abs,
-    np.fabs: math.fabs, np.erf if hasattr(np, "erf") else math.erf: math.erf,
+    np.fabs: math.fabs,
 }
 BINARY = {np.arctan2: math.atan2, np.hypot: math.hypot, np.maximum: builtins.max,
           np.minimum: builtins.min, np.power: builtins.pow}
@@ -52,141 +66,6 @@ OPERATOR_UFUNCS = {np.add: gast.Add, np.subtract: gast.Sub, np.multiply: gast.Mu
 REDUCTIONS = {np.sum: "sum", np.mean: "mean", np.max: "max", np.amax: "max", np.min: "min",
               np.amin: "min", np.prod: "prod"}
 ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
-
-
-class _Node:
-    """An array value: its extents (``dims``: IR atoms) and how to compute an element."""
-
-    dims: list
-    reads: set  # the names its elements are computed from
-    stored = False  # an index map of a named array (reading it costs nothing)
-
-    def elem(self, lw: _Lowering, idx: list):
-        raise NotImplementedError
-
-
-class _Stored(_Node):
-    """A named array, or a view of one: ``axes`` gives each of the array's axes as
-    ``("out", k, offset)`` (the k-th index of the view, plus an offset atom or None) or
-    ``("at", atom)`` (a fixed index)."""
-
-    stored = True
-
-    def __init__(self, name: str, dims: list, axes: list) -> None:
-        self.name, self.dims, self.axes = name, dims, axes
-        self.reads = {name}
-
-    def key(self, lw, idx):
-        """The index into the named array of the view's element at ``idx``."""
-        index = []
-        for a in self.axes:
-            if a[0] == "at":
-                index.append(a[1])
-            elif a[2] is None:
-                index.append(idx[a[1]])
-            else:
-                index.append(lw.let(ir.add(idx[a[1]], a[2]), "_i"))
-        return index[0] if len(index) == 1 else ir.tuple_of(index)
-
-    def elem(self, lw, idx):
-        return lw.let(ir.subscript(ir.name(self.name), self.key(lw, idx)))
-
-
-class _Number(_Node):
-    def __init__(self, atom) -> None:
-        self.atom, self.dims = atom, []
-        self.reads = set(ir.names_in(atom))
-
-    def elem(self, lw, idx):
-        return self.atom
-
-
-class _Map(_Node):
-    """An element-wise operation of broadcast operands: ``build(lw, atoms) -> atom``."""
-
-    def __init__(self, build, operands: list, dims: list, maps: list) -> None:
-        self.build, self.operands, self.dims, self.maps = build, operands, dims, maps
-        self.reads = set().union(*(o.reads for o in operands))
-
-    def elem(self, lw, idx):
-        atoms = [o.elem(lw, [idx[k] if k is not None else ir.const(0) for k in m])
-                 for o, m in zip(self.operands, self.maps)]
-        return self.build(lw, atoms)
-
-
-class _Index(_Node):
-    """``np.arange(start, stop)``, ``np.linspace(a, b, n)`` and ``np.eye(n)`` (``whole``: its
-    build takes every index): an element from its index."""
-
-    def __init__(self, dims, build, reads, whole: bool = False) -> None:
-        self.dims, self.build, self.reads, self.whole = dims, build, reads, whole
-
-    def elem(self, lw, idx):
-        return self.build(lw, idx if self.whole else idx[0])
-
-
-class _Reduce(_Node):
-    """``np.sum/mean/max/min/prod`` of an operand along ``axes`` (``keep``: keepdims)."""
-
-    def __init__(self, how: str, operand: _Node, axes: list, keep: bool, dims: list) -> None:
-        self.how, self.operand, self.axes, self.keep, self.dims = how, operand, axes, keep, dims
-        self.reads = operand.reads
-
-    def elem(self, lw, idx):
-        op = self.operand
-        kept = [k for k in range(len(op.dims)) if k not in self.axes]
-        outer = [idx[k] for k in kept] if self.keep else list(idx)
-        acc = lw.local("acc")
-
-        def at(inner):
-            full, o, r = [], iter(outer), iter(inner)
-            for k in range(len(op.dims)):
-                full.append(next(r) if k in self.axes else next(o))
-            return full
-
-        if self.how in ("max", "min"):  # the first element, then every one (ties keep it)
-            first = op.elem(lw, at([ir.const(0)] * len(self.axes)))
-            lw.emit(ir.assign(acc, first))
-        else:
-            lw.emit(ir.assign(acc, ir.const(1.0 if self.how == "prod" else 0.0)))
-
-        def body(inner):
-            e = op.elem(lw, at(inner))
-            if self.how in ("max", "min"):
-                value = ir.call(lw.ref(getattr(builtins, self.how)), ir.name(acc), e)
-            else:
-                value = ir.binop(ir.name(acc), gast.Mult() if self.how == "prod" else gast.Add(), e)
-            lw.emit(ir.assign(acc, value))
-
-        lw.loops([op.dims[k] for k in self.axes], body)
-        if self.how == "mean":
-            count = lw.count([op.dims[k] for k in self.axes])
-            return lw.let(ir.binop(ir.name(acc), gast.Div(), count))
-        return ir.name(acc)
-
-
-class _MatMul(_Node):
-    """``a @ b`` of stored 1-d or 2-d operands (one index of each summed)."""
-
-    def __init__(self, a: _Node, b: _Node, dims: list) -> None:
-        self.a, self.b, self.dims = a, b, dims
-        self.reads = a.reads | b.reads
-
-    def elem(self, lw, idx):
-        a, b = self.a, self.b
-        acc = lw.local("acc")
-        lw.emit(ir.assign(acc, ir.const(0.0)))
-        rows = idx[:len(a.dims) - 1]
-        cols = idx[len(a.dims) - 1:]
-
-        def body(inner):
-            x = a.elem(lw, rows + inner)
-            y = b.elem(lw, inner + cols)
-            p = lw.let(ir.binop(x, gast.Mult(), y))
-            lw.emit(ir.assign(acc, ir.add(ir.name(acc), p)))
-
-        lw.loops([a.dims[-1]], body)
-        return ir.name(acc)
 
 
 class _Lowering:
@@ -223,7 +102,7 @@ class _Lowering:
         self.available: dict[str, int] = {p: -1 for p in fir.params}  # name -> where defined
         self.position = -1  # the top-level statement being lowered
         self.shapes: dict[str, list] = {}  # a tuple name of shape atoms (``_t1 = x.shape``)
-        self.stored: dict[str, _Node] = {}  # arrays with a name: params, made, lowered
+        self.stored: dict[str, Node] = {}  # arrays with a name: params, made, lowered
         self.pending: dict[str, tuple] = {}  # lazy nodes: name -> (node, block, position)
         self.like = None
         uses: Counter = Counter()
@@ -266,7 +145,7 @@ class _Lowering:
         self.out.append(ir.at(ir.assign(n, value), self.like))
         return ir.name(n)
 
-    def ref(self, obj, dotted: str | None = None):
+    def ref(self, obj):
         """A name that denotes ``obj`` in the generated code: bound by the transformation
         (``fir.meta["made"]``), so it reads nothing of the user's module (nothing for the
         guard to check at each call) and no global of the user's can shadow it."""
@@ -405,11 +284,11 @@ class _Lowering:
     def is_array(self, node) -> bool:
         return kinds_module.is_array(self.kind(node))
 
-    def node_of(self, atom, once: bool = True) -> _Node | None:
+    def node_of(self, atom, once: bool = True) -> Node | None:
         """The node of an operand (None: not a number or an array of known rank).  ``once``:
         the consumer reads each of its elements once (a lazy node may be fused)."""
         if isinstance(atom, gast.Constant):
-            return _Number(atom) if isinstance(atom.value, (int, float)) and \
+            return Number(atom) if isinstance(atom.value, (int, float)) and \
                 not isinstance(atom.value, bool) else None
         if not isinstance(atom, gast.Name):
             return None
@@ -430,10 +309,10 @@ class _Lowering:
             return self.stored[n]
         k = self.kinds.get(n)
         if kinds_module.is_number(k):
-            return _Number(atom)
+            return Number(atom)
         if kinds_module.is_array(k) and k.ndim is not None and k.dtype != "complex":
             dims = self.dims_of_named(n, k.ndim)
-            node = _Stored(n, dims, [("out", a, None) for a in range(k.ndim)])
+            node = Stored(n, dims, [("out", a, None) for a in range(k.ndim)])
             self.stored[n] = node
             return node
         return None
@@ -498,7 +377,7 @@ class _Lowering:
             return
         self.store_node(n, node, self.out_at[pos], block[pos], pos)
 
-    def made_in_loop(self, n: str, node: _Node, block: list, pos: int) -> None:
+    def made_in_loop(self, n: str, node: Node, block: list, pos: int) -> None:
         """An array made inside a loop or a branch: made once at the start (its extents must
         be known there) and filled where it was made, at each pass -- NumPy's new array each
         time is the same memory each time, so nothing may hold the old one: ``n`` is read by
@@ -514,7 +393,7 @@ class _Lowering:
                              "name or a call may keep", like)
         self.store_node(n, node, self.outs_of[id(block)][pos], like, self.position)
 
-    def store_node(self, n: str, node: _Node, out: list, like, pos: int) -> None:
+    def store_node(self, n: str, node: Node, out: list, like, pos: int) -> None:
         saved, saved_like = self.out, self.like
         self.out, self.like = out, like
         try:
@@ -531,7 +410,7 @@ class _Lowering:
                                       like))
 
             self.loops(dims, body)
-            self.stored[n] = _Stored(n, dims, [("out", a, None) for a in range(len(dims))])
+            self.stored[n] = Stored(n, dims, [("out", a, None) for a in range(len(dims))])
         finally:
             self.out, self.like = saved, saved_like
 
@@ -543,7 +422,7 @@ class _Lowering:
         shape = self.namer.numbered("_t")
         self.locals.add(shape)
         made = [ir.at(ir.assign(shape, ir.tuple_of(dims)), like),
-                ir.at(ir.assign(n, ir.call(self.ref(np.empty, "np.empty"), ir.name(shape))),
+                ir.at(ir.assign(n, ir.call(self.ref(np.empty), ir.name(shape))),
                       like)]
         if where < pos:
             self.hoisted.setdefault(where, []).extend(made)
@@ -682,12 +561,12 @@ class _Lowering:
         self.loops(view.dims, body)
         return True
 
-    def apart(self, view: _Stored, value: _Node, base: str) -> bool:
+    def apart(self, view: Stored, value: Node, base: str) -> bool:
         """Whether every view of ``base`` that ``value`` reads is at a fixed index that
         differs from ``view``'s on some axis (``xs[t + 1] = f(xs[t])``): then storing
         element by element is storing all at once."""
         def views(node):
-            if isinstance(node, _Stored):
+            if isinstance(node, Stored):
                 return [node] if node.name == base else []
             children = [getattr(node, a) for a in ("operand", "node", "a", "b", "base")
                         if hasattr(node, a)] + list(getattr(node, "operands", [])) + \
@@ -754,11 +633,11 @@ class _Lowering:
         for i in range(n):
             item = self.let(ir.subscript(ir.name(v.args[0].id), ir.const(i)))
             self.emit(ir.assign(ir.subscript(ir.name(target), ir.const(i), True), item))
-        self.stored[target] = _Stored(target, [ir.const(n)], [("out", 0, None)])
+        self.stored[target] = Stored(target, [ir.const(n)], [("out", 0, None)])
         return True
 
     # -- expressions -> nodes ----------------------------------------------------------------
-    def expression(self, e) -> _Node | None:
+    def expression(self, e) -> Node | None:
         """The node of a whole-array expression, or None when ``e`` is not one."""
         if isinstance(e, gast.BinOp):
             if not (self.is_array(e.left) or self.is_array(e.right)):
@@ -798,7 +677,7 @@ class _Lowering:
             return self.pending[e.id][0] if self.pending[e.id][0].stored else None
         return None
 
-    def call(self, e) -> _Node | None:
+    def call(self, e) -> Node | None:
         func = e.func
         keywords = {k.arg: k.value for k in e.keywords}
         if isinstance(func, gast.Attribute) and self.is_array(func.value):
@@ -838,18 +717,18 @@ class _Lowering:
             def eye(lw, idx):
                 same = lw.let(gast.Compare(left=idx[0], ops=[gast.Eq()], comparators=[idx[1]]))
                 return lw.let(ir.call(to_float, same))
-            return _Index([args[0], args[0]], eye, set(ir.names_in(args[0])), whole=True)
+            return Index([args[0], args[0]], eye, set(ir.names_in(args[0])), whole=True)
         if obj is np.linalg.norm and len(args) == 1 and not keywords:
             squares = self.map(lambda lw, a: lw.let(ir.binop(a[0], gast.Mult(), a[0])), args)
-            total = _Reduce("sum", squares, list(range(len(squares.dims))), False, [])
-            sqrt = self.ref(math.sqrt, "math.sqrt")
-            return _Map(lambda lw, a: lw.let(ir.call(sqrt, a[0])), [total], [], [[]])
+            total = Reduce("sum", squares, list(range(len(squares.dims))), False, [])
+            sqrt = self.ref(math.sqrt)
+            return Map(lambda lw, a: lw.let(ir.call(sqrt, a[0])), [total], [], [[]])
         if obj is np.full and len(args) == 2 and not keywords:  # (a constant: fusable)
             node = self.made_here(np.zeros, args[:1], {})
             value = self.operand(args[1], once=False)
             if value.dims:
                 raise self.error("np.full with an array as its value")
-            return _Map(lambda lw, a: value.elem(lw, []), [], node.dims, [])
+            return Map(lambda lw, a: value.elem(lw, []), [], node.dims, [])
         if obj in (np.zeros_like, np.ones_like, np.empty_like, np.copy, np.zeros, np.ones,
                    np.empty):
             if self.block is self.top:
@@ -860,11 +739,11 @@ class _Lowering:
             return None  # (NumPy's functions of numbers: the scalar ones, below)
         if obj in UNARY and len(args) == 1 and not keywords:
             scalar = UNARY[obj]
-            return self.map(lambda lw, a: lw.let(ir.call(lw.ref(scalar, _dotted(scalar)),
+            return self.map(lambda lw, a: lw.let(ir.call(lw.ref(scalar),
                                                          a[0])), args)
         if obj in BINARY and len(args) == 2 and not keywords:
             scalar = BINARY[obj]
-            return self.map(lambda lw, a: lw.let(ir.call(lw.ref(scalar, _dotted(scalar)),
+            return self.map(lambda lw, a: lw.let(ir.call(lw.ref(scalar),
                                                          *a)), args)
         if obj in OPERATOR_UFUNCS and len(args) == 2 and not keywords:
             op = OPERATOR_UFUNCS[obj]
@@ -888,7 +767,7 @@ class _Lowering:
             return self.map(lambda lw, a: lw.let(ir.call(mn, lw.let(ir.call(mx, a[0], a[1])),
                                                          a[2])), args)
         if obj is np.where and len(args) == 3:
-            return self.map(_where, args)
+            return self.map(where_element, args)
         if obj in REDUCTIONS:
             return self.reduce(REDUCTIONS[obj], args[0], args[1:], keywords)
         if obj in (np.var, np.std):
@@ -903,7 +782,7 @@ class _Lowering:
             a, b = self.operand(args[0]), self.operand(args[1])
             if len(a.dims) != 1 or len(b.dims) != 1:
                 raise self.error("np.outer of arrays that are not 1-d")
-            return _Map(lambda lw, x: lw.let(ir.binop(x[0], gast.Mult(), x[1])), [a, b],
+            return Map(lambda lw, x: lw.let(ir.binop(x[0], gast.Mult(), x[1])), [a, b],
                         [a.dims[0], b.dims[0]], [[0], [1]])
         if obj is np.transpose and len(args) == 1:
             return self.transpose(args[0])
@@ -914,13 +793,13 @@ class _Lowering:
             raise self.error(f"np.{getattr(obj, '__name__', '?')} of arrays")
         return None
 
-    def in_place(self, target: str, node: _Node, s) -> None:
+    def in_place(self, target: str, node: Node, s) -> None:
         """``x = x + dt * v`` inside a loop, ``x`` made once at the top: its elements
         updated where they are (each read at its own index only, so element by element is
         all at once)."""
         current = self.node_of(ir.name(target), once=False)
-        if not isinstance(current, _Stored) or len(current.dims) != len(node.dims) or \
-                not _reads_in_step(node, target):
+        if not isinstance(current, Stored) or len(current.dims) != len(node.dims) or \
+                not reads_in_step(node, target):
             raise self.error(f"'{target}' rebound inside a loop or a branch to an array that "
                              "is not its own elements updated one by one", s)
         for a, b in zip(current.dims, node.dims):
@@ -933,14 +812,14 @@ class _Lowering:
 
         self.loops(current.dims, body)
 
-    def made_here(self, obj, args, keywords) -> _Node:
+    def made_here(self, obj, args, keywords) -> Node:
         """``np.zeros(shape)``, ``np.ones_like(a)``, ``a.copy()``... inside a loop or a
         branch: a node of constants or of a copy (made_in_loop stores it)."""
         if keywords or len(args) != 1:
             raise self.error(f"np.{obj.__name__} with these arguments")
         if obj is np.copy:
             source = self.operand(args[0], once=False)
-            return _Map(lambda lw, a: a[0], [source], list(source.dims),
+            return Map(lambda lw, a: a[0], [source], list(source.dims),
                         [list(range(len(source.dims)))])
         if obj in (np.zeros_like, np.ones_like, np.empty_like):
             dims = list(self.operand(args[0], once=False).dims)
@@ -956,7 +835,7 @@ class _Lowering:
             else:
                 raise self.error(f"np.{obj.__name__} of a shape the Wasm backend cannot read")
         fill = ir.const(1.0 if obj in (np.ones, np.ones_like) else 0.0)
-        return _Map(lambda lw, a: fill, [], [self.canonical(d) for d in dims], [])
+        return Map(lambda lw, a: fill, [], [self.canonical(d) for d in dims], [])
 
     def canonical(self, d):
         """An extent read inside a loop (``_t2 = x.shape; n = _t2[1]``) as the parameter's
@@ -973,14 +852,14 @@ class _Lowering:
                     return self.dim_of_param(shape.value.id, v.slice.value)
         return d
 
-    def operand(self, atom, once: bool = True) -> _Node:
+    def operand(self, atom, once: bool = True) -> Node:
         node = self.node_of(atom, once)
         if node is None:
             names = ", ".join(sorted(ir.names_in(atom))) or gast.unparse(atom).strip()
             raise self.error(f"an operand of unknown kind ('{names}')")
         return node
 
-    def map(self, build, args) -> _Node:
+    def map(self, build, args) -> Node:
         # the result's extents: NumPy's broadcasting, trailing axes aligned
         probe = [self.peek_dims(a) for a in args]
         ndim = max((len(d) for d in probe), default=0)
@@ -1003,7 +882,7 @@ class _Lowering:
             once = len(d) == ndim and all(x is not None for x in m)
             operands.append(self.operand(a, once))
             maps.append(m)
-        return _Map(build, operands, dims, maps)
+        return Map(build, operands, dims, maps)
 
     def peek_dims(self, atom) -> list:
         if isinstance(atom, gast.Name) and atom.id in self.pending:
@@ -1014,22 +893,22 @@ class _Lowering:
             raise self.error(f"an operand of unknown kind ('{gast.unparse(atom).strip()}')")
         return node.dims
 
-    def stored_operand(self, atom) -> _Node:
+    def stored_operand(self, atom) -> Node:
         node = self.operand(atom, once=False)
         if not node.stored and node.dims:
             # (node_of stored it if it was a pending name; an expression node is stored here)
             raise self.error("a matrix product of an expression: assign it to a name first")
         return node
 
-    def matmul(self, x, y) -> _Node:
+    def matmul(self, x, y) -> Node:
         a, b = self.stored_operand(x), self.stored_operand(y)
         if not (1 <= len(a.dims) <= 2 and 1 <= len(b.dims) <= 2):
             raise self.error("a matrix product of arrays that are not 1-d or 2-d")
         self.check_same(a.dims[-1], b.dims[0])
         # (a 1-d operand has no row or column index: its one axis is the summed one)
-        return _MatMul(a, b, a.dims[:-1] + b.dims[1:])
+        return MatMul(a, b, a.dims[:-1] + b.dims[1:])
 
-    def gather(self, atom, parts) -> _Node:
+    def gather(self, atom, parts) -> Node:
         """``a[np.arange(n), labels]``: one element of ``a`` per position of the index
         arrays (1-d, of one length; their items made ints, as NumPy requires them to be)."""
         if len(parts) != self.kind(atom).ndim:
@@ -1045,9 +924,9 @@ class _Lowering:
         # each element of the base is read at most once (distinct positions may repeat an
         # index, but then NumPy reads it twice too: fusing computes it twice, no more)
         base = self.operand(atom, once=True)
-        return _Gather(base, indices, self.ref(builtins.int))
+        return Gather(base, indices, self.ref(builtins.int))
 
-    def spread(self, how: str, atom, args, keywords) -> _Node:
+    def spread(self, how: str, atom, args, keywords) -> Node:
         """``np.var`` / ``np.std`` (``ddof`` 0): the mean of the squared distances to the
         mean (along ``axis``, kept as an array made here), then its square root."""
         if set(keywords) - {"axis", "keepdims"} or args:
@@ -1059,29 +938,29 @@ class _Lowering:
                            if axis is not None else {})
         # the mean, computed once: a number here, or an array made like the program's own
         if not mean.dims:
-            centred = _Number(mean.elem(self, []))
+            centred = Number(mean.elem(self, []))
         else:
             name = self.local("mean")
             self.stores[name] = 1
             self.uses[name] = 2
             self.pending[name] = (mean, self.block, self.index)
             centred = self.node_of(ir.name(name), once=False)
-        diff = _Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Sub(), a[1])), [node, centred],
+        diff = Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Sub(), a[1])), [node, centred],
                     list(node.dims), [list(range(len(node.dims))),
                                       [k if not self.is_one(d) else None
                                        for k, d in enumerate(centred.dims)]])
-        square = _Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Mult(), a[0])), [diff],
+        square = Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Mult(), a[0])), [diff],
                       list(node.dims), [list(range(len(node.dims)))])
         nd = len(node.dims)
         axes = self.axes_of(axis, nd, how)
         kept = isinstance(keep, gast.Constant) and bool(keep.value)
         dims = [ir.const(1) if k in axes else d for k, d in enumerate(node.dims)
                 if kept or k not in axes]
-        var = _Reduce("mean", square, axes, kept, dims)
+        var = Reduce("mean", square, axes, kept, dims)
         if how == "var":
             return var
-        sqrt = self.ref(math.sqrt, "math.sqrt")
-        return _Map(lambda lw, a: lw.let(ir.call(sqrt, a[0])), [var], list(dims),
+        sqrt = self.ref(math.sqrt)
+        return Map(lambda lw, a: lw.let(ir.call(sqrt, a[0])), [var], list(dims),
                     [list(range(len(dims)))])
 
     def axes_of(self, axis, nd: int, how: str) -> list:
@@ -1101,7 +980,7 @@ class _Lowering:
             node = self.single_defs.get(node.id)
         return list(node.elts) if isinstance(node, gast.Tuple) else [None]
 
-    def reshape(self, atom, shape) -> _Node:
+    def reshape(self, atom, shape) -> Node:
         """``x.reshape(a, b)``, ``np.reshape(x, shape)``, ``x.ravel()``: the element at an
         index is the one at the same place in C order (its flat position, divided back)."""
         base = self.operand(atom, once=False)
@@ -1131,9 +1010,9 @@ class _Lowering:
         self.check_same(total, size)
         for d in dims:
             self.note_dim(d)
-        return _Reshaped(base, dims)
+        return Reshaped(base, dims)
 
-    def transpose(self, atom) -> _Node:
+    def transpose(self, atom) -> Node:
         node = self.operand(atom, once=False)
         if not node.stored:
             raise self.error("the transpose of an expression: assign it to a name first")
@@ -1142,16 +1021,16 @@ class _Lowering:
         if len(node.dims) != 2:
             raise self.error("the transpose of an array that is not 2-d")
         axes = [("out", 1 - a[1], a[2]) if a[0] == "out" else a for a in node.axes]
-        return _Stored(node.name, node.dims[::-1], axes)
+        return Stored(node.name, node.dims[::-1], axes)
 
-    def squeeze(self, atom, axis) -> _Node:
+    def squeeze(self, atom, axis) -> Node:
         node = self.operand(atom, once=False)
         if not isinstance(axis, gast.Constant) or not isinstance(axis.value, int):
             raise self.error("np.squeeze with an axis that is not a constant")
         k = axis.value % len(node.dims)
         if not self.is_one(node.dims[k]):
             raise self.error("np.squeeze of an axis whose extent is not known to be 1")
-        return _Squeezed(node, k)
+        return Squeezed(node, k)
 
     def is_view(self, index, ndim: int) -> bool:
         """Whether ``a[index]`` of an array of ``ndim`` dimensions is an array (a slice, a
@@ -1162,7 +1041,7 @@ class _Lowering:
             return True
         return all(kinds_module.is_int(self.kind(p)) for p in parts) and len(parts) < ndim
 
-    def view(self, atom, index) -> _Node:
+    def view(self, atom, index) -> Node:
         base = self.operand(atom, once=False)
         if not base.stored:
             raise self.error("a slice of an expression: assign it to a name first")
@@ -1211,9 +1090,9 @@ class _Lowering:
         for d in dims:
             if isinstance(d, gast.Name) and d.id not in self.available:
                 self.available[d.id] = self.position
-        return _Stored(base.name, dims, axes)
+        return Stored(base.name, dims, axes)
 
-    def reduce(self, how: str, atom, args, keywords) -> _Node:
+    def reduce(self, how: str, atom, args, keywords) -> Node:
         node = self.operand(atom)
         axis = keywords.get("axis", args[0] if args else None)
         keep = keywords.get("keepdims", args[2] if len(args) > 2 else None)
@@ -1224,9 +1103,9 @@ class _Lowering:
         axes = self.axes_of(axis, nd, how)
         dims = [ir.const(1) if k in axes else d for k, d in enumerate(node.dims)
                 if keep or k not in axes]
-        return _Reduce(how, node, axes, keep, dims)
+        return Reduce(how, node, axes, keep, dims)
 
-    def index_node(self, obj, args, keywords) -> _Node | None:
+    def index_node(self, obj, args, keywords) -> Node | None:
         if keywords or not args:
             return None
         if obj is np.arange:
@@ -1236,7 +1115,7 @@ class _Lowering:
             stop = args[-1]
             extent = stop if len(args) == 1 else self.let(ir.binop(stop, gast.Sub(), start))
             self.note_dim(extent)
-            return _Index([extent], lambda lw, i: lw.let(ir.add(i, start)),
+            return Index([extent], lambda lw, i: lw.let(ir.add(i, start)),
                           set(ir.names_in(start)))
         if len(args) != 3:
             return None
@@ -1250,84 +1129,11 @@ class _Lowering:
                                    lw.let(ir.binop(n, gast.Sub(), ir.const(1))), ir.const(1)))
             frac = lw.let(ir.binop(i, gast.Div(), steps))
             return lw.let(ir.add(a, lw.let(ir.binop(span, gast.Mult(), frac))))
-        return _Index([n], build, set(ir.names_in(a)) | set(ir.names_in(b)))
+        return Index([n], build, set(ir.names_in(a)) | set(ir.names_in(b)))
 
     def note_dim(self, d) -> None:
         if isinstance(d, gast.Name) and d.id not in self.available:
             self.available[d.id] = self.position
-
-
-class _Gather(_Node):
-    """``base[i0, i1]`` of 1-d index arrays: the element of ``base`` at the items' ints."""
-
-    def __init__(self, base: _Node, indices: list, to_int) -> None:
-        self.base, self.indices, self.to_int = base, indices, to_int
-        self.dims = [indices[0].dims[0]]
-        self.reads = base.reads.union(*(i.reads for i in indices))
-
-    def elem(self, lw, idx):
-        at = [lw.let(ir.call(self.to_int, i.elem(lw, idx))) for i in self.indices]
-        return self.base.elem(lw, at)
-
-
-class _Reshaped(_Node):
-    """``base`` read in C order under other extents."""
-
-    def __init__(self, base: _Node, dims: list) -> None:
-        self.base, self.dims, self.reads = base, dims, base.reads
-
-    def elem(self, lw, idx):
-        flat = idx[0]
-        for k in range(1, len(idx)):
-            flat = lw.let(ir.add(lw.let(ir.binop(flat, gast.Mult(), self.dims[k])), idx[k]))
-        at = []
-        for k in reversed(range(len(self.base.dims))):
-            d = self.base.dims[k]
-            if k == 0:
-                at.append(flat)
-            else:
-                at.append(lw.let(ir.binop(flat, gast.Mod(), d)))
-                flat = lw.let(ir.binop(flat, gast.FloorDiv(), d))
-        return self.base.elem(lw, at[::-1])
-
-
-class _Squeezed(_Node):
-    """A node with its axis ``k`` (of extent 1) dropped."""
-
-    def __init__(self, node: _Node, k: int) -> None:
-        self.node, self.k = node, k
-        self.dims = node.dims[:k] + node.dims[k + 1:]
-        self.reads = node.reads
-        self.stored = node.stored
-
-    def elem(self, lw, idx):
-        return self.node.elem(lw, idx[:self.k] + [ir.const(0)] + idx[self.k:])
-
-
-def _reads_in_step(node: _Node, name: str) -> bool:
-    """Whether ``node`` reads the array ``name`` only at the index it computes (element-wise
-    all the way down, no broadcast of it, no view)."""
-    if isinstance(node, _Stored):
-        return node.name != name or all(
-            a[0] == "out" and a[1] == k and a[2] is None for k, a in enumerate(node.axes))
-    if isinstance(node, _Map):
-        for o, m in zip(node.operands, node.maps):
-            if name in o.reads and (m != list(range(len(node.dims) - len(m), len(node.dims)))
-                                    or len(o.dims) != len(node.dims)
-                                    or not _reads_in_step(o, name)):
-                return False
-        return True
-    return name not in node.reads
-
-
-def _where(lw, atoms):
-    """``np.where(c, a, b)`` of one element: ``r = a if c else b`` as an ``if``."""
-    r = lw.namer.numbered("_t")
-    lw.locals.add(r)
-    branch = gast.If(test=atoms[0], body=[ir.at(ir.assign(r, atoms[1]), lw.like)],
-                     orelse=[ir.at(ir.assign(r, atoms[2]), lw.like)])
-    lw.emit(branch)
-    return ir.name(r)
 
 
 def _sum_atoms(lw, a, b):
@@ -1348,11 +1154,6 @@ def _without_unread(body: list, extents: set) -> list:
         if len(keep) == len(body):
             return body
         body = keep
-
-
-def _dotted(obj) -> str | None:
-    module = getattr(obj, "__module__", None)
-    return f"math.{obj.__name__}" if module == "math" else None
 
 
 def _versions(fir, found: dict) -> list:
