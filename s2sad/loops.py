@@ -723,6 +723,16 @@ class _Lowering:
             total = Reduce("sum", squares, list(range(len(squares.dims))), False, [])
             sqrt = self.ref(math.sqrt)
             return Map(lambda lw, a: lw.let(ir.call(sqrt, a[0])), [total], [], [[]])
+        if obj is np.logaddexp and len(args) == 2 and not keywords:
+            mx, exp, log1p = (self.ref(f) for f in (builtins.max, math.exp, math.log1p))
+
+            def logaddexp(lw, a):  # max(a, b) + log1p(exp(-|a - b|))
+                gap = lw.let(ir.call(self.ref(builtins.abs),
+                                     lw.let(ir.binop(a[0], gast.Sub(), a[1]))))
+                tail = lw.let(ir.call(log1p, lw.let(ir.call(exp, lw.let(gast.UnaryOp(
+                    op=gast.USub(), operand=gap))))))
+                return lw.let(ir.add(lw.let(ir.call(mx, a[0], a[1])), tail))
+            return self.map(logaddexp, args)
         if obj is np.full and len(args) == 2 and not keywords:  # (a constant: fusable)
             node = self.made_here(np.zeros, args[:1], {})
             value = self.operand(args[1], once=False)

@@ -18,7 +18,7 @@ OUTSIDE = ["np.cumsum({0}, axis=0)", "{0}.reshape(-1)", "np.sort({1})", "{0}[{0}
            "{0}[[0, 1], 1]"]
 BINARY = ["{} + {}", "{} - {}", "{} * {}", "{} / (2.0 + {} ** 2)", "np.maximum({}, {})",
           "np.minimum({}, {})", "np.where({0} > {1}, {0} * {1}, {0} - {1})",
-          "np.hypot({}, 1.0 + {})"]
+          "np.hypot({}, 1.0 + {})", "np.logaddexp({}, {})"]
 
 
 class _Program:
