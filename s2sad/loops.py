@@ -117,9 +117,13 @@ class _Lowering:
         self.single_defs = {s.targets[0].id: s.value for s in ir.walk_statements(fir.body)
                             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
                             and self.stores[s.targets[0].id] == 1}
+        # (h = w then h = f(h) in a loop: h gets a copy of w -- invisible while neither is
+        # written element by element -- so that its rebindings can write into it)
         self.rebound = {n: binds[0][0] for n, binds in self.top_binds.items()
                         if len(binds) == 1 and self.stores[n] > 1 and n not in fir.params
-                        and n not in self.shared and not isinstance(binds[0][1], gast.Name)}
+                        and n not in self.shared and (
+                            not isinstance(binds[0][1], gast.Name) or not (
+                                self.written[n] or self.written[binds[0][1].id]))}
 
     # -- helpers ----------------------------------------------------------------------------
     def error(self, what: str, node=None) -> S2SADError:
@@ -480,6 +484,9 @@ class _Lowering:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             target = s.targets[0].id
             node = self.expression(s.value)
+            if node is None and target in self.rebound and self.block is self.top and \
+                    isinstance(s.value, gast.Name) and self.is_array(s.value):
+                node = self.node_of(s.value, once=False)  # (h = w: a copy of w's)
             if node is not None and target in self.rebound and node.dims:
                 if self.block is not self.top:
                     self.in_place(target, node, s)
@@ -808,19 +815,32 @@ class _Lowering:
         updated where they are (each read at its own index only, so element by element is
         all at once)."""
         current = self.node_of(ir.name(target), once=False)
-        if not isinstance(current, Stored) or len(current.dims) != len(node.dims) or \
-                not reads_in_step(node, target):
-            raise self.error(f"'{target}' rebound inside a loop or a branch to an array that "
-                             "is not its own elements updated one by one", s)
+        if not isinstance(current, Stored) or len(current.dims) != len(node.dims):
+            raise self.error(f"'{target}' rebound inside a loop or a branch to an array of "
+                             "another shape", s)
         for a, b in zip(current.dims, node.dims):
             self.check_same(a, b)
+        into = target
+        if not reads_in_step(node, target):
+            # (h = np.tanh(X @ h): the new value reads the old one at other places -- made
+            # whole in a second array, made once at the start, then copied over)
+            late = [d for d in current.dims if isinstance(d, gast.Name) and
+                    self.available.get(d.id, self.position) >= self.position]
+            if late:
+                raise self.error(f"'{target}' rebound inside a loop to an array that reads "
+                                 "it at other places, its extents known only there", s)
+            into = self.local(f"{target}_next")
+            self.allocate(into, current.dims, s, self.position)
 
-        def body(idx):
+        def body(idx, into=into, node=node):
             e = node.elem(self, idx)
             key = idx[0] if len(idx) == 1 else ir.tuple_of(idx)
-            self.emit(ir.assign(ir.subscript(ir.name(target), key, True), e))
+            self.emit(ir.assign(ir.subscript(ir.name(into), key, True), e))
 
         self.loops(current.dims, body)
+        if into != target:
+            self.loops(current.dims, lambda idx: body(idx, target, Stored(
+                into, current.dims, [("out", a, None) for a in range(len(current.dims))])))
 
     def made_here(self, obj, args, keywords) -> Node:
         """``np.zeros(shape)``, ``np.ones_like(a)``, ``a.copy()``... inside a loop or a

@@ -149,3 +149,16 @@ def constants_and_norms(X, v):
 
 
 PROGRAMS.append((constants_and_norms, [("n", "m"), ("m",)], (0, 1)))
+
+
+def recurrent(W, x0):
+    # h rebound in a loop to something that reads all of it (a matrix product): computed
+    # into a second array and copied over; h = x0 first (a copy on Wasm: nothing writes x0)
+    h = x0
+    for k in range(3):
+        h = np.tanh(W @ h + 0.1 * k)
+        h = h * 0.9 + 0.05
+    return np.sum(h * h) + np.sum(x0)
+
+
+PROGRAMS.append((recurrent, [("m", "m"), ("m",)], (0, 1)))
