@@ -519,6 +519,12 @@ class _Lowering:
                     del self.pending[n]
                 self.bind(s.targets[0].id, node.elem(self, list(index)), s)
                 return
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and \
+                isinstance(self.kind(s.targets[0]), kinds_module.Seq) and \
+                isinstance(s.value, (gast.Tuple, gast.BinOp, gast.Attribute, gast.Call)) and \
+                not any(isinstance(c, gast.Call) and self.fir.resolve(c.func) not in (
+                    builtins.tuple, builtins.len) for c in ir.walk(s.value)):
+            self.extents.add(id(s))  # (a shape tuple: dropped if nothing reads it after)
         # any other statement: the lazy arrays it reads are stored first
         for n in ir.loads_in(s):
             if n in self.pending:
@@ -1004,6 +1010,31 @@ class _Lowering:
             return sorted({a.value % nd for a in items})
         raise self.error(f"np.{how} over an axis that is not a constant")
 
+    def shape_items(self, node, depth: int = 0) -> list | None:
+        """The extents a shape expression gives, as atoms: ``(n, 1)``, ``x.shape``,
+        ``tuple(x.shape) + (1,)`` (what ``(*x.shape, 1)`` is in the IR), or one integer."""
+        if depth > 8:
+            return None
+        if isinstance(node, gast.Name) and node.id in self.single_defs:
+            value = self.single_defs[node.id]
+            if not (isinstance(value, gast.Subscript) or kinds_module.is_int(self.kind(node))):
+                return self.shape_items(value, depth + 1)
+        if isinstance(node, gast.Tuple):
+            return list(node.elts)
+        if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Add):
+            left = self.shape_items(node.left, depth + 1)
+            right = self.shape_items(node.right, depth + 1)
+            return None if left is None or right is None else left + right
+        if isinstance(node, gast.Call) and len(node.args) == 1 and \
+                self.fir.resolve(node.func) is builtins.tuple:
+            return self.shape_items(node.args[0], depth + 1)
+        if isinstance(node, gast.Attribute) and node.attr == "shape" and \
+                self.is_array(node.value):
+            return list(self.operand(node.value, once=False).dims)
+        if isinstance(node, (gast.Name, gast.Constant)):
+            return [node]
+        return None
+
     def tuple_items(self, node) -> list:
         """The items of a tuple display, or of a name bound once to one (else [None])."""
         if isinstance(node, gast.Name):
@@ -1014,13 +1045,13 @@ class _Lowering:
         """``x.reshape(a, b)``, ``np.reshape(x, shape)``, ``x.ravel()``: the element at an
         index is the one at the same place in C order (its flat position, divided back)."""
         base = self.operand(atom, once=False)
-        if isinstance(shape, gast.Name) and isinstance(self.single_defs.get(shape.id),
-                                                       gast.Tuple):
-            shape = self.single_defs[shape.id]
-        parts = list(shape.elts) if isinstance(shape, gast.Tuple) else [shape]
+        parts = self.shape_items(shape)
+        if parts is None:
+            raise self.error("a reshape to a shape the Wasm backend cannot read")
         if not 1 <= len(parts) <= 2 or not all(
                 isinstance(p, gast.Constant) and type(p.value) is int or
-                isinstance(p, gast.Name) and kinds_module.is_int(self.kind(p)) for p in parts):
+                isinstance(p, gast.Name) and (kinds_module.is_int(self.kind(p)) or
+                                              p.id in self.generated) for p in parts):
             raise self.error("a reshape to other than 1 or 2 extents given as integers")
         size = base.dims[0] if base.dims else ir.const(1)
         for d in base.dims[1:]:
