@@ -711,7 +711,8 @@ class _Lowering:
                 return self.matmul(func.value, e.args[0])
             if attr == "transpose" and not e.args:
                 return self.transpose(func.value)
-            if attr == "copy" and not e.args and self.block is not self.top:
+            if attr == "copy" and not e.args and (self.block is not self.top or
+                                                  self.loops_before()):
                 return self.made_here(np.copy, [func.value], keywords)
             if attr in ("copy", "item", "tolist", "conj", "conjugate"):
                 return None  # (made by the emitter, or no array)
@@ -754,8 +755,8 @@ class _Lowering:
             return Map(lambda lw, a: value.elem(lw, []), [], node.dims, [])
         if obj in (np.zeros_like, np.ones_like, np.empty_like, np.copy, np.zeros, np.ones,
                    np.empty):
-            if self.block is self.top:
-                return None  # made by the emitter
+            if self.block is self.top and not self.loops_before():
+                return None  # made by the emitter (before the tape starts)
             return self.made_here(obj, args, keywords)
         if not arrays and not (obj in UNARY or obj in BINARY or obj in OPERATOR_UFUNCS or
                                obj in (np.square, np.negative, np.clip)):
@@ -847,6 +848,13 @@ class _Lowering:
         if into != target:
             self.loops(current.dims, lambda idx: body(idx, target, Stored(
                 into, current.dims, [("out", a, None) for a in range(len(current.dims))])))
+
+    def loops_before(self) -> bool:
+        """Whether a loop comes before the top-level statement being lowered (the user's, or
+        one this lowering made): the tape may have started there, and an array made here is
+        made at the start instead (made_here, then stored)."""
+        return any(isinstance(x, (gast.For, gast.While)) for out in self.out_at[:self.position]
+                   for x in out)
 
     def made_here(self, obj, args, keywords) -> Node:
         """``np.zeros(shape)``, ``np.ones_like(a)``, ``a.copy()``... inside a loop or a

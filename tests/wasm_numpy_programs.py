@@ -162,3 +162,19 @@ def recurrent(W, x0):
 
 
 PROGRAMS.append((recurrent, [("m", "m"), ("m",)], (0, 1)))
+
+
+def made_after_a_loop(x):
+    # arrays made at the top after a loop (the tape has started there): made at the start,
+    # filled where they are made
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + x[i] * x[i]
+    y = np.zeros(x.shape[0])
+    y[0] = s
+    z = x.copy()
+    z[1] = z[1] * s
+    return np.sum(y * z) + s
+
+
+PROGRAMS.append((made_after_a_loop, [("m",)], (0,)))
