@@ -85,6 +85,7 @@ class _Lowering:
         self.user_dims: dict[tuple, tuple] = {}  # (param, axis) -> (the user's name, where)
         self.extents: set[int] = set()  # (ids of the statements that read extents)
         self.generated: set[str] = set()  # names the lowering made
+        self.extent_names: dict[str, str] = {}  # an extent placed early -> its name
         self.outs_of: dict[int, list] = {}  # a block -> its statements' lowered lists
         # arrays made once at the top and rebound only inside loops or branches (x = x + v):
         # those rebindings are updates in place (in_place)
@@ -170,7 +171,11 @@ class _Lowering:
         where = max([self.available.get(n, self.position) for n in names] + [-1])
         if where >= self.position or self.depth:
             return self.let(value)
+        key = gast.dump(value)  # (one name per extent: views of one slice are the same view)
+        if key in self.extent_names:
+            return ir.name(self.extent_names[key])
         n = self.namer.numbered("_t")
+        self.extent_names[key] = n
         self.locals.add(n)
         self.generated.add(n)
         self.hoisted.setdefault(where, []).append(ir.at(ir.assign(n, value), self.like))
@@ -484,6 +489,14 @@ class _Lowering:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             target = s.targets[0].id
             node = self.expression(s.value)
+            if node is not None and node.dims and ir.anno(s, "augmented") and \
+                    self.is_array(s.targets[0]) and target not in self.rebound:
+                # x *= 3.0 on an array: NumPy's in place, into x's own elements
+                whole = self.node_of(ir.name(target), once=False)
+                if isinstance(whole, Stored) and len(whole.dims) == len(node.dims) and \
+                        self.safe_store(node, whole):
+                    self.in_place(target, node, s)
+                    return
             if node is None and target in self.rebound and self.block is self.top and \
                     isinstance(s.value, gast.Name) and self.is_array(s.value):
                 node = self.node_of(s.value, once=False)  # (h = w: a copy of w's)
@@ -555,7 +568,7 @@ class _Lowering:
         value = self.node_of(s.value, once=True)
         if value is None:
             raise self.error(f"storing this into a slice of '{base}'", s)
-        if base in value.reads and not self.apart(view, value, base):
+        if base in value.reads and not self.safe_store(value, view):
             raise self.error(f"an expression of '{base}' stored into a slice of '{base}' "
                              "that may overlap what it reads", s)
         if len(value.dims) > len(view.dims):
@@ -572,6 +585,42 @@ class _Lowering:
             self.emit(ir.assign(ir.subscript(ir.name(base), view.key(self, idx), True), e))
 
         self.loops(view.dims, body)
+        return True
+
+    def safe_store(self, node: Node, view: Stored) -> bool:
+        """Whether storing ``node`` into ``view`` element by element is storing it all at
+        once: every view of the array it reads is apart from ``view`` (``apart``) or is
+        ``view`` itself read at the element's own index (``x[2:] += 1.0``)."""
+        base = view.name
+        if base not in node.reads:
+            return True
+        if isinstance(node, Stored):
+            return self.apart(view, node, base) or self.same_view(node, view)
+        if isinstance(node, Map):
+            for o, m in zip(node.operands, node.maps):
+                if base not in o.reads:
+                    continue
+                if not self.safe_store(o, view):
+                    return False
+                if not self.apart(view, o, base) and (
+                        len(o.dims) != len(node.dims) or
+                        m != list(range(len(node.dims) - len(m), len(node.dims)))):
+                    return False  # (the same view, broadcast: read at other places)
+            return True
+        return self.apart(view, node, base)
+
+    def same_view(self, a: Stored, b: Stored) -> bool:
+        if a.name != b.name or len(a.axes) != len(b.axes):
+            return False
+        for x, y in zip(a.axes, b.axes):
+            if x[0] != y[0]:
+                return False
+            if x[0] == "at" and not self.same(x[1], y[1]):
+                return False
+            if x[0] == "out" and (x[1] != y[1] or not (
+                    x[2] is None and y[2] is None or x[2] is not None and y[2] is not None
+                    and self.same(x[2], y[2]))):
+                return False
         return True
 
     def apart(self, view: Stored, value: Node, base: str) -> bool:

@@ -299,3 +299,22 @@ def test_jvp_and_hvp_of_array_programs_on_wasm(f, shapes, wrt):
                        s2sad.hvp(f, tuple(args), tangents))]:
         for g, w in zip(got, want):
             _close(g, w)
+
+
+def scales_its_argument(x):
+    x *= 3.0
+    x[2:] += 1.0
+    return np.sum(x * x)
+
+
+def test_an_argument_updated_in_place_is_the_functions_own_copy():
+    # x *= 3.0 and x[2:] += 1.0: NumPy's in place, element by element into x (x[2:] read at
+    # the element's own place); the caller's array is not changed (s2sad never mutates it)
+    x = np.array([0.1, -0.2, 0.3, 0.4])
+    before = x.copy()
+    value, grad = wasm.value_and_grad(scales_its_argument)(x)
+    np.testing.assert_array_equal(x, before)
+    expected = s2sad.value_and_grad(scales_its_argument)(x.copy())
+    _close(value, expected[0])
+    _close(grad, expected[1])
+    _close(grad, 2 * (3 * x + np.array([0, 0, 1, 1])) * 3)
