@@ -201,3 +201,11 @@ def test_random_programs_checkpointed(tmp_path_factory, start):
                 assert _close_all(a, b), (seed, point, got, want, source)
             checked["checkpointed" if "_ckpt" in budgeted.source else "plain"] += 1
     assert checked["checkpointed"] >= 5, checked
+
+
+@pytest.mark.xfail(strict=True, reason="known silent wrong gradient (7% off), found at the "
+                   "end of a stop and not yet fixed: inner s2sad.grad, array aliases written "
+                   "through (w3 = barr2; w3 *= ...), a view written in a while loop")
+def test_known_wrong_gradient_seed_22052(tmp_path_factory):
+    # fails identically at 065598c: not a regression; when it passes, drop the xfail
+    check_program(tmp_path_factory, 22052)
