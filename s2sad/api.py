@@ -572,10 +572,11 @@ def jvp(f: Callable, primals, tangents, backend: str = "python",
     for p, a, tan in zip(params, primals, tangents):
         if (type(tan) is float or type(tan) is int) and tan == 0:
             continue  # (0.0 for a number, an array, a list: not varied)
-        refuse_integer_tangent(f, p, a, tan)
         if type(a) is float or type(a) is np.ndarray and a.dtype == np.float64:
             given[p] = _tangent_like(a, tan, p, f.__name__)
-        elif not isinstance(a, (bool, int, str)) and a is not None:
+            continue
+        refuse_integer_tangent(f, p, a, tan)  # (after the common case: floats)
+        if not isinstance(a, (bool, int, str)) and a is not None:
             arg_kinds = arg_kinds or {q: kinds.value_kind(b) for q, b in zip(params, primals)}
             if _varies(arg_kinds[p]):
                 given[p] = _tangent_like(a, tan, p, f.__name__)

@@ -115,7 +115,8 @@ class InnerJvp:
 
     def __init__(self, f: Callable, n: int) -> None:
         self.recipe = ("jvp", f, n)
-        self.count = len(inspect.signature(f).parameters)
+        self.params = list(inspect.signature(f).parameters)
+        self.count = len(self.params)
         self.__name__ = f"jvp_{f.__name__}"
         self.__doc__ = f"jvp of {f.__name__} (s2sad), taken inside a differentiated function"
 
@@ -125,9 +126,8 @@ class InnerJvp:
         from .kinds import value_kind
 
         _, f, n = self.recipe
-        params = list(inspect.signature(f).parameters)
         for k in range(n):  # (as s2sad.jvp at run time: an int's tangent must be 0)
-            refuse_integer_tangent(f, params[k], args[k], args[self.count + k])
+            refuse_integer_tangent(f, self.params[k], args[k], args[self.count + k])
         key = tuple(value_kind(a) for a in args[:self.count])
         return _jvp_source(self, key)(*args)
 
