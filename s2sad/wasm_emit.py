@@ -588,6 +588,17 @@ class FunctionEmitter(CheckpointEmitter):
             return
         raise self.refuse(f"the operator {type(e.op).__name__}", e)
 
+    def _flat_step(self, base: str, k: int, index: str) -> None:
+        """The flat position so far times extent ``k``, plus the index in local ``index``
+        (Horner's rule over the axes; at axis 0, just the index)."""
+        if k:
+            self.emit(f"local.get ${base}.n{k}")
+            self.emit("i64.mul")
+            self.emit(f"local.get ${index}")
+            self.emit("i64.add")
+        else:
+            self.emit(f"local.get ${index}")
+
     def _is_extent(self, stop, base: str, k: int) -> bool:
         """Whether ``stop`` is always ``base``'s extent ``k``: ``base.shape[k]`` (or
         ``len(base)``), read into a name assigned once, of an array whose extents do not
@@ -626,13 +637,7 @@ class FunctionEmitter(CheckpointEmitter):
         for k, i in enumerate(index):
             if isinstance(i, gast.Name) and i.id in self.in_range and \
                     self._is_extent(self.in_range[i.id], base, k):
-                if k:
-                    self.emit(f"local.get ${base}.n{k}")
-                    self.emit("i64.mul")
-                    self.emit(f"local.get ${i.id}")
-                    self.emit("i64.add")
-                else:
-                    self.emit(f"local.get ${i.id}")
+                self._flat_step(base, k, i.id)
                 continue
             tmp = self.hidden_local("index", I64)
             self.expr(i, I64)
@@ -654,13 +659,7 @@ class FunctionEmitter(CheckpointEmitter):
             site = self.ctx.site(self.fir, self.statement) if self.statement is not None else 0
             self.emit(f"(if (then (global.set $error_site (i32.const {site})) "
                       "(global.set $error_code (i32.const 2)) unreachable))")
-            if k:
-                self.emit(f"local.get ${base}.n{k}")
-                self.emit("i64.mul")
-                self.emit(f"local.get ${tmp}")
-                self.emit("i64.add")
-            else:
-                self.emit(f"local.get ${tmp}")
+            self._flat_step(base, k, tmp)
         self.emit("i32.wrap_i64")
         self.emit("i32.const 3")
         self.emit("i32.shl")
