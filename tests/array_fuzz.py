@@ -106,8 +106,11 @@ class _Program:
                                                                    self.pick(("m",))))
             self.outside = True
         else:
-            form = r.randrange(3)
-            if form == 0:
+            form = r.randrange(4)
+            if form == 3:  # (points counted from the end: their cotangent's scatter)
+                self.new(("n",), f"{self.pick(('n', 'm'))}[np.arange(X.shape[0]), "
+                                 "np.arange(X.shape[0]) * 0 - 1] * 1.5")
+            elif form == 0:
                 self.new(("n",), f"{self.pick(('n', 'm'))}[:, 1] * 1.5")
             elif form == 1:
                 self.new(("m",), f"{self.pick(('n', 'm'))}[-1] + {self.pick(('n', 'm'))}[0]")
