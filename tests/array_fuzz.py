@@ -38,7 +38,9 @@ class _Program:
     def new(self, shape: tuple, expr: str) -> None:
         r = self.rng
         if shape in self.pool and shape != () and r.random() < 0.25:
-            name = r.choice([n for n in self.pool[shape] if n not in "XYvuA"] or ["_"])
+            # (not a P array rebound in a loop: rebound at the top as well, it is refused)
+            name = r.choice([n for n in self.pool[shape] if n not in "XYvuA"
+                             and not n.startswith("P")] or ["_"])
             if name != "_":  # rebind a local of this shape
                 self.lines.append(f"{name} = {expr}")
                 return
