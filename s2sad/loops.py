@@ -739,6 +739,31 @@ class _Lowering:
             return self.pending[e.id][0] if self.pending[e.id][0].stored else None
         return None
 
+    def clip(self, args: list, keywords: dict) -> Node:
+        """``np.clip(a, lo, hi)``: NumPy's ``minimum(maximum(a, lo), hi)`` (``hi`` where the
+        bounds cross), with Python's ``max``/``min`` of numbers (NaN passes through both)."""
+        keywords, bounds = dict(keywords), list(args[1:3])
+        for k, names in enumerate((("a_min", "min"), ("a_max", "max"))):
+            given = [keywords.pop(name) for name in names if name in keywords]
+            if len(bounds) == k and len(given) == 1:
+                bounds.append(given[0])
+            elif given or len(bounds) == k:
+                bounds.append(None)  # (no bound, or one given twice: refused below)
+                if given:
+                    keywords["twice"] = True
+        if keywords or len(args) > 3:
+            raise self.error("np.clip with these arguments")
+        steps = [(self.ref(f), b) for f, b in zip((builtins.max, builtins.min), bounds)
+                 if b is not None and not (isinstance(b, gast.Constant) and b.value is None)]
+        operands = [args[0]] + [b for _, b in steps]
+
+        def element(lw, a):
+            out = a[0]
+            for (f, _), bound in zip(steps, a[1:]):
+                out = lw.let(ir.call(f, out, bound))
+            return out
+        return self.map(element, operands)
+
     def call(self, e) -> Node | None:
         func = e.func
         keywords = {k.arg: k.value for k in e.keywords}
@@ -760,6 +785,8 @@ class _Lowering:
                 return self.matmul(func.value, e.args[0])
             if attr == "transpose" and not e.args:
                 return self.transpose(func.value)
+            if attr == "clip":
+                return self.clip([func.value, *e.args], keywords)
             if attr == "copy" and not e.args and (self.block is not self.top or
                                                   self.loops_before()):
                 return self.made_here(np.copy, [func.value], keywords)
@@ -835,10 +862,8 @@ class _Lowering:
         if obj is np.negative and len(args) == 1:
             return self.map(lambda lw, a: lw.let(gast.UnaryOp(op=gast.USub(), operand=a[0])),
                             args)
-        if obj is np.clip and len(args) == 3:
-            mx, mn = self.ref(builtins.max), self.ref(builtins.min)
-            return self.map(lambda lw, a: lw.let(ir.call(mn, lw.let(ir.call(mx, a[0], a[1])),
-                                                         a[2])), args)
+        if obj is np.clip:
+            return self.clip(args, keywords)
         if obj is np.where and len(args) == 3:
             return self.map(where_element, args)
         if obj in REDUCTIONS:

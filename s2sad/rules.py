@@ -846,8 +846,9 @@ def _(g, ans, condition, x, y):
 @adjoint_method("clip")
 @adjoint(np.clip)
 def _(g, ans, a, a_min=None, a_max=None):
-    return (g * clip_mask(a, a_min, a_max), unbroadcast(g * clipped_below(a, a_min), a_min),
-            unbroadcast(g * clipped_above(a, a_max), a_max))
+    return (g * clip_mask(a, a_min, a_max),
+            unbroadcast(g * clipped_below(a, a_min, a_max), a_min),
+            unbroadcast(g * clipped_above(a, a_min, a_max), a_max))
 
 
 # (parameters named as NumPy names them, so that keyword arguments bind: np.sum(a=x))

@@ -424,28 +424,26 @@ def unstack(g: Any, parts: Any, axis: int = 0) -> list:
 
 
 def clip_mask(x: Any, lo: Any, hi: Any) -> Any:
-    """1 where ``x`` lies within the bounds (it passes through ``clip``), nan where it is."""
+    """1 where ``x`` passes through ``clip`` (NumPy's ``minimum(maximum(x, lo), hi)``), nan
+    where it is."""
     x = np.asarray(x)
-    mask = np.ones(x.shape)
-    if lo is not None:
-        mask = mask * (x >= lo)
-    if hi is not None:
-        mask = mask * (x <= hi)
+    mask = 1.0 - clipped_below(x, lo, hi) - clipped_above(x, lo, hi)
     return np.where(np.isnan(x), np.nan, mask)
 
 
-def clipped_below(x: Any, lo: Any) -> Any:
-    """1 where ``clip`` replaced ``x`` by the lower bound ``lo``."""
+def clipped_below(x: Any, lo: Any, hi: Any = None) -> Any:
+    """1 where ``clip`` replaced ``x`` by the lower bound ``lo`` (and ``hi`` did not replace
+    that in turn: where ``lo > hi`` the result is ``hi``)."""
     if lo is None:
         return np.zeros(np.shape(x))
-    return (np.asarray(x) < lo) * 1.0
+    return (np.asarray(x) < lo) * (1.0 - clipped_above(x, lo, hi))
 
 
-def clipped_above(x: Any, hi: Any) -> Any:
-    """1 where ``clip`` replaced ``x`` by the upper bound ``hi``."""
+def clipped_above(x: Any, lo: Any, hi: Any) -> Any:
+    """1 where ``clip``'s result is the upper bound ``hi``: ``maximum(x, lo) > hi``."""
     if hi is None:
         return np.zeros(np.shape(x))
-    return (np.asarray(x) > hi) * 1.0
+    return (np.asarray(x if lo is None else np.maximum(x, lo)) > hi) * 1.0
 
 
 def sinc_slope(x: Any) -> Any:

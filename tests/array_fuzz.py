@@ -116,8 +116,11 @@ class _Program:
                 self.new(("n",), f"{self.pick(('n', 'm'))}[:, 1] * 1.5")
             elif form == 1:
                 self.new(("m",), f"{self.pick(('n', 'm'))}[-1] + {self.pick(('n', 'm'))}[0]")
-            else:
+            elif r.random() < 0.5:
                 self.new(("m",), f"np.clip({self.pick(('m',))}, -0.8, 0.9)")
+            else:  # traced bounds that may cross (lo > hi: NumPy gives hi)
+                self.new(("m",), f"np.clip({self.pick(('m',))}, a_min={self.pick(('m',))} - 0.2, "
+                                 f"a_max={self.pick(('m',))} * 0.5)")
 
     def history(self) -> None:
         """Rows of an array made at the start, written whole (``H[1] = np.tanh(H[0] * v)``),

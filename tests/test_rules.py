@@ -167,7 +167,10 @@ SPECS = {
     np.clip: [(np.clip, st.tuples(A((4,), avoid=[-1.0, 1.0]), st.just(-1.0), st.just(1.0)),
                {}, (0,)),
               (np.clip, st.tuples(A((4,), avoid=[-1.0, 1.0]), F(-1.5, -0.5), F(0.5, 1.5)), {},
-               (0, 1, 2))],
+               (0, 1, 2)),
+              # bounds that cross (lo > hi: NumPy gives hi), element by element
+              (np.clip, st.tuples(A((4,)), A((4,)), A((4,))), {}, (0, 1, 2)),
+              (np.clip, st.tuples(A((4,)), F(0.5, 1.5), F(-1.5, -0.5)), {}, (0, 1, 2))],
     np.sum: [(np.sum, st.tuples(MAT), {"axis": 0}, (0,)), (np.sum, st.tuples(MAT), {}, (0,)),
              (np.sum, st.tuples(MAT), {"axis": -1, "keepdims": True}, (0,)),
              # (of complex values: a complex cotangent, whole or per axis)
@@ -588,7 +591,8 @@ def test_rule_against_finite_differences(key, k):
             assume(np.all(np.isfinite(ans)))
         if key is np.clip and len(args) == 3:  # no element at a bound: a kink
             assume(np.all(np.abs(args[0] - args[1]) > 1e-2)
-                   and np.all(np.abs(args[0] - args[2]) > 1e-2))
+                   and np.all(np.abs(args[0] - args[2]) > 1e-2)
+                   and np.all(np.abs(args[1] - args[2]) > 1e-2))
         if key in (np.max, np.min, ("method", "max"), ("method", "min"), builtins.sorted,
                    np.sort, np.amax, np.amin, np.partition):
             # no ties, not even within the finite-difference step: a kink

@@ -318,3 +318,26 @@ def test_an_argument_updated_in_place_is_the_functions_own_copy():
     _close(value, expected[0])
     _close(grad, expected[1])
     _close(grad, 2 * (3 * x + np.array([0, 0, 1, 1])) * 3)
+
+
+def clips(v, lo):
+    return (np.sum(np.clip(v, lo, None) ** 2) + np.sum(v.clip(None, lo) * 3.0)
+            + np.sum(np.clip(v, a_min=lo + 1.0, a_max=v * 0.5)) + float(np.clip(lo, -1.0, 0.2)))
+
+
+def test_clip_with_keywords_open_and_crossing_bounds():
+    # NumPy's minimum(maximum(v, lo), hi): where the bounds cross the result is hi, and so is
+    # the cotangent's place (the Python rule sent it to lo as well: fuzz seed 22052)
+    v = np.linspace(-2.0, 2.0, 7)
+    lo = 0.3
+    value, (gv, glo) = wasm.value_and_grad(clips, wrt=(0, 1))(v, lo)
+    want = s2sad.value_and_grad(clips, wrt=(0, 1))(v, lo)
+    _close(value, clips(v, lo))
+    _close(gv, want[1][0])
+    _close(glo, want[1][1])
+    hi = v * 0.5
+    third = np.where(np.maximum(v, lo + 1.0) > hi, 0.5, np.where(v < lo + 1.0, 0.0, 1.0))
+    _close(gv, np.where(v > lo, 2 * v, 0.0) + np.where(v < lo, 3.0, 0.0) + third)
+    lo_grad = (np.sum(2 * lo * (v <= lo)) + 3.0 * np.sum(v >= lo)
+               + np.sum((v < lo + 1.0) & (lo + 1.0 <= hi)) + (1.0 if lo < 0.2 else 0.0))
+    _close(glo, lo_grad)
