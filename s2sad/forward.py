@@ -243,7 +243,9 @@ class Forwarder(Reverser):
 
     def tangent(self, primal: str) -> str:
         """``dx`` for ``x`` (a fresh name when ``dx`` is taken)."""
-        return self.names.once(("tangent", primal), "d" + primal, "tangent")
+        t = self.names.once(("tangent", primal), "d" + primal, "tangent")
+        self.names.primal_of[t] = primal
+        return t
 
     def build_forward(self, fname: str) -> gast.FunctionDef:
         fir = self.fir

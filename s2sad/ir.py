@@ -415,11 +415,13 @@ class Namer:
         return self.roles.get(name_)
 
     def is_temp(self, name_: str) -> bool:
-        """A generated temporary, or the adjoint of one: ``tidy`` may fold it away."""
+        """A generated temporary, or the adjoint or tangent of one: ``tidy`` may fold it
+        away."""
         role = self.roles.get(name_)
         if role == "temp":
             return True
-        return role == "adjoint" and self.roles.get(self.primal_of.get(name_)) == "temp"
+        return role in ("adjoint", "tangent") and \
+            self.roles.get(self.primal_of.get(name_)) == "temp"
 
     def is_adjoint(self, name_: str) -> bool:
         return self.roles.get(name_) == "adjoint"

@@ -249,7 +249,10 @@ def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | Non
             try:
                 fdef, injected, fwd = forward(fir, list(wrt_names), f"{fir.name}_jvp{suffix}",
                                               ctx, kinds, output)
-                source = to_source(fdef)
+                # printed tidied (single-use temporaries and their tangents folded); fdef
+                # itself stays flat for the Wasm emitter and the Hessian's split
+                mutating = {n for n, obj in injected.items() if obj in MUTATING_HELPERS}
+                source = to_source(tidy(clone(fdef), fwd.names, mutating=mutating))
             except (S2SADError, RecursionError):
                 raise
             except Exception as exc:  # a bug of ours: still say where it happened
