@@ -500,8 +500,31 @@ def _tangent_like(primal, tangent, pname: str, fname: str):
     return float(tangent)
 
 
-# f -> {(argument kinds key, wrt): (tangent function, its guard)}: jvp's calls after the first
-_FORWARDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+class PerFunction:
+    """A cache of state per user function, held weakly (a function dropped drops its entry);
+    the function looked up last is found again without making a weak reference (calling
+    ``jvp(f, ...)`` in a loop: a microsecond primal must not pay a dictionary of weak keys)."""
+
+    def __init__(self) -> None:
+        self._entries: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._last: tuple = (None, None)
+
+    def get(self, f: Callable) -> Any:
+        ref, value = self._last
+        if ref is not None and ref() is f:
+            return value
+        value = self._entries.get(f)
+        if value is not None:
+            self._last = (weakref.ref(f), value)
+        return value
+
+    def __setitem__(self, f: Callable, value: Any) -> None:
+        self._entries[f] = value
+        self._last = (weakref.ref(f), value)
+
+
+# f -> {"params": f's parameters, (argument kinds key, wrt): (tangent function, its guard)}
+_FORWARDS = PerFunction()
 
 
 _WASM_FORWARDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -568,20 +591,27 @@ def jvp(f: Callable, primals, tangents, backend: str = "python",
                          hint="give one primal and one tangent per parameter")
     key = spec_key(primals)
     arg_kinds = None
-    given = {}
+    wrt, ts = [], []  # a zero tangent marks a primal that is not varied: left out
     for p, a, tan in zip(params, primals, tangents):
+        if type(tan) is float and type(a) is float:  # (the common case first: numbers)
+            if tan != 0.0:
+                wrt.append(p)
+                ts.append(tan)
+            continue
         if (type(tan) is float or type(tan) is int) and tan == 0:
             continue  # (0.0 for a number, an array, a list: not varied)
-        if type(a) is float or type(a) is np.ndarray and a.dtype == np.float64:
-            given[p] = _tangent_like(a, tan, p, f.__name__)
-            continue
-        refuse_integer_tangent(f, p, a, tan)  # (after the common case: floats)
-        if not isinstance(a, (bool, int, str)) and a is not None:
+        if not (type(a) is float or type(a) is np.ndarray and a.dtype == np.float64):
+            refuse_integer_tangent(f, p, a, tan)
+            if isinstance(a, (bool, int, str)) or a is None:
+                continue
             arg_kinds = arg_kinds or {q: kinds.value_kind(b) for q, b in zip(params, primals)}
-            if _varies(arg_kinds[p]):
-                given[p] = _tangent_like(a, tan, p, f.__name__)
-    # a zero tangent marks a primal that is not varied: the transformation leaves it out
-    wrt = tuple(p for p, tan in given.items() if _nonzero(tan))
+            if not _varies(arg_kinds[p]):
+                continue
+        tan = _tangent_like(a, tan, p, f.__name__)
+        if _nonzero(tan):
+            wrt.append(p)
+            ts.append(tan)
+    wrt = tuple(wrt)
     if not wrt:
         value = f(*primals)
         return value, tangent_zero(value)
@@ -592,7 +622,6 @@ def jvp(f: Callable, primals, tangents, backend: str = "python",
         entry = cache[key, wrt] = (t.jvp, t.guard.fast())
         if verbose:
             print(t.full_source)
-    ts = [given[w] for w in wrt]
     try:
         return entry[0](*primals, *ts)
     except AssertionError:

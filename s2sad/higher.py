@@ -18,6 +18,7 @@ import numpy as np
 
 from . import ir, kinds
 from .api import (
+    PerFunction,
     _check_backend,
     _nonzero,
     _tangent_like,
@@ -72,15 +73,17 @@ def hvp(f: Callable, primals, tangents, backend: str = "python",
     if backend != "wasm":
         _check_backend(backend)
     primals, tangents = tuple(primals), tuple(tangents)
-    params = list(inspect.signature(f).parameters)
+    cache = _HVPS.get(f)
+    if cache is None:
+        cache = _HVPS[f] = {"params": list(inspect.signature(f).parameters)}
+    params = cache["params"]
     if len(primals) != len(params) or len(tangents) != len(params):
         raise S2SADError(f"hvp of {f.__name__}: {len(params)} parameters, {len(primals)} "
                          f"primals and {len(tangents)} tangents")
     if backend == "wasm":
         return _wasm_hvp(f, params, primals, tangents, verbose)
-    key = (spec_key(primals), tuple(bool(_nonzero(t)) if not isinstance(t, str) else True
-                                    for t in tangents))
-    cache = _HVPS.setdefault(f, {})
+    key = (spec_key(primals), tuple([t != 0.0 if type(t) is float else
+                                     isinstance(t, str) or bool(_nonzero(t)) for t in tangents]))
     entry = cache.get(key)
     if entry is None or verbose or not entry[2]():
         arg_kinds = {p: kinds.value_kind(a) for p, a in zip(params, primals)}
@@ -103,8 +106,9 @@ def hvp(f: Callable, primals, tangents, backend: str = "python",
                  for p, a in zip(params, primals))
 
 
-# f -> {(argument kinds, which tangents are not zero): (tangent of the adjoint, wrt, guard)}
-_HVPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# f -> {"params": f's parameters, (argument kinds, which tangents are not zero): (tangent of
+# the adjoint, wrt, guard)}
+_HVPS = PerFunction()
 
 
 def hvp_function(f: Callable, arg_kinds: dict) -> tuple[Callable, list[str]]:

@@ -15,6 +15,7 @@ are transformed like any other code (the adjoint's own adjoint, or its tangent).
 from __future__ import annotations
 
 import inspect
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,8 @@ DERIVATIVES = ("grad", "value_and_grad")
 def derivative_recipe(obj: Any) -> tuple | None:
     """``(maker, f, wrt)`` when ``obj`` is a gradient s2sad returned (``grad``,
     ``value_and_grad``, Python backend), else None."""
+    if type(obj) is types.FunctionType:  # (the common case, first: jvp(f) of a user's f)
+        return None
     from .pickling import Built
 
     if isinstance(obj, InnerJvp):
