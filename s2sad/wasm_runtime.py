@@ -59,9 +59,7 @@ def engine():
                 import atexit
 
                 wasmtime = wasmtime_module()
-                config = wasmtime.Config()
-                pass  # (the interrupt flag's address is kept)
-                _ENGINE.append(wasmtime.Engine(config))
+                _ENGINE.append(wasmtime.Engine(wasmtime.Config()))
                 atexit.register(_ENGINE.clear)  # before the interpreter unloads wasmtime
     return _ENGINE[0]
 
