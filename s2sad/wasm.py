@@ -49,6 +49,7 @@ from .wasm_emit import (
     FunctionEmitter,
     ModuleContext,
     Multi,
+    _kind_words,
     is_ours,
     tape_value,
 )
@@ -704,10 +705,12 @@ class _Builder:
                              "differentiate recursion yet", fir.filename,
                              hint="use the Python backend")
         n_value = _n_numbers(sub.output_kind)
-        if kind == "jvp" and not isinstance(sub.output_kind, kinds_module.Scalar):
-            raise S2SADError(f"{fir.name} calls {sub.fir.name}, which returns a tuple: the "
-                             "Wasm forward mode takes calls of functions of one number",
-                             fir.filename, hint="use s2sad.jvp (Python backend)")
+        if kind == "jvp" and not _numbers(sub.output_kind):
+            raise S2SADError(f"{fir.name} calls {sub.fir.name}, which returns "
+                             f"{_kind_words(sub.output_kind)}: the Wasm forward mode takes "
+                             "calls of functions returning numbers or tuples of numbers",
+                             fir.filename,
+                             hint="use s2sad.jvp (Python backend)")
         wasm_name = self.grad_names.get(id(sub))
         if wasm_name is None:
             wasm_name = sub.name
@@ -723,7 +726,12 @@ class _Builder:
             args = [sub_kinds[p] for p in sub.fir.params]
             self.ctx.signatures[wasm_name] = (
                 (args + [F64] * n_value, [F64] * (n_value + len(sub.wrt))) if kind == "grad"
-                else (args + [F64] * len(sub.wrt), [F64, F64]))
+                else (args + [F64] * len(sub.wrt), [F64] * (2 * n_value)))
+            if kind == "jvp" and n_value > 1:  # ((values...), (tangents...))
+                numbers = kinds_module.Seq("tuple", kinds_module.FLOAT,
+                                           (kinds_module.FLOAT,) * n_value)
+                self.ctx.result_kinds[wasm_name] = kinds_module.Seq("tuple", numbers,
+                                                                    (numbers, numbers))
             self.pending.append((kind, sub, wasm_name, sub_kinds))
         return wasm_name
 
@@ -737,7 +745,8 @@ class _Builder:
         def resolve(node):
             return _resolve_injected(node, injected, fir)
 
-        if not isinstance(ft.output_kind, kinds_module.Scalar):
+        if not (isinstance(ft.output_kind, kinds_module.Scalar) or
+                export is None and _numbers(ft.output_kind)):
             raise S2SADError(f"{fir.name}: the Wasm forward mode differentiates functions "
                              "of one number", hint="use s2sad.jvp (Python backend)")
         params = _wasm_params(fir.params, kinds)
@@ -749,7 +758,7 @@ class _Builder:
             d = ft.forwarder.tangent(w)
             params.append((d, F64))
             types_[d] = F64
-        results = [F64, F64]
+        results = [F64] * (2 * _n_numbers(ft.output_kind))  # (values..., tangents...)
         callees = self.callee_map(fir, fir.body)
         for py_name, obj in ft.forwarder.callee_names.items():
             callees[py_name] = self.specialization(fir, ft.callees.get(id(obj)), "jvp")
@@ -868,6 +877,13 @@ def _n_results(fir) -> int:
     except S2SADError:  # (a kind it cannot tell: one number; the emitter says what it lacks)
         return 1
     return _n_numbers(kind)
+
+
+def _numbers(kind) -> bool:
+    """A number, or a tuple of numbers (a callee's value the Wasm code passes as numbers)."""
+    return isinstance(kind, kinds_module.Scalar) or (
+        isinstance(kind, kinds_module.Seq) and kind.kind == "tuple" and bool(kind.elts) and
+        all(isinstance(k, kinds_module.Scalar) for k in kind.elts))
 
 
 def _n_numbers(kind) -> int:

@@ -112,6 +112,9 @@ class ModuleContext:
 
     def __init__(self) -> None:
         self.signatures: dict[str, tuple[list, list]] = {}  # wasm name -> (params, results)
+        # wasm name -> the kind of what a call returns, where its flat results do not say it
+        # (a tangent function of a tuple: (values, tangents), each a tuple of numbers)
+        self.result_kinds: dict[str, kinds.Kind] = {}
         self.math_used: set[str] = set()
         self.checkpoints = False  # a checkpointed loop: the schedule's runtime is needed
         # the user's global (and closure) numbers the code reads: Wasm globals, set from
@@ -223,8 +226,9 @@ class FunctionEmitter(CheckpointEmitter):
                 raise self.refuse(f"a recursive call of {ir_name} (the Wasm backend does "
                                   "not compile recursion yet)", call)
             results = self.ctx.signatures[wasm_name][1]
-            kind = _KIND_OF[results[0]] if len(results) == 1 else kinds.Seq(
-                "tuple", None, tuple(_KIND_OF[r] for r in results))
+            kind = self.ctx.result_kinds.get(wasm_name) or (
+                _KIND_OF[results[0]] if len(results) == 1 else kinds.Seq(
+                    "tuple", None, tuple(_KIND_OF[r] for r in results)))
             extra[obj] = (lambda args, kind=kind: kind)
         self.env = kinds.Env({}, self.resolve, local_names.__contains__, extra=extra)
         params = {n: _kind_of_type(t) for n, t in self.types.items()}
@@ -942,9 +946,21 @@ class FunctionEmitter(CheckpointEmitter):
             for a, pt in zip(value.args, params):
                 self.expr(a, pt)
             self.emit(f"call ${self.callee_names[value.func.id]}")
-            for n, rt in reversed(list(zip(target.elts, results))):
-                self.convert(rt, self.types[n.id])
-                self.emit(f"local.set ${n.id}")
+            slots = []  # (local, type) per result: a tuple of numbers takes one per item
+            for n in target.elts:
+                t = self.types[n.id]
+                if isinstance(t, Multi):
+                    for k, kt in enumerate(t.types):
+                        self.hidden[f"{n.id}.{k}"] = kt
+                        slots.append((f"{n.id}.{k}", kt))
+                else:
+                    slots.append((n.id, t))
+            if len(slots) != len(results):
+                raise self.refuse(f"unpacking {len(results)} results into {len(slots)} "
+                                  "numbers", s)
+            for (local, t), rt in reversed(list(zip(slots, results))):
+                self.convert(rt, t)
+                self.emit(f"local.set ${local}")
             return
         if self._is_vjp_call(value):
             wasm_name = self.callee_names[value.func]
