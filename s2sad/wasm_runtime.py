@@ -60,8 +60,20 @@ def engine():
 
                 wasmtime = wasmtime_module()
                 _ENGINE.append(wasmtime.Engine(wasmtime.Config()))
-                atexit.register(_ENGINE.clear)  # before the interpreter unloads wasmtime
+                atexit.register(_release)  # before the interpreter unloads wasmtime
     return _ENGINE[0]
+
+
+_LIVE: weakref.WeakSet = weakref.WeakSet()  # every Compiled and Instance not yet collected
+
+
+def _release() -> None:
+    """At exit, while wasmtime is still loaded: free every store and module (left to the
+    garbage collector, those still cached -- a jvp's module held by its function -- were freed
+    after wasmtime's own globals were gone: "Exception ignored in Managed.__del__" on stderr)."""
+    for obj in sorted(_LIVE, key=lambda o: isinstance(o, Compiled)):  # (stores first)
+        obj.release()
+    _ENGINE.clear()
 
 
 # -- Ctrl-C ----------------------------------------------------------------------------------
@@ -126,6 +138,10 @@ class Compiled:
                              hint="please report this with the function") from None
         self._local = threading.local()
         self.sites = list(sites)
+        _LIVE.add(self)
+
+    def release(self) -> None:
+        self.module.close()
 
     def instance(self) -> Instance:
         inst = getattr(self._local, "instance", None)
@@ -144,6 +160,7 @@ class Instance:
         if self.main:
             _watch_interrupts()
         self.store = wasmtime.Store(engine())
+        _LIVE.add(self)
         if memory_limit is not None:
             self.store.set_limits(memory_size=memory_limit)
         self.interrupts = _INTERRUPTS[0]
@@ -163,6 +180,10 @@ class Instance:
         self.runners: dict = {}  # per specialization (wasm.py)
         self._view = None
         self._view_size = 0
+
+    def release(self) -> None:
+        self.dead = True
+        self.store.close()
 
     def rearm(self) -> None:
         """After a Ctrl-C that came between calls: the flag is cleared (the watcher sets

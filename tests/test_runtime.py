@@ -138,6 +138,28 @@ def test_ctrl_c_stops_a_running_gradient(tmp_path, backend):
     assert elapsed < 5.0
 
 
+def test_a_program_exits_quietly_with_modules_still_cached(tmp_path):
+    """Modules and stores still held at exit (a jvp's module is cached with its function)
+    are freed while wasmtime is loaded: no "Exception ignored in ... __del__" on stderr (it
+    showed under pytest, whose modules are torn down in another order than a script's)."""
+    (tmp_path / "test_quiet.py").write_text(textwrap.dedent("""
+        import math
+        import s2sad
+
+        def f(x, y):
+            return math.sin(x) * y
+
+        def test_wasm_jvp():
+            value, tangent = s2sad.jvp(f, (0.3, 2.0), (1.0, 0.0), backend="wasm")
+            assert tangent == 2.0 * math.cos(0.3)
+    """))
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "-p", "no:xdist", "-p", "no:randomly", "test_quiet.py"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Exception ignored" not in out.stdout + out.stderr, out.stdout + out.stderr
+
+
 def test_tape_exhaustion_recovers_and_frees_its_memory(monkeypatch):
     from s2sad import wasm_runtime
 
