@@ -1150,6 +1150,8 @@ class WasmFunction:
             raise self._assertion(args) from None
         if not spec.has_arrays:
             fast[key] = (runner.call_primal if self.primal else runner.call_grad, spec.guard)
+        else:  # (the same rows as the module's: (value, gradients...))
+            fast[key] = (runner.primal_row if self.primal else runner.grad_row, spec.guard)
         if self.primal:
             return out
         out = grads[0] if self.single else tuple(grads)
@@ -1204,6 +1206,8 @@ class _Runner:
         self.spec = spec
         self.inst = inst
         self.plans: dict = {}  # array shapes -> where they go in memory (_plan)
+        self.array_positions = [k for k, p in enumerate(spec.params)
+                                if isinstance(spec.kinds[p], Arr)]
         export = spec.source
         inputs = (spec.read_inputs, spec.input_types)
         self.call_primal = inst.caller(export.primal_export, spec.primal_types, [F64], (),
@@ -1258,10 +1262,9 @@ class _Runner:
     def _layout(self, args, with_grads):
         """Copy array arguments into linear memory; returns the flat argument list, the
         gradient buffers (address, shape) of array wrt arguments and their flat arguments."""
-        spec, inst = self.spec, self.inst
-        arrays = [np.asarray(a, dtype=np.float64) if isinstance(spec.kinds[p], Arr) else None
-                  for p, a in zip(spec.params, args)]
-        shapes = tuple(a.shape for a in arrays if a is not None)
+        inst = self.inst
+        arrays = {k: np.asarray(args[k], dtype=np.float64) for k in self.array_positions}
+        shapes = tuple(a.shape for a in arrays.values())
         slots, flat, numbers, buffers, tape, extra, zero = self._plan(shapes, with_grads)
         if numbers:
             flat = list(flat)
@@ -1269,7 +1272,7 @@ class _Runner:
                 flat[pos] = args[k]
         if inst._view_size < tape + 65536:
             inst.ensure_memory(tape + 65536)
-        view = inst.memory_view()
+        view = inst.memory_view(tape)
         for k, start, end in slots:  # one copy per array, straight into linear memory
             view[start:end] = arrays[k].reshape(-1)
         for start, end in zero:
@@ -1284,6 +1287,13 @@ class _Runner:
             return self.call_primal(*flat)[0]
         return self.call_primal(*args)[0]
 
+    def primal_row(self, *args) -> tuple:
+        return (self.run_primal(args),)
+
+    def grad_row(self, *args) -> tuple:
+        value, grads = self.run_grad(args)
+        return (value, *grads)
+
     def run_grad(self, args, seed: float = 1.0):
         spec = self.spec
         if not spec.has_arrays:
@@ -1291,7 +1301,7 @@ class _Runner:
             return out[0], out[1:]
         flat, buffers, extra = self._layout(args, True)
         out = self.call_grad(*flat, seed, *extra)
-        view = self.inst.memory_view()  # (the tape may have grown the memory)
+        view = self.inst.memory_view(self.inst.tape_base)  # (the buffers lie below the tape)
         grads = []
         it = iter(buffers)
         for w, g in zip(spec.wrt, out[1:]):

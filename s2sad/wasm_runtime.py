@@ -205,10 +205,14 @@ class Instance:
                                  "and results", hint="s2sad.wasm_runtime.memory_limit caps "
                                  "it; the Python backend has no such limit") from None
 
-    def memory_view(self):
-        """Linear memory as a float64 array (rebuilt only when the memory has grown)."""
+    def memory_view(self, need: int = 0):
+        """Linear memory as a float64 array, rebuilt only when the memory has grown; one that
+        already covers the first ``need`` bytes is returned as it is (the memory never moves
+        nor shrinks, so an older view stays valid over its range: no call to ask the size)."""
         import numpy as np
 
+        if need and self._view is not None and self._view_size >= need:
+            return self._view
         size = self.memory.data_len(self.store)
         if self._view is None or self._view_size != size:
             base = ctypes.cast(self.memory.data_ptr(self.store), ctypes.c_void_p).value
