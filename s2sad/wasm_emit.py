@@ -186,6 +186,7 @@ class FunctionEmitter(CheckpointEmitter):
         self.value_nodes: list = []  # what the return gives as f's value (split())
         self.in_range: dict[str, Any] = {}  # loop variable -> the stop of its range(stop)
         self.same_extents: dict[str, str] = {}  # a cotangent buffer -> the array it is of
+        self._extent_classes: dict | None = None  # extents asserted equal (_extent_class)
         # names bound once (to what) and how often each name is bound: extents known
         self.assigned: dict[str, int] = {}
         self.single_defs: dict[str, Any] = {}
@@ -604,28 +605,61 @@ class FunctionEmitter(CheckpointEmitter):
             self.emit(f"local.get ${index}")
 
     def _is_extent(self, stop, base: str, k: int) -> bool:
-        """Whether ``stop`` is always ``base``'s extent ``k``: ``base.shape[k]`` (or
-        ``len(base)``), read into a name assigned once, of an array whose extents do not
-        change (a parameter, or made once)."""
-        base = self.same_extents.get(base, base)
-        if self.assigned.get(base, 0) > (0 if base in self.params else 1):
-            return False
-        node = stop
+        """Whether ``stop`` is always ``base``'s extent ``k``: ``x.shape[m]`` (or ``len(x)``),
+        read into a name assigned once, of an array whose extents do not change (a
+        parameter, or made once), where ``x``'s extent ``m`` is ``base``'s ``k`` -- the same
+        array, a cotangent buffer of it, or an extent asserted equal before any loop."""
+        ref = self._extent_ref(stop)
+        return ref is not None and self._extent_class(ref) == \
+            self._extent_class((self.same_extents.get(base, base), k))
+
+    def _extent_ref(self, node) -> tuple[str, int] | None:
+        """``(array, axis)`` when ``node`` is always that extent of an array whose extents do
+        not change, else None."""
         for _ in range(3):  # (n = _t[k] after _t = x.shape, or n = x.shape[k])
             if isinstance(node, gast.Name):
-                defs = self.single_defs.get(node.id)
-                if defs is None:
-                    return False
-                node = defs
+                node = self.single_defs.get(node.id)
+                if node is None:
+                    return None
                 continue
             break
-        if isinstance(node, gast.Subscript) and _is_int(node.slice, k):
-            shape = node.value
-            if isinstance(shape, gast.Name):
-                shape = self.single_defs.get(shape.id)
-            return isinstance(shape, gast.Attribute) and shape.attr == "shape" and \
-                isinstance(shape.value, gast.Name) and shape.value.id == base
-        return False
+        if not (isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Constant)
+                and type(node.slice.value) is int):
+            return None
+        shape = node.value
+        if isinstance(shape, gast.Name):
+            shape = self.single_defs.get(shape.id)
+        if not (isinstance(shape, gast.Attribute) and shape.attr == "shape" and
+                isinstance(shape.value, gast.Name)):
+            return None
+        base = self.same_extents.get(shape.value.id, shape.value.id)
+        if self.assigned.get(base, 0) > (0 if base in self.params else 1):
+            return None
+        return base, node.slice.value
+
+    def _extent_class(self, ref: tuple[str, int]) -> tuple[str, int]:
+        """The representative of the extents asserted equal to ``ref`` (``assert
+        A.shape[1] == w.shape[0]``, as the lowering of ``A @ w`` writes it) at the top of the
+        function before its first loop: every loop, and so every index checked against a
+        loop's range, comes after it."""
+        if self._extent_classes is None:
+            self._extent_classes = {}
+            for s in self.fdef.body:
+                if any(isinstance(n, (gast.For, gast.While)) for n in ir.walk(s)):
+                    break
+                test = s.test if isinstance(s, gast.Assert) else None
+                if isinstance(test, gast.Name):
+                    test = self.single_defs.get(test.id)
+                if isinstance(test, gast.Compare) and len(test.ops) == 1 and \
+                        isinstance(test.ops[0], gast.Eq):
+                    a, b = self._extent_ref(test.left), self._extent_ref(test.comparators[0])
+                    if a is not None and b is not None:
+                        a, b = self._extent_class(a), self._extent_class(b)
+                        if a != b:
+                            self._extent_classes[a] = b
+        while ref in self._extent_classes:
+            ref = self._extent_classes[ref]
+        return ref
 
     def _address(self, e) -> None:
         """Leave the i32 address of the array element ``e`` (``a[i]`` or ``a[i, j]``)."""

@@ -70,6 +70,29 @@ def test_a_fused_chain_makes_no_array_and_tapes_one_value_a_row():
     assert "bA[i, j] += bacc_1 * w[j]" in t.source or "bA[i, j] +=" in t.source
 
 
+def reads_a_row_against_w(A, w):
+    s = 0.0
+    for j in range(A.shape[1]):  # (no assert ties A's extent to w's: w[j] stays checked)
+        s = s + A[0, j] * w[j]
+    return s
+
+
+def test_extents_asserted_equal_need_no_index_check_in_the_loops():
+    # A @ w asserts A.shape[1] == w.shape[0] before its loops: j in range(A.shape[1]) is in
+    # range for w and its cotangent, so the module checks only the gradient buffers' extents
+    # (once, at the adjoint sweep) -- and where nothing ties the extents, the check stays
+    source = wasm.build_module(P.tanh_aw, ("A", "w"), {"A": wasm.Arr(2), "w": wasm.Arr(1)})
+    checks = source.wat.count("(global.set $error_code (i32.const 2))")
+    assert checks == 3  # bA's two extents and bw's
+    A, w = np.ones((2, 5)), np.ones(3)
+    with pytest.raises(IndexError):
+        reads_a_row_against_w(A, w)
+    with pytest.raises(S2SADError, match="index out of range"):
+        wasm.grad(reads_a_row_against_w, wrt=(0, 1))(A, w)
+    with pytest.raises(ValueError):  # (f's own error: A @ w of these shapes)
+        wasm.grad(P.tanh_aw, wrt=(0, 1))(A, w)
+
+
 def test_arrays_read_twice_are_stored_once_at_the_start():
     t = transform(P.mlp_softmax, ["w1", "b1", "w2", "b2"],
                   kinds={p: kinds.Array(d) for p, d in
