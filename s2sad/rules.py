@@ -564,6 +564,7 @@ from .runtime import (  # noqa: E402
     extreme_grad,
     fft_grad,
     fill_like,
+    from_structure,
     gradient_grad,
     imag_grad,
     insert_index,
@@ -576,6 +577,7 @@ from .runtime import (  # noqa: E402
     norm_grad,
     pad_grad,
     partition_grad,
+    picked,
     pinv_grad,
     polyval_grad_p,
     pop_index,
@@ -1316,8 +1318,14 @@ from .runtime import (  # noqa: E402  (the others are imported with the array ru
 )
 
 nondifferentiable(zeros_like, tangent_zero)
-adjoint(div, elementwise=True)(lookup(operator.truediv).func)
 adjoint(power, elementwise=True)(lookup(operator.pow).func)
+
+
+# (div's own derivative divides as it does: IEEE where Python raises, so that a gradient of
+# a gradient at atan2(0, 0) or sqrt(0) is nan or inf as the gradient is, not an exception)
+@adjoint(div, elementwise=True)
+def _(g, ans, a, b):
+    return div(g, b), div(div(-g * a, b), b)
 
 
 @adjoint(_log)
@@ -1446,6 +1454,20 @@ nondifferentiable(insert_index, pop_index, slice_bounds)
 @adjoint(fill_like)
 def _(g, ans, xs, v):
     return None, unfill(g, v)
+
+
+# (through max/min of a list, and list(x) / np.array(x) of a list: likewise)
+@adjoint(extreme_grad)
+def _(g, ans, gv, value, xs):
+    return picked(g, value, xs), None, None
+
+
+@adjoint(to_structure)
+def _(g, ans, gv, x):
+    return from_structure(g, gv), None
+
+
+nondifferentiable(picked, from_structure)
 
 
 #: helpers of generated code that are multilinear in some arguments (first list), read others

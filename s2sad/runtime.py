@@ -997,6 +997,23 @@ def extreme_grad(g: Any, ans: Any, xs: Any) -> list:
     return out
 
 
+def picked(g: Any, ans: Any, xs: Any) -> Any:
+    """The cotangent of ``g`` in ``extreme_grad(g, ans, xs)`` (a gradient of a gradient
+    through ``max``/``min`` of a list): ``g``'s item where Python picked, 0.0 if none."""
+    for k, v in enumerate(xs):
+        if v is ans or v == ans:
+            return g[k]
+    return 0.0
+
+
+def from_structure(g: Any, like: Any) -> Any:
+    """The cotangent of ``like`` in ``to_structure(like, x)`` from ``g``, shaped as ``x``: in
+    ``like``'s own structure, or summed where ``like`` was a number standing for zeros."""
+    if isinstance(like, (list, tuple)) or isinstance(like, np.ndarray) and like.ndim:
+        return to_structure(g, like)
+    return unfill(np.asarray(g, dtype=float).reshape(-1), 0.0)
+
+
 def unfill(g: Any, v: Any) -> Any:
     """The cotangent of ``v`` in ``fill_like(xs, v)`` (a gradient of a gradient through
     ``sum``): the cotangents of every element, summed back to ``v``'s shape."""

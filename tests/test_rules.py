@@ -214,6 +214,14 @@ SPECS = {
     rt.copy_of: [(rt.copy_of, unary(), {}, (0,))],
     rt.fresh_copy: [(rt.fresh_copy, unary(), {}, (0,))],
     # (the adjoint of sum's adjoint: a gradient of a gradient through sum)
+    # (a gradient of a gradient through max/min of a list, and list(x) of an array's
+    # cotangent: linear in the cotangent, the rest read for where it goes)
+    rt.extreme_grad: [(rt.extreme_grad, st.lists(F(), min_size=3, max_size=3).flatmap(
+        lambda xs: st.tuples(F(), st.just(max(xs)), st.just(xs))), {}, (0,))],
+    rt.to_structure: [(rt.to_structure, st.tuples(A((3,)), st.just([0.5, 1.5, 2.5])), {}, (0,)),
+                      (rt.to_structure, st.tuples(F(), st.just([0.5, 1.5])), {}, (0,)),
+                      (rt.to_structure, st.tuples(A((2, 2)), st.just([[0.5, 1.0], [2.0, 3.0]])),
+                       {}, (0,))],
     rt.fill_like: [(rt.fill_like, st.tuples(A((4,)), F()), {}, (1,)),
                    (rt.fill_like, st.tuples(A((3, 2)), A((2,))), {}, (1,))],
     rt.add: [(rt.add, st.tuples(F(), F()), {}, (0, 1)), (rt.add, st.tuples(MAT, MAT), {},
