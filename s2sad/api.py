@@ -180,7 +180,8 @@ def _make_nested(g: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Call
         key = tuple(kinds.value_kind(a) for a in args)
         fn = made.get(key)
         if fn is None:
-            fn = made[key] = _make(source_function(g, key), wrt, verbose, with_value)
+            fn = made[key] = _make(source_function(g, key), wrt, verbose, with_value,
+                                   arg_kinds=dict(zip(params, key)))
             outer.source = fn.source
         return fn(*args)
 
@@ -191,19 +192,20 @@ def _make_nested(g: Callable, wrt: Wrt, verbose: bool, with_value: bool) -> Call
 
 
 def _make(f: Callable, wrt: Wrt, verbose: bool, with_value: bool,
-          memory: int | str | None = None) -> Callable:
+          memory: int | str | None = None, arg_kinds: dict | None = None) -> Callable:
     """The gradient of ``f``: one per function and options (``s2sad.grad(g)`` written in a
-    loop, or in a function called often, is made once)."""
+    loop, or in a function called often, is made once).  ``arg_kinds``: the kinds of the
+    arguments it will be called with, when they are known (no guess from the source)."""
     if verbose:
-        return _build(f, wrt, verbose, with_value, memory)
+        return _build(f, wrt, verbose, with_value, memory, arg_kinds)
     key = (f, with_value, wrt, memory)
     try:
         with _MADE_LOCK:
             fn = _MADE.pop(key, None)
     except TypeError:  # (an unhashable wrt)
-        return _build(f, wrt, verbose, with_value, memory)
+        return _build(f, wrt, verbose, with_value, memory, arg_kinds)
     if fn is None:
-        fn = _build(f, wrt, verbose, with_value, memory)
+        fn = _build(f, wrt, verbose, with_value, memory, arg_kinds)
     with _MADE_LOCK:
         while len(_MADE) >= _MADE_KEPT:
             _MADE.pop(next(iter(_MADE)))
@@ -217,8 +219,31 @@ _MADE_KEPT = 64
 _MADE_LOCK = threading.Lock()
 
 
+def _for_likely_kinds(f: Callable, names: list, params: list, budget) -> Any:
+    """The transformation for the argument kinds ``f``'s source suggests, or None when it is
+    refused for them but may not be for the real arguments (a refusal that only follows
+    from a guess waits for the first call)."""
+    guessed = guess_kinds(f, params)
+    try:
+        t = transform(f, names, kinds=guessed, memory=budget)
+        check_output(t)
+        return t
+    except S2SADError as refusal:
+        # refused for the guessed kinds: reported now if arrays are refused too
+        try:
+            check_output(transform(f, names, kinds=_arrays_but_defaults(f, params),
+                                   memory=budget))
+        except S2SADError as again:
+            if not getattr(again, "needs_arguments", False):
+                # the refusal for the kinds the source suggests: arrays' when it shows a
+                # parameter used as more than a number (x.T, x[i]), else the numbers'
+                arrays_likely = any(guessed.get(p) != kinds.FLOAT for p in params)
+                raise (again if arrays_likely else refusal) from None
+        return None
+
+
 def _build(f: Callable, wrt: Wrt, verbose: bool, with_value: bool,
-           memory: int | str | None = None) -> Callable:
+           memory: int | str | None = None, arg_kinds: dict | None = None) -> Callable:
     from .checkpoint import parse_memory
 
     budget = parse_memory(memory)
@@ -233,26 +258,14 @@ def _build(f: Callable, wrt: Wrt, verbose: bool, with_value: bool,
     except (TypeError, ValueError):
         params = []
     names, single = wrt_names(f, params, wrt) if params else ([], True)
-    # parsed now (refusals that hold whatever the arguments), transformed now for the likely
-    # argument kinds; a refusal that only follows from a guess waits for the real arguments
+    # parsed now (refusals that hold whatever the arguments), transformed now for the
+    # arguments' kinds when they are known, else for the likely ones
     parse_function(f)
-    guessed = guess_kinds(f, params)
-    try:
-        t = transform(f, names, kinds=guessed, memory=budget)
+    if arg_kinds is not None:
+        t = transform(f, names, kinds=arg_kinds, memory=budget)
         check_output(t)
-    except S2SADError as refusal:
-        # refused for the guessed kinds: reported now if arrays are refused too, else left
-        # for the first call, when the arguments tell
-        try:
-            check_output(transform(f, names, kinds=_arrays_but_defaults(f, params),
-                                   memory=budget))
-        except S2SADError as again:
-            if not getattr(again, "needs_arguments", False):
-                # the refusal for the kinds the source suggests: arrays' when it shows a
-                # parameter used as more than a number (x.T, x[i]), else the numbers'
-                arrays_likely = any(guessed.get(p) != kinds.FLOAT for p in params)
-                raise (again if arrays_likely else refusal) from None
-        t = None
+    else:
+        t = _for_likely_kinds(f, names, params, budget)
     if verbose and t is not None:
         print(t.full_source)
     bind = argument_binder(f, params)
