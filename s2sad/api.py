@@ -415,15 +415,20 @@ def vjp(f: Callable, *args: Any, **kwargs: Any) -> tuple[Any, Callable]:
     """
     from .checkpoint import parse_memory
 
-    params = list(inspect.signature(f).parameters)
+    made = f  # (what a pickled pullback is made from again)
+    derivative = derivative_recipe(f) is not None  # a gradient s2sad made: f's parameters
+    signature_of = innermost(f) if derivative else f
+    params = list(inspect.signature(signature_of).parameters)
     given = (tuple(args), dict(kwargs))  # (what a pickled pullback evaluates again)
     budget = None
     if "memory" in kwargs and "memory" not in params:
         kwargs = dict(kwargs)
         budget = parse_memory(kwargs.pop("memory"))
-    args = argument_binder(f, params)(args, kwargs)
-    t = transform(f, params, kinds={p: kinds.value_kind(a) for p, a in zip(params, args)},
-                  memory=budget)
+    args = argument_binder(signature_of, params)(args, kwargs)
+    arg_kinds = [kinds.value_kind(a) for a in args]
+    if derivative:  # the function with source computing that gradient
+        f = source_for_call(f, arg_kinds)
+    t = transform(f, params, kinds=dict(zip(params, arg_kinds)), memory=budget)
     _same_objects(f, t, args)
     forward, _ = t.split()
     try:
@@ -440,7 +445,7 @@ def vjp(f: Callable, *args: Any, **kwargs: Any) -> tuple[Any, Callable]:
         return tuple(like(a, gi) for a, gi in zip(args, g))
 
     # (pickled as f and the arguments: the other side evaluates f again)
-    return value, built(pullback, "pullback", f, *given)
+    return value, built(pullback, "pullback", made, *given)
 
 
 def _closure_state(pull: Callable, deep: bool, skip=()) -> Callable:

@@ -363,6 +363,26 @@ def test_jacobian_by_columns_and_by_rows_agree():
         s2sad.jacobian(vector_out, mode="sideways")
 
 
+def sin_weighted(x):
+    return np.sum(np.sin(x) * x[0])
+
+
+def test_the_jacobian_of_a_gradient_is_the_hessian():
+    # jacobian(grad(f)) in both modes (by rows: a vjp of the gradient, through the function
+    # with source computing it), against s2sad.hessian and the analytic Hessian
+    x = np.array([0.3, 0.5, 0.7])
+    g = s2sad.grad(sin_weighted)
+    want = np.diag(-np.sin(x) * x[0])
+    want[0, :] += np.cos(x)
+    want[:, 0] += np.cos(x)
+    for mode in ("rev", "fwd"):
+        np.testing.assert_allclose(s2sad.jacobian(g, mode=mode)(x), want, rtol=1e-12)
+    np.testing.assert_allclose(s2sad.hessian(sin_weighted)(x), want, rtol=1e-12)
+    value, pullback = s2sad.vjp(g, x)
+    np.testing.assert_allclose(value, g(x))
+    np.testing.assert_allclose(pullback(np.array([1.0, 0.0, 0.0]))[0], want[0], rtol=1e-12)
+
+
 def test_a_gradient_of_a_gradient_through_array_helpers_is_refused_not_wrong():
     from s2sad.transform import transform
 
