@@ -24,11 +24,13 @@ Facts about statements are attached to them (``ir.anno``): ``index`` (textual po
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import gast
 
 from . import ir
+from . import kinds as kinds_module
 from .ir import anno, children, set_anno, store_base
 from .ir import walk_statements as _walk
 
@@ -279,9 +281,10 @@ class Taping:
                 ops, operands = value.op, [value.left, value.right]
             elif isinstance(value, gast.UnaryOp):
                 ops, operands = value.op, [value.operand]
-            elif self._unchanged_element(value, first):
+            elif self._unchanged_element(value, first, d):
                 # an element of an array or list that nothing changes from the loop (nest)
-                # on: read again (x[i] at the reversed iteration is what it was)
+                # on, or only at other rows: read again (x[i] at the reversed iteration is
+                # what it was)
                 ops = gast.Add()
                 operands = value.slice.elts if isinstance(value.slice, gast.Tuple) \
                     else [value.slice]
@@ -302,6 +305,8 @@ class Taping:
                     continue  # set before the loop (nest) and never again
                 if not sites and u in enclosing:
                     continue  # the variable of a loop around, set by that loop alone
+                if not sites and self._row_offset(u, enclosing) is not None:
+                    continue  # t - 1 of such a variable t: recomputed from it (below)
                 if u in available:
                     continue
                 if early is not None and u == early.targets[0].id and \
@@ -327,11 +332,13 @@ class Taping:
         if recompute:
             recomputed_names = {d.targets[0].id for d in recompute}
             self.snapshot[id(loop)] = [n for n in snap if n not in recomputed_names]
-            self.recomputed[id(loop)] = [ir.clone(d) for d in recompute]
+            self.recomputed[id(loop)] = [self._with_offsets(ir.clone(d), enclosing)
+                                         for d in recompute]
 
-    def _unchanged_element(self, value, first: int) -> bool:
+    def _unchanged_element(self, value, first: int, d=None) -> bool:
         """``a[i]`` (integer or name indices) of a local ``a`` that no statement from index
-        ``first`` on rebinds or changes in place, under its name or one sharing its memory."""
+        ``first`` on rebinds or changes in place, under its name or one sharing its memory --
+        or changes only at rows apart from the one read (``_rows_apart``)."""
         if not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)):
             return False
         index = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
@@ -341,7 +348,122 @@ class Taping:
         a = value.value.id
         if a not in self.fir.locals and a not in self.fir.params:
             return False
-        return self._last_change().get(a, -1) < first
+        if self._last_change().get(a, -1) < first:
+            return True
+        return d is not None and self._rows_apart(a, index, first, d)
+
+    def _ascending_loops(self, s) -> list:
+        """The ``for t in range(stop)`` / ``range(start, stop)`` loops around ``s`` (a step
+        of 1: later iterations have larger ``t``) whose body does not rebind ``t``."""
+        out = []
+        loop = anno(s, "loop")
+        while loop is not None:
+            if isinstance(loop, gast.For) and isinstance(loop.target, gast.Name) and \
+                    isinstance(loop.iter, gast.Call) and len(loop.iter.args) in (1, 2) and \
+                    not loop.iter.keywords and \
+                    self.fir.resolve(loop.iter.func) is builtins.range and \
+                    loop.target.id not in _rebound_in(loop.body):
+                out.append(loop)
+            loop = anno(loop, "loop")
+        return out
+
+    def _row_offset(self, u: str, enclosing) -> tuple[str, int] | None:
+        """``(t, c)`` when the local ``u`` is bound once, to ``t + c`` or ``t - c`` (``c`` an
+        int constant, ``t`` the variable of a loop around that only that loop sets), else
+        None; ``u`` itself such a variable: ``(u, 0)``."""
+        if u in enclosing:
+            return u, 0
+        defs = [x for x in _walk(self.fir.body) if rebinds(x) == u]
+        if len(defs) != 1 or not isinstance(defs[0], gast.Assign) or u in self.fir.params:
+            return None
+        v = defs[0].value
+        if not (isinstance(v, gast.BinOp) and isinstance(v.op, (gast.Add, gast.Sub)) and
+                isinstance(v.left, gast.Name) and v.left.id in enclosing and
+                isinstance(v.right, gast.Constant) and type(v.right.value) is int):
+            return None
+        loop = anno(defs[0], "loop")  # (bound inside that variable's loop, at each iteration)
+        while loop is not None and not (isinstance(loop, gast.For) and
+                                        loop.target.id == v.left.id):
+            loop = anno(loop, "loop")
+        if loop is None:
+            return None
+        return v.left.id, v.right.value if isinstance(v.op, gast.Add) else -v.right.value
+
+    def _with_offsets(self, d, enclosing):
+        """A recomputed statement with its row names written out (``inputs[_t68, j]`` ->
+        ``inputs[t - 1, j]``): at the reversed iteration ``t`` holds, ``_t68`` may not."""
+        if not isinstance(d.value, gast.Subscript):
+            return d
+        index = d.value.slice.elts if isinstance(d.value.slice, gast.Tuple) else [d.value.slice]
+        out = []
+        for i in index:
+            off = self._row_offset(i.id, enclosing) if isinstance(i, gast.Name) and \
+                i.id not in enclosing and i.id in self.fir.locals else None
+            if off is None:
+                out.append(i)
+            else:
+                t, c = off
+                out.append(gast.BinOp(left=ir.name(t), op=gast.Add() if c >= 0 else gast.Sub(),
+                                      right=ir.const(abs(c))))
+        d.value.slice = gast.Tuple(elts=out, ctx=gast.Load()) if len(out) > 1 else out[0]
+        return d
+
+    def _rows_apart(self, a: str, index: list, first: int, d) -> bool:
+        """Whether ``a[t + c, ...]`` read at ``d`` still holds its value when the adjoint
+        sweep reaches ``d`` again: every change of ``a`` from ``first`` on is a store
+        ``a[t + w, ...] = v`` in the body of the loop over ``t`` (ascending, one step) whose
+        row is after the one read (``w > c``: later iterations write later rows), or the
+        same row before ``d`` in the same iteration and in no loop around ``d`` inside
+        that one -- a time-indexed state, ``x[t] = f(x[t - 1])``."""
+        if not isinstance(index[0], gast.Name):
+            return False
+        kind = self.kinds.get(a)
+        if not (isinstance(kind, kinds_module.Array) and kind.ndim == len(index)):
+            return False  # (an element: a number, not a view of a row)
+        loops = self._ascending_loops(d)
+        enclosing = {lp.target.id: lp for lp in loops}
+        read = self._row_offset(index[0].id, enclosing)
+        if read is None:
+            return False
+        t, c = read
+        loop = enclosing[t]
+        args = loop.iter.args
+        start = args[0] if len(args) == 2 else ir.const(0)
+        if not (isinstance(start, gast.Constant) and type(start.value) is int and
+                start.value + c >= 0):
+            return False  # (a row t + c < 0 counts from the end: a row written later)
+        lo, hi = anno(loop, "range")
+        inner = []  # the loops around d inside the loop over t
+        x = anno(d, "loop")
+        while x is not loop:
+            inner.append(x)
+            x = anno(x, "loop")
+        for x in _walk(self.fir.body):
+            idx = anno(x, "index")
+            if idx < first or not (a in writes(x) or a in anno(x, "sharers", set())
+                                   or rebinds(x) == a):
+                continue
+            op = anno(x, "op")
+            target = x.targets[0] if isinstance(x, gast.Assign) else None
+            if not (lo <= idx <= hi and op is not None and op.kind == "store" and
+                    isinstance(target, gast.Subscript) and
+                    isinstance(target.value, gast.Name) and target.value.id == a and
+                    rebinds(x) is None):
+                return False
+            rows = target.slice.elts if isinstance(target.slice, gast.Tuple) \
+                else [target.slice]
+            w = self._row_offset(rows[0].id, {t: loop}) if isinstance(rows[0], gast.Name) \
+                else None
+            if w is None or w[0] != t:
+                return False
+            if w[1] > c:
+                continue
+            if w[1] == c and idx < anno(d, "index") and \
+                    not any(anno(lp, "range")[0] <= idx <= anno(lp, "range")[1]
+                            for lp in inner):
+                continue
+            return False
+        return True
 
     def _last_change(self) -> dict:
         """name -> the index of the last statement that rebinds it or changes its object in
