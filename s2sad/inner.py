@@ -152,7 +152,11 @@ def inner_derivatives(fir: Any, fdef: Any) -> None:
             raise fir.error(f"s2sad.jvp of {f.__name__}: {count} parameters, "
                             f"{len(primals)} primals and {len(tangents)} tangents", node)
         name = fir.namer.fresh(f"jvp_{f.__name__}", "function")
-        made[name] = InnerJvp(f, count)
+        # a tangent written as the number 0 marks a primal not varied, as s2sad.jvp has it at
+        # run time: left out of the transformation (0 * nan would make its value nan)
+        fixed = frozenset(k for k, t in enumerate(tangents) if isinstance(t, gast.Constant)
+                          and type(t.value) in (int, float) and t.value == 0)
+        made[name] = InnerJvp(f, count, fixed)
         extra_names = [gast.Name(id=e, ctx=gast.Load(), annotation=None, type_comment=None)
                        for e in extras]
         return ir.at(gast.Call(func=gast.Name(id=name, ctx=gast.Load(), annotation=None,

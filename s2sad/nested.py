@@ -116,8 +116,9 @@ class InnerJvp:
     ``len(primals)`` parameters first (then a lifted function's captured values, whose
     tangents are zero)."""
 
-    def __init__(self, f: Callable, n: int) -> None:
+    def __init__(self, f: Callable, n: int, fixed: frozenset = frozenset()) -> None:
         self.recipe = ("jvp", f, n)
+        self.fixed = fixed  # positions whose tangent is written as 0: not varied
         self.params = list(inspect.signature(f).parameters)
         self.count = len(self.params)
         self.__name__ = f"jvp_{f.__name__}"
@@ -147,17 +148,18 @@ def _jvp_source(g: InnerJvp, arg_kinds: tuple) -> Callable:
     if derivative_recipe(f) is not None:
         f = source_function(f, arg_kinds)
     fn = _tangent_function(f, dict(zip(inspect.signature(f).parameters, arg_kinds)), n,
-                           f"jvp_{f.__name__}")
+                           f"jvp_{f.__name__}", g.fixed)
     fn.__doc__ = g.__doc__
     cache[arg_kinds] = fn
     return fn
 
 
-def _tangent_function(f: Callable, kinds_of: dict, n: int, name: str) -> Callable:
+def _tangent_function(f: Callable, kinds_of: dict, n: int, name: str,
+                      fixed: frozenset = frozenset()) -> Callable:
     """``def name(x, y, dx, dy): return f_jvp(x, y, dx, dy)`` -- the forward transformation of
     ``f`` for arguments of ``kinds_of`` (tangents of its first ``n`` parameters that carry
-    derivatives, or of a kind not known yet: a pass of the kinds' fixed point) as a function
-    with source."""
+    derivatives, or of a kind not known yet: a pass of the kinds' fixed point, but for the
+    positions ``fixed``, whose tangent is written as 0) as a function with source."""
     from . import kinds
     from .api import _varies
     from .transform import transform_forward
@@ -171,8 +173,15 @@ def _tangent_function(f: Callable, kinds_of: dict, n: int, name: str) -> Callabl
             d = "d" + d
         taken.add(d)
         tangents.append(d)
-    varied = [p for p in params[:n] if _varies(kinds_of.get(p)) or
-              kinds_of.get(p) in (None, kinds.OBJECT)]
+    varied = [p for k, p in enumerate(params[:n]) if k not in fixed and (
+        _varies(kinds_of.get(p)) or kinds_of.get(p) in (None, kinds.OBJECT))]
+    if not varied and fixed:  # (every tangent written as 0: f's value, a zero tangent)
+        from .runtime import tangent_zero
+
+        source = (f"def {name}({', '.join(params + tangents)}):\n"
+                  f"    value = f({', '.join(params)})\n"
+                  f"    return value, tangent_zero(value)\n")
+        return compile_function(source, name, {}, {"f": f, "tangent_zero": tangent_zero})
     if not varied:
         raise S2SADError(f"jvp of {f.__name__}: no argument carries a derivative",
                          hint="give floats or float arrays")

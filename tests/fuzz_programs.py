@@ -209,6 +209,8 @@ class Gen:
 
     def feature(self, indent):
         k = self.r.random()
+        if k < 0.04:
+            return self.state_rows(indent)
         if k < 0.12 or not (self.lists or self.arrays or self.dicts):
             return self.new_container(indent)
         kinds = [("list", n) for n in self.lists] + [("array", n) for n in self.arrays] + \
@@ -224,6 +226,26 @@ class Gen:
         if kind == "array":
             return self.array_op(indent, n)
         return self.dict_op(indent, n)
+
+    def state_rows(self, indent):
+        """A time-indexed state written element by element (``h[t + w, j] = f(h[t + r, k])``)
+        with random row offsets: rows apart (re-read in the adjoint, taping._rows_apart), a
+        row ahead, the same row, a row counted from the end (``t - 2`` at ``t = 0``)."""
+        h, t, j = self.fresh("hist"), self.fresh("t"), self.fresh("j")
+        start, w, r = self.r.randint(0, 2), self.r.choice([0, 1]), self.r.choice([-2, -1, 0, 1])
+        col = self.r.choice([j, f"1 - {j}"])
+        target = self.r.choice(self.locals)
+        lines = [f"{indent}{h} = np.zeros((6, 2))",
+                 f"{indent}{h}[0, 0] = {self.expr(1)}",
+                 f"{indent}{h}[1, 1] = {self.expr(1)}",
+                 f"{indent}for {t} in range({start}, 5):",
+                 f"{indent}    for {j} in range(2):",
+                 f"{indent}        {h}[{t} + {w}, {j}] = math.tanh(math.sin({h}[{t} + ({r}), "
+                 f"{col}]) * {self.expr(1)}) + 0.1"]
+        if self.r.random() < 0.3:  # the row read written again later in the step
+            lines.append(f"{indent}    {h}[{t} + ({r}), 0] = {h}[{t} + ({r}), 0] * 0.5")
+        lines.append(f"{indent}{target} = {target} * 0.5 + float(np.sum({h} * {h})) * 0.1")
+        return lines
 
     def new_container(self, indent):
         k = self.r.random()

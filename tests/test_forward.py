@@ -762,7 +762,7 @@ def test_random_programs_hvp_matches_differences_of_the_gradient(tmp_path_factor
             try:
                 with np.errstate(all="ignore"):
                     value, _ = g(*point)
-            except test_fuzz.ERRORS:
+            except (*test_fuzz.ERRORS, S2SADError):  # (f's own jvp refusing an int's tangent)
                 continue
             if not np.isfinite(value) or abs(value) > 1e4:
                 continue

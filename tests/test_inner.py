@@ -208,3 +208,30 @@ def test_an_int_given_a_tangent_is_refused_at_run_time_inside_and_out():
     # a float count: sin(x / 2) along u, its derivative cos(x / 2) / 2
     assert jvp_of_a_count(0.6, 5.0) == pytest.approx(math.sin(0.3))
     assert s2sad.grad(jvp_of_a_count)(0.6, 5.0) == pytest.approx(0.5 * math.cos(0.3))
+
+
+def _scaled_root(u, v):
+    return u * math.sqrt(v)
+
+
+def tangent_along_u_only(x, y):
+    # d/dv sqrt(v) is inf at v = 0: the tangent 0.0 written for v leaves v out (as s2sad.jvp
+    # does at run time), where 0.0 * inf would make the value nan
+    return s2sad.jvp(_scaled_root, (x, 0.0), (1.0, 0.0))[1] + x * y
+
+
+def no_tangent_at_all(x, y):
+    value, tangent = s2sad.jvp(_scaled_root, (x, y * y), (0.0, 0))
+    return value + tangent
+
+
+def test_a_tangent_written_as_zero_leaves_its_primal_out():
+    for f, want_value, want_grad in [
+            (tangent_along_u_only, lambda x, y: x * y, lambda x, y: (y, x)),
+            (no_tangent_at_all, lambda x, y: x * abs(y),
+             lambda x, y: (abs(y), x * math.copysign(1.0, y)))]:
+        x, y = 0.7, 1.3
+        assert f(x, y) == pytest.approx(want_value(x, y), rel=1e-12)
+        value, grads = s2sad.value_and_grad(f, wrt=(0, 1))(x, y)
+        assert value == f(x, y)
+        assert grads == pytest.approx(want_grad(x, y), rel=1e-12)
