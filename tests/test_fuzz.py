@@ -207,3 +207,9 @@ def test_clip_with_bounds_that_cross(tmp_path_factory):
     # seed 22052: np.clip(b, a_min=-1.5, a_max=b * 0.1 + 1.5) where b < -30 gives a_max (NumPy:
     # minimum(maximum(b, lo), hi)); the rule sent the cotangent to a_min as well (7% off)
     assert check_program(tmp_path_factory, 22052) == "exact"
+
+
+def test_a_tangent_written_as_zero_inside_f(tmp_path_factory):
+    # seed 1892: s2sad.jvp(helper, (nan-derived, b), (1.0, 0.0)) inside f; the transformed
+    # inner jvp multiplied the 0.0 tangent by a nan partial (the value nan, f's finite)
+    assert check_program(tmp_path_factory, 1892) == "exact"
