@@ -268,6 +268,7 @@ class Taping:
                 all_sites.setdefault(n, []).append(anno(x, "index"))
         available = set()  # names whose value at the reversed iteration start is right
         recompute = []
+        reread: dict[int, Any] = {}  # a value read back from where it was stored
         deps: dict[str, set] = {}
         for d in body:
             if not (isinstance(d, gast.Assign) and isinstance(d.targets[0], gast.Name)):
@@ -288,6 +289,13 @@ class Taping:
                 ops = gast.Add()
                 operands = value.slice.elts if isinstance(value.slice, gast.Tuple) \
                     else [value.slice]
+            elif (stored := self._stored_copy(d, body, first)) is not None:
+                # v = f(...) then a[i, j] = v, the element kept from then on: v read back
+                ops = gast.Add()
+                operands = stored.slice.elts if isinstance(stored.slice, gast.Tuple) \
+                    else [stored.slice]
+                reread[id(d)] = ir.at(gast.Assign(targets=[ir.name(v, store=True)],
+                                                  value=stored, type_comment=None), d)
             else:
                 continue
             if not isinstance(ops, self.CHEAP):
@@ -332,8 +340,8 @@ class Taping:
         if recompute:
             recomputed_names = {d.targets[0].id for d in recompute}
             self.snapshot[id(loop)] = [n for n in snap if n not in recomputed_names]
-            self.recomputed[id(loop)] = [self._with_offsets(ir.clone(d), enclosing)
-                                         for d in recompute]
+            self.recomputed[id(loop)] = [self._with_offsets(ir.clone(reread.get(id(d), d)),
+                                                            enclosing) for d in recompute]
 
     def _unchanged_element(self, value, first: int, d=None) -> bool:
         """``a[i]`` (integer or name indices) of a local ``a`` that no statement from index
@@ -407,6 +415,61 @@ class Taping:
                                       right=ir.const(abs(c))))
         d.value.slice = gast.Tuple(elts=out, ctx=gast.Load()) if len(out) > 1 else out[0]
         return d
+
+    def _stored_copy(self, d, body: list, first: int):
+        """``a[i, j]`` when ``d`` (``v = ...``, a float) is followed in ``body`` by ``a[i, j] =
+        v`` that always runs after it (no break, continue or return between) and is the only
+        change of ``a`` from ``first`` on, with indices that tell the iterations of every
+        loop around it apart (each loop's variable, or ``t - c`` of it, at its own position;
+        ascending loops, no row counted from the end): the element holds ``v`` until the
+        adjoint sweep reads it back.  Else None."""
+        v = d.targets[0].id
+        if self.kinds.get(v) != kinds_module.FLOAT:
+            return None
+        k = next(k for k, x in enumerate(body) if x is d)
+        for x in body[k + 1:]:
+            if any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for n in ir.walk(x)):
+                return None
+            target = x.targets[0] if isinstance(x, gast.Assign) else None
+            if isinstance(target, gast.Subscript) and isinstance(x.value, gast.Name) and \
+                    x.value.id == v and isinstance(target.value, gast.Name):
+                break
+        else:
+            return None
+        st, a = x, target.value.id
+        kind = self.kinds.get(a)
+        index = target.slice.elts if isinstance(target.slice, gast.Tuple) else [target.slice]
+        if not (isinstance(kind, kinds_module.Array) and kind.dtype == "float" and
+                kind.ndim == len(index) and all(isinstance(i, gast.Name) for i in index)):
+            return None
+        for y in _walk(self.fir.body):
+            if anno(y, "index") >= first and y is not st and (
+                    a in writes(y) or a in anno(y, "sharers", set()) or rebinds(y) == a):
+                return None
+        loops = []
+        lp = anno(st, "loop")
+        while lp is not None:
+            loops.append(lp)
+            lp = anno(lp, "loop")
+        ascending = self._ascending_loops(st)
+        if len(ascending) != len(loops) or any(x is not y for x, y in zip(loops, ascending)):
+            return None  # (a while loop, or a for loop not over an ascending range)
+        enclosing = {lp.target.id: lp for lp in loops}
+        covered = set()
+        for i in index:
+            off = self._row_offset(i.id, enclosing)
+            if off is None:
+                continue
+            t, c = off
+            start = enclosing[t].iter.args[0] if len(enclosing[t].iter.args) == 2 \
+                else ir.const(0)
+            if c < 0 and not (isinstance(start, gast.Constant) and type(start.value) is int
+                              and start.value + c >= 0):
+                return None  # (t - 1 at t = 0 is the last row)
+            covered.add(t)
+        if covered != set(enclosing) or len(covered) != len(loops):
+            return None
+        return gast.Subscript(value=ir.name(a), slice=ir.clone(target.slice), ctx=gast.Load())
 
     def _rows_apart(self, a: str, index: list, first: int, d) -> bool:
         """Whether ``a[t + c, ...]`` read at ``d`` still holds its value when the adjoint

@@ -171,3 +171,94 @@ def test_rows_that_may_meet_are_taped(f):
     # the element read is restored from the tape, never read again from x
     assert not any(line.strip().startswith(("v = x[", "_t")) and " = x[" in line
                    for line in adjoint.splitlines())
+
+
+# -- a value read back from the element it was stored in (taping._stored_copy) --------------
+
+def stored_states(w, x0):
+    # v = tanh(...) then h[t, i] = v: v is read back from h in the adjoint, not taped
+    n, m = 5, x0.shape[0]
+    h = np.zeros((n, m))
+    s = 0.0
+    for t in range(n):
+        for i in range(m):
+            v = math.tanh(w[i, i] * x0[i] + t * 0.1)
+            h[t, i] = v
+            s = s + v * v * w[i, 0]
+    return s + float(np.sum(h))
+
+
+def stored_twice(w, x0):
+    # h[i] written at every (t, i): a later t overwrites the element -- taped
+    n, m = 3, x0.shape[0]
+    h = np.zeros(m)
+    s = 0.0
+    for t in range(n):
+        for i in range(m):
+            v = math.tanh(w[i, i] * x0[i] + t * 0.3)
+            h[i] = v
+            s = s + v * v * w[i, 0]
+    return s
+
+
+def stored_then_changed(w, x0):
+    # the element is changed after the loop: taped
+    m = x0.shape[0]
+    h = np.zeros((2, m))
+    s = 0.0
+    for t in range(2):
+        for i in range(m):
+            v = math.sin(w[i, i] * x0[i] + t)
+            h[t, i] = v
+            s = s + v * v
+    h[0, 0] = 5.0
+    return s + float(np.sum(h))
+
+
+def stored_at_a_row_counted_from_the_end(w, x0):
+    # h[t - 2] of 3 rows at t = 0 is row 1, written again at t = 3: taped
+    m = x0.shape[0]
+    h = np.zeros((3, m))
+    s = 0.0
+    for t in range(4):
+        r = t - 2
+        for i in range(m):
+            v = math.sin(w[i, i] * x0[i] * (t + 1.0))
+            h[r, i] = v
+            s = s + v * v
+    return s
+
+
+def stored_after_a_break(w, x0):
+    # a break between the value and its store: the last iteration run stores nothing -- taped
+    m = x0.shape[0]
+    h = np.zeros((3, m))
+    s = 0.0
+    for t in range(3):
+        for i in range(m):
+            v = math.sin(w[i, i] * x0[i] + t)
+            s = s + v * v
+            if s > 0.8:
+                break
+            h[t, i] = v
+    return s + float(np.sum(h))
+
+
+STORED = [stored_states, stored_twice, stored_then_changed, stored_at_a_row_counted_from_the_end,
+          stored_after_a_break]
+
+
+@pytest.mark.parametrize("backend", ["python", "wasm"])
+@pytest.mark.parametrize("f", STORED, ids=[f.__name__ for f in STORED])
+def test_values_read_back_from_their_element_agree_with_differences(f, backend):
+    test_gradients_agree_with_differences(f, backend)
+
+
+def test_a_stored_value_is_read_back_only_where_the_element_keeps_it():
+    def adjoint(f):
+        t = transform(f, ["w", "x0"], kinds={"w": kinds.Array(2), "x0": kinds.Array(1)})
+        return t.source[t.source.index("# adjoint sweep"):]
+
+    assert "v = h[t, i]" in adjoint(stored_states)
+    for f in STORED[1:]:
+        assert "v = h[" not in adjoint(f), f.__name__
