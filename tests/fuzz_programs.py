@@ -242,6 +242,15 @@ class Gen:
                  f"{indent}    for {j} in range(2):",
                  f"{indent}        {h}[{t} + {w}, {j}] = math.tanh(math.sin({h}[{t} + ({r}), "
                  f"{col}]) * {self.expr(1)}) + 0.1"]
+        if self.r.random() < 0.5:  # a value stored, then used (read back from its element),
+            # its row named once a step (as the lowering of x[t + w] = ... names it)
+            v, row = self.fresh("v"), self.fresh("row")
+            lines[-2:] = [f"{indent}    {row} = {t} + {w}",
+                          f"{indent}    for {j} in range(2):",
+                          f"{indent}        {v} = math.tanh(math.sin({h}[{t} + ({r}), {col}]) "
+                          f"* {self.expr(1)})",
+                          f"{indent}        {h}[{row}, {j}] = {v}",
+                          f"{indent}        {target} = {target} * 0.9 + {v} * {v}"]
         if self.r.random() < 0.3:  # the row read written again later in the step
             lines.append(f"{indent}    {h}[{t} + ({r}), 0] = {h}[{t} + ({r}), 0] * 0.5")
         lines.append(f"{indent}{target} = {target} * 0.5 + float(np.sum({h} * {h})) * 0.1")
