@@ -6,7 +6,7 @@ import numpy as np
 import scipy.special as sp
 
 from .rules import REDUCTIONS, adjoint, nondifferentiable
-from .runtime import logsumexp_grad
+from .runtime import logsumexp_scale, unreduce
 
 _TWO_OVER_ROOT_PI = 1.1283791670955126
 _ROOT_PI_OVER_TWO = 0.886226925452758
@@ -159,6 +159,10 @@ def _(g, ans, n, x):
 REDUCTIONS.add(sp.logsumexp)  # (forward: the softmax-weighted sum of the tangent)
 
 
+nondifferentiable(logsumexp_scale)  # (the weights b: constants, as the rule has them)
+
+
 @adjoint(sp.logsumexp)
 def _(g, ans, a, axis=None, b=None, keepdims=False, return_sign=False):
-    return logsumexp_grad(g, ans, a, axis, b, keepdims, return_sign), None, None, None, None
+    return (unreduce(g, a, axis, keepdims) * np.exp(a - unreduce(ans, a, axis, keepdims)) *
+            logsumexp_scale(b, return_sign), None, None, None, None)

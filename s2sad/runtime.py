@@ -361,11 +361,14 @@ def var_grad(g: Any, x: Any, axis: Any = None, keepdims: bool = False, ddof: int
     return unreduce(g, x, axis, keepdims) * 2.0 * (x - mean) / (count(x, axis) - ddof)
 
 
-def norm_grad(g: Any, ans: Any, x: Any, ord: Any = None, axis: Any = None,
-              keepdims: bool = False) -> Any:
+def norm_input(x: Any, ord: Any = None, axis: Any = None) -> Any:
+    """``x``, where s2sad differentiates ``np.linalg.norm(x, ord, axis)`` (the 2-norm of
+    vectors, Frobenius of matrices); other orders raise.  In the norm's rule
+    ``unreduce(div(g, ans), x, axis, keepdims) * norm_input(x, ord, axis)``: an identity for
+    derivatives, so the rule differentiates again (hvp, hessian)."""
     if ord not in (None, 2, "fro") or (ord == 2 and np.ndim(x) > 1 and axis is None):
         raise NotImplementedError(f"the derivative of np.linalg.norm with ord={ord!r}")
-    return unreduce(g / ans, x, axis, keepdims) * x
+    return x
 
 
 def diff_grad(g: Any, shape: tuple, n: int, axis: int) -> np.ndarray:
@@ -974,16 +977,13 @@ def eig_grad(g: Any, ans: Any, a: Any) -> Any:
     return out if np.iscomplexobj(a) else np.real(out)
 
 
-def logsumexp_grad(g: Any, ans: Any, a: Any, axis: Any = None, b: Any = None,
-                   keepdims: bool = False, return_sign: bool = False) -> Any:
-    """The cotangent of ``a`` in ``scipy.special.logsumexp(a, axis, b, keepdims)``: the
-    weights ``b * exp(a - ans)`` (a softmax), times ``g`` spread over the reduced axes."""
+def logsumexp_scale(b: Any, return_sign: bool = False) -> Any:
+    """The weights ``b`` of ``scipy.special.logsumexp`` (1.0 when not given), a constant in
+    its rule ``unreduce(g, a, axis, keepdims) * exp(a - unreduce(ans, a, axis, keepdims)) *
+    logsumexp_scale(b, return_sign)`` (a softmax); ``return_sign`` raises."""
     if return_sign:
         raise ValueError("s2sad differentiates logsumexp without return_sign")
-    weights = np.exp(a - unreduce(ans, a, axis, keepdims))
-    if b is not None:
-        weights = weights * b
-    return unreduce(g, a, axis, keepdims) * weights
+    return 1.0 if b is None else b
 
 
 def extreme_grad(g: Any, ans: Any, xs: Any) -> list:

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from programs import PROGRAMS
+from scipy.special import logsumexp as sp_logsumexp
 from test_programs import strategy
 
 import s2sad
@@ -547,6 +548,7 @@ def _helper_cases():
         (rt.solve_grad_b, [n(size=3), n(size=(3, 3)) + 4 * np.eye(3)], {}),
         (rt.fill_like, [n(size=4), 1.5], {}),
         (rt.unfill, [n(size=(4, 3)), n(size=3)], {}),
+        (rt.norm_input, [n(size=(2, 3)), None, 1], {}),
     ], rules.LINEAR_HELPERS
 
 
@@ -559,7 +561,7 @@ def test_every_linear_helper_has_a_forward_check():
     assert {h for h in table if h.__name__ not in lists} <= checked
 
 
-@pytest.mark.parametrize("k", range(14))
+@pytest.mark.parametrize("k", range(15))
 def test_linear_helpers_forward_matches_differences(k):
     cases, table = _helper_cases()
     helper, args, constants = cases[k]
@@ -920,3 +922,32 @@ def test_a_parameter_without_a_tangent_that_later_varies():
     value, tangent = s2sad.jvp(later_varied_array, (0.5, y), (1.0, 0.0))
     assert value == later_varied_array(0.5, y) and tangent == pytest.approx(3 * 0.5 + 3.5 * 3)
     np.testing.assert_array_equal(y, [1.0, 2.0])
+
+
+def norm_cubed(x):
+    return np.linalg.norm(x) ** 3
+
+
+def row_norms(A):
+    return float(np.sum(np.linalg.norm(A, axis=1)) + np.linalg.norm(A, "fro"))
+
+
+def soft_maximum(x):
+    return float(sp_logsumexp(x * x, b=0.5)) + float(np.sum(sp_logsumexp(np.outer(x, x),
+                                                                           axis=0)))
+
+
+@pytest.mark.parametrize("f, x", [(norm_cubed, np.array([0.3, -0.5, 0.7])),
+                                  (row_norms, np.arange(1.0, 7.0).reshape(2, 3) / 5),
+                                  (soft_maximum, np.array([0.3, -0.5, 0.7]))],
+                         ids=["norm", "norm_axis_fro", "logsumexp"])
+def test_second_derivatives_through_norm_and_logsumexp(f, x):
+    # their rules are written in primitives that have rules (unreduce, div, exp) and an
+    # identity that checks the order: hvp, hessian and grad(grad) go through them
+    g = s2sad.grad(f)
+    v = np.random.default_rng(1).normal(size=x.shape)
+    h = 1e-6
+    want = (g(x + h * v) - g(x - h * v)) / (2 * h)
+    np.testing.assert_allclose(s2sad.hvp(f, (x,), (v,))[0], want, rtol=1e-6, atol=1e-8)
+    H = s2sad.hessian(f)(x)
+    np.testing.assert_allclose(np.tensordot(H, v, axes=v.ndim), want, rtol=1e-6, atol=1e-8)

@@ -222,6 +222,7 @@ SPECS = {
                       (rt.to_structure, st.tuples(F(), st.just([0.5, 1.5])), {}, (0,)),
                       (rt.to_structure, st.tuples(A((2, 2)), st.just([[0.5, 1.0], [2.0, 3.0]])),
                        {}, (0,))],
+    rt.norm_input: [(rt.norm_input, st.tuples(A((2, 3)), st.just(None), st.just(1)), {}, (0,))],
     rt.fill_like: [(rt.fill_like, st.tuples(A((4,)), F()), {}, (1,)),
                    (rt.fill_like, st.tuples(A((3, 2)), A((2,))), {}, (1,))],
     rt.add: [(rt.add, st.tuples(F(), F()), {}, (0, 1)), (rt.add, st.tuples(MAT, MAT), {},
