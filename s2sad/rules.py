@@ -1492,4 +1492,6 @@ LINEAR_HELPERS: dict = {
     var_grad: ((0, 1), ()), solve_grad_b: ((0,), (1,)),
     saved_item: ((0,), ()),  # (the old item of a dict: of the tangent dict, too)
     norm_input: ((0,), ()),  # (an identity that checks the order)
+    # (the transposes of the DFTs: linear in the cotangent, x read for its shape)
+    fft_grad: ((0,), ()), rfft_grad: ((0,), ()), irfft_grad: ((0,), ()),
 }

@@ -557,7 +557,9 @@ def test_every_linear_helper_has_a_forward_check():
     checked = {c[0] for c in cases}
     # (helpers of lists and dicts are checked through the corpus' hvp tests)
     lists = {"split_like", "unstack", "to_structure", "concat_grad", "repeat_grad", "unsort",
-             "saved_item", "extreme_grad"}
+             "saved_item", "extreme_grad",
+             # (complex values and a transform passed: test_second_derivatives_through_fft)
+             "fft_grad", "rfft_grad", "irfft_grad"}
     assert {h for h in table if h.__name__ not in lists} <= checked
 
 
@@ -951,3 +953,35 @@ def test_second_derivatives_through_norm_and_logsumexp(f, x):
     np.testing.assert_allclose(s2sad.hvp(f, (x,), (v,))[0], want, rtol=1e-6, atol=1e-8)
     H = s2sad.hessian(f)(x)
     np.testing.assert_allclose(np.tensordot(H, v, axes=v.ndim), want, rtol=1e-6, atol=1e-8)
+
+
+def power_spectrum(x):
+    return float(np.sum(np.abs(np.fft.fft(x * x)) ** 2))
+
+
+def weighted_half_spectrum(x):
+    return float(np.sum(np.fft.rfft(np.sin(x)).real * np.arange(3)))
+
+
+def filtered_back(x):
+    return float(np.sum(np.fft.irfft(np.fft.rfft(x) * 0.5) ** 3))
+
+
+def image_spectrum(A):
+    return float(np.sum(np.abs(np.fft.fft2(A * A))) + np.sum(np.fft.rfftn(A).real ** 2))
+
+
+@pytest.mark.parametrize("f, x", [
+    (power_spectrum, np.array([0.3, -0.5, 0.7, 1.1])),
+    (weighted_half_spectrum, np.array([0.3, -0.5, 0.7, 1.1])),
+    (filtered_back, np.array([0.3, -0.5, 0.7, 1.1, 0.2])),
+    (image_spectrum, np.arange(1.0, 7.0).reshape(2, 3) / 4)],
+    ids=["fft", "rfft", "irfft", "fft2_rfftn"])
+def test_second_derivatives_through_fft(f, x):
+    # the DFTs' cotangent helpers are linear in the cotangent: forward mode maps tangents
+    # through them, so hvp and hessian go through fft, rfft, irfft and the n-d transforms
+    g = s2sad.grad(f)
+    v = np.random.default_rng(2).normal(size=x.shape)
+    h = 1e-6
+    want = (g(x + h * v) - g(x - h * v)) / (2 * h)
+    np.testing.assert_allclose(s2sad.hvp(f, (x,), (v,))[0], want, rtol=1e-6, atol=1e-8)
