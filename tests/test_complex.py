@@ -167,14 +167,23 @@ def spectrum_norm(x):
 
 
 def test_second_derivatives_through_first_order_helpers_are_refused_at_the_users_line():
-    """The rules of rfft (and fft, angle, logsumexp...) are differentiated once: their second
-    derivatives are refused, named at the user's function or call, not the generated code."""
+    """The rules of angle (and eig, scipy.stats.norm) are differentiated once: their second
+    derivatives are refused, named at the user's function or call, not the generated code;
+    rfft's cotangent helper is linear -- hessian goes through it -- but has no reverse
+    derivative: a gradient of its gradient is refused likewise."""
     x = np.array([0.3, -0.5, 0.8, 1.1])
     with pytest.raises(s2sad.S2SADError, match="no second derivative through s2sad's "
-                       "gradient helper rfft_grad") as err:
-        s2sad.hessian(power_spectrum)(x)
+                       "gradient helper angle_grad") as err:
+        s2sad.hessian(phases)(x)
     assert err.value.filename == __file__
-    assert err.value.lineno == power_spectrum.__code__.co_firstlineno
+    assert err.value.lineno == phases.__code__.co_firstlineno
+    h = s2sad.hessian(power_spectrum)(x)
+    grad = s2sad.grad(power_spectrum)
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = 1e-6
+        np.testing.assert_allclose(h[:, k], (grad(x + e) - grad(x - e)) / 2e-6, rtol=1e-6,
+                                   atol=1e-7)
     with pytest.raises(s2sad.S2SADError, match="rfft_grad") as err:
         s2sad.grad(spectrum_norm)(x)
     assert err.value.filename == __file__
