@@ -51,6 +51,7 @@ from .wasm_emit import (
     Multi,
     _kind_words,
     is_ours,
+    multi_of,
     tape_value,
 )
 from .wasm_runtime import Compiled, Instance
@@ -583,6 +584,9 @@ class _Builder:
             self.done.add(name)
             fir = parse_function(func)
             self.ctx.signatures[name] = ([F64] * len(fir.params), [F64] * _n_results(fir))
+            multi = multi_of(_result_kind(fir))
+            if multi is not None and multi.groups is not None:  # (a tuple of tuples)
+                self.ctx.result_kinds[name] = _result_kind(fir)
             self.pending.append(("primal", fir, name, {p: F64 for p in fir.params}))
 
     def queue_math(self, name: str) -> None:
@@ -639,7 +643,7 @@ class _Builder:
             types_[seed] = F64
         else:  # a tuple of numbers: one seed each ($b_out.0, ...)
             params += [(f"{seed}.{k}", F64) for k in range(n_value)]
-            types_[seed] = Multi((F64,) * n_value)
+            types_[seed] = Multi((F64,) * n_value, multi_of(t.output_kind).groups)
         results = [F64] * n_value
         for w in t.wrt:
             if isinstance(kinds[w], Arr):
@@ -863,20 +867,26 @@ def _written(fir, kinds) -> list[str]:
     return [p for p in fir.params if isinstance(kinds.get(p), Arr) and p not in read_only]
 
 
-def _n_results(fir) -> int:
-    """How many numbers a function returns (a tuple of n numbers: n), from the kind of what
-    it returns for number arguments (its IR has one return, of a name when it had several)."""
+def _result_kind(fir):
+    """The kind of what a function returns for number arguments (its IR has one return, of
+    a name when it had several), or None when it cannot tell."""
     last = fir.body[-1] if fir.body else None
     value = last.value if isinstance(last, gast.Return) else None
-    if isinstance(value, gast.Tuple):
-        return len(value.elts)
     env = kinds_module.Env({}, fir.resolve, lambda n: n in fir.locals)
     try:
         kinds_module.infer(fir.body, {p: kinds_module.FLOAT for p in fir.params}, env)
-        kind = kinds_module.kind_of(value, env) if value is not None else None
-    except S2SADError:  # (a kind it cannot tell: one number; the emitter says what it lacks)
-        return 1
-    return _n_numbers(kind)
+        return kinds_module.kind_of(value, env) if value is not None else None
+    except S2SADError:  # (a kind it cannot tell: the emitter says what it lacks)
+        return None
+
+
+def _n_results(fir) -> int:
+    """How many numbers a function returns (a tuple of n numbers: n; of tuples: all)."""
+    value = fir.body[-1].value if fir.body and isinstance(fir.body[-1], gast.Return) else None
+    multi = multi_of(_result_kind(fir))
+    if multi is not None:
+        return len(multi.types)
+    return len(value.elts) if isinstance(value, gast.Tuple) else 1  # (kinds not known here)
 
 
 def _numbers(kind) -> bool:
@@ -887,10 +897,10 @@ def _numbers(kind) -> bool:
 
 
 def _n_numbers(kind) -> int:
-    """How many numbers a value of ``kind`` is passed as (a tuple of n numbers: n)."""
-    if isinstance(kind, kinds_module.Seq) and kind.kind == "tuple" and kind.elts:
-        return len(kind.elts)
-    return 1
+    """How many numbers a value of ``kind`` is passed as (a tuple of n numbers: n; a tuple
+    of tuples of numbers: all of them)."""
+    multi = multi_of(kind)
+    return len(multi.types) if multi is not None else 1
 
 
 def guess_kinds(f: Callable, params: list[str]) -> dict:

@@ -67,9 +67,44 @@ class Shape:
 @dataclass(frozen=True)
 class Multi:
     """The results of a call returning several numbers (``_t = f(x)``, read as ``_t[k]``):
-    kept in the locals ``$_t.0``, ``$_t.1``, ..."""
+    kept in the locals ``$_t.0``, ``$_t.1``, ...  A tuple of tuples of numbers (a helper's
+    tangent function: ``(values, tangents)``) is kept flat, its items' ``groups`` saying
+    which locals each is: ``(start, stop, is_tuple)``."""
 
     types: tuple
+    groups: tuple | None = None
+
+    def item(self, k: int) -> tuple[int, int, bool]:
+        """Item ``k``'s locals ``(start, stop, is_tuple)``."""
+        if self.groups is None:
+            k %= len(self.types)
+            return k, k + 1, False
+        return self.groups[k % len(self.groups)]
+
+    def part(self, k: int) -> Multi:
+        start, stop, _ = self.item(k)
+        return Multi(self.types[start:stop])
+
+
+def multi_of(kind) -> Multi | None:
+    """The Multi of a tuple of numbers, or of a tuple whose items are numbers or tuples of
+    numbers; None for any other kind."""
+    if not (isinstance(kind, kinds.Seq) and kind.kind == "tuple" and kind.elts):
+        return None
+    if all(k in _TYPE_OF for k in kind.elts):
+        return Multi(tuple(_TYPE_OF[k] for k in kind.elts))
+    types, groups = [], []
+    for k in kind.elts:
+        if k in _TYPE_OF:
+            groups.append((len(types), len(types) + 1, False))
+            types.append(_TYPE_OF[k])
+        elif isinstance(k, kinds.Seq) and k.kind == "tuple" and k.elts and \
+                all(x in _TYPE_OF for x in k.elts):
+            groups.append((len(types), len(types) + len(k.elts), True))
+            types += [_TYPE_OF[x] for x in k.elts]
+        else:
+            return None
+    return Multi(tuple(types), tuple(groups))
 
 
 INTERRUPT_FLAG = 8  # the address of the word that asks a running call to stop (Ctrl-C)
@@ -83,6 +118,11 @@ def _kind_of_type(t):
     if isinstance(t, Arr):
         return kinds.Array(t.ndim)
     if isinstance(t, Multi):  # (a tuple's cotangent seed)
+        if t.groups is not None:
+            items = tuple(kinds.Seq("tuple", None, tuple(_KIND_OF[x] for x in
+                                                         t.types[a:b])) if nested
+                          else _KIND_OF[t.types[a]] for a, b, nested in t.groups)
+            return kinds.Seq("tuple", None, items)
         return kinds.Seq("tuple", None, tuple(_KIND_OF[x] for x in t.types))
     return _KIND_OF.get(t)
 
@@ -291,9 +331,8 @@ class FunctionEmitter(CheckpointEmitter):
             return Arr(kind.ndim)
         if isinstance(kind, kinds.Seq) and kind.shape_of is not None:
             return Shape(kind.shape_of)
-        if isinstance(kind, kinds.Seq) and kind.kind == "tuple" and kind.elts and \
-                all(k in _TYPE_OF for k in kind.elts):
-            return Multi(tuple(_TYPE_OF[k] for k in kind.elts))
+        if multi_of(kind) is not None:
+            return multi_of(kind)
         if isinstance(kind, kinds.Seq) and kind.kind == "list" and kind.elts and \
                 all(k in _TYPE_OF for k in kind.elts) and local is not None and \
                 self._items_only(local):
@@ -707,7 +746,10 @@ class FunctionEmitter(CheckpointEmitter):
     def _load(self, e) -> None:
         base_t = self.type_of(e.value)
         if isinstance(base_t, Multi):
-            self.emit(f"local.get ${e.value.id}.{e.slice.value}")
+            start, _, nested = base_t.item(e.slice.value)
+            if nested:
+                raise self.refuse("a tuple of tuples read as a number", e)
+            self.emit(f"local.get ${e.value.id}.{start}")
             return
         if isinstance(base_t, Shape):
             if not (isinstance(e.slice, gast.Constant) and isinstance(e.slice.value, int)):
@@ -1074,10 +1116,16 @@ class FunctionEmitter(CheckpointEmitter):
                 isinstance(self.types.get(target.value.id), Multi) and \
                 isinstance(target.slice, gast.Constant) and isinstance(target.slice.value, int):
             t = self.types[target.value.id]  # an item of a tuple of numbers: its own local
-            k = target.slice.value % len(t.types)
-            self.expr(value, t.types[k])
-            self.hidden[f"{target.value.id}.{k}"] = t.types[k]
-            self.emit(f"local.set ${target.value.id}.{k}")
+            start, stop, nested = t.item(target.slice.value)
+            if nested:  # (an item that is a tuple: its numbers, each its own local)
+                part = t.part(target.slice.value)
+                for k in range(stop - start):
+                    self._multi_item(value, k, part, s, target.value.id)
+            else:
+                self.expr(value, t.types[start])
+            for k in reversed(range(start, stop)):
+                self.hidden[f"{target.value.id}.{k}"] = t.types[k]
+                self.emit(f"local.set ${target.value.id}.{k}")
             return
         if isinstance(target, gast.Tuple):
             raise self.refuse("unpacking a tuple", s)
@@ -1212,12 +1260,30 @@ class FunctionEmitter(CheckpointEmitter):
         ``None`` (declared before a branch binds it: 0), ``zeros_like(...)`` or ``add(a, b)``
         (a tuple's cotangent)."""
         kt = t.types[k]
-        if isinstance(e, gast.Name) and self.types.get(e.id) == t:
+        if isinstance(e, gast.Name) and isinstance(self.types.get(e.id), Multi) and \
+                self.types[e.id].types == t.types:
             self.emit(f"local.get ${e.id}.{k}")
+            return
+        if isinstance(e, (gast.Tuple, gast.List)) and t.groups is not None and \
+                len(e.elts) == len(t.groups):
+            g = next(j for j, (a, b, _) in enumerate(t.groups) if a <= k < b)
+            a, _, nested = t.groups[g]
+            if nested:
+                self._multi_item(e.elts[g], k - a, t.part(g), s, target)
+            else:
+                self.expr(e.elts[g], kt)
             return
         if isinstance(e, (gast.Tuple, gast.List)) and len(e.elts) == len(t.types):
             self.expr(e.elts[k], kt)
             return
+        if isinstance(e, gast.Subscript) and isinstance(e.value, gast.Name) and \
+                isinstance(self.types.get(e.value.id), Multi) and \
+                isinstance(e.slice, gast.Constant) and type(e.slice.value) is int:
+            whole = self.types[e.value.id]  # (an item of a tuple of tuples)
+            a, b, nested = whole.item(e.slice.value)
+            if nested and b - a == len(t.types):
+                self.emit(f"local.get ${e.value.id}.{a + k}")
+                return
         helper = self._helper(e.func) if isinstance(e, gast.Call) else None
         if helper is tape.zeros_like or (isinstance(e, gast.Constant) and e.value is None):
             self.emit(f"{kt}.const 0")
@@ -1484,8 +1550,10 @@ class FunctionEmitter(CheckpointEmitter):
         for e in elts:  # a name holding a tuple of numbers returns each
             t = self.type_of(e) if isinstance(e, gast.Name) else None
             if isinstance(t, Multi):
-                flat += [gast.Subscript(value=e, slice=ir.const(k), ctx=gast.Load())
-                         for k in range(len(t.types))]
+                for k, kt in enumerate(t.types):
+                    self.hidden[f"{e.id}.{k}"] = kt
+                    self.types.setdefault(f"{e.id}.{k}", kt)
+                    flat.append(ir.name(f"{e.id}.{k}"))
             else:
                 flat.append(e)
         self.value_nodes = flat
