@@ -945,13 +945,18 @@ def soft_maximum(x):
 def test_second_derivatives_through_norm_and_logsumexp(f, x):
     # their rules are written in primitives that have rules (unreduce, div, exp) and an
     # identity that checks the order: hvp, hessian and grad(grad) go through them
-    g = s2sad.grad(f)
-    v = np.random.default_rng(1).normal(size=x.shape)
-    h = 1e-6
-    want = (g(x + h * v) - g(x - h * v)) / (2 * h)
+    v, want = _direction_and_gradient_differences(f, x)
     np.testing.assert_allclose(s2sad.hvp(f, (x,), (v,))[0], want, rtol=1e-6, atol=1e-8)
     H = s2sad.hessian(f)(x)
     np.testing.assert_allclose(np.tensordot(H, v, axes=v.ndim), want, rtol=1e-6, atol=1e-8)
+
+
+def _direction_and_gradient_differences(f, x):
+    """A random direction and the central differences of ``grad(f)`` along it at ``x``."""
+    g = s2sad.grad(f)
+    v = np.random.default_rng(1).normal(size=x.shape)
+    h = 1e-6
+    return v, (g(x + h * v) - g(x - h * v)) / (2 * h)
 
 
 def power_spectrum(x):
@@ -979,10 +984,7 @@ def image_spectrum(A):
 def test_second_derivatives_through_fft(f, x):
     # the DFTs' cotangent helpers are linear in the cotangent: forward mode maps tangents
     # through them, so hvp and hessian go through fft, rfft, irfft and the n-d transforms
-    g = s2sad.grad(f)
-    v = np.random.default_rng(2).normal(size=x.shape)
-    h = 1e-6
-    want = (g(x + h * v) - g(x - h * v)) / (2 * h)
+    v, want = _direction_and_gradient_differences(f, x)
     np.testing.assert_allclose(s2sad.hvp(f, (x,), (v,))[0], want, rtol=1e-6, atol=1e-8)
 
 
