@@ -209,6 +209,9 @@ class Env:
     is_local: Callable  # name -> whether it is a variable of the function
     callee: Callable | None = None  # (function, arg kinds) -> kind of its result
     extra: dict = field(default_factory=dict)  # object -> (lambda arg kinds -> kind)
+    # locals whose kind is known from elsewhere and kept (a generated adjoint read again:
+    # the primal's names, their kinds as the reverse pass inferred them)
+    fixed: dict = field(default_factory=dict)
 
 
 def kind_of(e, env: Env):
@@ -765,6 +768,7 @@ def infer(body: list, params: dict, env: Env, rounds: int = 50) -> dict:
     assignments), starting from ``params``.  Names whose kind is never known stay absent."""
     kinds = env.kinds
     kinds.update(params)
+    kinds.update(env.fixed)
     for _ in range(rounds):
         before = dict(kinds)
         _infer_block(body, env)
@@ -774,7 +778,7 @@ def infer(body: list, params: dict, env: Env, rounds: int = 50) -> dict:
 
 
 def _set(env, name, k):
-    if k is not None:
+    if k is not None and name not in env.fixed:
         env.kinds[name] = join(env.kinds.get(name), k)
 
 
@@ -822,7 +826,7 @@ def _is_range_loop(s, env) -> bool:
 def _set_element(env, target, k):
     """``xs[i] = v``: a list's or dict's element kind grows by ``v``'s kind."""
     base = target.value
-    if not isinstance(base, gast.Name) or k is None:
+    if not isinstance(base, gast.Name) or k is None or base.id in env.fixed:
         return
     if isinstance(target.slice, gast.Slice):  # ys[i:j] = zs stores zs's elements
         k = as_element(k)
@@ -844,7 +848,7 @@ def _mutation_kinds(call, env):
     """``xs.append(v)`` and friends: the list's element kind grows."""
     func = call.func
     if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
-            and env.is_local(func.value.id)):
+            and env.is_local(func.value.id)) or func.value.id in env.fixed:
         return
     current = env.kinds.get(func.value.id)
     if not (isinstance(current, Seq) and current.kind == "list"):

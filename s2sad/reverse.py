@@ -89,8 +89,13 @@ class Reverser(Planning, Taping, Checkpointing, Sweeps):
                         and isinstance(x.targets[0], gast.Subscript)}
 
     def _env(self, fir, local_names):
+        # a gradient s2sad generated, read again (hvp, grad of grad): its primal names keep
+        # the kinds the reverse pass inferred for them -- every value they hold there is one
+        # the primal computed, restored from the tape or recomputed
+        fixed = {n: k for n, k in (getattr(fir.func, "__s2sad_local_kinds__", None) or
+                                   {}).items() if n in local_names and n not in fir.params}
         return kinds.Env({}, fir.resolve, local_names.__contains__,
-                         callee=self.ctx.callee_kind)
+                         callee=self.ctx.callee_kind, fixed=fixed)
 
     def is_array(self, name: str) -> bool:
         return kinds.is_array(self.kinds.get(name))

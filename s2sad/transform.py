@@ -21,7 +21,7 @@ from . import kinds as kinds_module
 from .emit import compile_function, split_vjp, to_source
 from .errors import S2SADError
 from .guards import Guard, is_data
-from .ir import clone, paused_gc
+from .ir import clone, paused_gc, walk
 from .kinds import Array
 from .loops import lower_arrays
 from .parse import call_chain_error, nesting_error, parse_function
@@ -178,6 +178,11 @@ def _transform(f, wrt_names, _ctx, kinds, memory=None, lowered=False) -> Transfo
                             None, "please report this with the function") from exc
         extra = dict(injected)
         vjp = compile_function(source, name, f.__globals__, extra, closure_cells(f))
+        # (read again by hvp and grad of grad: the kinds of the primal's names it prints --
+        # only those: a name tidy folded away may be a fresh temporary of the reading)
+        printed = {n.id for n in walk(adjoint_ir) if isinstance(n, gast.Name)}
+        vjp.__s2sad_local_kinds__ = {n: k for n, k in rev.kinds.items()
+                                     if n in printed and n in rev.fir.locals and k is not None}
         forward_ref.target = vjp
         sources = callee_sources + [source]
         output = kinds_module.kind_of(rev.fir.body[-1].value, rev.env)
