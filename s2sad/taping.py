@@ -381,7 +381,13 @@ class Taping:
         None; ``u`` itself such a variable: ``(u, 0)``."""
         if u in enclosing:
             return u, 0
-        defs = [x for x in _walk(self.fir.body) if rebinds(x) == u]
+        bindings = getattr(self, "_bindings", None)
+        if bindings is None:  # (name -> the statements that rebind it: once per function)
+            bindings = self._bindings = {}
+            for x in _walk(self.fir.body):
+                if rebinds(x) is not None:
+                    bindings.setdefault(rebinds(x), []).append(x)
+        defs = bindings.get(u, [])
         if len(defs) != 1 or not isinstance(defs[0], gast.Assign) or u in self.fir.params:
             return None
         v = defs[0].value
