@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from . import ir, kinds
+from . import ir, kinds, runtime
 from .parse import MISSING, FunctionIR
 
 MUTATING_METHODS = {"append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear",
@@ -379,6 +379,13 @@ class Aliasing:
             return self.elements(refs)
         name = getattr(obj, "__name__", "")
         module = (getattr(obj, "__module__", "") or "").split(".")[0]
+        if obj is runtime.copy_of and len(call.args) == 1 and not call.keywords:
+            # (generated code read again: an array's copy is a new array; anything else is
+            # returned as it is)
+            a = call.args[0]
+            if isinstance(kinds.kind_of(a, self.env), kinds.Array):
+                return None
+            return self.refs_of(a, state)
         if obj in self.mutators and call.args:
             self.write(s, _name_of(call.args[0]), state, "unknown")
         if any(k.arg == "out" for k in call.keywords):
