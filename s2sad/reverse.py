@@ -93,7 +93,7 @@ class Reverser(Planning, Taping, Checkpointing, Sweeps):
         # the kinds the reverse pass inferred for them -- every value they hold there is one
         # the primal computed, restored from the tape or recomputed
         fixed = {n: k for n, k in (getattr(fir.func, "__s2sad_local_kinds__", None) or
-                                   {}).items() if n in local_names and n not in fir.params}
+                                   {}).items() if n in local_names or n in fir.params}
         return kinds.Env({}, fir.resolve, local_names.__contains__,
                          callee=self.ctx.callee_kind, fixed=fixed)
 

@@ -217,6 +217,7 @@ class Taping:
         (``_old_x = x``); at the top level of a loop body it is kept in a local that joins
         the iteration's snapshot tuple, so each iteration still pushes once."""
         self.copies: dict[int, str] = {}
+        self.saved_of: dict[str, str] = {}  # a kept old value -> the variable it was
         for s in _walk(self.fir.body):
             if id(s) not in self.push_at:
                 continue
@@ -225,6 +226,7 @@ class Taping:
                 continue
             name = self.names.fresh("_old_" + s.targets[0].id.lstrip("_"), "saved")
             self.copies[id(s)] = name
+            self.saved_of[name] = s.targets[0].id
             if loop is not None:
                 self.snapshot.setdefault(id(loop), []).append(name)
         self.early: dict[int, Any] = {}

@@ -181,8 +181,11 @@ def _transform(f, wrt_names, _ctx, kinds, memory=None, lowered=False) -> Transfo
         # (read again by hvp and grad of grad: the kinds of the primal's names it prints --
         # only those: a name tidy folded away may be a fresh temporary of the reading)
         printed = {n.id for n in walk(adjoint_ir) if isinstance(n, gast.Name)}
-        vjp.__s2sad_local_kinds__ = {n: k for n, k in rev.kinds.items()
-                                     if n in printed and n in rev.fir.locals and k is not None}
+        held = dict(rev.kinds)  # (the primal's names and parameters, and the old values kept)
+        held.update({saved: rev.kinds.get(x) for saved, x in rev.saved_of.items()})
+        vjp.__s2sad_local_kinds__ = {n: k for n, k in held.items() if n in printed and k is not None
+                                     and (n in rev.fir.locals or n in rev.fir.params
+                                          or n in rev.saved_of)}
         forward_ref.target = vjp
         sources = callee_sources + [source]
         output = kinds_module.kind_of(rev.fir.body[-1].value, rev.env)

@@ -1029,3 +1029,19 @@ def test_hvp_of_a_function_that_writes_through_a_view():
             np.array(g(args[0] - h * v[0], args[1] - h * v[1]))) / (2 * h)
     np.testing.assert_allclose(s2sad.hvp(written_through_a_view, args, v), want, rtol=1e-6,
                                atol=1e-8)
+
+
+def test_hvp_of_fuzz_seed_31267(tmp_path_factory):
+    # a list saved on the tape before it is rebound, and a parameter restored from a kept
+    # old value (_g = _old_g): read again, the old value was an unknown object that might be
+    # the list -- kept values now have their variable's kind, parameters theirs
+    import test_fuzz
+    from fuzz_programs import generate
+
+    f, _ = test_fuzz.load(tmp_path_factory, 31267, generate(31267))
+    args, v = (0.3, 0.4), (1.0, 0.5)
+    g = s2sad.grad(f, wrt=(0, 1))
+    h = 1e-6
+    want = (np.array(g(args[0] + h * v[0], args[1] + h * v[1])) -
+            np.array(g(args[0] - h * v[0], args[1] - h * v[1]))) / (2 * h)
+    np.testing.assert_allclose(s2sad.hvp(f, args, v), want, rtol=1e-6, atol=1e-8)
