@@ -817,8 +817,10 @@ def _user_returns(obj, call, env) -> set | None:
     from .rules import is_library, lookup
 
     # helpers of generated code whose results are new: zeros shaped like an argument hold
-    # none of its objects; sum's cotangent holds the cotangent it spreads
-    fresh = {rt.zeros_like: set(), rt.tangent_zero: set(), rt.fill_like: {1}}
+    # none of its objects; sum's cotangent holds the cotangent it spreads; a cotangent given
+    # its primal's structure holds parts of the cotangent, none of the primal's
+    fresh = {rt.zeros_like: set(), rt.tangent_zero: set(), rt.fill_like: {1},
+             rt.to_structure: {0}}
     if obj in fresh:
         return fresh[obj]
     if not isinstance(obj, types.FunctionType) or is_library(obj) or lookup(obj) is not None \

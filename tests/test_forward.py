@@ -1031,14 +1031,16 @@ def test_hvp_of_a_function_that_writes_through_a_view():
                                atol=1e-8)
 
 
-def test_hvp_of_fuzz_seed_31267(tmp_path_factory):
-    # a list saved on the tape before it is rebound, and a parameter restored from a kept
-    # old value (_g = _old_g): read again, the old value was an unknown object that might be
-    # the list -- kept values now have their variable's kind, parameters theirs
+@pytest.mark.parametrize("seed", [31267, 31312])
+def test_hvp_of_fuzz_seeds_refused_once(tmp_path_factory, seed):
+    # 31267: a list saved on the tape before it is rebound, and a parameter restored from a
+    # kept old value (_g = _old_g): read again, the old value was an unknown object that
+    # might be the list -- kept values now have their variable's kind, parameters theirs;
+    # 31312: to_structure(g, x) was taken to hold parts of x (it holds parts of g only)
     import test_fuzz
     from fuzz_programs import generate
 
-    f, _ = test_fuzz.load(tmp_path_factory, 31267, generate(31267))
+    f, _ = test_fuzz.load(tmp_path_factory, seed, generate(seed))
     args, v = (0.3, 0.4), (1.0, 0.5)
     g = s2sad.grad(f, wrt=(0, 1))
     h = 1e-6
