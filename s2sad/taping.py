@@ -362,20 +362,38 @@ class Taping:
             return True
         return d is not None and self._rows_apart(a, index, first, d)
 
-    def _ascending_loops(self, s) -> list:
-        """The ``for t in range(stop)`` / ``range(start, stop)`` loops around ``s`` (a step
-        of 1: later iterations have larger ``t``) whose body does not rebind ``t``."""
+    @staticmethod
+    def _loops_around(s) -> list:
+        """The loops around ``s``, innermost first."""
         out = []
         loop = anno(s, "loop")
         while loop is not None:
-            if isinstance(loop, gast.For) and isinstance(loop.target, gast.Name) and \
-                    isinstance(loop.iter, gast.Call) and len(loop.iter.args) in (1, 2) and \
-                    not loop.iter.keywords and \
-                    self.fir.resolve(loop.iter.func) is builtins.range and \
-                    loop.target.id not in _rebound_in(loop.body):
-                out.append(loop)
+            out.append(loop)
             loop = anno(loop, "loop")
         return out
+
+    def _ascending(self, loop) -> bool:
+        """``for t in range(stop)`` / ``range(start, stop)`` (a step of 1: later iterations
+        have larger ``t``) whose body does not rebind ``t``."""
+        return isinstance(loop, gast.For) and isinstance(loop.target, gast.Name) and \
+            isinstance(loop.iter, gast.Call) and len(loop.iter.args) in (1, 2) and \
+            not loop.iter.keywords and self.fir.resolve(loop.iter.func) is builtins.range \
+            and loop.target.id not in _rebound_in(loop.body)
+
+    @staticmethod
+    def _rows_from_start(loop, c: int) -> bool:
+        """Whether row ``t + c`` of the loop over ``t`` is never negative (a negative row
+        counts from the end: a row written at another step)."""
+        args = loop.iter.args
+        start = args[0] if len(args) == 2 else ir.const(0)
+        return isinstance(start, gast.Constant) and type(start.value) is int and \
+            start.value + c >= 0
+
+    def _changes_of(self, a: str, first: int) -> list:
+        """The statements from index ``first`` on that rebind ``a`` or change its object in
+        place, under its name or one sharing its memory."""
+        return [x for x in _walk(self.fir.body) if anno(x, "index") >= first and (
+            a in writes(x) or a in anno(x, "sharers", set()) or rebinds(x) == a)]
 
     def _row_offset(self, u: str, enclosing) -> tuple[str, int] | None:
         """``(t, c)`` when the local ``u`` is bound once, to ``t + c`` or ``t - c`` (``c`` an
@@ -450,17 +468,10 @@ class Taping:
         if not (isinstance(kind, kinds_module.Array) and kind.dtype == "float" and
                 kind.ndim == len(index) and all(isinstance(i, gast.Name) for i in index)):
             return None
-        for y in _walk(self.fir.body):
-            if anno(y, "index") >= first and y is not st and (
-                    a in writes(y) or a in anno(y, "sharers", set()) or rebinds(y) == a):
-                return None
-        loops = []
-        lp = anno(st, "loop")
-        while lp is not None:
-            loops.append(lp)
-            lp = anno(lp, "loop")
-        ascending = self._ascending_loops(st)
-        if len(ascending) != len(loops) or any(x is not y for x, y in zip(loops, ascending)):
+        if any(y is not st for y in self._changes_of(a, first)):
+            return None
+        loops = self._loops_around(st)
+        if not all(self._ascending(lp) for lp in loops):
             return None  # (a while loop, or a for loop not over an ascending range)
         enclosing = {lp.target.id: lp for lp in loops}
         covered = set()
@@ -469,10 +480,7 @@ class Taping:
             if off is None:
                 continue
             t, c = off
-            start = enclosing[t].iter.args[0] if len(enclosing[t].iter.args) == 2 \
-                else ir.const(0)
-            if c < 0 and not (isinstance(start, gast.Constant) and type(start.value) is int
-                              and start.value + c >= 0):
+            if not self._rows_from_start(enclosing[t], c):
                 return None  # (t - 1 at t = 0 is the last row)
             covered.add(t)
         if covered != set(enclosing) or len(covered) != len(loops):
@@ -491,29 +499,19 @@ class Taping:
         kind = self.kinds.get(a)
         if not (isinstance(kind, kinds_module.Array) and kind.ndim == len(index)):
             return False  # (an element: a number, not a view of a row)
-        loops = self._ascending_loops(d)
-        enclosing = {lp.target.id: lp for lp in loops}
+        around = self._loops_around(d)
+        enclosing = {lp.target.id: lp for lp in around if self._ascending(lp)}
         read = self._row_offset(index[0].id, enclosing)
         if read is None:
             return False
         t, c = read
         loop = enclosing[t]
-        args = loop.iter.args
-        start = args[0] if len(args) == 2 else ir.const(0)
-        if not (isinstance(start, gast.Constant) and type(start.value) is int and
-                start.value + c >= 0):
+        if not self._rows_from_start(loop, c):
             return False  # (a row t + c < 0 counts from the end: a row written later)
         lo, hi = anno(loop, "range")
-        inner = []  # the loops around d inside the loop over t
-        x = anno(d, "loop")
-        while x is not loop:
-            inner.append(x)
-            x = anno(x, "loop")
-        for x in _walk(self.fir.body):
+        inner = around[:around.index(loop)]  # the loops around d inside the loop over t
+        for x in self._changes_of(a, first):
             idx = anno(x, "index")
-            if idx < first or not (a in writes(x) or a in anno(x, "sharers", set())
-                                   or rebinds(x) == a):
-                continue
             op = anno(x, "op")
             target = x.targets[0] if isinstance(x, gast.Assign) else None
             if not (lo <= idx <= hi and op is not None and op.kind == "store" and
