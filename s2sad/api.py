@@ -563,7 +563,7 @@ def refuse_integer_tangent(f, p: str, a, tangent) -> None:
     transformed inside a differentiated function, where 5 may be a float at other calls."""
     integer = isinstance(a, (bool, int, np.integer, np.bool_)) or (
         isinstance(a, np.ndarray) and a.dtype.kind in "biu")
-    if integer and (type(tangent) in (int, bool) and tangent != 0 or _nonzero(tangent)):
+    if integer and _nonzero(tangent):
         raise S2SADError(f"jvp of {getattr(f, '__name__', f)}: '{p}' is an integer "
                          f"({type(a).__name__}) with a nonzero tangent; an integer has no "
                          "tangent", hint="give 0 as its tangent, or pass a float")

@@ -82,8 +82,8 @@ def hvp(f: Callable, primals, tangents, backend: str = "python",
                          f"primals and {len(tangents)} tangents")
     if backend == "wasm":
         return _wasm_hvp(f, params, primals, tangents, verbose)
-    key = (spec_key(primals), tuple([t != 0.0 if type(t) is float else
-                                     isinstance(t, str) or bool(_nonzero(t)) for t in tangents]))
+    key = (spec_key(primals), tuple([isinstance(t, str) or bool(_nonzero(t))
+                                     for t in tangents]))
     entry = cache.get(key)
     if entry is None or verbose or not entry[2]():
         arg_kinds = {p: kinds.value_kind(a) for p, a in zip(params, primals)}

@@ -167,9 +167,7 @@ def _transform(f, wrt_names, _ctx, kinds, memory=None, lowered=False) -> Transfo
                                           ctx, kinds)
             name = fdef.name
             recomputed = {d.targets[0].id for ds in rev.recomputed.values() for d in ds}
-            # tidy rewrites statements in place: give it a copy, so the primal IR stays flat
-            mutating = {n for n, obj in injected.items() if obj in MUTATING_HELPERS}
-            adjoint_ir = tidy(clone(fdef), rev.names, recomputed, mutating)
+            adjoint_ir = _tidied(fdef, rev.names, injected, recomputed)
             source = to_source(adjoint_ir)
         except (S2SADError, RecursionError):
             raise
@@ -224,6 +222,13 @@ class Forward:
 _FORWARD_CACHE: weakref.WeakKeyDictionary[Callable, dict] = weakref.WeakKeyDictionary()
 
 
+def _tidied(fdef, namer, injected: dict, recomputed=frozenset()):
+    """A tidied copy of ``fdef`` (tidy rewrites statements in place: the IR given stays
+    flat), told which injected helpers change their first argument."""
+    mutating = {n for n, obj in injected.items() if obj in MUTATING_HELPERS}
+    return tidy(clone(fdef), namer, recomputed, mutating)
+
+
 def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None,
                       kinds: dict | None = None, output: int | None = None) -> Forward:
     """The forward-mode transformation of ``f`` for tangents of ``wrt_names`` and arguments
@@ -259,8 +264,7 @@ def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | Non
                                               ctx, kinds, output)
                 # printed tidied (single-use temporaries and their tangents folded); fdef
                 # itself stays flat for the Wasm emitter and the Hessian's split
-                mutating = {n for n, obj in injected.items() if obj in MUTATING_HELPERS}
-                source = to_source(tidy(clone(fdef), fwd.names, mutating=mutating))
+                source = to_source(_tidied(fdef, fwd.names, injected))
             except (S2SADError, RecursionError):
                 raise
             except Exception as exc:  # a bug of ours: still say where it happened
