@@ -540,6 +540,13 @@ class PerFunction:
         self._entries[f] = value
         self._last = (weakref.ref(f), value)
 
+    def of(self, f: Callable) -> dict:
+        """``f``'s entry: a dict made on first use, holding ``f``'s parameters."""
+        entry = self.get(f)
+        if entry is None:
+            entry = self[f] = {"params": list(inspect.signature(f).parameters)}
+        return entry
+
 
 # f -> {"params": f's parameters, (argument kinds key, wrt): (tangent function, its guard)}
 _FORWARDS = PerFunction()
@@ -599,9 +606,7 @@ def jvp(f: Callable, primals, tangents, backend: str = "python",
         _check_backend(backend)
     if derivative_recipe(f) is not None:  # a gradient s2sad made: the function computing it
         f = source_for_call(f, [kinds.value_kind(a) for a in primals])
-    cache = _FORWARDS.get(f)
-    if cache is None:
-        cache = _FORWARDS[f] = {"params": list(inspect.signature(f).parameters)}
+    cache = _FORWARDS.of(f)
     params = cache["params"]
     if len(primals) != len(params) or len(tangents) != len(primals):
         raise S2SADError(f"jvp of {f.__name__}: {len(params)} parameters, {len(primals)} "

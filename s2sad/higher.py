@@ -73,9 +73,7 @@ def hvp(f: Callable, primals, tangents, backend: str = "python",
     if backend != "wasm":
         _check_backend(backend)
     primals, tangents = tuple(primals), tuple(tangents)
-    cache = _HVPS.get(f)
-    if cache is None:
-        cache = _HVPS[f] = {"params": list(inspect.signature(f).parameters)}
+    cache = _HVPS.of(f)
     params = cache["params"]
     if len(primals) != len(params) or len(tangents) != len(params):
         raise S2SADError(f"hvp of {f.__name__}: {len(params)} parameters, {len(primals)} "

@@ -386,14 +386,18 @@ class _Lowering:
             return
         self.store_node(n, node, self.out_at[pos], block[pos], pos)
 
+    def late_extents(self, dims: list) -> list:
+        """The extents among ``dims`` bound only here (not yet at the function's start)."""
+        return [d for d in dims if isinstance(d, gast.Name) and
+                self.available.get(d.id, self.position) >= self.position]
+
     def made_in_loop(self, n: str, node: Node, block: list, pos: int) -> None:
         """An array made inside a loop or a branch: made once at the start (its extents must
         be known there) and filled where it was made, at each pass -- NumPy's new array each
         time is the same memory each time, so nothing may hold the old one: ``n`` is read by
         element, whole, or by shape only."""
         like = block[pos]
-        late = [d for d in node.dims if isinstance(d, gast.Name) and
-                self.available.get(d.id, self.position) >= self.position]
+        late = self.late_extents(node.dims)
         if late:
             raise self.error(f"an array made inside a loop or a branch ('{n}') whose extents "
                              f"are known only there ('{late[0].id}')", like)
@@ -905,8 +909,7 @@ class _Lowering:
         if not reads_in_step(node, target):
             # (h = np.tanh(X @ h): the new value reads the old one at other places -- made
             # whole in a second array, made once at the start, then copied over)
-            late = [d for d in current.dims if isinstance(d, gast.Name) and
-                    self.available.get(d.id, self.position) >= self.position]
+            late = self.late_extents(current.dims)
             if late:
                 raise self.error(f"'{target}' rebound inside a loop to an array that reads "
                                  "it at other places, its extents known only there", s)

@@ -583,10 +583,11 @@ class _Builder:
         if name not in self.done:
             self.done.add(name)
             fir = parse_function(func)
-            self.ctx.signatures[name] = ([F64] * len(fir.params), [F64] * _n_results(fir))
-            multi = multi_of(_result_kind(fir))
+            kind = _result_kind(fir)  # (one inference of the body's kinds)
+            self.ctx.signatures[name] = ([F64] * len(fir.params), [F64] * _n_results(fir, kind))
+            multi = multi_of(kind)
             if multi is not None and multi.groups is not None:  # (a tuple of tuples)
-                self.ctx.result_kinds[name] = _result_kind(fir)
+                self.ctx.result_kinds[name] = kind
             self.pending.append(("primal", fir, name, {p: F64 for p in fir.params}))
 
     def queue_math(self, name: str) -> None:
@@ -880,10 +881,11 @@ def _result_kind(fir):
         return None
 
 
-def _n_results(fir) -> int:
-    """How many numbers a function returns (a tuple of n numbers: n; of tuples: all)."""
+def _n_results(fir, kind) -> int:
+    """How many numbers a function returns (a tuple of n numbers: n; of tuples: all), from
+    the kind of what it returns (``_result_kind``)."""
     value = fir.body[-1].value if fir.body and isinstance(fir.body[-1], gast.Return) else None
-    multi = multi_of(_result_kind(fir))
+    multi = multi_of(kind)
     if multi is not None:
         return len(multi.types)
     return len(value.elts) if isinstance(value, gast.Tuple) else 1  # (kinds not known here)
@@ -891,9 +893,8 @@ def _n_results(fir) -> int:
 
 def _numbers(kind) -> bool:
     """A number, or a tuple of numbers (a callee's value the Wasm code passes as numbers)."""
-    return isinstance(kind, kinds_module.Scalar) or (
-        isinstance(kind, kinds_module.Seq) and kind.kind == "tuple" and bool(kind.elts) and
-        all(isinstance(k, kinds_module.Scalar) for k in kind.elts))
+    multi = multi_of(kind)
+    return isinstance(kind, kinds_module.Scalar) or multi is not None and multi.groups is None
 
 
 def _n_numbers(kind) -> int:

@@ -331,8 +331,8 @@ class FunctionEmitter(CheckpointEmitter):
             return Arr(kind.ndim)
         if isinstance(kind, kinds.Seq) and kind.shape_of is not None:
             return Shape(kind.shape_of)
-        if multi_of(kind) is not None:
-            return multi_of(kind)
+        if (multi := multi_of(kind)) is not None:
+            return multi
         if isinstance(kind, kinds.Seq) and kind.kind == "list" and kind.elts and \
                 all(k in _TYPE_OF for k in kind.elts) and local is not None and \
                 self._items_only(local):
