@@ -1047,3 +1047,18 @@ def test_hvp_of_fuzz_seeds_refused_once(tmp_path_factory, seed):
     want = (np.array(g(args[0] + h * v[0], args[1] + h * v[1])) -
             np.array(g(args[0] - h * v[0], args[1] - h * v[1]))) / (2 * h)
     np.testing.assert_allclose(s2sad.hvp(f, args, v), want, rtol=1e-6, atol=1e-8)
+
+
+def angle_of(x, y):
+    return math.atan2(y, x) + x * y
+
+
+def test_a_gradient_of_a_gradient_at_a_singular_point_is_nan_not_an_exception():
+    # atan2's rule divides by x*x + y*y with div (IEEE); div's own rule now divides with div
+    # too: at (0, 0) the gradient of the gradient is nan as the gradient is
+    g = s2sad.grad(angle_of, wrt=0)
+    assert math.isnan(g(0.0, 0.0))
+    assert math.isnan(s2sad.grad(g, wrt=0)(0.0, 0.0))
+    x, y, h = 0.7, -0.4, 1e-6
+    want = (g(x + h, y) - g(x - h, y)) / (2 * h)
+    assert s2sad.grad(g, wrt=0)(x, y) == pytest.approx(want, rel=1e-6)
