@@ -106,7 +106,7 @@ def path_expression(fir, path: tuple, bind: Callable[[Any, str], str],
         cell = bind(closure_cell(func, name), "c")
         expr = f"_cell({cell})"
     else:
-        expr = f"_getattr(_B, {name!r}, _M)"
+        expr = f"_B.get({name!r}, _M)"  # (a dict: no AttributeError made and dropped)
     for a in attrs:
         expr = f"_getattr({expr}, {a!r}, _M)"
     return expr
@@ -115,7 +115,7 @@ def path_expression(fir, path: tuple, bind: Callable[[Any, str], str],
 def compile_check(firs: list, pinned: list = ()) -> Callable[[], bool]:
     """One generated function: ``True`` while every read of ``firs`` holds and every pinned
     value is the same."""
-    env: dict[str, Any] = {"_M": MISSING_READ, "_fp": fingerprint, "_B": builtins,
+    env: dict[str, Any] = {"_M": MISSING_READ, "_fp": fingerprint, "_B": vars(builtins),
                            "_getattr": getattr, "_rv": RULES_VERSION, "_cell": _cell,
                            "_same": _same}
     terms = [f"_rv[0] == {RULES_VERSION[0]}"]
@@ -168,7 +168,7 @@ def compile_check(firs: list, pinned: list = ()) -> Callable[[], bool]:
 
 def compile_reader(items: list) -> Callable[[], tuple]:
     """A function returning the current values at ``items`` ([(fir, path)]), as a tuple."""
-    env: dict[str, Any] = {"_M": MISSING_READ, "_B": builtins, "_getattr": getattr,
+    env: dict[str, Any] = {"_M": MISSING_READ, "_B": vars(builtins), "_getattr": getattr,
                            "_cell": _cell}
 
     def bind(value: Any, stem: str) -> str:
