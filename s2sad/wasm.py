@@ -292,12 +292,12 @@ def kind_of(value: Any):
     if isinstance(value, (float, np.floating)):
         return F64
     if isinstance(value, np.ndarray) and value.ndim in (1, 2) and \
-            np.issubdtype(value.dtype, np.number):
+            value.dtype.kind in "fiu":  # (not complex: its imaginary part would be lost)
         return Arr(value.ndim)
-    raise S2SADError(f"the Wasm backend takes floats, ints and 1-d or 2-d float arrays; got "
-                     f"{type(value).__name__}"
-                     + (f" with {value.ndim} dimensions" if isinstance(value, np.ndarray)
-                        else ""), hint="use the Python backend for this argument")
+    what = f"a {value.ndim}-d {value.dtype} array" if isinstance(value, np.ndarray) else \
+        f"a {type(value).__name__}"
+    raise S2SADError(f"the Wasm backend takes floats, ints and 1-d or 2-d arrays of real "
+                     f"numbers; got {what}", hint="use the Python backend for this argument")
 
 
 def _wasm_params(names: list[str], kinds: dict) -> list[tuple[str, str]]:
@@ -1217,6 +1217,7 @@ class _Runner:
         self.spec = spec
         self.inst = inst
         self.plans: dict = {}  # array shapes -> where they go in memory (_plan)
+        self.rows: dict = {}  # array shapes -> the call for them (_row)
         self.array_positions = [k for k, p in enumerate(spec.params)
                                 if isinstance(spec.kinds[p], Arr)]
         export = spec.source
@@ -1270,59 +1271,84 @@ class _Runner:
         plan = self.plans[key] = (slots, flat, numbers, buffers, tape, extra, zero)
         return plan
 
-    def _layout(self, args, with_grads):
-        """Copy array arguments into linear memory; returns the flat argument list, the
-        gradient buffers (address, shape) of array wrt arguments and their flat arguments."""
-        inst = self.inst
-        arrays = {k: np.asarray(args[k], dtype=np.float64) for k in self.array_positions}
-        shapes = tuple(a.shape for a in arrays.values())
+    def _row(self, shapes: tuple, with_grads: bool) -> Callable:
+        """The call for array arguments of these shapes: each array copied straight into
+        linear memory, the gradient buffers zeroed, the module called, the gradients copied
+        out; everything that depends on the shapes alone is worked out here, once."""
         slots, flat, numbers, buffers, tape, extra, zero = self._plan(shapes, with_grads)
-        if numbers:
-            flat = list(flat)
-            for pos, k in numbers:
-                flat[pos] = args[k]
-        if inst._view_size < tape + 65536:
-            inst.ensure_memory(tape + 65536)
-        view = inst.memory_view(tape)
-        for k, start, end in slots:  # one copy per array, straight into linear memory
-            view[start:end] = arrays[k].reshape(-1)
-        for start, end in zero:
-            view[start:end] = 0.0
-        if tape != inst.tape_base:
-            inst.set_tape_base(tape)
-        return flat, buffers, extra
+        inst = self.inst
+        spec = self.spec
+        need = tape + 65536
+        outs = iter(buffers)
+        results = []  # per wrt: (start, end, shape) of an array's buffer, or None
+        for w in spec.wrt if with_grads else ():
+            if isinstance(spec.kinds[w], Arr):
+                off, shape = next(outs)
+                results.append((off // 8, off // 8 + math.prod(shape), shape))
+            else:
+                results.append(None)
+        call = self.call_grad if with_grads else self.call_primal
+        tail = (1.0, *extra) if with_grads else ()
+
+        def row(args) -> tuple:
+            if inst._view_size < need:
+                inst.ensure_memory(need)
+            view = inst.memory_view(tape)
+            for k, start, end in slots:  # one copy per array, straight into linear memory
+                a = args[k]
+                if a.dtype.kind not in "fiu":
+                    kind_of(a)  # (raises: complex, bool and object arrays are refused)
+                view[start:end] = a.ravel()
+            for start, end in zero:
+                view[start:end] = 0.0
+            if tape != inst.tape_base:
+                inst.set_tape_base(tape)
+            values = flat
+            if numbers:
+                values = list(flat)
+                for pos, k in numbers:
+                    values[pos] = args[k]
+            if not with_grads:
+                return call(*values)
+            out = call(*values, *tail)
+            return (out[0], *[g if r is None else view[r[0]:r[1]].reshape(r[2]).copy()
+                              for g, r in zip(out[1:], results)])
+
+        return row
+
+    def _array_row(self, args, with_grads: bool) -> tuple:
+        shapes = tuple([args[k].shape for k in self.array_positions])
+        key = (shapes, with_grads)
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = self._row(shapes, with_grads)
+        return row(args)
 
     def run_primal(self, args):
         if self.spec.has_arrays:
-            flat, _, _ = self._layout(args, False)
-            return self.call_primal(*flat)[0]
+            args = self._arrays(args)
+            return self._array_row(args, False)[0]
         return self.call_primal(*args)[0]
 
     def primal_row(self, *args) -> tuple:
-        return (self.run_primal(args),)
+        return self._array_row(args, False)
 
     def grad_row(self, *args) -> tuple:
-        value, grads = self.run_grad(args)
-        return (value, *grads)
+        return self._array_row(args, True)
 
-    def run_grad(self, args, seed: float = 1.0):
-        spec = self.spec
-        if not spec.has_arrays:
-            out = self.call_grad(*args, seed)
+    def _arrays(self, args) -> tuple:
+        """``args`` with their arrays as NumPy arrays (the row takes shapes and dtypes)."""
+        args = list(args)
+        for k in self.array_positions:
+            args[k] = np.asarray(args[k])
+        return tuple(args)
+
+    def run_grad(self, args):
+        if not self.spec.has_arrays:
+            out = self.call_grad(*args)
             return out[0], out[1:]
-        flat, buffers, extra = self._layout(args, True)
-        out = self.call_grad(*flat, seed, *extra)
-        view = self.inst.memory_view(self.inst.tape_base)  # (the buffers lie below the tape)
-        grads = []
-        it = iter(buffers)
-        for w, g in zip(spec.wrt, out[1:]):
-            if isinstance(spec.kinds[w], Arr):
-                off, shape = next(it)
-                n = math.prod(shape)
-                grads.append(view[off // 8: off // 8 + n].reshape(shape).copy())
-            else:
-                grads.append(g)
-        return out[0], grads
+        out = self._array_row(self._arrays(args), True)
+        return out[0], list(out[1:])
 
 
 class WasmForward:

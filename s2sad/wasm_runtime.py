@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import ctypes
+import struct
 import threading
 import weakref
 from collections.abc import Callable
@@ -294,6 +295,15 @@ def _public_caller(inst: Instance, func, param_types, tail, inputs) -> Callable:
     return slow
 
 
+def _slots_format(types_, stride: int, i32: str = "i") -> struct.Struct:
+    """The layout of values of ``types_`` in wasmtime's array of raw values (one slot of
+    ``stride`` bytes each, the value at its start), for one ``pack_into``/``unpack_from``;
+    ``i32="q"`` writes an i32 in eight bytes (an address up to 4 GiB, as the i64 view did)."""
+    codes = {F64: ("d", 8), I64: ("q", 8), I32: (i32, struct.calcsize(i32))}
+    return struct.Struct("<" + "".join(f"{codes[t][0]}{stride - codes[t][1]}x"
+                                       for t in types_))
+
+
 def fast_caller(inst: Instance, func, param_types, result_types, tail=(), inputs=None,
                 input_types=()) -> Callable:
     from wasmtime import _bindings as ffi
@@ -301,7 +311,8 @@ def fast_caller(inst: Instance, func, param_types, result_types, tail=(), inputs
     raw_call = ffi._wasmtime_func_call_unchecked
     n = max(len(param_types) + len(input_types), len(result_types), 1)
     buf = (ffi.wasmtime_val_raw * n)()
-    stride = ctypes.sizeof(ffi.wasmtime_val_raw) // 8
+    size = ctypes.sizeof(ffi.wasmtime_val_raw)
+    stride = size // 8
     as_f64 = memoryview(buf).cast("B").cast("d")
     as_i64 = memoryview(buf).cast("B").cast("q")
     context = inst.store._context()
@@ -310,33 +321,45 @@ def fast_caller(inst: Instance, func, param_types, result_types, tail=(), inputs
     trap_ref = [ctypes.byref(slot[0])]
     setters = [(as_f64 if t == F64 else as_i64, k * stride, t)
                for k, t in enumerate(param_types)]
-    getters = [(as_f64 if t == F64 else as_i64, k * stride)
-               for k, t in enumerate(result_types)]
+    # all the arguments in one call (struct's conversions are the loop's: a float for f64,
+    # an integer for the others; what it refuses goes through the loop below)
+    pack = _slots_format(list(param_types) + list(input_types), size, "q").pack_into
+    unpack = _slots_format(result_types, size).unpack_from
     wasmtime = wasmtime_module()
-    tail_slots = [(setters[len(param_types) - len(tail) + j], v) for j, v in enumerate(tail)]
-    input_setters = [(as_f64 if t == F64 else as_i64, (len(param_types) + k) * stride, t)
-                     for k, t in enumerate(input_types)]
+    full = len(param_types)
+    tail = tuple(tail)
     main = inst.main
 
-    def call(*args):
-        if main and inst.interrupts != _INTERRUPTS[0]:
-            inst.rearm()
+    def fill(args) -> None:
+        """The slow way of setting arguments: each converted, its error reported."""
         try:
             for (view, k, t), a in zip(setters, args):
                 view[k] = a if t != I32 else int(a)
         except (TypeError, ValueError, OverflowError):
             raise _bad_argument(args, param_types) from None
-        if len(args) < len(setters):
-            for (view, k, _), v in tail_slots:
-                view[k] = v
         if inputs is not None:
-            values = inputs()
+            values = args[full:]
             try:
-                for (view, k, t), a in zip(input_setters, values):
-                    view[k] = a if t != I32 else int(a)
+                for k, (t, a) in enumerate(zip(input_types, values)):
+                    (as_f64 if t == F64 else as_i64)[(full + k) * stride] = \
+                        a if t != I32 else int(a)
             except (TypeError, ValueError, OverflowError):
                 raise S2SADError("a global number the Wasm module reads no longer fits its "
                                  f"type ({', '.join(map(repr, values))})") from None
+
+    def call(*args):
+        if main and inst.interrupts != _INTERRUPTS[0]:
+            inst.rearm()
+        if len(args) < full:
+            args = args + tail[len(tail) - (full - len(args)):]
+        if inputs is not None:
+            args = args + inputs()
+        try:
+            pack(buf, 0, *args)
+        except (TypeError, struct.error):
+            if len(args) > full + len(input_types):
+                raise _bad_argument(args, param_types) from None
+            fill(args)
         try:
             error = raw_call(context, func_ref, buf, n, trap_ref[0])
             if error or slot[0]:
@@ -350,7 +373,7 @@ def fast_caller(inst: Instance, func, param_types, result_types, tail=(), inputs
         except KeyboardInterrupt:  # (Ctrl-C: the instance is left as the trap found it)
             inst.dead = True
             raise
-        return tuple(view[k] for view, k in getters)
+        return unpack(buf)
 
     return call
 

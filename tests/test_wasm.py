@@ -113,6 +113,22 @@ def test_index_out_of_range_is_an_error_not_garbage():
     assert info.value.source_line.strip() == "return xs[len(xs)] * 2.0"
 
 
+def test_a_complex_or_bool_array_is_refused_not_cast():
+    # (casting to float64 dropped the imaginary part with only a ComplexWarning) -- refused
+    # on the first call and on the per-call fast path alike, and for the primal
+    w = np.array([0.3, -0.2])
+    for make in (wasm.grad, wasm.primal):
+        g = make(W.dot_tanh) if make is wasm.primal else make(W.dot_tanh, wrt=0)
+        g(w, np.ones(2))  # (the fast path for two 1-d arrays is made)
+        for bad in (np.ones(2) + 1j, np.array([True, False])):
+            with pytest.raises(S2SADError, match=f"1-d {bad.dtype} array"):
+                g(w, bad)
+        with pytest.raises(S2SADError, match="1-d complex128 array"):
+            make(W.dot_tanh)(np.ones(2) + 1j, np.ones(2))
+    assert close(wasm.grad(W.dot_tanh)(w, np.arange(2)),  # (ints are numbers: taken)
+                 s2sad.grad(W.dot_tanh)(w, np.arange(2.0)))
+
+
 def test_an_index_out_of_range_in_a_loop_names_its_line():
     with pytest.raises(S2SADError, match="index out of range") as info:
         wasm.grad(W.sum_first, wrt=0)(np.ones(3), 5)
