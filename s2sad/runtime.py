@@ -101,16 +101,23 @@ def like(structure: Any, cotangent: Any) -> Any:
 
 def to_structure(g: Any, x: Any) -> Any:
     """The cotangent ``g`` of ``list(x)``, ``np.array(x)``... as the cotangent of ``x``: a list
-    for a list (of lists), an array for an array, a number for a number."""
+    for a list (of lists), an array for an array, a number for a number; real where ``x`` is
+    real (``np.asarray(b) * 1j`` sends a complex cotangent back to the float ``b``)."""
     if isinstance(x, np.ndarray):
-        return np.reshape(np.broadcast_to(np.asarray(g, dtype=float), x.shape), x.shape)
+        g = np.asarray(g)
+        if x.dtype.kind != "c":
+            g = g.real
+        return np.reshape(np.broadcast_to(g.astype(complex if x.dtype.kind == "c" else float,
+                                                    copy=False), x.shape), x.shape)
     if isinstance(x, (list, tuple)):
         if not isinstance(g, (list, tuple, np.ndarray)):  # a zero that stands for an array
-            g = np.broadcast_to(np.asarray(g, dtype=float), np.shape(x))
+            g = np.broadcast_to(np.asarray(g), np.shape(x))
         return [to_structure(gi, xi) for gi, xi in zip(g, x)]
     if isinstance(g, np.ndarray) and g.ndim == 0:
-        return float(g)
-    return g
+        g = g[()]
+    if isinstance(g, (complex, np.complexfloating)):
+        return g if isinstance(x, (complex, np.complexfloating)) else float(g.real)
+    return float(g) if isinstance(g, (np.floating, np.integer)) else g
 
 
 # -- IEEE arithmetic for derivatives that divide by zero where the function does not --------

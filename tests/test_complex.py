@@ -108,11 +108,30 @@ def test_numbers_through_complex_numpy_scalars_have_real_gradients():
     for x, y in [(0.3, 0.7), (-1.2, 2.0)]:
         g = s2sad.grad(through_numpy_scalars, wrt=(0, 1))(x, y)
         value, g2 = s2sad.value_and_grad(through_numpy_scalars, wrt=(0, 1))(x, y)
-        assert all(type(v) is float for v in g + g2), g
+        assert all(isinstance(v, float) for v in g + g2), g  # (np.float64 is one)
         np.testing.assert_allclose(g, exact(x, y), rtol=1e-13)
         assert g2 == g and value == through_numpy_scalars(x, y)
         gx = s2sad.grad(through_numpy_scalars)(x, y)
-        assert type(gx) is float and gx == g[0]
+        assert isinstance(gx, float) and gx == g[0]
+
+
+def complex_cotangent_into_an_array(x):
+    h = np.zeros(2)
+    h[0] = x * 3.0
+    b = h[0] * 2.0
+    return float(np.real(np.exp(np.asarray(b) * 1j)))  # cos(6 x)
+
+
+def test_the_cotangent_of_a_float_made_complex_is_real_before_it_goes_on():
+    # (the cotangent of b came back from np.asarray(b) * 1j complex and was added into
+    # h's float cotangent array: NumPy dropped its imaginary part with a ComplexWarning --
+    # fuzz seed 417)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for x in (0.3, -1.1):
+            g = s2sad.grad(complex_cotangent_into_an_array)(x)
+            assert isinstance(g, float)  # (not complex: np.float64 is a float)
+            assert g == pytest.approx(-6.0 * np.sin(6.0 * x), rel=1e-13)
 
 
 def sum_of_complex(x):
