@@ -220,6 +220,33 @@ RUNTIME = r"""
     f64.reinterpret_i64
     f64.mul
   )
+  (func $math.scale2 (param $y f64) (param $k f64) (result f64)
+    ;; y * 2**k for a whole number k: the bits of 2**k when it is a normal number (exp's
+    ;; last step, no call, no trapping conversion), else scalbn
+    local.get $k
+    f64.const -1022
+    f64.ge
+    local.get $k
+    f64.const 1023
+    f64.le
+    i32.and
+    (if (result f64)
+      (then
+        local.get $y
+        local.get $k
+        i64.trunc_sat_f64_s
+        i64.const 1023
+        i64.add
+        i64.const 52
+        i64.shl
+        f64.reinterpret_i64
+        f64.mul)
+      (else
+        local.get $y
+        local.get $k
+        i64.trunc_sat_f64_s
+        call $math.ldexp))
+  )
   (func $math.floorf (param $x f64) (result f64)
     local.get $x
     f64.floor
@@ -273,6 +300,7 @@ INTRINSIC_SIGNATURES = {
     "math.frexp_mantissa": ([F64], [F64]),
     "math.frexp_exponent": ([F64], [I64]),
     "math.floorf": ([F64], [F64]),
+    "math.scale2": ([F64, F64], [F64]),
 }
 
 

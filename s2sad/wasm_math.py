@@ -40,6 +40,11 @@ def frexp_mantissa(x):
     return math.frexp(x)[0]
 
 
+def scale2(y, k):
+    """y * 2**k for a whole number k given as a float (intrinsic: the bits of 2**k)."""
+    return math.ldexp(y, int(k))
+
+
 def floorf(x):
     """floor(x) as a float (intrinsic: one f64.floor)."""
     return float(math.floor(x))
@@ -59,16 +64,19 @@ def exp(x):
         return 0.0
     if abs(x) < 3.725290298461914e-09:
         return 1.0 + x
-    k = math.floor(x * INV_LN2 + 0.5)
+    k = floorf(x * INV_LN2 + 0.5)
     hi = x - k * LN2_HI
     lo = k * LN2_LO
     r = hi - lo
     t = r * r
-    c = r - t * (1.66666666666666019037e-01 + t * (-2.77777777770155933842e-03 + t * (
-        6.61375632143793436117e-05 + t * (-1.65339022054652515390e-06
-                                          + t * 4.13813679705723846039e-08))))
+    # fdlibm's polynomial by Estrin's scheme (its three pairs side by side: a shorter chain
+    # of dependent operations than Horner's, which is what bounds a loop of exps)
+    t2 = t * t
+    c = r - t * ((1.66666666666666019037e-01 + t * -2.77777777770155933842e-03) + t2 * (
+        (6.61375632143793436117e-05 + t * -1.65339022054652515390e-06)
+        + t2 * 4.13813679705723846039e-08))
     y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
-    return ldexp(y, k)
+    return scale2(y, k)
 
 
 def _log_parts(x):
@@ -478,7 +486,7 @@ def radians(x):
     return x * 0.017453292519943295
 
 
-INTRINSICS = ("ldexp", "frexp_mantissa", "frexp_exponent", "floorf")
+INTRINSICS = ("ldexp", "frexp_mantissa", "frexp_exponent", "floorf", "scale2")
 
 
 # erf and erfc: fdlibm's s_erf.c -- x + x*P/Q near 0, erx + P/Q around 1, and beyond 1.25
