@@ -126,6 +126,18 @@ class Reduce(Node):
         return ir.name(acc)
 
 
+class Filled(Node):
+    """An array its own loops write whole (``np.concatenate``, ``np.cumsum``): no element
+    alone has a formula, so it is always stored -- ``fill(lw, name)`` writes it into the
+    array made for it."""
+
+    def __init__(self, dims: list, reads: set, fill) -> None:
+        self.dims, self.reads, self.fill = dims, reads, fill
+
+    def elem(self, lw, idx):
+        raise AssertionError("a Filled node is stored before it is read (loops.node_of)")
+
+
 class MatMul(Node):
     """``a @ b`` of stored 1-d or 2-d operands (one index of each summed)."""
 

@@ -35,6 +35,7 @@ from . import ir
 from . import kinds as kinds_module
 from .errors import S2SADError
 from .loop_nodes import (
+    Filled,
     Gather,
     Index,
     Map,
@@ -309,6 +310,7 @@ class _Lowering:
             stale = node.stored and any(self.stores[r] > 1 for r in node.reads) and \
                 not self.fusable(n)
             if (node.stored and not stale) or (once and self.uses[n] == 1 and
+                                               not isinstance(node, Filled) and
                                                self.fusable(n)):
                 if not node.stored:
                     del self.pending[n]
@@ -415,6 +417,10 @@ class _Lowering:
                 return
             self.allocate(n, node.dims, like, pos)
             dims = node.dims
+            if isinstance(node, Filled):
+                node.fill(self, n)
+                self.stored[n] = Stored(n, dims, [("out", a, None) for a in range(len(dims))])
+                return
 
             def body(idx):
                 e = node.elem(self, idx)
@@ -530,7 +536,7 @@ class _Lowering:
             n = s.value.value.id
             node = self.pending[n][0]
             if all(kinds_module.is_int(self.kind(i)) for i in index) and \
-                    len(index) == len(node.dims) and \
+                    len(index) == len(node.dims) and not isinstance(node, Filled) and \
                     (node.stored or self.uses[n] == 1 and self.fusable(n)):
                 if not node.stored:
                     del self.pending[n]
@@ -538,10 +544,12 @@ class _Lowering:
                 return
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and \
                 isinstance(self.kind(s.targets[0]), kinds_module.Seq) and \
-                isinstance(s.value, (gast.Tuple, gast.BinOp, gast.Attribute, gast.Call)) and \
+                isinstance(s.value, (gast.Tuple, gast.List, gast.BinOp, gast.Attribute,
+                                     gast.Call)) and \
                 not any(isinstance(c, gast.Call) and self.fir.resolve(c.func) not in (
                     builtins.tuple, builtins.len) for c in ir.walk(s.value)):
-            self.extents.add(id(s))  # (a shape tuple: dropped if nothing reads it after)
+            # (a shape tuple, the list np.concatenate reads: dropped if nothing reads it after)
+            self.extents.add(id(s))
         # any other statement: the lazy arrays it reads are stored first
         for n in ir.loads_in(s):
             if n in self.pending:
@@ -791,6 +799,8 @@ class _Lowering:
                 return self.transpose(func.value)
             if attr == "clip":
                 return self.clip([func.value, *e.args], keywords)
+            if attr == "cumsum":
+                return self.cumsum(func.value, e.args, keywords)
             if attr == "copy" and not e.args and (self.block is not self.top or
                                                   self.loops_before()):
                 return self.made_here(np.copy, [func.value], keywords)
@@ -868,6 +878,10 @@ class _Lowering:
                             args)
         if obj is np.clip:
             return self.clip(args, keywords)
+        if obj is np.cumsum and args:
+            return self.cumsum(args[0], args[1:], keywords)
+        if obj is np.concatenate and args:
+            return self.concatenate(args[0], args[1:], keywords)
         if obj is np.where and len(args) == 3:
             return self.map(where_element, args)
         if obj in REDUCTIONS:
@@ -906,7 +920,8 @@ class _Lowering:
         for a, b in zip(current.dims, node.dims):
             self.check_same(a, b)
         into = target
-        if not reads_in_step(node, target):
+        if not reads_in_step(node, target) or isinstance(node, Filled) and \
+                target in node.reads:
             # (h = np.tanh(X @ h): the new value reads the old one at other places -- made
             # whole in a second array, made once at the start, then copied over)
             late = self.late_extents(current.dims)
@@ -921,7 +936,10 @@ class _Lowering:
             key = idx[0] if len(idx) == 1 else ir.tuple_of(idx)
             self.emit(ir.assign(ir.subscript(ir.name(into), key, True), e))
 
-        self.loops(current.dims, body)
+        if isinstance(node, Filled):  # (np.cumsum, np.concatenate: their own loops)
+            node.fill(self, into)
+        else:
+            self.loops(current.dims, body)
         if into != target:
             self.loops(current.dims, lambda idx: body(idx, target, Stored(
                 into, current.dims, [("out", a, None) for a in range(len(current.dims))])))
@@ -1237,6 +1255,98 @@ class _Lowering:
             if isinstance(d, gast.Name) and d.id not in self.available:
                 self.available[d.id] = self.position
         return Stored(base.name, dims, axes)
+
+    def axis_of(self, args, keywords, how: str, default):
+        """The one ``axis`` argument of ``how`` (positional or keyword) as an int, or
+        ``default`` when it is left out (None stays None)."""
+        if len(args) > 1 or set(keywords) - {"axis"}:
+            raise self.error(f"np.{how} with these arguments")
+        axis = args[0] if args else keywords.get("axis")
+        if axis is None:
+            return default
+        if not (isinstance(axis, gast.Constant) and (axis.value is None or
+                                                     type(axis.value) is int)):
+            raise self.error(f"np.{how} along an axis the Wasm backend cannot read")
+        return axis.value
+
+    def concatenate(self, parts, args, keywords) -> Node:
+        """``np.concatenate([a, b, ...], axis=k)``: each part's loops write its block of the
+        result (the other extents must agree)."""
+        if isinstance(parts, gast.Name):
+            parts = self.single_defs.get(parts.id)
+        if not isinstance(parts, (gast.List, gast.Tuple)) or not parts.elts:
+            raise self.error("np.concatenate of a sequence the Wasm backend cannot read")
+        nodes = [self.operand(a, once=False) for a in parts.elts]
+        ndim = len(nodes[0].dims)
+        axis = self.axis_of(args, keywords, "concatenate", 0)
+        if axis is None or ndim == 0 or any(len(x.dims) != ndim for x in nodes) or \
+                not -ndim <= axis < ndim:
+            raise self.error("np.concatenate of arrays of different ranks, or flattened")
+        axis %= ndim
+        for x in nodes[1:]:
+            for k in range(ndim):
+                if k != axis:
+                    self.check_same(nodes[0].dims[k], x.dims[k])
+        total = None
+        offsets = []
+        for x in nodes:
+            offsets.append(total)
+            total = x.dims[axis] if total is None else self.extent(ir.add(total, x.dims[axis]))
+        dims = list(nodes[0].dims)
+        dims[axis] = total
+
+        def fill(lw, n):
+            for x, offset in zip(nodes, offsets):
+                def body(idx, x=x, offset=offset):
+                    e = x.elem(lw, idx)
+                    key = list(idx)
+                    if offset is not None:
+                        key[axis] = lw.let(ir.add(idx[axis], offset), "_i")
+                    lw.emit(ir.assign(ir.subscript(
+                        ir.name(n), key[0] if ndim == 1 else ir.tuple_of(key), True), e))
+                lw.loops(x.dims, body)
+        return Filled(dims, set().union(*(x.reads for x in nodes)), fill)
+
+    def cumsum(self, atom, args, keywords) -> Node:
+        """``np.cumsum(x, axis=k)``: a running sum along the axis, each line of the other
+        axis on its own (no axis: over the flattened array, in C order)."""
+        base = self.operand(atom, once=False)
+        nd = len(base.dims)
+        axis = self.axis_of(args, keywords, "cumsum", None)
+        if nd not in (1, 2) or (axis is not None and not -nd <= axis < nd):
+            raise self.error("np.cumsum of an array that is not 1-d or 2-d")
+        flat = axis is None and nd == 2
+        axis = nd - 1 if axis is None else axis % nd
+        dims = [self.extent(ir.binop(base.dims[0], gast.Mult(), base.dims[1]))] if flat \
+            else list(base.dims)
+        other = [k for k in range(nd) if k != axis]
+
+        def fill(lw, n):
+            acc = lw.local("acc")
+
+            def line(outer):
+                def step(inner):
+                    idx = [None] * nd
+                    for k, i in zip(other, outer):
+                        idx[k] = i
+                    idx[axis] = inner[0]
+                    e = base.elem(lw, idx)
+                    lw.emit(ir.assign(acc, ir.add(ir.name(acc), e)))
+                    if flat:
+                        key = lw.let(ir.add(lw.let(ir.binop(idx[0], gast.Mult(),
+                                                            base.dims[1])), idx[1]), "_i")
+                    else:
+                        key = idx[0] if nd == 1 else ir.tuple_of(idx)
+                    lw.emit(ir.assign(ir.subscript(ir.name(n), key, True), ir.name(acc)))
+
+                if not flat:
+                    lw.emit(ir.assign(acc, ir.const(0.0)))
+                lw.loops([base.dims[axis]], step)
+
+            if flat:  # (one running sum across the rows)
+                lw.emit(ir.assign(acc, ir.const(0.0)))
+            lw.loops([base.dims[k] for k in other], line)
+        return Filled(dims, set(base.reads), fill)
 
     def reduce(self, how: str, atom, args, keywords) -> Node:
         node = self.operand(atom)

@@ -178,3 +178,43 @@ def made_after_a_loop(x):
 
 
 PROGRAMS.append((made_after_a_loop, [("m",)], (0,)))
+
+
+def joined(x, A, B):
+    # np.concatenate along each axis, of parts of different extents (x[1:] is empty for n=1)
+    z = np.concatenate([x, np.tanh(x) * 2.0, x[1:]])
+    C = np.concatenate([A, B * B], axis=0)
+    D = np.concatenate((A, np.sin(A)), -1)
+    return np.sum(z * z * np.arange(z.shape[0])) + np.sum(C @ C.T) + np.sum(D * D)
+
+
+def running_sums(x, A):
+    # np.cumsum along each axis, flattened, as a method, and made at each pass of a loop
+    c = np.cumsum(x * x)
+    r = np.cumsum(A, axis=0)
+    q = A.cumsum(1)
+    f = np.cumsum(np.sin(A))
+    s = 0.0
+    for t in range(2):
+        c2 = np.cumsum(x * (t + 1.0))
+        s = s + np.sum(c2 * c2)
+    return np.sum(np.tanh(c)) + np.sum(r * q) + np.sum(f * f) + c[-1] + s
+
+
+PROGRAMS += [(joined, [("n",), ("n", "m"), ("k", "m")], (0, 1, 2)),
+             (running_sums, [("n",), ("n", "m")], (0, 1))]
+
+
+def running_sums_in_place(x, w):
+    # a name rebound in a loop to a running sum of itself (a second array, copied over) and
+    # of something else (written in place); an element of a running sum read alone
+    y = x * 1.0
+    z = x * 2.0
+    for _ in range(2):
+        y = np.cumsum(y) * 0.5
+        z = np.cumsum(w * w)
+    c = np.cumsum(np.sin(x))
+    return np.sum(y * y) + np.sum(z) + c[0] * w[0]
+
+
+PROGRAMS.append((running_sums_in_place, [("n",), ("n",)], (0, 1)))
