@@ -395,6 +395,8 @@ SPECS = {
     ("method", "transpose"): [(method("transpose"), st.tuples(A((2, 3, 4)), st.just(2),
                                                               st.just(0), st.just(1)), {}, (0,))],
     ("method", "copy"): [(method("copy"), st.tuples(MAT), {}, (0,))],
+    ("method", "cumsum"): [(method("cumsum"), st.tuples(MAT), {}, (0,)),
+                           (method("cumsum"), st.tuples(MAT), {"axis": 0}, (0,))],
     ("method", "flatten"): [(method("flatten"), st.tuples(MAT), {}, (0,))],
     ("method", "ravel"): [(method("ravel"), st.tuples(MAT), {}, (0,))],
     ("method", "squeeze"): [(method("squeeze"), st.tuples(A((3, 1))), {}, (0,))],
