@@ -29,6 +29,7 @@ from .activity import Op, describe
 from .ir import assign, call, clone, const, name, names_in, names_or_one, substitute
 from .ir import walk_statements as _walk
 from .parse import MISSING
+from .zeros import zero_cotangents
 
 
 @dataclass
@@ -91,6 +92,9 @@ class Planning:
 
     # ------------------------------------------------------------------------ planning --
     def plan_statements(self):
+        # (a container's adjoint starts and is reset as zeros_like: never the number 0.0)
+        self.zero_cotangents = zero_cotangents(
+            self.fir.body, self.ops, lambda n: self.is_array(n) and n not in self.containers)
         for s in _walk(self.fir.body):
             op = self.ops.get(id(s))
             if op is None:
@@ -305,6 +309,12 @@ class Planning:
             isinstance(a, gast.Name) and a.id == t for a in bound.values()) else name(t)
         locals_read = {a.id for a in bound.values() if isinstance(a, gast.Name)} & \
             self.fir.locals
+        if not rule.elementwise and t in self.zero_cotangents:
+            # (its cotangent may be the number 0.0 here: np.reshape(0.0, shape) fails, so a
+            # rule that is not element-wise reads it expanded to the result's shape)
+            g = call(self.helper(rt.expand_to), g, clone(ans))
+            plan.reads_after.add(t)
+            plan.uses_ans = True
         defaults = _rule_defaults(rule)
         required = [n for n in names if n not in defaults]
         if any(n not in bound for n in required):

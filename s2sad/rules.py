@@ -970,7 +970,6 @@ def _(g, ans, a):
 @adjoint_method("cumsum")
 @adjoint(np.cumsum)
 def _(g, ans, a, axis=None):
-    g = np.broadcast_to(g, np.shape(ans))  # (a sum's cotangent may come as one number)
     if axis is None:
         return np.reshape(np.flip(np.cumsum(np.flip(np.ravel(g)))), np.shape(a)), None
     return np.flip(np.cumsum(np.flip(g, axis), axis), axis), None

@@ -132,8 +132,12 @@ class Sweeps:
         grads = []
         reached = {n.id for n in ir.walk_block(bwd) if isinstance(n, gast.Name)}
         for p in self.wrt:
-            if self.act.is_active(p) and (self.adj(p) in reached or not self.is_array(p)
-                                          or p in self.containers):
+            if self.act.is_active(p) and p in self.zero_cotangents and p not in \
+                    self.containers and self.adj(p) in reached:
+                # (it may still be the number 0.0: D = Y * 1.0 rebound in a loop, unread)
+                grads.append(call(self.helper(rt.expand_to), name(self.adj(p)), name(p)))
+            elif self.act.is_active(p) and (self.adj(p) in reached or not self.is_array(p)
+                                            or p in self.containers):
                 grads.append(name(self.adj(p)))
             elif self.act.is_active(p):  # (an array whose every path to the result is dead:
                 # its cotangent would be the number 0.0 of the init)

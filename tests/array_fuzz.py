@@ -16,6 +16,10 @@ UNARY = ["np.sin({})", "np.tanh({})", "np.exp(0.3 * {})", "np.log1p({0} * {0})",
 OUTSIDE = ["np.cumsum({0}, axis=0)", "{0}.reshape(-1)", "np.sort({1})", "{0}[{0} > 0.0]",
            "np.concatenate([{1}, {1}])", "np.tril_indices(2)[0] * 1.0", "np.unwrap({1})",
            "{0}[[0, 1], 1]"]
+# a name rebound in a loop to these and read only after it: each pass's value but the last is
+# dead, and its cotangent the number 0.0 (zeros.py) reaches a rule that reshapes it
+DEAD = ["np.cumsum({0} * (r + 1.0), axis=0)", "np.reshape(np.ravel({0} * (r + 1.0)), X.shape)",
+        "np.concatenate([{0}[:1] * (r + 1.0), {0}[1:]], axis=0)", "np.cumsum({0}, axis=1) * 0.5"]
 BINARY = ["{} + {}", "{} - {}", "{} * {}", "{} / (2.0 + {} ** 2)", "np.maximum({}, {})",
           "np.minimum({}, {})", "np.where({0} > {1}, {0} * {1}, {0} - {1})",
           "np.hypot({}, 1.0 + {})", "np.logaddexp({}, {})"]
@@ -101,8 +105,10 @@ class _Program:
                 self.new(("n", "m"), f"np.outer({self.pick(('n',))}, {self.pick(('m',))})")
         elif kind < 0.91:
             self.history()
-        elif kind < 0.93:
+        elif kind < 0.925:
             self.loop_arrays()
+        elif kind < 0.94:
+            self.dead_in_loop()
         elif kind < 0.96:  # outside the Wasm subset: refused with the line, never a crash
             self.lines.append("t_out = " + r.choice(OUTSIDE).format(self.pick(("n", "m")),
                                                                    self.pick(("m",))))
@@ -159,12 +165,23 @@ class _Program:
         self.lines.append(f"    s = s + np.sum(T{k} * T{k}) * 0.1")
         self.pool[("n", "m")].append(f"P{k}")
 
+    def dead_in_loop(self) -> None:
+        """A name bound before a loop, rebound in it to a reshaping expression of another
+        array and read only after it."""
+        r = self.rng
+        self.loops += 1
+        k = self.loops
+        self.lines.append(f"D{k} = {self.pick(('n', 'm'))} * 1.0")
+        self.lines.append("for r in range(2):")
+        self.lines.append(f"    D{k} = {r.choice(DEAD).format(self.pick(('n', 'm')))}")
+        self.pool[("n", "m")].append(f"D{k}")
+
     def result(self) -> str:
         r = self.rng
         terms = []
         for shape, names in self.pool.items():
             for n in names:
-                if n[0] in "tP" and r.random() < 0.7:
+                if n[0] in "tPD" and r.random() < 0.7:
                     f = r.choice(["np.sum({})", "np.mean({})", "np.sum(np.sin({}))",
                                   "np.sum({0} * {0})"]) if shape else "{}"
                     terms.append(f.format(n))

@@ -101,3 +101,58 @@ def test_point_indices_counted_from_the_end():
     expected[0, 2] = 2 * x[0, 2]
     expected[1, 1] = 2 * 2 * x[1, 1]
     np.testing.assert_allclose(s2sad.grad(picked)(x), expected)
+
+
+# an array rebound in a loop and read only after it: each pass's value but the last is dead
+# and its cotangent the number 0.0, which rules that reshape their cotangent took for an
+# array (np.reshape(0.0, (4,)): ValueError) -- s2sad/zeros.py
+DEAD_IN_A_LOOP = ["np.cumsum(w * w)", "np.reshape(w * w, (2, 2))", "(w * w).reshape(2, 2)",
+                  "np.ravel(w * w)", "np.concatenate([w, w * w])", "np.stack([w, w * 2.0])",
+                  "np.tile(w, 2)", "np.diag(w)", "np.pad(w, 1)", "np.kron(w, w)",
+                  "np.transpose(np.outer(w, w))", "np.max(np.outer(w, w), axis=1)",
+                  "np.fft.fft(w).real", "np.convolve(w, w)", "np.einsum('i,j->ij', w, w)"]
+
+
+def _dead_in_a_loop_module(tmp_path):
+    import importlib.util
+
+    source = "import numpy as np\n\n"
+    for k, e in enumerate(DEAD_IN_A_LOOP):
+        source += (f"def dead{k}(w, y):\n    z = y * 1.0\n    for _ in range(2):\n"
+                   f"        z = {e}\n    return np.sum(z) + np.sum(np.sin(y))\n\n")
+    # a value read only inside a loop that may not run, or a branch that may not be taken
+    source += ("def maybe_unread(w, n):\n    z = np.reshape(w * w, (2, 2))\n    s = 0.0\n"
+               "    for _ in range(n):\n        s = s + np.sum(z)\n    if n > 5:\n"
+               "        s = s + np.sum(np.ravel(z))\n    return s + np.sum(w)\n")
+    path = tmp_path / "dead_in_a_loop.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("dead_in_a_loop", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _central(f, x, *rest, h=1e-6):
+    out = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = h
+        out.flat[i] = (f(x + e, *rest) - f(x - e, *rest)) / (2 * h)
+    return out
+
+
+def test_a_cotangent_that_is_still_zero_reaches_rules_that_reshape_it(tmp_path):
+    module = _dead_in_a_loop_module(tmp_path)
+    w, y = np.array([0.3, -1.2, 0.7, 1.9]), np.array([0.5, -0.4, 1.1, 0.2])
+    for k, e in enumerate(DEAD_IN_A_LOOP):
+        f = getattr(module, f"dead{k}")
+        gw, gy = s2sad.grad(f, wrt=(0, 1))(w, y)
+        np.testing.assert_allclose(gw, _central(lambda a: f(a, y), w), rtol=1e-6, atol=1e-8,
+                                   err_msg=e)
+        # (y's own value is dead: its gradient is cos(y) alone, an array of its shape)
+        assert np.shape(gy) == y.shape
+        np.testing.assert_allclose(gy, np.cos(y), rtol=1e-12, err_msg=e)
+    for n in (0, 1, 7):
+        g = s2sad.grad(module.maybe_unread)(w, n)
+        np.testing.assert_allclose(g, _central(module.maybe_unread, w, n), rtol=1e-6,
+                                   atol=1e-8)
