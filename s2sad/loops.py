@@ -1401,15 +1401,26 @@ def _sum_atoms(lw, a, b):
 
 
 def _without_unread(body: list, extents: set) -> list:
-    """``body`` without the extents read at the top that nothing reads (an operand's extent
-    that broadcasting did not pick)."""
+    """``body`` without the extents (and lists np.concatenate read) that nothing reads: an
+    operand's extent that broadcasting did not pick, at the top or inside loops and
+    branches."""
+    def keep(stmts: list, loads: Counter) -> list:
+        out = []
+        for s in stmts:
+            if isinstance(s, gast.Assign) and id(s) in extents and \
+                    not loads[s.targets[0].id]:
+                continue
+            if isinstance(s, (gast.For, gast.While, gast.If)):
+                s.body, s.orelse = keep(s.body, loads), keep(s.orelse, loads)
+            out.append(s)
+        return out
+
     while True:
         loads = Counter(n for s in body for n in ir.loads_in(s))
-        keep = [s for s in body if not (isinstance(s, gast.Assign) and id(s) in extents
-                                        and not loads[s.targets[0].id])]
-        if len(keep) == len(body):
+        before = sum(1 for _ in ir.walk_statements(body))
+        body = keep(body, loads)  # (nested blocks filtered in place)
+        if sum(1 for _ in ir.walk_statements(body)) == before:
             return body
-        body = keep
 
 
 def _versions(fir, found: dict) -> list:
