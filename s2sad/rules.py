@@ -1495,4 +1495,5 @@ LINEAR_HELPERS: dict = {
     norm_input: ((0,), ()),  # (an identity that checks the order)
     # (the transposes of the DFTs: linear in the cotangent, x read for its shape)
     fft_grad: ((0,), ()), rfft_grad: ((0,), ()), irfft_grad: ((0,), ()),
+    expand_to: ((0,), ()),  # (a cotangent that may be the number 0.0, given its shape)
 }

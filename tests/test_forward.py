@@ -546,6 +546,8 @@ def _helper_cases():
         (rt.fill_like, [n(size=4), 1.5], {}),
         (rt.unfill, [n(size=(4, 3)), n(size=3)], {}),
         (rt.norm_input, [n(size=(2, 3)), None, 1], {}),
+        (rt.expand_to, [n(size=(3, 4)), n(size=(3, 4))], {}),
+        (rt.expand_to, [n(size=4), n(size=(3, 4))], {}),  # (broadcast, as a number is)
     ], rules.LINEAR_HELPERS
 
 

@@ -156,3 +156,16 @@ def test_a_cotangent_that_is_still_zero_reaches_rules_that_reshape_it(tmp_path):
         g = s2sad.grad(module.maybe_unread)(w, n)
         np.testing.assert_allclose(g, _central(module.maybe_unread, w, n), rtol=1e-6,
                                    atol=1e-8)
+
+
+def test_hvp_through_a_cotangent_expanded_from_zero(tmp_path):
+    # (expand_to is linear in the cotangent: forward mode maps tangents through it)
+    module = _dead_in_a_loop_module(tmp_path)
+    w, y = np.array([0.3, -1.2, 0.7, 1.9]), np.array([0.5, -0.4, 1.1, 0.2])
+    t = np.array([1.0, 0.5, -0.2, 0.3])
+    for k in (1, 2, 3, 4):  # (not np.cumsum: its rule is a function, differentiated once)
+        f = getattr(module, f"dead{k}")
+        hw, _ = s2sad.hvp(f, (w, y), (t, 0.0))
+        g = s2sad.grad(f)
+        want = (g(w + 1e-6 * t, y) - g(w - 1e-6 * t, y)) / 2e-6
+        np.testing.assert_allclose(hw, want, rtol=1e-6, atol=1e-8, err_msg=DEAD_IN_A_LOOP[k])
