@@ -28,8 +28,9 @@ class Node:
 
 class Stored(Node):
     """A named array, or a view of one: ``axes`` gives each of the array's axes as
-    ``("out", k, offset)`` (the k-th index of the view, plus an offset atom or None) or
-    ``("at", atom)`` (a fixed index)."""
+    ``("out", k, offset)`` or ``("out", k, offset, step)`` (the k-th index of the view, times
+    a constant step when there is one, plus an offset atom or None) or ``("at", atom)`` (a
+    fixed index)."""
 
     stored = True
 
@@ -43,10 +44,11 @@ class Stored(Node):
         for a in self.axes:
             if a[0] == "at":
                 index.append(a[1])
-            elif a[2] is None:
-                index.append(idx[a[1]])
-            else:
-                index.append(lw.let(ir.add(idx[a[1]], a[2]), "_i"))
+                continue
+            i = idx[a[1]]
+            if step_of(a) is not None:
+                i = lw.let(ir.binop(i, gast.Mult(), ir.const(step_of(a))), "_i")
+            index.append(i if a[2] is None else lw.let(ir.add(i, a[2]), "_i"))
         return index[0] if len(index) == 1 else ir.tuple_of(index)
 
     def elem(self, lw, idx):
@@ -209,12 +211,18 @@ class Squeezed(Node):
         return self.node.elem(lw, idx[:self.k] + [ir.const(0)] + idx[self.k:])
 
 
+def step_of(axis: tuple) -> int | None:
+    """The constant step of a view's axis (None: 1)."""
+    return axis[3] if len(axis) > 3 else None
+
+
 def reads_in_step(node: Node, name: str) -> bool:
     """Whether ``node`` reads the array ``name`` only at the index it computes (element-wise
     all the way down, no broadcast of it, no view)."""
     if isinstance(node, Stored):
         return node.name != name or all(
-            a[0] == "out" and a[1] == k and a[2] is None for k, a in enumerate(node.axes))
+            a[0] == "out" and a[1] == k and a[2] is None and step_of(a) is None
+            for k, a in enumerate(node.axes))
     if isinstance(node, Map):
         for o, m in zip(node.operands, node.maps):
             if name in o.reads and (m != list(range(len(node.dims) - len(m), len(node.dims)))

@@ -47,6 +47,7 @@ from .loop_nodes import (
     Squeezed,
     Stored,
     reads_in_step,
+    step_of,
     where_element,
 )
 
@@ -629,7 +630,7 @@ class _Lowering:
                 return False
             if x[0] == "at" and not self.same(x[1], y[1]):
                 return False
-            if x[0] == "out" and (x[1] != y[1] or not (
+            if x[0] == "out" and (x[1] != y[1] or step_of(x) != step_of(y) or not (
                     x[2] is None and y[2] is None or x[2] is not None and y[2] is not None
                     and self.same(x[2], y[2]))):
                 return False
@@ -1184,7 +1185,7 @@ class _Lowering:
             return node
         if len(node.dims) != 2:
             raise self.error("the transpose of an array that is not 2-d")
-        axes = [("out", 1 - a[1], a[2]) if a[0] == "out" else a for a in node.axes]
+        axes = [("out", 1 - a[1], *a[2:]) if a[0] == "out" else a for a in node.axes]
         return Stored(node.name, node.dims[::-1], axes)
 
     def squeeze(self, atom, axis) -> Node:
@@ -1221,11 +1222,21 @@ class _Lowering:
                 continue
             k = len(picks)
             if isinstance(p, gast.Slice):
-                if p.step is not None:
-                    raise self.error("a slice with a step")
+                step = self.slice_step(p)
                 for bound in (p.lower, p.upper):
                     if isinstance(bound, gast.Constant) and bound.value < 0:
                         raise self.error("a slice with a negative bound")
+                if step is not None and step < 0:  # x[::-2]: from the last element down
+                    if p.lower is not None or p.upper is not None:
+                        raise self.error("a slice with a negative step and bounds")
+                    n = base.dims[k]
+                    lo = self.extent(ir.binop(n, gast.Sub(), ir.const(1)))
+                    extent = n if step == -1 else self.extent(ir.binop(self.extent(
+                        ir.binop(n, gast.Sub(), ir.const(step + 1))), gast.FloorDiv(),
+                        ir.const(-step)))
+                    picks.append(("out", len(dims), lo, step))
+                    dims.append(extent)
+                    continue
                 lo = p.lower
                 # (bounds past the end stop at it, as NumPy's)
                 hi = base.dims[k] if p.upper is None else \
@@ -1233,7 +1244,10 @@ class _Lowering:
                 if lo is not None:
                     lo = self.extent(ir.call(self.ref(builtins.min), lo, hi))
                 extent = hi if lo is None else self.extent(ir.binop(hi, gast.Sub(), lo))
-                picks.append(("out", len(dims), lo))
+                if step is not None:  # x[1::2]: ceil(extent / step) elements
+                    extent = self.extent(ir.binop(self.extent(
+                        ir.add(extent, ir.const(step - 1))), gast.FloorDiv(), ir.const(step)))
+                picks.append(("out", len(dims), lo) + ((step,) if step is not None else ()))
                 dims.append(extent)
             else:
                 if isinstance(p, gast.Constant) and p.value < 0:
@@ -1245,16 +1259,34 @@ class _Lowering:
                 axes.append(spec)
                 continue
             pick = picks[spec[1]]
+            outer = step_of(spec)  # (the base view's own step: its index i is off + i * step)
             if pick[0] == "at":
-                index_ = pick[1] if spec[2] is None else self.let(ir.add(pick[1], spec[2]))
+                index_ = pick[1] if outer is None else \
+                    self.let(ir.binop(pick[1], gast.Mult(), ir.const(outer)))
+                index_ = index_ if spec[2] is None else self.let(ir.add(index_, spec[2]))
                 axes.append(("at", index_))
             else:
-                offset = _sum_atoms(self, spec[2], pick[2])
-                axes.append(("out", pick[1], offset))
+                start = pick[2]
+                if start is not None and outer is not None:
+                    start = self.extent(ir.binop(start, gast.Mult(), ir.const(outer)))
+                offset = _sum_atoms(self, spec[2], start)
+                steps = [x for x in (outer, step_of(pick)) if x is not None]
+                step = steps[0] * steps[1] if len(steps) == 2 else steps[0] if steps else None
+                axes.append(("out", pick[1], offset) + ((step,) if step not in (None, 1)
+                                                        else ()))
         for d in dims:
             if isinstance(d, gast.Name) and d.id not in self.available:
                 self.available[d.id] = self.position
         return Stored(base.name, dims, axes)
+
+    def slice_step(self, p) -> int | None:
+        """A slice's constant step (None for none, or 1)."""
+        if p.step is None or isinstance(p.step, gast.Constant) and p.step.value is None:
+            return None
+        if not (isinstance(p.step, gast.Constant) and type(p.step.value) is int and
+                p.step.value != 0):
+            raise self.error("a slice with a step that is not a constant integer")
+        return None if p.step.value == 1 else p.step.value
 
     def axis_of(self, args, keywords, how: str, default):
         """The one ``axis`` argument of ``how`` (positional or keyword) as an int, or

@@ -114,8 +114,11 @@ class _Program:
                                                                    self.pick(("m",))))
             self.outside = True
         else:
-            form = r.randrange(4)
-            if form == 3:  # (points counted from the end: their cotangent's scatter)
+            form = r.randrange(5)
+            if form == 4:  # (slices with a step)
+                self.new(("n", "m"), f"{self.pick(('n', 'm'))}[::-1] * {self.pick(('n', 'm'))}"
+                                     f"[:, ::-1] + {self.pick(('n', 'm'))}[::2][0]")
+            elif form == 3:  # (points counted from the end: their cotangent's scatter)
                 self.new(("n",), f"{self.pick(('n', 'm'))}[np.arange(X.shape[0]), "
                                  "np.arange(X.shape[0]) * 0 - 1] * 1.5")
             elif form == 0:

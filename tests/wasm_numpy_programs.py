@@ -218,3 +218,21 @@ def running_sums_in_place(x, w):
 
 
 PROGRAMS.append((running_sums_in_place, [("n",), ("n",)], (0, 1)))
+
+
+def strided(x, A, w):
+    # slices with a step: reversed, every other element, on both axes, a view of a view,
+    # and stores and in-place updates through them
+    a = x[::-1] * x
+    b = x[1::2] + 2.0 * x[::2][: x[1::2].shape[0]]
+    c = A[::2, ::-1]
+    d = A.T[::-1][1:]
+    e = x[::-2]
+    y = w * 1.0
+    y[::2] = np.tanh(w[::2]) * 2.0
+    y[1::2] += x[1::2]
+    return np.sum(a * a) + np.sum(np.tanh(b)) + np.sum(c * c) + np.sum(np.sin(d)) + \
+        np.sum(e * x[: e.shape[0]]) + np.sum(y * y) + np.sum(x[::2][::-1] * x[::-1][::2])
+
+
+PROGRAMS.append((strided, [("n",), ("n", "m"), ("n",)], (0, 1, 2)))
