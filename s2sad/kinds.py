@@ -540,6 +540,8 @@ def _helper_kind(name, args):
         return FLOAT if out in (INT, BOOL) else out
     if name == "like":
         return first
+    if name == "take_item" and isinstance(first, Dict):  # (a dict of cotangents' value)
+        return first.value if first.value is not None else OBJECT
     return OBJECT if not any(isinstance(a, Array) for a in args) else Array(None)
 
 
@@ -845,8 +847,19 @@ def _set_element(env, target, k):
 
 
 def _mutation_kinds(call, env):
-    """``xs.append(v)`` and friends: the list's element kind grows."""
+    """``xs.append(v)`` and friends: the list's element kind grows; so does a dict of
+    cotangents's value kind by what ``add_item`` and ``get_grad`` add to it."""
     func = call.func
+    if isinstance(func, gast.Name) and call.args and isinstance(call.args[0], gast.Name):
+        helper = env.resolve(func)
+        position = {"add_item": 2, "get_grad": 3}.get(getattr(helper, "__name__", ""))
+        bd = call.args[0].id
+        current = env.kinds.get(bd)
+        if position is not None and getattr(helper, "__module__", "") == "s2sad.runtime" \
+                and len(call.args) > position and isinstance(current, Dict) and \
+                bd not in env.fixed:
+            env.kinds[bd] = Dict(join(current.value, kind_of(call.args[position], env)))
+        return
     if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
             and env.is_local(func.value.id)) or func.value.id in env.fixed:
         return

@@ -13,6 +13,12 @@ specialized for argument kinds, a few statements get their exact meaning:
   ys[b:]`` with ``a, b`` the bounds Python replaces (a new list: writes through names that
   shared the old one were repeated on them by ``aliases``).
 
+* a generated gradient read again (``grad(grad(f))``) accumulates the cotangents of a dict
+  with helpers: ``add_item(bd, k, v)`` is ``bd[k] = bd.get(k, 0.0) + v``, ``r =
+  take_item(bd, k)`` is ``r = bd.get(k, 0.0); bd[k] = 0.0`` and ``get_grad(bd, d, k, g)``
+  is ``if k in d: add_item(bd, k, g)`` (its value ``0.0`` there, else ``g``) -- dict
+  operations with reverse rules (numbers only: the helpers add containers structurally).
+
 Shared arrays and lists were already handled by ``aliases``.
 """
 
@@ -26,7 +32,8 @@ from .ir import Namer
 
 class Preparer:
     def __init__(self, kinds_of: dict, env, namer: Namer, local_names: set,
-                 bind_helper, error) -> None:
+                 bind_helper, error, resolve=None) -> None:
+        self.resolve = resolve  # a call's function -> the object it names
         self.kinds = kinds_of
         self.env = env
         self.namer = namer
@@ -93,6 +100,10 @@ class Preparer:
                 value=ir.name(s.targets[0].id), attr="extend", ctx=gast.Load()),
                 s.value.right)), s)
             return self.statement(extend)
+        if call is not None and isinstance(call.func, gast.Name) and self.resolve is not None:
+            out = self.accumulation(s, call)
+            if out is not None:
+                return [ir.at(x, s) for x in out]
         if call is None or not isinstance(call.func, gast.Attribute) or \
                 not isinstance(call.func.value, gast.Name):
             return [s]
@@ -115,6 +126,51 @@ class Preparer:
         ir.set_anno(s, "position", t)
         return [ir.at(ir.assign(t, position), s), s]
 
+
+    def accumulation(self, s, call) -> list | None:
+        """The dict operations a helper of a generated gradient stands for (module docstring),
+        or None for any other call."""
+        helper = self.resolve(call.func)
+        if helper not in (runtime.add_item, runtime.take_item, runtime.get_grad) or \
+                call.keywords or not all(isinstance(a, (gast.Name, gast.Constant))
+                                         for a in call.args):
+            return None
+        target = s.targets[0] if isinstance(s, gast.Assign) else None
+        if target is not None and not isinstance(target, gast.Name):
+            return None
+        bd = call.args[0]
+        if not (isinstance(bd, gast.Name) and bd.id in self.number_dicts):
+            return None  # (containers are added structurally: left to the helper)
+
+        def get(key):
+            return ir.call(gast.Attribute(value=ir.clone(bd), attr="get", ctx=gast.Load()),
+                           ir.clone(key), ir.const(0.0))
+
+        def add(key, value) -> list:
+            old, new = self.temp(), self.temp()
+            return [ir.assign(old, get(key)),
+                    ir.assign(new, ir.binop(ir.name(old), gast.Add(), ir.clone(value))),
+                    ir.assign(ir.subscript(ir.clone(bd), ir.clone(key), True), ir.name(new))]
+
+        if helper is runtime.add_item and len(call.args) == 3 and target is None:
+            return add(call.args[1], call.args[2])
+        if helper is runtime.take_item and len(call.args) == 2:
+            key = call.args[1]
+            out = [ir.assign(target.id, get(key))] if target is not None else []
+            return out + [ir.assign(ir.subscript(ir.clone(bd), ir.clone(key), True),
+                                    ir.const(0.0))]
+        if helper is runtime.get_grad and len(call.args) == 4:
+            _, d, key, g = call.args
+            present = self.temp()
+            test = ir.assign(present, gast.Compare(left=ir.clone(key), ops=[gast.In()],
+                                                   comparators=[ir.clone(d)]))
+            body, orelse = add(key, g), []
+            if target is not None:
+                body.append(ir.assign(target.id, ir.const(0.0)))
+                orelse.append(ir.assign(target.id, ir.clone(g)))
+            return [test, gast.If(test=ir.name(present), body=[ir.at(x, s) for x in body],
+                                  orelse=[ir.at(x, s) for x in orelse])]
+        return None
 
     def slice_store(self, s) -> list:
         target = s.targets[0]
@@ -145,9 +201,33 @@ class Preparer:
 
 
 def prepare(body: list, kinds_of: dict, env, namer: Namer, local_names: set,
-            bind_helper, error) -> list:
+            bind_helper, error, resolve=None) -> list:
     """The body with the rewrites of the module docstring (``body`` is a copy it may change)."""
-    return Preparer(kinds_of, env, namer, local_names, bind_helper, error).block(body)
+    p = Preparer(kinds_of, env, namer, local_names, bind_helper, error, resolve)
+    p.number_dicts = _number_dicts(body, p) if resolve is not None else set()
+    return p.block(body)
+
+
+def _number_dicts(body: list, p: Preparer) -> set[str]:
+    """The dicts of cotangents that the accumulating helpers only ever add numbers to (their
+    values are numbers: known, or unknown -- ``bd = {}`` -- and every value added a number)."""
+    seen: dict[str, bool] = {}
+    for node in ir.walk_block(body):
+        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)):
+            continue
+        helper = p.resolve(node.func)
+        if helper not in (runtime.add_item, runtime.take_item, runtime.get_grad) or \
+                not node.args or not isinstance(node.args[0], gast.Name):
+            continue
+        bd = node.args[0].id
+        kind = p.kinds.get(bd)
+        ok = isinstance(kind, kinds.Dict) and (kind.value is None or
+                                              kinds.is_number(kind.value))
+        value = {runtime.add_item: 2, runtime.get_grad: 3}.get(helper)
+        if value is not None:
+            ok = ok and len(node.args) > value and kinds.is_number(p.kind(node.args[value]))
+        seen[bd] = seen.get(bd, True) and ok
+    return {bd for bd, ok in seen.items() if ok}
 
 
 def unstar_calls(body: list, kinds_of: dict, env, namer: Namer, local_names: set,

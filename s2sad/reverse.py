@@ -65,7 +65,7 @@ class Reverser(Planning, Taping, Checkpointing, Sweeps):
         local_names |= aliasing.locals
         self.entry_copies = set(aliasing.mutated_params)
         body = prepare(aliasing.body, found, env, self.names, local_names, self.helper,
-                       fir.error)
+                       fir.error, fir.resolve)
         self.fir = replace(fir, body=body, locals=local_names)
         self.env = self._env(self.fir, local_names)
         self.kinds = kinds.infer(body, param_kinds, self.env)
