@@ -455,6 +455,10 @@ class _Fold(gast.NodeTransformer):
         if isinstance(node.op, (gast.Mult, gast.Div)) and isinstance(right, gast.Constant) and \
                 right.value == 1 and not isinstance(right.value, bool):
             return left
+        if isinstance(node.op, (gast.Add, gast.Sub)) and isinstance(right, gast.Constant) and \
+                right.value == 0 and not isinstance(right.value, bool) and \
+                isinstance(right.value, (int, float)):  # (x - loc with loc's default 0.0)
+            return left
         return node
 
     def visit_Compare(self, node):

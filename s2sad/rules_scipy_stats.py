@@ -11,48 +11,45 @@ from .rules import adjoint
 _norm = st.norm
 
 
-def _norm_grads(g, ans, x, loc, scale, of):
-    """The cotangents of ``x``, ``loc`` and ``scale`` in ``ans = norm.<of>(x, loc, scale)``:
-    ``z`` and the density computed once, the slope in ``z`` by ``of``; a density's own
-    ``1 / scale`` adds to the scale's."""
-    z = (x - loc) / scale
-    if of == "logpdf":
-        slope, own = -z, 1.0
-    elif of == "pdf":
-        slope, own = -z * ans, ans
-    else:
-        ratio = _norm.pdf(z) if of in ("cdf", "sf") else np.exp(_norm.logpdf(z) - ans)
-        slope, own = (ratio if of in ("cdf", "logcdf") else -ratio), 0.0
-    d = g * slope / scale
-    return d, -d, -d * z - g * own / scale
-
+# Each rule is one expression of primitives that have rules (a template: inlined into the
+# adjoint, and differentiated again for Hessians and gradients of gradients).  With
+# z = (x - loc) / scale and d the cotangent of x: loc's is -d, scale's -d z minus a density's
+# own g ans / scale.
 
 @adjoint(_norm.logpdf, elementwise=True)
 def _(g, ans, x, loc=0.0, scale=1.0):
-    return _norm_grads(g, ans, x, loc, scale, "logpdf")
+    return (-g * ((x - loc) / scale) / scale, g * ((x - loc) / scale) / scale,
+            g * ((x - loc) / scale) ** 2 / scale - g / scale)
 
 
 @adjoint(_norm.pdf, elementwise=True)
 def _(g, ans, x, loc=0.0, scale=1.0):
-    return _norm_grads(g, ans, x, loc, scale, "pdf")
+    return (-g * ((x - loc) / scale) * ans / scale, g * ((x - loc) / scale) * ans / scale,
+            g * ((x - loc) / scale) ** 2 * ans / scale - g * ans / scale)
 
 
 @adjoint(_norm.cdf, elementwise=True)
 def _(g, ans, x, loc=0.0, scale=1.0):
-    return _norm_grads(g, ans, x, loc, scale, "cdf")
+    return (g * _norm.pdf((x - loc) / scale) / scale, -g * _norm.pdf((x - loc) / scale) / scale,
+            -g * _norm.pdf((x - loc) / scale) * ((x - loc) / scale) / scale)
 
 
 @adjoint(_norm.sf, elementwise=True)
 def _(g, ans, x, loc=0.0, scale=1.0):
-    return _norm_grads(g, ans, x, loc, scale, "sf")
+    return (-g * _norm.pdf((x - loc) / scale) / scale, g * _norm.pdf((x - loc) / scale) / scale,
+            g * _norm.pdf((x - loc) / scale) * ((x - loc) / scale) / scale)
 
 
 # (logcdf, logsf: the density over the cdf / sf as exp(logpdf - ans): finite in the tails)
 @adjoint(_norm.logcdf, elementwise=True)
 def _(g, ans, x, loc=0.0, scale=1.0):
-    return _norm_grads(g, ans, x, loc, scale, "logcdf")
+    return (g * np.exp(_norm.logpdf((x - loc) / scale) - ans) / scale,
+            -g * np.exp(_norm.logpdf((x - loc) / scale) - ans) / scale,
+            -g * np.exp(_norm.logpdf((x - loc) / scale) - ans) * ((x - loc) / scale) / scale)
 
 
 @adjoint(_norm.logsf, elementwise=True)
 def _(g, ans, x, loc=0.0, scale=1.0):
-    return _norm_grads(g, ans, x, loc, scale, "logsf")
+    return (-g * np.exp(_norm.logpdf((x - loc) / scale) - ans) / scale,
+            g * np.exp(_norm.logpdf((x - loc) / scale) - ans) / scale,
+            g * np.exp(_norm.logpdf((x - loc) / scale) - ans) * ((x - loc) / scale) / scale)

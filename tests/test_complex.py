@@ -186,7 +186,7 @@ def spectrum_norm(x):
 
 
 def test_second_derivatives_through_first_order_helpers_are_refused_at_the_users_line():
-    """The rules of angle (and eig, scipy.stats.norm) are differentiated once: their second
+    """The rules of angle (and eig) are differentiated once: their second
     derivatives are refused, named at the user's function or call, not the generated code;
     rfft's cotangent helper is linear -- hessian goes through it -- but has no reverse
     derivative: a gradient of its gradient is refused likewise."""

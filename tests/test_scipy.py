@@ -51,3 +51,16 @@ def test_norm_methods_with_loc_and_scale():
     made = g.transformed
     g(*args)
     assert g.transformed is made
+
+
+def test_second_derivatives_through_the_norm_methods():
+    # (their rules are templates of primitives that have rules: differentiated again)
+    data = np.array([0.3, -1.2, 0.8, 2.0])
+    args = (0.4, 1.3, data)
+    g = s2sad.grad(gaussian_nll, wrt=(0, 1))
+    h = s2sad.hessian(gaussian_nll, wrt=(0, 1))(*args)
+    for j in (0, 1):
+        column = central(lambda *a: np.array(g(*a)), args, j)
+        np.testing.assert_allclose([h[0][j], h[1][j]], column, rtol=1e-6)
+    gg = s2sad.grad(s2sad.grad(gaussian_nll, wrt=1), wrt=1)(*args)
+    assert gg == pytest.approx(h[1][1], rel=1e-10)
