@@ -609,6 +609,19 @@ def _numpy_kind(obj, e, args, env):
     first = args[0] if args else None
     if any(a is None for a in args[:1]):
         return None
+    if name == "einsum" and e.args and isinstance(e.args[0], gast.Constant) and \
+            isinstance(e.args[0].value, str) and "." not in e.args[0].value and \
+            all(isinstance(a, Array) and a.dtype in ("float", "int", "bool") or
+                isinstance(a, Scalar) for a in args[1:]):
+        # (real operands: the output's rank is its letters -- after '->', else those seen
+        # once)
+        ins, arrow, out = e.args[0].value.replace(" ", "").partition("->")
+        letters = ins.replace(",", "")
+        rank = len(out) if arrow else sum(1 for c in set(letters) if letters.count(c) == 1)
+        real = any(a == FLOAT or isinstance(a, Array) and a.dtype == "float"
+                   for a in args[1:])
+        return (FLOAT if real else INT) if rank == 0 else \
+            Array(rank, "float" if real else "int")
     if isinstance(obj, np.ufunc):
         if obj.nin == 1 or name in ("add", "subtract", "multiply", "divide", "power",
                                     "true_divide", "maximum", "minimum", "arctan2", "hypot",

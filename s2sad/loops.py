@@ -879,6 +879,9 @@ class _Lowering:
                             args)
         if obj is np.clip:
             return self.clip(args, keywords)
+        if obj is np.einsum and args and isinstance(args[0], gast.Constant) and \
+                isinstance(args[0].value, str) and not keywords:
+            return self.einsum(args[0].value, args[1:])
         if obj is np.cumsum and args:
             return self.cumsum(args[0], args[1:], keywords)
         if obj is np.concatenate and args:
@@ -1338,6 +1341,49 @@ class _Lowering:
                         ir.name(n), key[0] if ndim == 1 else ir.tuple_of(key), True), e))
                 lw.loops(x.dims, body)
         return Filled(dims, set().union(*(x.reads for x in nodes)), fill)
+
+    def einsum(self, spec: str, atoms: list) -> Node:
+        """``np.einsum("ij,jk->ik", a, b)``: the product of the operands over the index space
+        of the output's letters then the summed ones, summed over the latter -- a ``Map``
+        under a ``Reduce``, fused like any other (each operand stored: read many times)."""
+        spec = spec.replace(" ", "")
+        ins, arrow, out = spec.partition("->")
+        subs = ins.split(",")
+        letters = [c for sub in subs for c in sub]
+        if "." in spec or not all(c.isalpha() for c in letters + list(out)) or \
+                len(subs) != len(atoms) or any(len(set(sub)) != len(sub) for sub in subs):
+            raise self.error(f"np.einsum('{spec}') (an ellipsis, or an index repeated in "
+                             "one operand)")
+        if not arrow:  # (implicit output: the letters seen once, in alphabetical order)
+            out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+        nodes = [self.operand(a, once=False) for a in atoms]
+        extent: dict[str, Any] = {}
+        for sub, node in zip(subs, nodes):
+            if len(sub) != len(node.dims):
+                raise self.error(f"np.einsum('{spec}') of an operand with "
+                                 f"{len(node.dims)} dimensions for '{sub}'")
+            for c, d in zip(sub, node.dims):
+                if c in extent:
+                    self.check_same(extent[c], d)
+                else:
+                    extent[c] = d
+        if any(c not in extent for c in out) or len(set(out)) != len(out):
+            raise self.error(f"np.einsum('{spec}') with an output index not in its inputs")
+        summed = [c for c in dict.fromkeys(letters) if c not in out]
+        full = list(out) + summed
+
+        def product(lw, atoms_):
+            acc = atoms_[0]
+            for a in atoms_[1:]:
+                acc = lw.let(ir.binop(acc, gast.Mult(), a))
+            return acc
+
+        body = Map(product, nodes, [extent[c] for c in full],
+                   [[full.index(c) for c in sub] for sub in subs])
+        if not summed:
+            return body
+        return Reduce("sum", body, list(range(len(out), len(full))), False,
+                      [extent[c] for c in out])
 
     def cumsum(self, atom, args, keywords) -> Node:
         """``np.cumsum(x, axis=k)``: a running sum along the axis, each line of the other

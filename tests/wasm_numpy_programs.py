@@ -236,3 +236,17 @@ def strided(x, A, w):
 
 
 PROGRAMS.append((strided, [("n",), ("n", "m"), ("n",)], (0, 1, 2)))
+
+
+def contracted(A, B, v, w):
+    # np.einsum of one and two operands: products, a matrix-vector and a matrix product, an
+    # outer product, a trace of a product, a whole contraction, implicit outputs
+    a = np.einsum("ij,j->i", A, v)
+    b = np.einsum("ij,jk->ik", A, B)
+    c = np.einsum("i,i->", v, w)
+    e = np.einsum("i,j", v, w)
+    f = np.einsum("ij,ij", A, A)
+    return np.sum(np.tanh(a)) + np.sum(b * b) + c + np.sum(np.sin(e)) + f
+
+
+PROGRAMS.append((contracted, [("n", "m"), ("m", "k"), ("m",), ("m",)], (0, 1, 2, 3)))
