@@ -879,6 +879,8 @@ class _Lowering:
                             args)
         if obj is np.clip:
             return self.clip(args, keywords)
+        if obj is np.sort and len(args) == 1 and not keywords:
+            return self.sort(args[0])
         if obj is np.einsum and args and isinstance(args[0], gast.Constant) and \
                 isinstance(args[0].value, str) and not keywords:
             return self.einsum(args[0].value, args[1:])
@@ -1384,6 +1386,65 @@ class _Lowering:
             return body
         return Reduce("sum", body, list(range(len(out), len(full))), False,
                       [extent[c] for c in out])
+
+    def sort(self, atom) -> Node:
+        """``np.sort(x)`` of a 1-d array: the order found by an insertion sort of indices
+        (kept as floats: the Wasm backend's arrays are float64), which compares elements
+        only -- nothing to differentiate --, then the elements gathered in that order, which
+        is what the reverse pass differentiates (each cotangent back to its element).  Stable,
+        and quadratic in the length at worst (meant for the short arrays of scalar code)."""
+        base = self.operand(atom, once=False)
+        if len(base.dims) != 1:
+            raise self.error("np.sort of an array that is not 1-d")
+        n = base.dims[0]
+        to_int, to_float = self.ref(builtins.int), self.ref(builtins.float)
+
+        def fill(lw, out):
+            order = lw.local("order")
+            lw.allocate(order, [n], lw.like, lw.position)
+
+            def element(position):  # x[int(order[position])]
+                at = lw.let(ir.subscript(ir.name(order), position))
+                return base.elem(lw, [lw.let(ir.call(to_int, at))])
+
+            def test(j, v, c):  # (c = j >= 0 and x[order[j]] > v: a while's test as parse
+                # writes it, before the loop and at the end of its body)
+                lw.emit(ir.assign(c, gast.Compare(left=ir.name(j), ops=[gast.GtE()],
+                                                  comparators=[ir.const(0)])))
+                saved = lw.out
+                lw.out = []
+                lw.emit(ir.assign(c, gast.Compare(left=element(ir.name(j)), ops=[gast.Gt()],
+                                                  comparators=[v])))
+                body, lw.out = lw.out, saved
+                lw.emit(gast.If(test=ir.name(c), body=body, orelse=[]))
+
+            lw.loops([n], lambda idx: lw.emit(ir.assign(
+                ir.subscript(ir.name(order), idx[0], True), ir.call(to_float, idx[0]))))
+
+            def insert(idx):
+                i = idx[0]
+                p = lw.let(ir.subscript(ir.name(order), i))
+                v = lw.let(base.elem(lw, [lw.let(ir.call(to_int, p))]))
+                j = lw.local("j")
+                lw.emit(ir.assign(j, ir.binop(i, gast.Sub(), ir.const(1))))
+                c = lw.local("_c")
+                test(j, v, c)
+                saved = lw.out
+                lw.out = []
+                nxt = lw.let(ir.add(ir.name(j), ir.const(1)))
+                lw.emit(ir.assign(ir.subscript(ir.name(order), nxt, True),
+                                  ir.subscript(ir.name(order), ir.name(j))))
+                lw.emit(ir.assign(j, ir.binop(ir.name(j), gast.Sub(), ir.const(1))))
+                test(j, v, c)
+                body, lw.out = lw.out, saved
+                lw.emit(gast.While(test=ir.name(c), body=body, orelse=[]))
+                lw.emit(ir.assign(ir.subscript(ir.name(order), lw.let(
+                    ir.add(ir.name(j), ir.const(1))), True), p))
+
+            lw.loops([n], insert)
+            lw.loops([n], lambda idx: lw.emit(ir.assign(
+                ir.subscript(ir.name(out), idx[0], True), element(idx[0]))))
+        return Filled([n], set(base.reads), fill)
 
     def cumsum(self, atom, args, keywords) -> Node:
         """``np.cumsum(x, axis=k)``: a running sum along the axis, each line of the other

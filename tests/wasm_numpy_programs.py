@@ -250,3 +250,13 @@ def contracted(A, B, v, w):
 
 
 PROGRAMS.append((contracted, [("n", "m"), ("m", "k"), ("m",), ("m",)], (0, 1, 2, 3)))
+
+
+def sorted_values(x, w):
+    # np.sort of an expression and of an argument, read reversed and by element
+    s = np.sort(np.sin(x) * w)
+    top = np.sort(x)[::-1]
+    return np.sum(s * np.arange(s.shape[0])) + top[0] * 2.0 + np.sum(np.tanh(top[1:]))
+
+
+PROGRAMS.append((sorted_values, [("n",), ("n",)], (0, 1)))
