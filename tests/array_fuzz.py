@@ -42,9 +42,10 @@ class _Program:
     def new(self, shape: tuple, expr: str) -> None:
         r = self.rng
         if shape in self.pool and shape != () and r.random() < 0.25:
-            # (not a P array rebound in a loop: rebound at the top as well, it is refused)
+            # (not a P or D array rebound in a loop: rebound at the top as well, it is
+            # refused)
             name = r.choice([n for n in self.pool[shape] if n not in "XYvuA"
-                             and not n.startswith("P")] or ["_"])
+                             and n[0] not in "PD"] or ["_"])
             if name != "_":  # rebind a local of this shape
                 self.lines.append(f"{name} = {expr}")
                 return
@@ -92,8 +93,14 @@ class _Program:
                 expr = f"{src}.{how}(axis={axis})"
             self.new(out, expr)
         elif kind < 0.9:
-            form = r.randrange(5)
-            if form == 0:
+            form = r.randrange(7)
+            if form == 5:
+                self.new(("n",), f"np.einsum('ij,j->i', {self.pick(('n', 'm'))}, "
+                                 f"{self.pick(('m',))})")
+            elif form == 6:
+                self.new(("n", "k"), f"np.einsum('ij,jk', {self.pick(('n', 'm'))}, "
+                                     f"{self.pick(('m', 'k'))})")
+            elif form == 0:
                 self.new(("n",), f"{self.pick(('n', 'm'))} @ {self.pick(('m',))}")
             elif form == 1:
                 self.new(("n", "k"), f"{self.pick(('n', 'm'))} @ {self.pick(('m', 'k'))}")
