@@ -879,6 +879,8 @@ class _Lowering:
                             args)
         if obj is np.clip:
             return self.clip(args, keywords)
+        if obj is np.diff and len(args) == 1 and set(keywords) <= {"axis"}:
+            return self.diff(args[0], keywords)
         if obj is np.sort and len(args) == 1 and not keywords:
             return self.sort(args[0])
         if obj is np.einsum and args and isinstance(args[0], gast.Constant) and \
@@ -1386,6 +1388,27 @@ class _Lowering:
             return body
         return Reduce("sum", body, list(range(len(out), len(full))), False,
                       [extent[c] for c in out])
+
+    def diff(self, atom, keywords) -> Node:
+        """``np.diff(x, axis=k)``: the view from the second element on minus the view up to
+        the last one, along the axis (views of ``x``: no array made)."""
+        base = self.operand(atom, once=False)
+        nd = len(base.dims)
+        axis = self.axis_of([], keywords, "diff", -1)
+        if axis is None or nd == 0 or not -nd <= axis < nd:
+            raise self.error("np.diff of a number, or flattened")
+        axis %= nd
+        last = self.extent(ir.binop(base.dims[axis], gast.Sub(), ir.const(1)))
+
+        def view(lower, upper):
+            parts = [gast.Slice(lower=None, upper=None, step=None) for _ in range(nd)]
+            parts[axis] = gast.Slice(lower=lower, upper=upper, step=None)
+            return self.view(atom, parts[0] if nd == 1 else ir.tuple_of(parts))
+
+        ahead, behind = view(ir.const(1), None), view(None, last)
+        same = [list(range(nd))] * 2
+        return Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Sub(), a[1])), [ahead, behind],
+                   list(ahead.dims), same)
 
     def sort(self, atom) -> Node:
         """``np.sort(x)`` of a 1-d array: the order found by an insertion sort of indices

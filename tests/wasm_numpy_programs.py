@@ -260,3 +260,14 @@ def sorted_values(x, w):
 
 
 PROGRAMS.append((sorted_values, [("n",), ("n",)], (0, 1)))
+
+
+def differences(x, A):
+    # np.diff along the last axis and along the first, of an argument and of an expression
+    a = np.diff(x)
+    b = np.diff(np.sin(A), axis=0)
+    c = np.diff(A)
+    return np.sum(a * a) + np.sum(np.tanh(b)) + np.sum(c * x[0])
+
+
+PROGRAMS.append((differences, [("n",), ("n", "m")], (0, 1)))
