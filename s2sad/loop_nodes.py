@@ -198,6 +198,20 @@ class Reshaped(Node):
         return self.base.elem(lw, at[::-1])
 
 
+class Rolled(Node):
+    """``np.roll(base, shift, axis)``: the element ``(i - shift) % n`` along the axis."""
+
+    def __init__(self, base: Node, shift, axis: int) -> None:
+        self.base, self.shift, self.axis = base, shift, axis
+        self.dims, self.reads = list(base.dims), base.reads | set(ir.names_in(shift))
+
+    def elem(self, lw, idx):
+        at = list(idx)
+        back = lw.let(ir.binop(idx[self.axis], gast.Sub(), self.shift), "_i")
+        at[self.axis] = lw.let(ir.binop(back, gast.Mod(), self.dims[self.axis]), "_i")
+        return self.base.elem(lw, at)
+
+
 class Squeezed(Node):
     """A node with its axis ``k`` (of extent 1) dropped."""
 

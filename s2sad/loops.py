@@ -44,6 +44,7 @@ from .loop_nodes import (
     Number,
     Reduce,
     Reshaped,
+    Rolled,
     Squeezed,
     Stored,
     reads_in_step,
@@ -879,6 +880,14 @@ class _Lowering:
                             args)
         if obj is np.clip:
             return self.clip(args, keywords)
+        if obj is np.roll and len(args) == 2 and set(keywords) <= {"axis"}:
+            base = self.operand(args[0], once=False)
+            nd = len(base.dims)
+            axis = self.axis_of([], keywords, "roll", None if nd != 1 else 0)
+            if axis is None or not -nd <= axis < nd or \
+                    not kinds_module.is_int(self.kind(args[1])):
+                raise self.error("np.roll flattened, or by a shift that is not one integer")
+            return Rolled(base, args[1], axis % nd)
         if obj is np.diff and len(args) == 1 and set(keywords) <= {"axis"}:
             return self.diff(args[0], keywords)
         if obj is np.sort and len(args) == 1 and not keywords:

@@ -271,3 +271,14 @@ def differences(x, A):
 
 
 PROGRAMS.append((differences, [("n",), ("n", "m")], (0, 1)))
+
+
+def rolled(x, A):
+    # np.roll by a constant and by an integer computed, along each axis, of an expression
+    a = np.roll(x, 1) * x
+    b = np.roll(np.sin(A), -2, axis=1)
+    c = np.roll(A, A.shape[0] + 1, axis=0)
+    return np.sum(a * a) + np.sum(np.tanh(b) * A) + np.sum(c * c[0])
+
+
+PROGRAMS.append((rolled, [("n",), ("n", "m")], (0, 1)))
