@@ -880,6 +880,15 @@ class _Lowering:
                             args)
         if obj is np.clip:
             return self.clip(args, keywords)
+        if obj is np.flip and len(args) == 1 and set(keywords) <= {"axis"}:
+            nd = len(self.operand(args[0], once=False).dims)
+            axis = self.axis_of([], keywords, "flip", None)
+            if nd == 0 or axis is not None and not -nd <= axis < nd:
+                raise self.error("np.flip of a number, or along an axis it does not have")
+            back = gast.Slice(lower=None, upper=None, step=ir.const(-1))
+            parts = [back if axis is None or k == axis % nd else
+                     gast.Slice(lower=None, upper=None, step=None) for k in range(nd)]
+            return self.view(args[0], parts[0] if nd == 1 else ir.tuple_of(parts))
         if obj is np.roll and len(args) == 2 and set(keywords) <= {"axis"}:
             base = self.operand(args[0], once=False)
             nd = len(base.dims)

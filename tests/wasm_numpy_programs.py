@@ -278,7 +278,8 @@ def rolled(x, A):
     a = np.roll(x, 1) * x
     b = np.roll(np.sin(A), -2, axis=1)
     c = np.roll(A, A.shape[0] + 1, axis=0)
-    return np.sum(a * a) + np.sum(np.tanh(b) * A) + np.sum(c * c[0])
+    d = np.flip(A) * np.flip(np.cos(A), axis=1) + np.flip(x)[:, None]
+    return np.sum(a * a) + np.sum(np.tanh(b) * A) + np.sum(c * c[0]) + np.sum(d * d)
 
 
 PROGRAMS.append((rolled, [("n",), ("n", "m")], (0, 1)))
