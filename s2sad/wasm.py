@@ -1153,10 +1153,11 @@ class WasmFunction:
             bound = self._bind.bind(*args, **kwargs)
             bound.apply_defaults()
             args = tuple(bound.arguments.values())
-        # fast path: the module for these Python types was built and needs no array copies
+        # fast path: the module for these Python types (and array shapes: each has its call,
+        # _Runner._row) was built
         key = tuple(map(type, args))
         if np.ndarray in key:
-            key = key + tuple(getattr(a, "ndim", 0) for a in args)
+            key = key + tuple([a.shape for a in args if type(a) is np.ndarray])
         fast = getattr(self._local, "fast", None)
         if fast is None:
             fast = self._local.fast = {}
@@ -1178,6 +1179,8 @@ class WasmFunction:
         if spec is None or not spec.guard():
             spec = self._specialize(args)
         if spec.has_arrays:
+            if len(self._by_types) > 256:  # (calls with ever new shapes: kept bounded)
+                self._by_types.clear()
             self._by_types[key] = spec
         runner = spec.runner()
         try:
@@ -1187,10 +1190,13 @@ class WasmFunction:
                 value, grads = runner.run_grad(args)
         except AssertionError:
             raise self._assertion(args) from None
+        if len(fast) > 256:
+            fast.clear()
         if not spec.has_arrays:
             fast[key] = (runner.call_primal if self.primal else runner.call_grad, spec.guard)
         else:  # (the same rows as the module's: (value, gradients...))
-            fast[key] = (runner.primal_row if self.primal else runner.grad_row, spec.guard)
+            shapes = tuple(np.shape(args[k]) for k in runner.array_positions)
+            fast[key] = (runner.row_for(shapes, not self.primal), spec.guard)
         if self.primal:
             return out
         out = grads[0] if self.single else tuple(grads)
@@ -1318,7 +1324,7 @@ class _Runner:
         call = self.call_grad if with_grads else self.call_primal
         tail = (1.0, *extra) if with_grads else ()
 
-        def row(args) -> tuple:
+        def row(*args) -> tuple:
             if inst._view_size < need:
                 inst.ensure_memory(need)
             view = inst.memory_view(tape)
@@ -1344,25 +1350,25 @@ class _Runner:
 
         return row
 
-    def _array_row(self, args, with_grads: bool) -> tuple:
-        shapes = tuple([args[k].shape for k in self.array_positions])
+    def row_for(self, shapes: tuple, with_grads: bool) -> Callable:
+        """The call for arrays of these shapes (``row(*args) -> (value, gradients...)``)."""
         key = (shapes, with_grads)
         row = self.rows.get(key)
         if row is None:
+            if len(self.rows) > 256:  # (ever new shapes: kept bounded)
+                self.rows.clear()
             row = self.rows[key] = self._row(shapes, with_grads)
-        return row(args)
+        return row
+
+    def _array_row(self, args, with_grads: bool) -> tuple:
+        shapes = tuple([args[k].shape for k in self.array_positions])
+        return self.row_for(shapes, with_grads)(*args)
 
     def run_primal(self, args):
         if self.spec.has_arrays:
             args = self._arrays(args)
             return self._array_row(args, False)[0]
         return self.call_primal(*args)[0]
-
-    def primal_row(self, *args) -> tuple:
-        return self._array_row(args, False)
-
-    def grad_row(self, *args) -> tuple:
-        return self._array_row(args, True)
 
     def _arrays(self, args) -> tuple:
         """``args`` with their arrays as NumPy arrays (the row takes shapes and dtypes)."""
