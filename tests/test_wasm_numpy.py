@@ -47,7 +47,8 @@ def test_wasm_equals_the_python_backend(f, shapes, wrt, n, m, k, seed):
                                             if p[0] in (P.mlp_softmax, P.gmm_like, P.joined,
                                                         P.running_sums, P.strided,
                                                         P.contracted, P.sorted_values,
-                                                        P.differences, P.rolled)])
+                                                        P.differences, P.rolled,
+                                                        P.sorted_in_a_loop)])
 def test_against_central_differences(f, shapes, wrt):
     rng = np.random.default_rng(3)
     args = _arguments(shapes, dict(n=6, m=3, k=4), rng)

@@ -283,3 +283,17 @@ def rolled(x, A):
 
 
 PROGRAMS.append((rolled, [("n",), ("n", "m")], (0, 1)))
+
+
+def sorted_in_a_loop(x, w):
+    # a sort made at each pass of a loop (its order array refilled), read reversed
+    s = 0.0
+    y = x * 1.0
+    for t in range(3):
+        z = np.sort(y * w + t)
+        s = s + np.sum(z * np.arange(z.shape[0]))
+        y = np.tanh(y + 0.5 * z[::-1])
+    return s + np.sum(y)
+
+
+PROGRAMS.append((sorted_in_a_loop, [("n",), ("n",)], (0, 1)))
