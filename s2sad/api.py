@@ -234,11 +234,12 @@ def _for_likely_kinds(f: Callable, names: list, params: list, budget) -> Any:
             check_output(transform(f, names, kinds=_arrays_but_defaults(f, params),
                                    memory=budget))
         except S2SADError as again:
-            if not getattr(again, "needs_arguments", False):
-                # the refusal for the kinds the source suggests: arrays' when it shows a
-                # parameter used as more than a number (x.T, x[i]), else the numbers'
-                arrays_likely = any(guessed.get(p) != kinds.FLOAT for p in params)
-                raise (again if arrays_likely else refusal) from None
+            if not getattr(again, "needs_arguments", False) and \
+                    (again.lineno, again.what) == (refusal.lineno, refusal.what):
+                # refused the same way for numbers and for arrays: reported now (guesses
+                # that disagree wait for the arguments -- a guess refused elsewhere named a
+                # construct the real arguments pass, .std() of a number, before np.unwrap)
+                raise refusal from None
         return None
 
 

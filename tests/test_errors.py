@@ -203,3 +203,23 @@ def test_the_refusal_for_array_code_names_what_arrays_meet():
     with pytest.raises(S2SADError) as info:
         s2sad.grad(array_code_with_an_unknown_function)
     assert "numpy.unwrap" in info.value.what and "unwrap" in info.value.source_line
+
+
+def test_a_refusal_made_before_the_arguments_names_what_they_meet(tmp_path):
+    # grad(f) tries the kinds f's source suggests; refused differently for numbers (.std() of
+    # a number) and for arrays, it waits for the arguments: the refusal names np.unwrap, the
+    # construct the real ones meet (it named .std(), found by tests/array_fuzz.py)
+    import importlib.util
+
+    import numpy as np
+
+    path = tmp_path / "guessed.py"
+    path.write_text("import numpy as np\n\n\ndef f(X, v):\n    t = np.hypot(X, 1.0)\n"
+                    "    r = t.std(axis=-1)\n    return np.mean(r) + np.sum(np.unwrap(v))\n")
+    spec = importlib.util.spec_from_file_location("guessed", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    g = s2sad.grad(module.f, wrt=(0, 1))
+    with pytest.raises(S2SADError) as info:
+        g(np.ones((2, 3)), np.ones(3))
+    assert "numpy.unwrap" in info.value.what and info.value.lineno == 7
