@@ -247,6 +247,11 @@ RUNTIME = r"""
         i64.trunc_sat_f64_s
         call $math.ldexp))
   )
+  (func $math.beyond_reduction (result f64)
+    ;; an argument of sin, cos or tan too large to reduce exactly: error code 6, trap
+    (global.set $error_code (i32.const 6))
+    unreachable
+  )
   (func $math.floorf (param $x f64) (result f64)
     local.get $x
     f64.floor
@@ -301,6 +306,7 @@ INTRINSIC_SIGNATURES = {
     "math.frexp_exponent": ([F64], [I64]),
     "math.floorf": ([F64], [F64]),
     "math.scale2": ([F64, F64], [F64]),
+    "math.beyond_reduction": ([], [F64]),
 }
 
 

@@ -9,7 +9,8 @@ them against Python's ``math`` (tests/test_wasm_math.py) before checking the com
 
 ``ldexp``, ``frexp_mantissa`` and ``frexp_exponent`` are intrinsics: plain Python here, bit
 operations in Wasm.  Known limit: sin, cos and tan reduce their argument with a three-part
-pi/2 (Cody-Waite), exact for |x| < 2**20 * pi/2; beyond that their error grows with |x|.
+pi/2 (Cody-Waite), exact for |x| <= 2**20 * pi/2; beyond it they refuse (``beyond_reduction``:
+the module traps, an S2SADError) -- they gave sin(1e20) as 2.7e27.
 """
 
 import math
@@ -43,6 +44,22 @@ def frexp_mantissa(x):
 def scale2(y, k):
     """y * 2**k for a whole number k given as a float (intrinsic: the bits of 2**k)."""
     return math.ldexp(y, int(k))
+
+
+# beyond this |x| the three-part pi/2 of _reduce_pio2 is not exact (2**20 * pi/2)
+REDUCTION_LIMIT = 2 ** 20 * PI / 2
+
+
+def beyond_reduction():
+    """Stop: an argument of sin, cos or tan beyond REDUCTION_LIMIT (intrinsic: the module
+    traps with error code 6, reported as an S2SADError; here, the same refusal)."""
+    from .errors import S2SADError
+
+    raise S2SADError(REDUCTION_MESSAGE)
+
+
+REDUCTION_MESSAGE = ("math.sin, cos or tan of an argument beyond 2**20 * pi/2 in magnitude: "
+                     "the Wasm backend reduces arguments exactly only below it")
 
 
 def floorf(x):
@@ -198,6 +215,8 @@ def _reduce_pio2(x):
     y0 = x
     y1 = 0.0
     fn = 0.0
+    if abs(x) > REDUCTION_LIMIT and abs(x) != INF:
+        y0 = beyond_reduction()  # (no sin of 1e20 as 2.7e27: refused where it happens)
     if abs(x) >= 0.7853981633974483 and abs(x) != INF:
         fn = floorf(x * INV_PIO2 + 0.5)
         r = x - fn * PIO2_1
@@ -486,7 +505,8 @@ def radians(x):
     return x * 0.017453292519943295
 
 
-INTRINSICS = ("ldexp", "frexp_mantissa", "frexp_exponent", "floorf", "scale2")
+INTRINSICS = ("ldexp", "frexp_mantissa", "frexp_exponent", "floorf", "scale2",
+              "beyond_reduction")
 
 
 # erf and erfc: fdlibm's s_erf.c -- x + x*P/Q near 0, erx + P/Q around 1, and beyond 1.25

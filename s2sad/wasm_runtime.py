@@ -247,6 +247,10 @@ class Instance:
                               "no room for one snapshot of its state and the tape of one "
                               "iteration (Wasm backend)", *where,
                               hint="give a larger memory= or snapshots= of 1 or more")
+        if code == 6:
+            from .wasm_math import REDUCTION_MESSAGE
+
+            return S2SADError(REDUCTION_MESSAGE, hint="the Python backend computes it")
         return S2SADError(f"the Wasm module trapped: {exc}")
 
     def caller(self, export: str, param_types: list[str], result_types: list[str],

@@ -332,6 +332,8 @@ function call(name, args, withInputs = true) {
     if (code === 3) throw new Error(`${NAME}: assertion failed`);
     if (code === 5) throw new RangeError(`${NAME}: the checkpointed loop's memory budget or ` +
                                          `snapshot count leaves no room${where}`);
+    if (code === 6) throw new RangeError(`${NAME}: sin, cos or tan of an argument beyond ` +
+                                         `2**20 * pi/2 (reduced exactly only below it)`);
     throw err;
   }
 }

@@ -162,3 +162,21 @@ def test_erf_gradient_on_the_wasm_backend():
 
     for x in (-2.0, -0.3, 0.1, 0.9, 1.7, 3.5):
         assert wasm.grad(f)(x) == pytest.approx(s2sad.grad(f)(x), rel=1e-13, abs=1e-300)
+
+
+def k_sin_of_product(x, y):
+    return math.sin(x * y) + math.cos(x)
+
+
+def test_sin_of_an_argument_too_large_to_reduce_is_refused_not_garbage():
+    # (beyond 2**20 * pi/2 the three-part pi/2 is not exact: sin(1e20) came out as 2.7e27,
+    # and a gradient as nan)
+    for x in (1e20, -3e7, 1e300):
+        with pytest.raises(s2sad.S2SADError, match="beyond 2\\*\\*20 \\* pi/2"):
+            wasm.primal(k_sin)(x)
+        with pytest.raises(s2sad.S2SADError, match="beyond 2\\*\\*20 \\* pi/2"):
+            wasm.value_and_grad(k_sin_of_product, wrt=(0, 1))(x, 1.0)
+    limit = 2 ** 20 * math.pi / 2  # (the last argument reduced exactly: taken)
+    assert ulps(wasm.primal(k_sin)(limit), math.sin(limit)) <= 2
+    assert ulps(wasm.primal(k_sin)(-limit), math.sin(-limit)) <= 2
+    assert wasm.primal(k_sin)(1e6) == pytest.approx(math.sin(1e6), rel=1e-15)
