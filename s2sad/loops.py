@@ -899,8 +899,8 @@ class _Lowering:
             return Rolled(base, args[1], axis % nd)
         if obj is np.diff and len(args) == 1 and set(keywords) <= {"axis"}:
             return self.diff(args[0], keywords)
-        if obj is np.sort and len(args) == 1 and not keywords:
-            return self.sort(args[0])
+        if obj is np.sort and len(args) == 1 and set(keywords) <= {"axis"}:
+            return self.sort(args[0], keywords)
         if obj is np.einsum and args and isinstance(args[0], gast.Constant) and \
                 isinstance(args[0].value, str) and not keywords:
             return self.einsum(args[0].value, args[1:])
@@ -1004,17 +1004,27 @@ class _Lowering:
 
     def canonical(self, d):
         """An extent read inside a loop (``_t2 = x.shape; n = _t2[1]``) as the parameter's
-        extent, known at the start."""
+        extent, known at the start; one of an array made here, bound once, as the extent it
+        was made with when that is known earlier (``np.arange(a.shape[1])`` after a sort
+        whose loops started the tape: its array is made before it)."""
         if isinstance(d, gast.Name):
             v = self.single_defs.get(d.id)
             if isinstance(v, gast.Subscript) and isinstance(v.value, gast.Name) and \
                     isinstance(v.slice, gast.Constant) and type(v.slice.value) is int:
                 shape = self.single_defs.get(v.value.id)
-                if isinstance(shape, gast.Attribute) and shape.attr == "shape" and \
-                        isinstance(shape.value, gast.Name) and \
-                        shape.value.id in self.fir.params and \
-                        not self.stores[shape.value.id] and v.slice.value >= 0:
-                    return self.dim_of_param(shape.value.id, v.slice.value)
+                if not (isinstance(shape, gast.Attribute) and shape.attr == "shape" and
+                        isinstance(shape.value, gast.Name) and v.slice.value >= 0):
+                    return d
+                owner, k = shape.value.id, v.slice.value
+                if owner in self.fir.params and not self.stores[owner]:
+                    return self.dim_of_param(owner, k)
+                node = self.stored.get(owner)
+                if node is not None and self.stores[owner] == 1 and \
+                        owner not in self.fir.params and k < len(node.dims):
+                    made = node.dims[k]
+                    if isinstance(made, gast.Constant) or isinstance(made, gast.Name) and \
+                            self.available.get(made.id, self.position) < self.position:
+                        return made
         return d
 
     def operand(self, atom, once: bool = True) -> Node:
@@ -1428,64 +1438,84 @@ class _Lowering:
         return Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Sub(), a[1])), [ahead, behind],
                    list(ahead.dims), same)
 
-    def sort(self, atom) -> Node:
-        """``np.sort(x)`` of a 1-d array: the order found by an insertion sort of indices
-        (kept as floats: the Wasm backend's arrays are float64), which compares elements
-        only -- nothing to differentiate --, then the elements gathered in that order, which
-        is what the reverse pass differentiates (each cotangent back to its element).  Stable,
-        and quadratic in the length at worst (meant for the short arrays of scalar code)."""
+    def sort(self, atom, keywords) -> Node:
+        """``np.sort(x, axis=k)`` of a 1-d or 2-d array: along the axis, line by line, the
+        order found by an insertion sort of indices (kept as floats: the Wasm backend's arrays
+        are float64), which compares elements only -- nothing to differentiate --, then the
+        elements gathered in that order, which is what the reverse pass differentiates (each
+        cotangent back to its element).  Stable, and quadratic in the length at worst (meant
+        for the short arrays of scalar code)."""
         base = self.operand(atom, once=False)
-        if len(base.dims) != 1:
-            raise self.error("np.sort of an array that is not 1-d")
-        n = base.dims[0]
+        nd = len(base.dims)
+        axis = self.axis_of([], keywords, "sort", -1)
+        if nd not in (1, 2) or axis is None or not -nd <= axis < nd:
+            raise self.error("np.sort of an array that is not 1-d or 2-d, or flattened")
+        axis %= nd
+        n = base.dims[axis]
         to_int, to_float = self.ref(builtins.int), self.ref(builtins.float)
 
         def fill(lw, out):
             order = lw.local("order")
             lw.allocate(order, [n], lw.like, lw.position)
 
-            def element(position):  # x[int(order[position])]
-                at = lw.let(ir.subscript(ir.name(order), position))
-                return base.elem(lw, [lw.let(ir.call(to_int, at))])
+            def sort_line(line):
+                def at(position):  # the index of the line's element at a position
+                    idx = [position, line] if axis == 0 else [line, position]
+                    return idx[:nd]
 
-            def test(j, v, c):  # (c = j >= 0 and x[order[j]] > v: a while's test as parse
-                # writes it, before the loop and at the end of its body)
-                lw.emit(ir.assign(c, gast.Compare(left=ir.name(j), ops=[gast.GtE()],
-                                                  comparators=[ir.const(0)])))
-                saved = lw.out
-                lw.out = []
-                lw.emit(ir.assign(c, gast.Compare(left=element(ir.name(j)), ops=[gast.Gt()],
-                                                  comparators=[v])))
-                body, lw.out = lw.out, saved
-                lw.emit(gast.If(test=ir.name(c), body=body, orelse=[]))
+                def element(position):  # x[.., int(order[position])]
+                    k = lw.let(ir.subscript(ir.name(order), position))
+                    return base.elem(lw, at(lw.let(ir.call(to_int, k))))
 
-            lw.loops([n], lambda idx: lw.emit(ir.assign(
-                ir.subscript(ir.name(order), idx[0], True), ir.call(to_float, idx[0]))))
+                def test(j, v, c):  # (c = j >= 0 and x[order[j]] > v: a while's test as
+                    # parse writes it, before the loop and at the end of its body)
+                    lw.emit(ir.assign(c, gast.Compare(left=ir.name(j), ops=[gast.GtE()],
+                                                      comparators=[ir.const(0)])))
+                    saved = lw.out
+                    lw.out = []
+                    lw.emit(ir.assign(c, gast.Compare(left=element(ir.name(j)),
+                                                      ops=[gast.Gt()], comparators=[v])))
+                    body, lw.out = lw.out, saved
+                    lw.emit(gast.If(test=ir.name(c), body=body, orelse=[]))
 
-            def insert(idx):
-                i = idx[0]
-                p = lw.let(ir.subscript(ir.name(order), i))
-                v = lw.let(base.elem(lw, [lw.let(ir.call(to_int, p))]))
-                j = lw.local("j")
-                lw.emit(ir.assign(j, ir.binop(i, gast.Sub(), ir.const(1))))
-                c = lw.local("_c")
-                test(j, v, c)
-                saved = lw.out
-                lw.out = []
-                nxt = lw.let(ir.add(ir.name(j), ir.const(1)))
-                lw.emit(ir.assign(ir.subscript(ir.name(order), nxt, True),
-                                  ir.subscript(ir.name(order), ir.name(j))))
-                lw.emit(ir.assign(j, ir.binop(ir.name(j), gast.Sub(), ir.const(1))))
-                test(j, v, c)
-                body, lw.out = lw.out, saved
-                lw.emit(gast.While(test=ir.name(c), body=body, orelse=[]))
-                lw.emit(ir.assign(ir.subscript(ir.name(order), lw.let(
-                    ir.add(ir.name(j), ir.const(1))), True), p))
+                lw.loops([n], lambda idx: lw.emit(ir.assign(
+                    ir.subscript(ir.name(order), idx[0], True), ir.call(to_float, idx[0]))))
 
-            lw.loops([n], insert)
-            lw.loops([n], lambda idx: lw.emit(ir.assign(
-                ir.subscript(ir.name(out), idx[0], True), element(idx[0]))))
-        return Filled([n], set(base.reads), fill)
+                def insert(idx):
+                    i = idx[0]
+                    p = lw.let(ir.subscript(ir.name(order), i))
+                    v = lw.let(base.elem(lw, at(lw.let(ir.call(to_int, p)))))
+                    j = lw.local("j")
+                    lw.emit(ir.assign(j, ir.binop(i, gast.Sub(), ir.const(1))))
+                    c = lw.local("_c")
+                    test(j, v, c)
+                    saved = lw.out
+                    lw.out = []
+                    nxt = lw.let(ir.add(ir.name(j), ir.const(1)))
+                    lw.emit(ir.assign(ir.subscript(ir.name(order), nxt, True),
+                                      ir.subscript(ir.name(order), ir.name(j))))
+                    lw.emit(ir.assign(j, ir.binop(ir.name(j), gast.Sub(), ir.const(1))))
+                    test(j, v, c)
+                    body, lw.out = lw.out, saved
+                    lw.emit(gast.While(test=ir.name(c), body=body, orelse=[]))
+                    lw.emit(ir.assign(ir.subscript(ir.name(order), lw.let(
+                        ir.add(ir.name(j), ir.const(1))), True), p))
+
+                lw.loops([n], insert)
+
+                def gather(idx):
+                    key = at(idx[0])
+                    lw.emit(ir.assign(ir.subscript(
+                        ir.name(out), key[0] if nd == 1 else ir.tuple_of(key), True),
+                        element(idx[0])))
+
+                lw.loops([n], gather)
+
+            if nd == 1:
+                sort_line(None)
+            else:
+                lw.loops([base.dims[1 - axis]], lambda idx: sort_line(idx[0]))
+        return Filled(list(base.dims), set(base.reads), fill)
 
     def cumsum(self, atom, args, keywords) -> Node:
         """``np.cumsum(x, axis=k)``: a running sum along the axis, each line of the other
@@ -1548,7 +1578,7 @@ class _Lowering:
             if len(args) > 2:
                 raise self.error("np.arange with a step")
             start = args[0] if len(args) == 2 else ir.const(0)
-            stop = args[-1]
+            stop = self.canonical(args[-1]) if len(args) == 1 else args[-1]
             extent = stop if len(args) == 1 else self.let(ir.binop(stop, gast.Sub(), start))
             self.note_dim(extent)
             return Index([extent], lambda lw, i: lw.let(ir.add(i, start)),

@@ -297,3 +297,16 @@ def sorted_in_a_loop(x, w):
 
 
 PROGRAMS.append((sorted_in_a_loop, [("n",), ("n",)], (0, 1)))
+
+
+def sorted_rows_and_columns(A, x):
+    # np.sort of a 2-d array along each axis, and an extent read off the sorted array (its
+    # arange made before the sort's loops start the tape)
+    a = np.sort(A)
+    b = np.sort(np.sin(A) * 2.0, axis=0)
+    c = np.sort(x)
+    return np.sum(a * np.arange(a.shape[1])) + np.sum(np.tanh(b[0])) + \
+        np.sum(b[-1] * b[-1]) + c[0]
+
+
+PROGRAMS.append((sorted_rows_and_columns, [("n", "m"), ("m",)], (0, 1)))
