@@ -173,7 +173,19 @@ class Gather(Node):
         self.reads = base.reads.union(*(i.reads for i in indices))
 
     def elem(self, lw, idx):
-        at = [lw.let(ir.call(self.to_int, i.elem(lw, idx))) for i in self.indices]
+        at = []
+        for i, n in zip(self.indices, self.base.dims):
+            # an item counted from the end made an index from the start first: the base may
+            # be a view, or an expression of views, whose index maps take no -1 (X[:, 1:] at
+            # -1 read X[:, 0]); one out of range fails f's own check (NumPy's IndexError)
+            raw = lw.let(ir.call(self.to_int, i.elem(lw, idx)))
+            below = lw.let(ir.call(self.to_int, lw.let(gast.Compare(
+                left=raw, ops=[gast.Lt()], comparators=[ir.const(0)]))))
+            k = lw.let(ir.add(raw, lw.let(ir.binop(n, gast.Mult(), below))))
+            for op, bound in ((gast.GtE(), ir.const(0)), (gast.Lt(), n)):
+                ok = lw.let(gast.Compare(left=k, ops=[op], comparators=[bound]))
+                lw.emit(gast.Assert(test=ok, msg=None))
+            at.append(k)
         return self.base.elem(lw, at)
 
 

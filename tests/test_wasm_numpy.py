@@ -370,3 +370,22 @@ def test_clip_with_keywords_open_and_crossing_bounds():
     lo_grad = (np.sum(2 * lo * (v <= lo)) + 3.0 * np.sum(v >= lo)
                + np.sum((v < lo + 1.0) & (lo + 1.0 <= hi)) + (1.0 if lo < 0.2 else 0.0))
     _close(glo, lo_grad)
+
+
+def gathers_from_a_view(X, labels):
+    t = X[:, 1:] * 2.0
+    return np.sum(t[np.arange(X.shape[0]), labels] ** 2)
+
+
+def test_a_gather_counted_from_the_end_through_a_view():
+    # (an index -1 went into the view's index map: X[:, 1:] at -1 read X[:, 0] -- a silent
+    # wrong value and gradient; found by tests/array_fuzz.py with a slice with a step)
+    X = np.random.default_rng(4).normal(size=(3, 4))
+    for labels in ([-1, -1, -1], [0, -2, 2], [-3, 1, -1]):
+        labels = np.array(labels)
+        got = wasm.value_and_grad(gathers_from_a_view)(X, labels)
+        want = s2sad.value_and_grad(gathers_from_a_view)(X, labels)
+        _close(got[0], want[0])
+        _close(got[1], want[1])
+    with pytest.raises(IndexError):  # (out of range: f's own error, as NumPy raises it)
+        wasm.grad(gathers_from_a_view)(X, np.array([0, -4, 1]))
