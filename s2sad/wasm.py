@@ -1200,9 +1200,10 @@ class WasmFunction:
             fast.clear()
         if not spec.has_arrays:
             fast[key] = (runner.call_primal if self.primal else runner.call_grad, spec.guard)
-        else:  # (the same rows as the module's: (value, gradients...))
-            shapes = tuple(np.shape(args[k]) for k in runner.array_positions)
-            fast[key] = (runner.row_for(shapes, not self.primal), spec.guard)
+        elif all(type(args[k]) is np.ndarray for k in runner.array_positions):
+            # (the same rows as the module's: (value, gradients...)), for the shapes the key
+            # ends with; a subclass of ndarray is not keyed by its shape: always the slow path
+            fast[key] = (runner.row_for(key[len(args):], not self.primal), spec.guard)
         if self.primal:
             return out
         out = grads[0] if self.single else tuple(grads)

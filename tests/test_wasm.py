@@ -129,6 +129,20 @@ def test_a_complex_or_bool_array_is_refused_not_cast():
                  s2sad.grad(W.dot_tanh)(w, np.arange(2.0)))
 
 
+class _Tagged(np.ndarray):
+    """A subclass of ndarray (as np.matrix and masked arrays are)."""
+
+
+def test_arrays_of_a_subclass_of_other_shapes_are_not_given_the_first_shapes_call():
+    # (the per-call fast path is keyed by the shapes of exact ndarrays only: a subclass's
+    # second call, of other extents, took the first call's layout -- a silent wrong gradient)
+    g = wasm.grad(W.matvec_norm, wrt=0)
+    for shape in ((2, 3), (3, 2), (3, 3)):
+        a = np.arange(float(np.prod(shape))).reshape(shape) * 0.1
+        v = np.linspace(0.5, 1.5, shape[1])
+        assert close(g(a.view(_Tagged), v), s2sad.grad(W.matvec_norm, wrt=0)(a, v))
+
+
 def test_an_index_out_of_range_in_a_loop_names_its_line():
     with pytest.raises(S2SADError, match="index out of range") as info:
         wasm.grad(W.sum_first, wrt=0)(np.ones(3), 5)
