@@ -419,10 +419,6 @@ class _Lowering:
                 return
             self.allocate(n, node.dims, like, pos)
             dims = node.dims
-            if isinstance(node, Filled):
-                node.fill(self, n)
-                self.stored[n] = Stored(n, dims, [("out", a, None) for a in range(len(dims))])
-                return
 
             def body(idx):
                 e = node.elem(self, idx)
@@ -430,7 +426,10 @@ class _Lowering:
                 self.out.append(ir.at(ir.assign(ir.subscript(ir.name(n), key, True), e),
                                       like))
 
-            self.loops(dims, body)
+            if isinstance(node, Filled):  # (its own loops write it whole)
+                node.fill(self, n)
+            else:
+                self.loops(dims, body)
             self.stored[n] = Stored(n, dims, [("out", a, None) for a in range(len(dims))])
         finally:
             self.out, self.like = saved, saved_like
@@ -882,21 +881,20 @@ class _Lowering:
             return self.clip(args, keywords)
         if obj is np.flip and len(args) == 1 and set(keywords) <= {"axis"}:
             nd = len(self.operand(args[0], once=False).dims)
-            axis = self.axis_of([], keywords, "flip", None)
-            if nd == 0 or axis is not None and not -nd <= axis < nd:
-                raise self.error("np.flip of a number, or along an axis it does not have")
+            if nd == 0:
+                raise self.error("np.flip of a number")
+            axis = self.axis_of([], keywords, "flip", None, nd)
             back = gast.Slice(lower=None, upper=None, step=ir.const(-1))
-            parts = [back if axis is None or k == axis % nd else
+            parts = [back if axis is None or k == axis else
                      gast.Slice(lower=None, upper=None, step=None) for k in range(nd)]
             return self.view(args[0], parts[0] if nd == 1 else ir.tuple_of(parts))
         if obj is np.roll and len(args) == 2 and set(keywords) <= {"axis"}:
             base = self.operand(args[0], once=False)
             nd = len(base.dims)
-            axis = self.axis_of([], keywords, "roll", None if nd != 1 else 0)
-            if axis is None or not -nd <= axis < nd or \
-                    not kinds_module.is_int(self.kind(args[1])):
+            axis = self.axis_of([], keywords, "roll", None if nd != 1 else 0, nd)
+            if axis is None or not kinds_module.is_int(self.kind(args[1])):
                 raise self.error("np.roll flattened, or by a shift that is not one integer")
-            return Rolled(base, args[1], axis % nd)
+            return Rolled(base, args[1], axis)
         if obj is np.diff and len(args) == 1 and set(keywords) <= {"axis"}:
             return self.diff(args[0], keywords)
         if obj is np.sort and len(args) == 1 and set(keywords) <= {"axis"}:
@@ -1305,10 +1303,8 @@ class _Lowering:
                 if start is not None and outer is not None:
                     start = self.extent(ir.binop(start, gast.Mult(), ir.const(outer)))
                 offset = _sum_atoms(self, spec[2], start)
-                steps = [x for x in (outer, step_of(pick)) if x is not None]
-                step = steps[0] * steps[1] if len(steps) == 2 else steps[0] if steps else None
-                axes.append(("out", pick[1], offset) + ((step,) if step not in (None, 1)
-                                                        else ()))
+                step = (outer or 1) * (step_of(pick) or 1)  # (a view of a view: the product)
+                axes.append(("out", pick[1], offset) + ((step,) if step != 1 else ()))
         for d in dims:
             if isinstance(d, gast.Name) and d.id not in self.available:
                 self.available[d.id] = self.position
@@ -1323,18 +1319,22 @@ class _Lowering:
             raise self.error("a slice with a step that is not a constant integer")
         return None if p.step.value == 1 else p.step.value
 
-    def axis_of(self, args, keywords, how: str, default):
-        """The one ``axis`` argument of ``how`` (positional or keyword) as an int, or
-        ``default`` when it is left out (None stays None)."""
+    def axis_of(self, args, keywords, how: str, default, nd: int):
+        """The one ``axis`` argument of ``how`` (positional or keyword) for an array of
+        ``nd`` dimensions, counted from the start, or ``default`` when it is left out (None
+        stays None: flattened)."""
         if len(args) > 1 or set(keywords) - {"axis"}:
             raise self.error(f"np.{how} with these arguments")
         axis = args[0] if args else keywords.get("axis")
-        if axis is None:
-            return default
-        if not (isinstance(axis, gast.Constant) and (axis.value is None or
-                                                     type(axis.value) is int)):
+        if axis is not None and not (isinstance(axis, gast.Constant) and (
+                axis.value is None or type(axis.value) is int)):
             raise self.error(f"np.{how} along an axis the Wasm backend cannot read")
-        return axis.value
+        value = default if axis is None else axis.value
+        if value is None:
+            return None
+        if not -nd <= value < nd:
+            raise self.error(f"np.{how} along axis {value} of an array of {nd} dimensions")
+        return value % nd
 
     def concatenate(self, parts, args, keywords) -> Node:
         """``np.concatenate([a, b, ...], axis=k)``: each part's loops write its block of the
@@ -1345,11 +1345,11 @@ class _Lowering:
             raise self.error("np.concatenate of a sequence the Wasm backend cannot read")
         nodes = [self.operand(a, once=False) for a in parts.elts]
         ndim = len(nodes[0].dims)
-        axis = self.axis_of(args, keywords, "concatenate", 0)
-        if axis is None or ndim == 0 or any(len(x.dims) != ndim for x in nodes) or \
-                not -ndim <= axis < ndim:
-            raise self.error("np.concatenate of arrays of different ranks, or flattened")
-        axis %= ndim
+        if ndim == 0 or any(len(x.dims) != ndim for x in nodes):
+            raise self.error("np.concatenate of numbers, or of arrays of different ranks")
+        axis = self.axis_of(args, keywords, "concatenate", 0, ndim)
+        if axis is None:
+            raise self.error("np.concatenate flattened (axis=None)")
         for x in nodes[1:]:
             for k in range(ndim):
                 if k != axis:
@@ -1422,10 +1422,11 @@ class _Lowering:
         the last one, along the axis (views of ``x``: no array made)."""
         base = self.operand(atom, once=False)
         nd = len(base.dims)
-        axis = self.axis_of([], keywords, "diff", -1)
-        if axis is None or nd == 0 or not -nd <= axis < nd:
-            raise self.error("np.diff of a number, or flattened")
-        axis %= nd
+        if nd == 0:
+            raise self.error("np.diff of a number")
+        axis = self.axis_of([], keywords, "diff", -1, nd)
+        if axis is None:
+            raise self.error("np.diff flattened (axis=None)")
         last = self.extent(ir.binop(base.dims[axis], gast.Sub(), ir.const(1)))
 
         def view(lower, upper):
@@ -1447,10 +1448,11 @@ class _Lowering:
         for the short arrays of scalar code)."""
         base = self.operand(atom, once=False)
         nd = len(base.dims)
-        axis = self.axis_of([], keywords, "sort", -1)
-        if nd not in (1, 2) or axis is None or not -nd <= axis < nd:
-            raise self.error("np.sort of an array that is not 1-d or 2-d, or flattened")
-        axis %= nd
+        if nd not in (1, 2):
+            raise self.error("np.sort of an array that is not 1-d or 2-d")
+        axis = self.axis_of([], keywords, "sort", -1, nd)
+        if axis is None:
+            raise self.error("np.sort flattened (axis=None)")
         n = base.dims[axis]
         to_int, to_float = self.ref(builtins.int), self.ref(builtins.float)
 
@@ -1522,11 +1524,11 @@ class _Lowering:
         axis on its own (no axis: over the flattened array, in C order)."""
         base = self.operand(atom, once=False)
         nd = len(base.dims)
-        axis = self.axis_of(args, keywords, "cumsum", None)
-        if nd not in (1, 2) or (axis is not None and not -nd <= axis < nd):
+        if nd not in (1, 2):
             raise self.error("np.cumsum of an array that is not 1-d or 2-d")
+        axis = self.axis_of(args, keywords, "cumsum", None, nd)
         flat = axis is None and nd == 2
-        axis = nd - 1 if axis is None else axis % nd
+        axis = nd - 1 if axis is None else axis
         dims = [self.extent(ir.binop(base.dims[0], gast.Mult(), base.dims[1]))] if flat \
             else list(base.dims)
         other = [k for k in range(nd) if k != axis]
