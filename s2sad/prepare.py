@@ -29,6 +29,14 @@ import gast
 from . import ir, kinds, runtime
 from .ir import Namer
 
+# the helpers a generated gradient accumulates a dict's cotangents with -> the position of the
+# value they add (take_item adds none)
+ACCUMULATORS = {runtime.add_item: 2, runtime.get_grad: 3, runtime.take_item: None}
+
+
+def _accumulates(obj) -> bool:
+    return any(obj is h for h in ACCUMULATORS)  # (by identity: obj may be unhashable)
+
 
 class Preparer:
     def __init__(self, kinds_of: dict, env, namer: Namer, local_names: set,
@@ -131,7 +139,7 @@ class Preparer:
         """The dict operations a helper of a generated gradient stands for (module docstring),
         or None for any other call."""
         helper = self.resolve(call.func)
-        if helper not in (runtime.add_item, runtime.take_item, runtime.get_grad) or \
+        if not _accumulates(helper) or \
                 call.keywords or not all(isinstance(a, (gast.Name, gast.Constant))
                                          for a in call.args):
             return None
@@ -216,14 +224,14 @@ def _number_dicts(body: list, p: Preparer) -> set[str]:
         if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)):
             continue
         helper = p.resolve(node.func)
-        if helper not in (runtime.add_item, runtime.take_item, runtime.get_grad) or \
+        if not _accumulates(helper) or \
                 not node.args or not isinstance(node.args[0], gast.Name):
             continue
         bd = node.args[0].id
         kind = p.kinds.get(bd)
         ok = isinstance(kind, kinds.Dict) and (kind.value is None or
                                               kinds.is_number(kind.value))
-        value = {runtime.add_item: 2, runtime.get_grad: 3}.get(helper)
+        value = ACCUMULATORS[helper]
         if value is not None:
             ok = ok and len(node.args) > value and kinds.is_number(p.kind(node.args[value]))
         seen[bd] = seen.get(bd, True) and ok
