@@ -1271,6 +1271,17 @@ class _Lowering:
                     dims.append(extent)
                     continue
                 lo = p.lower
+                first = 0 if lo is None else lo.value if isinstance(lo, gast.Constant) else None
+                if step is None and first is not None and isinstance(p.upper, gast.Constant) \
+                        and p.upper.value == first + 1:
+                    # x[:, :1]: an extent of one, which broadcasts (NumPy's is 0 when the
+                    # axis is shorter: then f's check fails, never a wrong value)
+                    ok = self.let(gast.Compare(left=ir.const(first), ops=[gast.Lt()],
+                                               comparators=[base.dims[k]]))
+                    self.emit(gast.Assert(test=ok, msg=None))
+                    picks.append(("out", len(dims), lo))
+                    dims.append(ir.const(1))
+                    continue
                 # (bounds past the end stop at it, as NumPy's)
                 hi = base.dims[k] if p.upper is None else \
                     self.extent(ir.call(self.ref(builtins.min), p.upper, base.dims[k]))

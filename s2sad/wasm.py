@@ -325,12 +325,12 @@ def kind_of(value: Any):
         return I64
     if isinstance(value, (float, np.floating)):
         return F64
-    if isinstance(value, np.ndarray) and value.ndim in (1, 2) and \
+    if isinstance(value, np.ndarray) and value.ndim >= 1 and \
             value.dtype.kind in "fiu":  # (not complex: its imaginary part would be lost)
         return Arr(value.ndim)
     what = f"a {value.ndim}-d {value.dtype} array" if isinstance(value, np.ndarray) else \
         f"a {type(value).__name__}"
-    raise S2SADError(f"the Wasm backend takes floats, ints and 1-d or 2-d arrays of real "
+    raise S2SADError(f"the Wasm backend takes floats, ints and arrays of real "
                      f"numbers; got {what}", hint="use the Python backend for this argument")
 
 
@@ -956,7 +956,9 @@ def guess_kinds(f: Callable, params: list[str]) -> dict:
     copies: dict[str, str] = {}  # x = p.copy() / np.copy(p) / np.zeros_like(p): x -> p
     for node in ir.walk_block(fir.body):
         if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name):
-            rank = len(node.slice.elts) if isinstance(node.slice, gast.Tuple) else 1
+            parts = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+            # (x[:, None, :] is of a 2-d x: None makes an axis, it indexes none)
+            rank = sum(not (isinstance(i, gast.Constant) and i.value is None) for i in parts)
             ranks[node.value.id] = max(rank, ranks.get(node.value.id, 0))
         elif isinstance(node, gast.Attribute) and node.attr == "shape" and \
                 isinstance(node.value, gast.Name):
@@ -970,7 +972,7 @@ def guess_kinds(f: Callable, params: list[str]) -> dict:
         if local in ranks:
             ranks[source] = max(ranks[local], ranks.get(source, 0))
     for p in params:
-        if p in ranks:
+        if ranks.get(p):
             kinds[p] = Arr(ranks[p])
     return kinds
 

@@ -129,8 +129,8 @@ def _kind_of_type(t):
 
 def _kind_words(kind) -> str:
     if isinstance(kind, kinds.Array):
-        return "an array" + (f" of {kind.ndim} dimensions" if kind.ndim not in (1, 2)
-                             else " of integers or booleans")
+        return "an array" + (" of unknown rank" if kind.ndim is None else " of no dimension"
+                             if kind.ndim == 0 else " of integers or booleans")
     if isinstance(kind, kinds.Seq):
         return f"a {kind.kind}"
     if isinstance(kind, kinds.Dict):
@@ -326,7 +326,7 @@ class FunctionEmitter(CheckpointEmitter):
             return None
         if kind in _TYPE_OF:
             return _TYPE_OF[kind]
-        if isinstance(kind, kinds.Array) and kind.ndim in (1, 2) and \
+        if isinstance(kind, kinds.Array) and (kind.ndim or 0) >= 1 and \
                 kind.dtype in ("float", None):
             return Arr(kind.ndim)
         if isinstance(kind, kinds.Seq) and kind.shape_of is not None:

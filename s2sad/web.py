@@ -2,9 +2,9 @@
 (``.d.ts``) that wrap a module built by ``wasm.build_module(..., split=True)``.
 
 The wrapper knows the module's contract (wasm.py) so that its caller does not: it takes
-numbers and ``Float64Array``s (a 2-d array as ``{data, shape}`` or an array of rows), copies
-them into linear memory, calls the export and returns numbers and ``Float64Array``s.  It
-imports nothing and runs in browsers and in Node.  Exports:
+numbers and ``Float64Array``s (an array of more dimensions as ``{data, shape}``, a 2-d one
+also as an array of rows), copies them into linear memory, calls the export and returns
+numbers and ``Float64Array``s.  It imports nothing and runs in browsers and in Node.  Exports:
 
 * ``load(source?)`` -- the ``.wasm`` beside the ``.mjs`` by default, or a URL, bytes or a
   ``WebAssembly.Module``;
@@ -102,14 +102,14 @@ def ts_declarations(spec: dict) -> str:
 
     def typ(item: dict) -> str:
         if item["type"] == "array":
-            return "Vector" if item["ndim"] == 1 else "Matrix"
+            return {1: "Vector", 2: "Matrix"}.get(item["ndim"], "Tensor")
         return "boolean" if item["type"] == "bool" else "number"
 
     params = ", ".join(f"{ident(p['name'])}{'?' if 'default' in p else ''}: {typ(p)}"
                        for p in spec["params"])
     by_name = {p["name"]: p for p in spec["params"]}
-    grads = ["Float64Array" if by_name[w]["type"] == "array" and by_name[w]["ndim"] == 1
-             else "Matrix" if by_name[w]["type"] == "array" else "number"
+    grads = [("Float64Array" if by_name[w]["ndim"] == 1 else "Matrix" if by_name[w]["ndim"] == 2
+              else "Tensor") if by_name[w]["type"] == "array" else "number"
              for w in spec["wrt"]]
     gtype = grads[0] if spec["single"] else f"[{', '.join(grads)}]"
     name = spec["name"]
@@ -121,6 +121,8 @@ def ts_declarations(spec: dict) -> str:
 export type Vector = Float64Array | number[];
 /** A 2-d argument: row-major data and its shape (or an array of rows). */
 export type Matrix = {{ data: Float64Array; shape: [number, number] }} | number[][];
+/** An argument of three or more dimensions: row-major data and its shape. */
+export type Tensor = {{ data: Float64Array; shape: number[] }};
 /** The gradient with respect to {", ".join(spec["wrt"])}. */
 export type Gradient = {gtype};
 /** Loads {spec["wasm"]} (beside this file by default), a URL, its bytes or a compiled module. */
@@ -227,7 +229,7 @@ function asArray(p, v) {
     }
     throw new Error(`${what} must be a Float64Array or an array of numbers, got ${describe(v)}`);
   }
-  if (Array.isArray(v)) {
+  if (Array.isArray(v) && p.ndim === 2) {
     const cols = v.length ? (Array.isArray(v[0]) ? v[0].length : -1) : 0;
     if (cols < 0 || !v.every((row) => Array.isArray(row) && row.length === cols &&
                              row.every((x) => typeof x === "number"))) {
@@ -242,7 +244,8 @@ function asArray(p, v) {
   }
   throw new Error(`${what} must be a ${p.ndim}-d array: {data: Float64Array, shape: ` +
                   `[${Array(p.ndim).fill("n").join(", ")}]} with data.length the product ` +
-                  `of the shape, or an array of rows; got ${describe(v)}`);
+                  `of the shape${p.ndim === 2 ? ", or an array of rows" : ""}; ` +
+                  `got ${describe(v)}`);
 }
 
 function bind(args) {

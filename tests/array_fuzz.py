@@ -3,7 +3,8 @@ chains with broadcasting, reductions along axes, matrix products, views, rebindi
 
 ``generate(seed) -> source`` of ``def f(X, Y, v, u, A, s)`` with X, Y of shape (n, m), v (m,),
 u (n,), A (m, k) and a number s; every program is smooth enough near its arguments for
-differences, and valid NumPy for every n, m >= 2, k >= 1."""
+differences, and valid NumPy for every n, m >= 2, k >= 1; some draw arrays of shape (n, k, m)
+too."""
 
 from __future__ import annotations
 
@@ -121,8 +122,16 @@ class _Program:
                                                                    self.pick(("m",))))
             self.outside = True
         else:
-            form = r.randrange(5)
-            if form == 4:  # (slices with a step)
+            form = r.choice([0, 1, 2, 3, 4, 5, 5, 5])
+            if form == 5:  # (three dimensions: broadcast up, reduced or contracted down)
+                self.new(("n", "k", "m"), f"{self.pick(('n', 'm'))}[:, None, :] * "
+                                          f"{self.pick(('m', 'k'))}.T[None, :, :]")
+                t3 = f"t{self.count}"
+                self.new(("n", "k"), r.choice([
+                    f"np.sum(np.tanh({t3}), axis=2)", f"{t3}.max(axis=-1)",
+                    f"np.einsum('nkm,nm->nk', {t3}, {self.pick(('n', 'm'))})",
+                    f"np.mean({t3} * {t3}[:, :1, :], axis=(0, 2))[None, :] + {t3}[:, :, 0]"]))
+            elif form == 4:  # (slices with a step)
                 self.new(("n", "m"), f"{self.pick(('n', 'm'))}[::-1] * {self.pick(('n', 'm'))}"
                                      f"[:, ::-1] + {self.pick(('n', 'm'))}[::2][0]")
             elif form == 3:  # (points counted from the end: their cotangent's scatter)

@@ -49,7 +49,8 @@ def test_wasm_equals_the_python_backend(f, shapes, wrt, n, m, k, seed):
                                                         P.contracted, P.sorted_values,
                                                         P.differences, P.rolled,
                                                         P.sorted_in_a_loop,
-                                                        P.sorted_rows_and_columns)])
+                                                        P.sorted_rows_and_columns,
+                                                        P.three_dimensional)])
 def test_against_central_differences(f, shapes, wrt):
     rng = np.random.default_rng(3)
     args = _arguments(shapes, dict(n=6, m=3, k=4), rng)

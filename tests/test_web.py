@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import wasm_numpy_programs as P
 import wasm_programs as W
 from test_wasm import COVERED, close
 
@@ -113,7 +114,8 @@ function decode(a, m) {
   if (a && typeof a === "object" && "array" in a) {
     const data = Float64Array.from(a.array);
     return a.shape.length === 1 ? (a.plain ? Array.from(data) : data)
-                                : (a.rows ? a.rows : m.matrix(data, ...a.shape));
+      : (a.rows ? a.rows : a.shape.length === 2 ? m.matrix(data, ...a.shape)
+                                                : { data, shape: a.shape });
   }
   return a;
 }
@@ -193,9 +195,11 @@ def test_the_js_module_agrees_with_python(tmp_path):
     ints = _module(tmp_path, inactive_param, 0)
     smooth = _module(tmp_path, W.smooth_in_place, (0, 1))
     billiard = _module(tmp_path, shot.shoot, ("vx", "vy"))
+    cube = _module(tmp_path, P.three_dimensional, (0, 1, 2))
     w, xs = rng.normal(size=5), rng.normal(size=5)
     a, v = rng.normal(size=(3, 4)), rng.normal(size=4)
     ys = rng.normal(size=6)
+    t3, x3, m3 = rng.normal(size=(2, 3, 3)), rng.normal(size=(4, 3)), rng.normal(size=(2, 3))
     x0 = rack()
     n = len(x0)
     state = [_arr(x0), _arr(np.zeros((30, 2 * n)))]
@@ -210,6 +214,9 @@ def test_the_js_module_agrees_with_python(tmp_path):
         {"module": billiard, "call": "vjp", "args": [2.0, 0.05, *state, 0.9, 0.1],
          "seeds": [2.5, 1.0]},
         {"module": billiard, "call": "primal", "args": [2.0, 0.05, *state, 0.9, 0.1]},
+        {"module": cube, "call": "valueAndGrad", "args": [_arr(t3), _arr(x3), _arr(m3)]},
+        {"module": cube, "call": "valueAndGrad", "args": [_arr(t3, rows=t3.tolist()),
+                                                          _arr(x3), _arr(m3)]},
     ]
     got = run_node(tmp_path, cases)
     assert close([g["array"] for g in got[0]], s2sad.grad(W.dot_tanh, wrt=(0, 1))(w, xs))
@@ -236,6 +243,13 @@ def test_the_js_module_agrees_with_python(tmp_path):
     assert close(got[8]["value"], shot.shoot(2.0, 0.05, x0.copy(), path, 0.9, 0.1))
     assert close(got[8]["args"][3]["array"], path.ravel()) and np.any(path != 0.0)
     assert close(got[8]["args"][2]["array"], x0.ravel())  # (the rack is not written)
+    # a 3-d argument as {data, shape}, its gradient of the same shape; nested rows refused
+    value, grads = s2sad.value_and_grad(P.three_dimensional, wrt=(0, 1, 2))(t3, x3, m3)
+    assert close(got[9][0], value)
+    assert got[9][1][0]["shape"] == [2, 3, 3] and close(got[9][1][0]["array"], grads[0].ravel())
+    assert close(got[9][1][1]["array"], grads[1].ravel()) and \
+        close(got[9][1][2]["array"], grads[2].ravel())
+    assert "must be a 3-d array: {data: Float64Array, shape: [n, n, n]}" in got[10]["error"]
 
 
 GAIN = 1.5

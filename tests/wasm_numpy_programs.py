@@ -310,3 +310,17 @@ def sorted_rows_and_columns(A, x):
 
 
 PROGRAMS.append((sorted_rows_and_columns, [("n", "m"), ("m",)], (0, 1)))
+
+
+def three_dimensional(T, X, means):
+    xc = X[:, None, :] - means[None, :, :]  # (n, k, m): broadcast to three dimensions
+    lx = np.einsum("kij,nkj->nki", T, xc)
+    s = np.sum(lx * lx, axis=2)
+    u = np.tanh(T).sum(axis=(0, 2)) @ np.max(T, axis=1).mean(axis=0)
+    T2 = T * 2.0
+    T2[:, 0, :] = T2[:, 0, :] + 1.0
+    first = np.sum(T * T[:, :1, :]) + np.sum(X[:1] * X)  # (an extent of one broadcasts)
+    return np.sum(np.exp(-s)) + u + T[0, -1, 1] + np.sum(T2 * T2, axis=(1, 2)).max() + first
+
+
+PROGRAMS.append((three_dimensional, [("k", "m", "m"), ("n", "m"), ("k", "m")], (0, 1, 2)))
