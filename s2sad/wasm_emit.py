@@ -142,7 +142,7 @@ MATH_NATIVE = {"sqrt": "f64.sqrt", "fabs": "f64.abs"}
 MATH_TO_INT = {"floor": "f64.floor", "ceil": "f64.ceil", "trunc": "f64.trunc"}
 MATH_LIBRARY = {"sin", "cos", "tan", "exp", "log", "log1p", "expm1", "tanh", "sinh", "cosh",
                 "atan", "atan2", "asin", "acos", "hypot", "pow", "log2", "log10", "erf",
-                "erfc", "asinh", "acosh", "atanh", "degrees", "radians"}
+                "erfc", "asinh", "acosh", "atanh", "degrees", "radians", "lgamma"}
 CMP = {gast.Lt: "lt", gast.LtE: "le", gast.Gt: "gt", gast.GtE: "ge", gast.Eq: "eq",
        gast.NotEq: "ne"}
 

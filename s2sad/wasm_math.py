@@ -638,3 +638,181 @@ def erfc(x):
     if x > 0.0:
         return 0.0
     return 2.0
+
+
+# lgamma: fdlibm's e_lgamma_r.c -- for x in (0, 2) a polynomial or rational function around
+# 1, around the minimum at TC and around 2 (lgamma(x) = lgamma(x + 1) - log(x) below 0.9);
+# in [2, 8) a rational function on [2, 3) and lgamma(1 + s) = log(s) + lgamma(s) up; beyond 8
+# Stirling's (x - 0.5)(log(x) - 1) plus a series in 1/x; negative x by the reflection
+# lgamma(x) = log(pi / |x sin(pi x)|) - lgamma(-x).  Poles (0 and the negative integers) give
+# inf, as C's lgamma (Python's raises ValueError).
+LG_A0 = 7.72156649015328655494e-02
+LG_A1 = 3.22467033424113591611e-01
+LG_A2 = 6.73523010531292681824e-02
+LG_A3 = 2.05808084325167332806e-02
+LG_A4 = 7.38555086081402883957e-03
+LG_A5 = 2.89051383673415629091e-03
+LG_A6 = 1.19270763183362067845e-03
+LG_A7 = 5.10069792153511336608e-04
+LG_A8 = 2.20862790713908385557e-04
+LG_A9 = 1.08011567247583939954e-04
+LG_A10 = 2.52144565451257326939e-05
+LG_A11 = 4.48640949618915160150e-05
+LG_TC = 1.46163214496836224576e+00
+LG_TF = -1.21486290535849611461e-01
+LG_TT = -3.63867699703950536541e-18
+LG_T0 = 4.83836122723810047042e-01
+LG_T1 = -1.47587722994593911752e-01
+LG_T2 = 6.46249402391333854778e-02
+LG_T3 = -3.27885410759859649565e-02
+LG_T4 = 1.79706750811820387126e-02
+LG_T5 = -1.03142241298341437450e-02
+LG_T6 = 6.10053870246291332635e-03
+LG_T7 = -3.68452016781138256760e-03
+LG_T8 = 2.25964780900612472250e-03
+LG_T9 = -1.40346469989232843813e-03
+LG_T10 = 8.81081882437654011382e-04
+LG_T11 = -5.38595305356740546715e-04
+LG_T12 = 3.15632070903625950361e-04
+LG_T13 = -3.12754168375120860518e-04
+LG_T14 = 3.35529192635519073543e-04
+LG_U0 = -7.72156649015328655494e-02
+LG_U1 = 6.32827064025093366517e-01
+LG_U2 = 1.45492250137234768737e+00
+LG_U3 = 9.77717527963372745603e-01
+LG_U4 = 2.28963728064692451092e-01
+LG_U5 = 1.33810918536787660377e-02
+LG_V1 = 2.45597793713041134822e+00
+LG_V2 = 2.12848976379893395361e+00
+LG_V3 = 7.69285150456672783825e-01
+LG_V4 = 1.04222645593369134254e-01
+LG_V5 = 3.21709242282423911810e-03
+LG_S0 = -7.72156649015328655494e-02
+LG_S1 = 2.14982415960608852501e-01
+LG_S2 = 3.25778796408930981787e-01
+LG_S3 = 1.46350472652464452805e-01
+LG_S4 = 2.66422703033638609560e-02
+LG_S5 = 1.84028451407337715652e-03
+LG_S6 = 3.19475326584100867617e-05
+LG_R1 = 1.39200533467621045958e+00
+LG_R2 = 7.21935547567138069525e-01
+LG_R3 = 1.71933865632803078993e-01
+LG_R4 = 1.86459191715652901344e-02
+LG_R5 = 7.77942496381893596434e-04
+LG_R6 = 7.32668430744625636189e-06
+LG_W0 = 4.18938533204672725052e-01
+LG_W1 = 8.33333333333329678849e-02
+LG_W2 = -2.77777777728775536470e-03
+LG_W3 = 7.93650558643019558500e-04
+LG_W4 = -5.95187557450339963135e-04
+LG_W5 = 8.36339918996282139126e-04
+LG_W6 = -1.63092934096575273989e-03
+
+
+def _sin_pi(x):
+    """sin(pi * x) for x < 0, its argument reduced exactly (|x| mod 2, then the quadrant's
+    kernel); 0.0 at an integer."""
+    if x > -0.25:
+        return _sin_kernel(PI * x, 0.0)
+    y = -x
+    if floorf(y) == y:
+        return 0.0
+    y = 2.0 * (0.5 * y - floorf(0.5 * y))  # |x| mod 2
+    n = floorf(y * 4.0)
+    if n == 0.0:
+        r = _sin_kernel(PI * y, 0.0)
+    elif n <= 2.0:
+        r = _cos_kernel(PI * (0.5 - y), 0.0)
+    elif n <= 4.0:
+        r = _sin_kernel(PI * (1.0 - y), 0.0)
+    elif n <= 6.0:
+        r = -_cos_kernel(PI * (y - 1.5), 0.0)
+    else:
+        r = _sin_kernel(PI * (y - 2.0), 0.0)
+    return -r
+
+
+def _lgamma_near(y, i):
+    """lgamma near its zeros and its minimum, y measured from there: around 2 (i == 0), TC
+    (i == 1) or 1 (i == 2); without the -log(x) of arguments below 0.9."""
+    if i == 0.0:
+        z = y * y
+        p1 = LG_A0 + z * (LG_A2 + z * (LG_A4 + z * (LG_A6 + z * (LG_A8 + z * LG_A10))))
+        p2 = z * (LG_A1 + z * (LG_A3 + z * (LG_A5 + z * (LG_A7 + z * (LG_A9 + z * LG_A11)))))
+        return (y * p1 + p2) - 0.5 * y
+    if i == 1.0:
+        z = y * y
+        w = z * y
+        p1 = LG_T0 + w * (LG_T3 + w * (LG_T6 + w * (LG_T9 + w * LG_T12)))
+        p2 = LG_T1 + w * (LG_T4 + w * (LG_T7 + w * (LG_T10 + w * LG_T13)))
+        p3 = LG_T2 + w * (LG_T5 + w * (LG_T8 + w * (LG_T11 + w * LG_T14)))
+        return LG_TF + (z * p1 - (LG_TT - w * (p2 + y * p3)))
+    p1 = y * (LG_U0 + y * (LG_U1 + y * (LG_U2 + y * (LG_U3 + y * (LG_U4 + y * LG_U5)))))
+    p2 = 1.0 + y * (LG_V1 + y * (LG_V2 + y * (LG_V3 + y * (LG_V4 + y * LG_V5))))
+    return -0.5 * y + p1 / p2
+
+
+def lgamma(x):
+    if x != x:
+        return x
+    a = abs(x)
+    if a == INF:
+        return INF
+    if a < 8.470329472543003e-22:  # (2**-70: -log|x|)
+        return -log(a)
+    nadj = 0.0
+    if x < 0.0:
+        if a >= 4503599627370496.0:  # (2**52: an integer, a pole)
+            return INF
+        t = _sin_pi(x)
+        if t == 0.0:
+            return INF
+        nadj = log(PI / abs(t * x))
+        x = a
+    if x == 1.0 or x == 2.0:
+        r = 0.0
+    elif x < 2.0:
+        if x < 0.9000000953674316:
+            r = -log(x)
+            if x >= 0.7315998077392578:
+                r = r + _lgamma_near(1.0 - x, 0.0)
+            elif x >= 0.23163998126983643:
+                r = r + _lgamma_near(x - (LG_TC - 1.0), 1.0)
+            else:
+                r = r + _lgamma_near(x, 2.0)
+        elif x >= 1.7316312789916992:
+            r = _lgamma_near(2.0 - x, 0.0)
+        elif x >= 1.2316322326660156:
+            r = _lgamma_near(x - LG_TC, 1.0)
+        else:
+            r = _lgamma_near(x - 1.0, 2.0)
+    elif x < 8.0:
+        i = floorf(x)
+        y = x - i
+        p = y * (LG_S0 + y * (LG_S1 + y * (LG_S2 + y * (LG_S3 + y * (LG_S4 + y * (
+            LG_S5 + y * LG_S6))))))
+        q = 1.0 + y * (LG_R1 + y * (LG_R2 + y * (LG_R3 + y * (LG_R4 + y * (LG_R5 + y * LG_R6)))))
+        r = 0.5 * y + p / q
+        z = 1.0  # lgamma(1 + s) = log(s) + lgamma(s)
+        if i >= 7.0:
+            z = z * (y + 6.0)
+        if i >= 6.0:
+            z = z * (y + 5.0)
+        if i >= 5.0:
+            z = z * (y + 4.0)
+        if i >= 4.0:
+            z = z * (y + 3.0)
+        if i >= 3.0:
+            z = z * (y + 2.0)
+            r = r + log(z)
+    elif x < 2.8823037615171174e+17:  # (2**58)
+        t = log(x)
+        z = 1.0 / x
+        y = z * z
+        w = LG_W0 + z * (LG_W1 + y * (LG_W2 + y * (LG_W3 + y * (LG_W4 + y * (LG_W5 + y * LG_W6)))))
+        r = (x - 0.5) * (t - 1.0) + w
+    else:
+        r = x * (log(x) - 1.0)
+    if nadj != 0.0:
+        r = nadj - r
+    return r

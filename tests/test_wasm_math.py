@@ -3,6 +3,7 @@ code, then compiled into a module."""
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -166,6 +167,55 @@ def test_erf_gradient_on_the_wasm_backend():
 
 def k_sin_of_product(x, y):
     return math.sin(x * y) + math.cos(x)
+
+
+def _lgamma_scale(x: float) -> float:
+    """The magnitude lgamma's error is measured against: its own, but 1 between 0.5 and 3
+    (its zeros at 1 and 2 are the differences of numbers near 1) and, for x < 0, also
+    lgamma(-x)'s (the reflection's difference)."""
+    ref = scipy_special.gammaln
+    scale = abs(float(ref(x)))
+    if 0.5 < x < 3.0:
+        scale = max(scale, 1.0)
+    if x < 0:
+        scale = max(scale, abs(float(ref(-x))))
+    return scale
+
+
+scipy_special = pytest.importorskip("scipy.special")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.floats(-30, 30, allow_subnormal=False, **FINITE),
+                 st.floats(1e-300, 1e300, **FINITE), st.floats(-1e15, -1e-300, **FINITE)))
+def test_lgamma_agrees_with_cephes(x):
+    # (against scipy's cephes gammaln: Python's own math.lgamma, a Lanczos sum, is off by
+    # up to ~150 ulp near 2.12, where fdlibm's algorithm and cephes agree to the last bit;
+    # cephes gives inf for subnormals, where -log(x) is right)
+    want = float(scipy_special.gammaln(x))
+    got = wasm_math.lgamma(x)
+    if math.isinf(want):  # (the poles: 0 and the negative integers)
+        assert got == math.inf
+        return
+    assert abs(got - want) <= (4 if x > 0 else 16) * math.ulp(_lgamma_scale(x)), (x, got, want)
+
+
+def k_lgamma(w, x):
+    # (math.lgamma has no derivative rule: its argument is not differentiated, as the GMM's)
+    return w * (math.lgamma(x) + math.lgamma(0.5 * x + 3.0))
+
+
+def test_compiled_lgamma_and_its_special_points():
+    run = wasm.primal(k_lgamma)
+    grad = s2sad.grad(k_lgamma, backend="wasm")
+    rng = np.random.default_rng(5)
+    for x in [1.0, 2.0, 0.5, 1e-25, 7.999, 8.0, 3e17, -0.5, -2.4004238400912996,
+              *rng.uniform(-12, 12, 300)]:
+        want = k_lgamma(1.0, x)
+        assert abs(run(1.0, x) - want) <= 1e-13 * max(1.0, abs(want)), x
+        assert abs(grad(2.0, x) - want) <= 1e-13 * max(1.0, abs(want)), x
+    assert wasm_math.lgamma(0.0) == math.inf and wasm_math.lgamma(-3.0) == math.inf
+    assert math.isnan(wasm_math.lgamma(math.nan)) and wasm_math.lgamma(-math.inf) == math.inf
 
 
 def test_sin_of_an_argument_too_large_to_reduce_is_refused_not_garbage():
