@@ -599,6 +599,18 @@ def _axis_rank(x, e, env, axis_pos, keep_pos=None):
     return FLOAT if rank == 0 else Array(rank)
 
 
+def _squeezed(x, axis, env):
+    """The kind of ``np.squeeze(x, axis)``: a rank less by the axes named (unknown without
+    them: it depends on the extents)."""
+    dtype = x.dtype if isinstance(x, Array) else None
+    if not isinstance(x, Array) or x.ndim is None or axis is None or \
+            isinstance(axis, gast.Constant) and axis.value is None:
+        return Array(None, dtype)
+    ak = kind_of(axis, env)
+    n = 1 if is_int(ak) else len(ak.elts) if isinstance(ak, Seq) and ak.elts else None
+    return Array(x.ndim - n if n is not None and n <= x.ndim else None, dtype)
+
+
 def _numpy_kind(obj, e, args, env):
     name = getattr(obj, "__name__", "")
     if not args:  # the array passed by keyword: np.sum(a=x)
@@ -668,6 +680,10 @@ def _numpy_kind(obj, e, args, env):
         return Array(1, first.dtype if isinstance(first, Array) else None)
     if name in ("transpose", "swapaxes", "moveaxis", "flip"):
         return first if isinstance(first, Array) else Array(None)
+    if name == "squeeze":
+        return _squeezed(first, _arg_node(e, 1, "axis"), env)
+    if name in ("tril_indices", "triu_indices"):  # (the rows and the columns of a triangle)
+        return Seq("tuple", Array(1, "int"), (Array(1, "int"), Array(1, "int")))
     if name == "expand_dims":
         return Array(first.ndim + 1 if isinstance(first, Array) and first.ndim is not None
                      else None)
@@ -747,7 +763,7 @@ def _method_kind(e, attr, receiver, env):
         if attr == "tolist":
             return Seq("list", as_element(receiver))
         if attr == "squeeze":
-            return Array(None, receiver.dtype)
+            return _squeezed(receiver, _arg_node(e, 0, "axis"), env)
         return OBJECT
     if isinstance(receiver, Seq):
         if attr == "pop":

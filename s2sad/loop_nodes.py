@@ -165,20 +165,29 @@ class MatMul(Node):
 
 
 class Gather(Node):
-    """``base[i0, i1]`` of 1-d index arrays: the element of ``base`` at the items' ints."""
+    """``base[...]`` with index arrays (NumPy's advanced indexing): ``picks`` gives each of
+    ``base``'s axes as ``("out", k)`` (a whole slice: the view's axis k), ``("index", node)``
+    (a 1-d index array, read at the view's axis ``at_axis``) or ``("at", atom)`` (an int);
+    the items are made ints, as NumPy requires them to be."""
 
-    def __init__(self, base: Node, indices: list, to_int) -> None:
-        self.base, self.indices, self.to_int = base, indices, to_int
-        self.dims = [indices[0].dims[0]]
-        self.reads = base.reads.union(*(i.reads for i in indices))
+    def __init__(self, base: Node, picks: list, to_int, dims: list, at_axis: int) -> None:
+        self.base, self.picks, self.to_int = base, picks, to_int
+        self.dims, self.at_axis = dims, at_axis
+        self.indices = [p[1] for p in picks if p[0] == "index"]
+        self.reads = base.reads.union(*(i.reads for i in self.indices))
 
-    def elem(self, lw, idx):
+    def at(self, lw, idx) -> list:
+        """The index into ``base`` of the element at ``idx``."""
         at = []
-        for i, n in zip(self.indices, self.base.dims):
+        for pick, n in zip(self.picks, self.base.dims):
+            if pick[0] == "out":
+                at.append(idx[pick[1]])
+                continue
             # an item counted from the end made an index from the start first: the base may
             # be a view, or an expression of views, whose index maps take no -1 (X[:, 1:] at
             # -1 read X[:, 0]); one out of range fails f's own check (NumPy's IndexError)
-            raw = lw.let(ir.call(self.to_int, i.elem(lw, idx)))
+            item = pick[1].elem(lw, [idx[self.at_axis]]) if pick[0] == "index" else pick[1]
+            raw = lw.let(ir.call(self.to_int, item))
             below = lw.let(ir.call(self.to_int, lw.let(gast.Compare(
                 left=raw, ops=[gast.Lt()], comparators=[ir.const(0)]))))
             k = lw.let(ir.add(raw, lw.let(ir.binop(n, gast.Mult(), below))))
@@ -186,7 +195,10 @@ class Gather(Node):
                 ok = lw.let(gast.Compare(left=k, ops=[op], comparators=[bound]))
                 lw.emit(gast.Assert(test=ok, msg=None))
             at.append(k)
-        return self.base.elem(lw, at)
+        return at
+
+    def elem(self, lw, idx):
+        return self.base.elem(lw, self.at(lw, idx))
 
 
 class Reshaped(Node):

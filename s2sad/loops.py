@@ -108,6 +108,7 @@ class _Lowering:
         self.shapes: dict[str, list] = {}  # a tuple name of shape atoms (``_t1 = x.shape``)
         self.stored: dict[str, Node] = {}  # arrays with a name: params, made, lowered
         self.pending: dict[str, tuple] = {}  # lazy nodes: name -> (node, block, position)
+        self.pairs: dict[str, tuple] = {}  # np.tril_indices(n, k) bound to a name: (n, k, upper)
         self.like = None
         uses: Counter = Counter()
         for node in ir.walk_block(fir.body):
@@ -224,11 +225,11 @@ class _Lowering:
             atom = self.let(ir.binop(atom, gast.Mult(), d))
         return atom
 
-    def dim_of_param(self, p: str, k: int):
+    def dim_of_param(self, p: str, k: int, early: bool = False):
         """The extent ``p.shape[k]`` of a parameter: the user's name for it when the function
-        reads it at the top (``n, d = x.shape``), else one read at the start."""
+        reads it at the top (``n, d = x.shape``), else (or ``early``) one read at the start."""
         key = (p, k)
-        if key in self.user_dims and self.user_dims[key][1] < self.position:
+        if key in self.user_dims and self.user_dims[key][1] < self.position and not early:
             return ir.name(self.user_dims[key][0])
         if key not in self.param_dims:
             like = self.fir.body[0]
@@ -321,7 +322,8 @@ class _Lowering:
         if n in self.stored:
             return self.stored[n]
         k = self.kinds.get(n)
-        if kinds_module.is_number(k):
+        if kinds_module.is_number(k) or kinds_module.is_array(k) and k.ndim == 0 and \
+                n not in self.fir.params:  # (a 0-d array made here is bound to its number)
             return Number(atom)
         if kinds_module.is_array(k) and k.ndim is not None and k.dtype != "complex":
             dims = self.dims_of_named(n, k.ndim)
@@ -495,7 +497,8 @@ class _Lowering:
         return result
 
     def statement(self, s, k: int) -> None:
-        if isinstance(s, gast.Assign) and self.into_view(s):
+        if isinstance(s, gast.Assign) and (self.into_view(s) or self.into_gather(s) or
+                                           self.index_pair(s)):
             return
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             target = s.targets[0].id
@@ -599,6 +602,118 @@ class _Lowering:
 
         self.loops(view.dims, body)
         return True
+
+    def into_gather(self, s) -> bool:
+        """``ls[:, rows, cols] = v``: ``v``'s elements stored at the places the index arrays
+        name (as ``gather`` reads them), by loops.  ``v`` may not read the array it is stored
+        into (NumPy computes all of it first), nor may the index arrays."""
+        t = s.targets[0]
+        if not (isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name)
+                and self.is_array(t.value) and self.kind(t.value).ndim is not None):
+            return False
+        parts = t.slice.elts if isinstance(t.slice, gast.Tuple) else [t.slice]
+        if not any(self.is_array(p) for p in parts):
+            return False
+        name = t.value.id
+        place = self.gather(t.value, parts)
+        target = place.base
+        if not isinstance(target, Stored) or target.name != name:
+            raise self.error(f"storing into '{name}' at index arrays: '{name}' is not an "
+                             "array of its own here", s)
+        value = self.node_of(s.value, once=True)
+        if value is None:
+            raise self.error(f"storing this into '{name}' at index arrays", s)
+        if name in value.reads or any(name in i.reads for i in place.indices):
+            raise self.error(f"an expression of '{name}' stored into '{name}' at index arrays "
+                             "(NumPy reads all of it before it stores)", s)
+        if len(value.dims) > len(place.dims):
+            raise self.error(f"storing {len(value.dims)} dimensions into {len(place.dims)}", s)
+        shift = len(place.dims) - len(value.dims)
+        for k, d in enumerate(value.dims):
+            if not self.is_one(d):
+                self.check_same(place.dims[k + shift], d)
+
+        def body(idx):
+            e = value.elem(self, [ir.const(0) if self.is_one(d) else idx[k + shift]
+                                  for k, d in enumerate(value.dims)])
+            key = target.key(self, place.at(self, idx))
+            self.emit(ir.assign(ir.subscript(ir.name(name), key, True), e))
+
+        self.loops(place.dims, body)
+        return True
+
+    def index_pair(self, s) -> bool:
+        """``p = np.tril_indices(n, k)`` (or ``triu_indices``) at the top: its two arrays are
+        made where ``p[0]`` and ``p[1]`` are read (pair_item)."""
+        v = s.value
+        if not (isinstance(s.targets[0], gast.Name) and isinstance(v, gast.Call)):
+            return False
+        obj = self.fir.resolve(v.func)
+        if obj not in (np.tril_indices, np.triu_indices):
+            return False
+        how = obj.__name__
+        keywords = {k.arg: k.value for k in v.keywords}
+        args = list(v.args) + [keywords.pop(k) for k in ("n", "k", "m")[len(v.args):]
+                               if k in keywords]
+        offset = args[1] if len(args) > 1 else ir.const(0)
+        upper = obj is np.triu_indices
+        if keywords or not args or len(args) > 3 or len(args) == 3 and not (
+                isinstance(args[2], gast.Constant) and args[2].value is None) or \
+                not kinds_module.is_int(self.kind(args[0])) or \
+                not (isinstance(offset, gast.Constant) and type(offset.value) is int) or \
+                (offset.value > 0 if not upper else offset.value < 0):
+            raise self.error(f"np.{how} with these arguments (a square one, its diagonal "
+                             f"offset a constant {'>=' if upper else '<='} 0)", s)
+        if self.block is not self.top or self.stores[s.targets[0].id] != 1:
+            raise self.error(f"np.{how} inside a loop or a branch, or bound twice", s)
+        self.pairs[s.targets[0].id] = (args[0], offset.value, upper)
+        return True
+
+    def pair_item(self, e) -> Filled:
+        """``p[0]`` or ``p[1]`` of ``p = np.tril_indices(n, k)``: the rows or the columns of
+        the triangle's elements, in C order, written by loops over the triangle's rows (the
+        items are floats: an index array's items are made ints where they are read)."""
+        n, k, upper = self.pairs[e.value.id]
+        n = self.canonical(n, early=True)  # (x.shape[1]: read at the start, its arrays
+        # made there -- the user's name for it may be bound after a loop has started the tape)
+        which = e.slice.value if isinstance(e.slice, gast.Constant) else None
+        if type(which) is not int or not -2 <= which < 2:
+            raise self.error("an item of np.tril_indices other than [0] or [1]")
+        which %= 2
+        # c rows, row r of the lower triangle has r + 1 elements, the upper's c - r
+        side = self.extent(ir.binop(n, gast.Sub(), ir.const(abs(k))))
+        c = self.extent(ir.call(self.ref(builtins.max), side, ir.const(0)))
+        length = self.extent(ir.binop(self.extent(ir.binop(c, gast.Mult(), self.extent(
+            ir.add(c, ir.const(1))))), gast.FloorDiv(), ir.const(2)))
+        to_float = self.ref(builtins.float)
+
+        def fill(lw, out):
+            def row(idx):
+                r = idx[0]
+                before = lw.let(ir.binop(r, gast.Mult(), lw.let(ir.binop(
+                    r, gast.Add() if not upper else gast.Sub(), ir.const(1)))))
+                start = lw.let(ir.binop(before, gast.FloorDiv(), ir.const(2)))
+                if upper:  # rows before r: r * c - r * (r - 1) / 2 elements
+                    start = lw.let(ir.binop(lw.let(ir.binop(r, gast.Mult(), c)), gast.Sub(),
+                                            start))
+                    count = lw.let(ir.binop(c, gast.Sub(), r))
+                    i = r
+                else:
+                    count = lw.let(ir.add(r, ir.const(1)))
+                    i = lw.let(ir.add(r, ir.const(-k)))
+
+                def item(jdx):
+                    j = jdx[0] if not upper else lw.let(ir.add(lw.let(ir.add(r, ir.const(k))),
+                                                              jdx[0]))
+                    at = lw.let(ir.add(start, jdx[0]))
+                    lw.emit(ir.assign(ir.subscript(ir.name(out), at, True),
+                                      lw.let(ir.call(to_float, j if which else i))))
+
+                lw.loops([count], item)
+
+            lw.loops([c], row)
+
+        return Filled([length], set(ir.names_in(n)), fill)
 
     def safe_store(self, node: Node, view: Stored) -> bool:
         """Whether storing ``node`` into ``view`` element by element is storing it all at
@@ -734,6 +849,9 @@ class _Lowering:
                             [e.left, e.comparators[0]])
         if isinstance(e, gast.Attribute) and e.attr == "T" and self.is_array(e.value):
             return self.transpose(e.value)
+        if isinstance(e, gast.Subscript) and isinstance(e.value, gast.Name) and \
+                e.value.id in self.pairs:
+            return self.pair_item(e)
         if isinstance(e, gast.Subscript) and self.is_array(e.value) and \
                 self.kind(e.value).ndim is None and e.value.id not in self.pending:
             raise self.error(f"indexing '{e.value.id}', an array of unknown rank")
@@ -1000,7 +1118,7 @@ class _Lowering:
         fill = ir.const(1.0 if obj in (np.ones, np.ones_like) else 0.0)
         return Map(lambda lw, a: fill, [], [self.canonical(d) for d in dims], [])
 
-    def canonical(self, d):
+    def canonical(self, d, early: bool = False):
         """An extent read inside a loop (``_t2 = x.shape; n = _t2[1]``) as the parameter's
         extent, known at the start; one of an array made here, bound once, as the extent it
         was made with when that is known earlier (``np.arange(a.shape[1])`` after a sort
@@ -1015,7 +1133,7 @@ class _Lowering:
                     return d
                 owner, k = shape.value.id, v.slice.value
                 if owner in self.fir.params and not self.stores[owner]:
-                    return self.dim_of_param(owner, k)
+                    return self.dim_of_param(owner, k, early)
                 node = self.stored.get(owner)
                 if node is not None and self.stores[owner] == 1 and \
                         owner not in self.fir.params and k < len(node.dims):
@@ -1081,23 +1199,49 @@ class _Lowering:
         # (a 1-d operand has no row or column index: its one axis is the summed one)
         return MatMul(a, b, a.dims[:-1] + b.dims[1:])
 
-    def gather(self, atom, parts) -> Node:
-        """``a[np.arange(n), labels]``: one element of ``a`` per position of the index
-        arrays (1-d, of one length; their items made ints, as NumPy requires them to be)."""
-        if len(parts) != self.kind(atom).ndim:
-            raise self.error("indexing with arrays that is not one index array per axis")
-        indices = []
-        for p in parts:
-            node = self.node_of(p, once=True)  # (each item read once: an arange fuses)
-            if node is None or len(node.dims) != 1:
-                raise self.error("indexing with arrays other than 1-d ones")
-            indices.append(node)
-        for other in indices[1:]:
-            self.check_same(indices[0].dims[0], other.dims[0])
+    def gather(self, atom, parts) -> Gather:
+        """``a[np.arange(n), labels]``, ``ls[:, rows, cols]``: NumPy's advanced indexing by
+        1-d index arrays of one length (their items made ints, as NumPy requires), ints and
+        whole slices.  The arrays' axis stands where they are when nothing but them and ints
+        lies between them, else first (NumPy's rule)."""
+        nd = self.kind(atom).ndim
+        parts = list(parts)
+        if len(parts) > nd:
+            raise self.error("too many indices for the array")
+        parts += [gast.Slice(lower=None, upper=None, step=None)] * (nd - len(parts))
+        whole = [isinstance(p, gast.Slice) for p in parts]
+        for p, w in zip(parts, whole):
+            if w and (p.lower is not None or p.upper is not None or p.step is not None):
+                raise self.error("indexing with arrays beside a slice that is not ':'")
+            if not w and not self.is_array(p) and not kinds_module.is_int(self.kind(p)):
+                raise self.error("indexing with arrays beside an index that is not an int")
+        advanced = [k for k, w in enumerate(whole) if not w]
+        if advanced == list(range(advanced[0], advanced[-1] + 1)):
+            order = list(range(advanced[0])) + [None] + list(range(advanced[-1] + 1, nd))
+        else:
+            order = [None] + [k for k in range(nd) if whole[k]]
+        at_axis = order.index(None)  # (None: the arrays' axis)
+        base = self.operand(atom, once=True)
+        picks, length = [], None
+        for k, p in enumerate(parts):
+            if whole[k]:
+                picks.append(("out", order.index(k)))
+            elif not self.is_array(p):
+                picks.append(("at", p))
+            else:
+                # (each item read once when no slice repeats it: an arange fuses)
+                node = self.node_of(p, once=not any(whole))
+                if node is None or len(node.dims) != 1:
+                    raise self.error("indexing with arrays other than 1-d ones")
+                if length is None:
+                    length = node.dims[0]
+                else:
+                    self.check_same(length, node.dims[0])
+                picks.append(("index", node))
+        dims = [length if k is None else base.dims[k] for k in order]
         # each element of the base is read at most once (distinct positions may repeat an
         # index, but then NumPy reads it twice too: fusing computes it twice, no more)
-        base = self.operand(atom, once=True)
-        return Gather(base, indices, self.ref(builtins.int))
+        return Gather(base, picks, self.ref(builtins.int), dims, at_axis)
 
     def spread(self, how: str, atom, args, keywords) -> Node:
         """``np.var`` / ``np.std`` (``ddof`` 0): the mean of the squared distances to the
@@ -1234,6 +1378,8 @@ class _Lowering:
         """Whether ``a[index]`` of an array of ``ndim`` dimensions is an array (a slice, a
         new axis, or fewer integer indices than axes), not an element."""
         parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        if any(self.is_array(p) for p in parts):
+            return False  # (index arrays: a gather)
         if any(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and p.value is None)
                for p in parts):
             return True
@@ -1646,6 +1792,102 @@ def _without_unread(body: list, extents: set) -> list:
             return body
 
 
+def _inlined(fir, found: dict) -> list:
+    """The top level with each call ``t = g(...)`` of a user's function ``g`` that is passed
+    an array (``logsumexp(x, axis)``) replaced by ``g``'s body: its locals renamed apart, a
+    parameter it never assigns replaced by the argument itself (a constant ``axis`` stays a
+    constant), its statements placed at the call's line.  The Wasm backend compiles a called
+    function on its own, of numbers and arrays it is given; an array it makes and returns, or
+    an axis given as an argument, is whole-array NumPy that only the caller's lowering sees.
+    A function that returns before its end, reads a global the caller sees otherwise, or
+    defines functions, is left as a call (its refusal, if any, says why); so is a call of f
+    itself or, in statements inlined from a function, of that function or one it was
+    inlined into (a recursion)."""
+    from .parse import is_user_function, parse_function
+
+    body, changed = [], False
+    for s in fir.body:
+        call = s.value if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+            and isinstance(s.value, gast.Call) else None
+        helper = fir.resolve(call.func) if call is not None else None
+        chain = ir.anno(s, "inlined_from", frozenset()) | {fir.func}
+        if call is None or call.keywords or not is_user_function(helper) or \
+                helper in chain or not any(
+                isinstance(a, gast.Name) and kinds_module.is_array(found.get(a.id))
+                for a in call.args):
+            body.append(s)
+            continue
+        try:
+            h = parse_function(helper)
+        except S2SADError:
+            body.append(s)
+            continue
+        inlined = _inline(fir, h, call.args, s)
+        for x in inlined or []:
+            ir.set_anno(x, "inlined_from", chain | {helper})
+        body.extend(inlined if inlined is not None else [s])
+        changed = changed or inlined is not None
+    return body if changed else fir.body
+
+
+def _inline(fir, h, args: list, s) -> list | None:
+    """``s`` (``t = h(*args)``) as ``h``'s statements (see _inlined); None when it cannot be."""
+    hbody = h.body
+    if h.meta.get("nested") or h.meta.get("made") or h.closure or len(args) != len(h.params) \
+            or not hbody or not isinstance(hbody[-1], gast.Return) or any(
+                isinstance(x, (gast.Return, gast.FunctionDef))
+                for x in ir.walk_statements(hbody[:-1])) or any(
+                isinstance(a, gast.Starred) for a in args):
+        return None
+    names = set(h.params) | set(h.locals)
+    for n in ir.walk_block(hbody):
+        if isinstance(n, gast.Name) and n.id not in names and (
+                n.id in fir.locals or n.id in fir.params or h.resolve(n) is not fir.resolve(n)):
+            return None  # (a global the caller sees otherwise, or hides with a local)
+    assigned = {t.id for x in ir.walk_statements(hbody) if isinstance(x, (gast.Assign, gast.For))
+                for t in ir.walk(x.targets[0] if isinstance(x, gast.Assign) else x.target)
+                if isinstance(t, gast.Name)}
+    given: dict = {}  # parameter -> the argument that stands for it
+    out = []
+    for p, a in zip(h.params, args):
+        if p not in assigned and isinstance(a, (gast.Name, gast.Constant)):
+            given[p] = a
+    result = hbody[-1].value
+    stores = Counter(t.id for x in ir.walk_statements(hbody) if isinstance(x, gast.Assign)
+                     for t in x.targets if isinstance(t, gast.Name))
+    # (the name it returns, assigned once, is the caller's target itself: no copy of an array)
+    into = result.id if isinstance(result, gast.Name) and stores[result.id] == 1 and \
+        result.id not in h.params and not any(isinstance(x, (gast.For, gast.While, gast.If))
+                                              for x in hbody) else None
+    renamed = {n: s.targets[0].id if n == into else fir.namer.numbered("_t")
+               if n.startswith("_") else fir.namer.fresh(n) for n in sorted(names - set(given))}
+    fir.locals |= set(renamed.values())
+    origins = h.meta.get("origin", {})
+    if origins:
+        mine = fir.meta.setdefault("origin", {})
+        for old, new in renamed.items():
+            if old in origins:
+                mine[new] = origins[old]
+    for p, a in zip(h.params, args):
+        if p not in given:
+            out.append(ir.assign(renamed[p], a))
+    reads = {**given, **{old: ir.name(new) for old, new in renamed.items()}}
+    tail = [] if into else [ir.assign(s.targets[0].id, ir.clone(result))]
+    for x in ir.clone(hbody[:-1]) + tail:
+        x = ir.substitute(x, reads)
+        for n in ir.walk(x):
+            if isinstance(n, gast.Name) and type(n.ctx) is not gast.Load and n.id in renamed:
+                n.id = renamed[n.id]
+        out.append(x)
+    for x in out:  # (at the call's line: the function's own lines are of another file, maybe)
+        for n in ir.walk(x):
+            if "lineno" in n.__dict__ or isinstance(n, (gast.stmt, gast.expr)):
+                for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+                    if attr in s.__dict__:
+                        setattr(n, attr, s.__dict__[attr])
+    return out
+
+
 def _versions(fir, found: dict) -> list:
     """The top level with each array name the function rebinds there (``u = u + v``; every
     binding at the top, no other name sharing it) renamed at each binding after the first
@@ -1689,7 +1931,15 @@ def lower_arrays(fir, param_kinds: dict, env) -> Any:
     found = kinds_module.infer(ir.clone(fir.body), dict(param_kinds), env)
     if any(kinds_module.is_array(k) and k.ndim is None for k in param_kinds.values()):
         return fir  # (ranks unknown: the emitter reports what it cannot compile)
-    fir = replace(fir, namer=fir.namer.copy(), locals=set(fir.locals))
+    fir = replace(fir, namer=fir.namer.copy(), locals=set(fir.locals),
+                  meta={**fir.meta, "origin": dict(fir.meta.get("origin", {}))})
+    for _ in range(8):  # (helpers that call helpers; a recursive one stays a call)
+        body = _inlined(fir, found)
+        if body is fir.body:
+            break
+        fir = replace(fir, body=body)
+        found = kinds_module.infer(ir.clone(body), dict(param_kinds), kinds_module.Env(
+            {}, env.resolve, fir.locals.__contains__, callee=env.callee, extra=env.extra))
     body = _versions(fir, found)
     if body is not fir.body:
         fir = replace(fir, body=body)

@@ -15,7 +15,7 @@ UNARY = ["np.sin({})", "np.tanh({})", "np.exp(0.3 * {})", "np.log1p({0} * {0})",
          "np.arctan({})", "np.abs({}) + 1.0", "np.sign({0}) * {0}",
          "{0} * np.linalg.norm({0} + 1.5)"]  # (the norm's derivative at 0 is not defined)
 OUTSIDE = ["np.cumsum({0}, axis=0)", "{0}.reshape(-1)", "np.sort({1})", "{0}[{0} > 0.0]",
-           "np.concatenate([{1}, {1}])", "np.tril_indices(2)[0] * 1.0", "np.unwrap({1})",
+           "np.concatenate([{1}, {1}])", "np.tril_indices(2, 1)[0] * 1.0", "np.unwrap({1})",
            "{0}[[0, 1], 1]"]
 # a name rebound in a loop to these and read only after it: each pass's value but the last is
 # dead, and its cotangent the number 0.0 (zeros.py) reaches a rule that reshapes it
@@ -122,8 +122,12 @@ class _Program:
                                                                    self.pick(("m",))))
             self.outside = True
         else:
-            form = r.choice([0, 1, 2, 3, 4, 5, 5, 5])
-            if form == 5:  # (three dimensions: broadcast up, reduced or contracted down)
+            form = r.choice([0, 1, 2, 3, 4, 5, 5, 5, 6, 6])
+            if form == 6:  # (index arrays beside a slice, from a triangle's indices)
+                self.new(("n",), f"np.sum({self.pick(('n', 'm'))}[:, np.tril_indices("
+                                 f"X.shape[1], {r.choice([0, -1])})[{r.randrange(2)}]] * "
+                                 f"{self.pick(('n',))}[:, None], axis=1)")
+            elif form == 5:  # (three dimensions: broadcast up, reduced or contracted down)
                 self.new(("n", "k", "m"), f"{self.pick(('n', 'm'))}[:, None, :] * "
                                           f"{self.pick(('m', 'k'))}.T[None, :, :]")
                 t3 = f"t{self.count}"

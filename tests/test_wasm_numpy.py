@@ -50,7 +50,8 @@ def test_wasm_equals_the_python_backend(f, shapes, wrt, n, m, k, seed):
                                                         P.differences, P.rolled,
                                                         P.sorted_in_a_loop,
                                                         P.sorted_rows_and_columns,
-                                                        P.three_dimensional)])
+                                                        P.three_dimensional, P.triangles,
+                                                        P.apart_axes, P.helpers_of_arrays)])
 def test_against_central_differences(f, shapes, wrt):
     rng = np.random.default_rng(3)
     args = _arguments(shapes, dict(n=6, m=3, k=4), rng)
@@ -390,3 +391,54 @@ def test_a_gather_counted_from_the_end_through_a_view():
         _close(got[1], want[1])
     with pytest.raises(IndexError):  # (out of range: f's own error, as NumPy raises it)
         wasm.grad(gathers_from_a_view)(X, np.array([0, -4, 1]))
+
+
+def test_the_adbench_gmm_objective_on_wasm():
+    # examples/gmm.py as written: (n, k, d) arrays, np.tril_indices and stores at index
+    # arrays (ls[:, rows, cols] = ...), einsum, a helper returning an array
+    # (logsumexp(x, axis): inlined), math.lgamma of constants
+    import gmm
+
+    for d, k, n in ((2, 5, 40), (3, 4, 25)):
+        problem = gmm.make_problem(d, k, n, seed=d)
+        value, grads = wasm.value_and_grad(gmm.gmm_objective, wrt=(0, 1, 2))(*problem)
+        expected = s2sad.value_and_grad(gmm.gmm_objective, wrt=(0, 1, 2))(*problem)
+        _close(value, expected[0])
+        for g, e in zip(grads, expected[1]):
+            _close(g, e)
+    rng = np.random.default_rng(4)
+    h = 1e-6
+    for pos, g in zip((0, 1, 2), grads):
+        direction = rng.normal(size=np.shape(problem[pos]))
+        up, down = list(problem), list(problem)
+        up[pos] = problem[pos] + h * direction
+        down[pos] = problem[pos] - h * direction
+        fd = (gmm.gmm_objective(*up) - gmm.gmm_objective(*down)) / (2 * h)
+        assert abs(np.sum(g * direction) - fd) <= 1e-6 * max(1.0, abs(fd))
+
+
+def traced_offset(x):
+    r, c = np.tril_indices(x.shape[0], x.shape[0] - 3)
+    return np.sum(x[r, c])
+
+
+def reads_what_it_stores(x):
+    L = np.zeros((3, 3))
+    r, c = np.tril_indices(3)
+    L[r, c] = x[r, c]
+    L[r, c] = L[c, r] * 2.0
+    return np.sum(L)
+
+
+def test_triangles_and_index_stores_outside_the_subset_are_refused():
+    x = np.ones((3, 3))
+    with pytest.raises(S2SADError) as info:
+        wasm.grad(traced_offset)(x)
+    assert "np.tril_indices with these arguments" in info.value.what
+    assert info.value.source_line.strip() == \
+        "r, c = np.tril_indices(x.shape[0], x.shape[0] - 3)"
+    # NumPy reads L[c, r] whole before it stores; element by element it would read its stores
+    with pytest.raises(S2SADError) as info:
+        wasm.grad(reads_what_it_stores)(x)
+    assert "stored into 'L' at index arrays" in info.value.what
+    assert info.value.source_line.strip() == "L[r, c] = L[c, r] * 2.0"

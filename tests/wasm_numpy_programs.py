@@ -324,3 +324,59 @@ def three_dimensional(T, X, means):
 
 
 PROGRAMS.append((three_dimensional, [("k", "m", "m"), ("n", "m"), ("k", "m")], (0, 1, 2)))
+
+
+def triangles(X, w):
+    m = X.shape[1]
+    rows, cols = np.tril_indices(m, -1)
+    r2, c2 = np.triu_indices(m)
+    L = np.zeros((X.shape[0], m, m))
+    L[:, r2, c2] = np.tanh(X[:, r2] * X[:, c2])
+    L[:, rows, cols] = X[:, cols] * 2.0
+    diag = np.arange(m)
+    L[:, diag, diag] = np.exp(X)
+    picked = L[0, rows, cols] + L[-1, r2, c2][:1]  # (ints beside the index arrays)
+    return np.sum(L * L) + np.sum(picked * w[cols]) + np.sum(L[:, :, 0] * X) + np.sum(w[c2])
+
+
+def apart_axes(T, v):
+    rows, cols = np.tril_indices(T.shape[0])
+    g = T[rows, :, cols]  # (the arrays' axis first: a slice lies between them)
+    h = T[:, rows[:1]]
+    return np.sum(np.sin(g) * v[None, :]) + np.sum(h * h)
+
+
+def _softmax(z, axis):
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _twice_softmax(z, axis):
+    return _softmax(z, axis) * 2.0
+
+
+def _lse(x, axis):
+    m = np.max(x, axis=axis, keepdims=True)
+    return np.log(np.sum(np.exp(x - m), axis=axis)) + np.squeeze(m, axis=axis)
+
+
+def helpers_of_arrays(X, v):
+    p = _twice_softmax(X, 1)
+    q = _softmax(X.T, 0)
+    return np.sum(p * p) + np.sum(q * X.T) + np.sum(_lse(X, 1)) + _lse(v, 0) * 0.5
+
+
+PROGRAMS += [(triangles, [("n", "m"), ("m",)], (0, 1)),
+             (apart_axes, [("m", "n", "m"), ("n",)], (0, 1)),
+             (helpers_of_arrays, [("n", "m"), ("m",)], (0, 1))]
+
+
+def triangle_after_a_loop(X, u):
+    s = 0.0
+    for r in range(2):  # (pushes: the tape starts here, the triangle's arrays are made before)
+        s = s + np.sum(np.tanh(X * (s + r)))
+    t = np.sum(X[:, np.tril_indices(X.shape[1], -1)[0]] * u[:, None], axis=1)
+    return np.sum(t) * s
+
+
+PROGRAMS.append((triangle_after_a_loop, [("n", "m"), ("n",)], (0, 1)))
