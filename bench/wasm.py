@@ -165,20 +165,29 @@ def numpy_programs() -> list[str]:
     import s2sad
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    import gmm
     import numpy_on_wasm
 
     lib = _c_reference()
     rows = ["| program | NumPy primal | s2sad gradient (NumPy) | s2sad Wasm gradient | "
             "C adjoint (cc -O2) | Wasm / NumPy primal | Wasm / C |",
             "|---|---|---|---|---|---|---|"]
-    for title, f, args, wrt in numpy_on_wasm.problems():
+    # (the whole ADBench objective, examples/gmm.py as written: no hand-written C adjoint)
+    adbench = [(f"GMM objective (ADBench), d={d}, K={k}, n=1000", gmm.gmm_objective,
+                gmm.make_problem(d, k, 1000), (0, 1, 2)) for d, k in ((2, 5), (10, 25))]
+    for title, f, args, wrt in numpy_on_wasm.problems() + adbench:
         wg = wasm.value_and_grad(f, wrt=wrt)
         pg = s2sad.value_and_grad(f, wrt=wrt)
         value, grads = wg(*args)
         grads = grads if isinstance(grads, tuple) else (grads,)
+        expected = pg(*args)
+        assert math.isclose(value, expected[0], rel_tol=1e-9)
+        for g, e in zip(grads, expected[1] if isinstance(expected[1], tuple) else (
+                expected[1],)):
+            assert np.allclose(g, e, rtol=1e-8, atol=1e-10)
         tp, tpg, twg = timeit(f, *args), timeit(pg, *args), timeit(wg, *args)
-        c_text, ratio = "no compiler", "-"
-        if lib is not None:
+        c_text, ratio = "no compiler" if lib is None else "-", "-"
+        if lib is not None and f is not gmm.gmm_objective:
             call, c_grads = _c_call(lib, f.__name__, f, args)
             c_value = call()
             assert math.isclose(c_value, value, rel_tol=1e-9), (c_value, value)
