@@ -1,6 +1,7 @@
 """The peer benchmark: ``python -m bench`` (add ``--quick`` for fewer repeats).
 
-For each program of bench/programs.py it measures, side by side in one run, the primal and
+For each program of bench/programs.py (with examples/gmm.py and DiffTaichi's two programs,
+examples/difftaichi_*.py) it measures, side by side in one run, the primal and
 the gradient by s2sad (Python and Wasm backends), autograd, jax.grad (eager), jax.jit(grad)
 (steady state, and its compile time) and tangent-ad, and prints a markdown table of
 gradient time / primal time (median of repeats), or the short reason a peer failed.  Every
@@ -28,12 +29,15 @@ REPEAT = 11
 
 
 def cases():
+    import difftaichi_billiards as billiards
+    import difftaichi_mass_spring as mass_spring
     import gmm as gmm_example
     import mlp as mlp_example
 
     rng = np.random.default_rng(0)
     x, labels = mlp_example.spirals(1000)
     cam = np.array([0.1, -0.2, 0.3, 0.5, -0.4, -3.0, 800.0, 0.1, -0.2, 1e-3, 1e-6])
+    robot = mass_spring.robot_a()  # (masses x, y and springs)
     return [
         ("sin loop (1000 iterations)", "sin_loop", (0.7,), (0,)),
         ("Newton while loop", "newton", (5.0,), (0,)),
@@ -46,6 +50,11 @@ def cases():
         ("GMM d=10 K=25 n=1000", "gmm", gmm_example.make_problem(10, 25, 1000), (0, 1, 2)),
         ("BA reprojection block", "ba_reprojection",
          (cam, np.array([0.3, -0.2, 2.0]), np.array([10.0, -20.0]), 0.8), (0, 1)),
+        (f"DiffTaichi billiards ({billiards.N_BALLS} balls, 1,023 steps)",
+         "difftaichi_billiards", (0.1, 0.5, 0.3, 0.0, billiards.rack()), (0, 1, 2, 3)),
+        (f"DiffTaichi mass-spring robot A ({mass_spring.STEPS - 1} steps)",
+         "difftaichi_mass_spring", (*mass_spring.controller(len(robot[0]), len(robot[2])),
+                                    *robot, mass_spring.STEPS), (0, 1, 2, 3)),
     ]
 
 
@@ -64,6 +73,8 @@ def reason(exc: BaseException) -> str:
                            ("setting an array element with a sequence",
                             "rejects in-place assignment"),
                            ("arrays are immutable", "rejects in-place assignment"),
+                           ("Shapes must be 1D sequences of concrete values",
+                            "rejects an array shape it traces"),
                            ("Failed to process assignment", "tangent: cannot process assignment"),
                            ("not supported by the Wasm backend", "outside the Wasm subset"),
                            ("Cannot retrieve source", "cannot read the source"),
@@ -161,7 +172,8 @@ def run(quick: bool = False):
                 continue
             if column == "jax.jit(grad)":
                 compile_time = f"{first_call:.2f} s"
-            cell = f"{t / t_primal:.2f}"
+            ratio = t / t_primal
+            cell = f"{ratio:.2f}" if ratio >= 0.1 else f"{ratio:.3f}"  # (0.02 would hide 2x)
             if reference is None:
                 reference = flat(got)
             else:

@@ -106,4 +106,13 @@ def load(numpy_module=None) -> types.SimpleNamespace:
             module.np = numpy_module
         programs.update({k: v for k, v in vars(module).items() if callable(v)})
     programs["gmm"] = programs["gmm_objective"]
+    # DiffTaichi's two programs, written as plain Python (their own names would collide)
+    for name, path, entry in (("bench_billiards", "difftaichi_billiards.py", "loss"),
+                              ("bench_mass_spring", "difftaichi_mass_spring.py", "simulate")):
+        spec = importlib.util.spec_from_file_location(name, HERE.parent / "examples" / path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if numpy_module is not None:
+            module.np = numpy_module
+        programs[name.replace("bench_", "difftaichi_")] = getattr(module, entry)
     return types.SimpleNamespace(**programs)
