@@ -1206,6 +1206,9 @@ class _Lowering:
         lies between them, else first (NumPy's rule)."""
         nd = self.kind(atom).ndim
         parts = list(parts)
+        if any(self.is_array(p) and self.kind(p).dtype == "bool" for p in parts):
+            raise self.error("indexing with a boolean mask (its length is known only when "
+                             "it runs)")
         if len(parts) > nd:
             raise self.error("too many indices for the array")
         parts += [gast.Slice(lower=None, upper=None, step=None)] * (nd - len(parts))

@@ -26,6 +26,13 @@ BINARY = ["{} + {}", "{} - {}", "{} * {}", "{} / (2.0 + {} ** 2)", "np.maximum({
           "np.hypot({}, 1.0 + {})", "np.logaddexp({}, {})"]
 
 
+# a function of arrays of the program's own, called with an axis (inlined on Wasm: loops.py)
+LSE = """def lse(a, axis):
+    m = np.max(a, axis=axis, keepdims=True)
+    return np.log(np.sum(np.exp(a - m), axis=axis)) + np.squeeze(m, axis=axis)
+"""
+
+
 class _Program:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
@@ -92,6 +99,8 @@ class _Program:
                 expr = f"{expr}[{'0' if axis == 0 else ':, 0'}]"
             if r.random() < 0.3:
                 expr = f"{src}.{how}(axis={axis})"
+            if r.random() < 0.15:  # (a function of arrays of the user's: inlined on Wasm)
+                expr = f"lse({src}, {axis % 2}) * {self.pick(())}"
             self.new(out, expr)
         elif kind < 0.9:
             form = r.randrange(7)
@@ -223,7 +232,7 @@ def generate(seed: int) -> str:
     for _ in range(rng.randint(2, 7)):
         p.statement()
     body = "\n".join(f"    {line}" for line in p.lines)
-    return (f"import numpy as np\n\n\ndef f(X, Y, v, u, A, s):\n{body}\n"
+    return (f"import numpy as np\n\n\n{LSE}\n\ndef f(X, Y, v, u, A, s):\n{body}\n"
             f"    return {p.result()}\n")
 
 

@@ -430,6 +430,11 @@ def reads_what_it_stores(x):
     return np.sum(L)
 
 
+def masked(x):
+    t = x[x > 0.0]
+    return np.sum(t)
+
+
 def test_triangles_and_index_stores_outside_the_subset_are_refused():
     x = np.ones((3, 3))
     with pytest.raises(S2SADError) as info:
@@ -442,3 +447,7 @@ def test_triangles_and_index_stores_outside_the_subset_are_refused():
         wasm.grad(reads_what_it_stores)(x)
     assert "stored into 'L' at index arrays" in info.value.what
     assert info.value.source_line.strip() == "L[r, c] = L[c, r] * 2.0"
+    with pytest.raises(S2SADError) as info:
+        wasm.grad(masked)(x)
+    assert "boolean mask" in info.value.what and info.value.source_line.strip() == \
+        "t = x[x > 0.0]"
