@@ -145,6 +145,32 @@ def hvp_function(f: Callable, arg_kinds: dict) -> tuple[Callable, list[str]]:
     return fn, varied
 
 
+def _in_user_terms(f: Callable, text: str) -> str:
+    """``text`` with each quoted tangent name of the derived code (``'dc2'``, ``'d_t1'``)
+    said as the tangent of the user's variable or expression it stands for."""
+    import re
+
+    from .parse import parse_function
+
+    try:
+        fir = parse_function(f)
+    except S2SADError:
+        return text
+    origins = fir.meta.get("origin", {})
+
+    def said(m):
+        n = m.group(1)
+        if "d" + n in fir.locals or "d" + n in fir.params:
+            return m.group(0)  # (the user's own name: a tangent's would be another)
+        if n in origins:
+            return f"the tangent of '{origins[n]}'"
+        if n in fir.locals or n in fir.params:
+            return f"the tangent of '{n}'"
+        return m.group(0)
+
+    return re.sub(r"'d(\w+)'", said, text)
+
+
 def derived_refusal(f: Callable, what: str, exc: S2SADError) -> S2SADError:
     """A refusal met in a function s2sad derived from ``f`` (its tangent function), named at
     ``f``'s own definition: the derived code has no line of the user's."""
@@ -153,7 +179,8 @@ def derived_refusal(f: Callable, what: str, exc: S2SADError) -> S2SADError:
     if not is_generated(exc.filename):
         return exc
     code = f.__code__
-    return S2SADError(f"{what} of {f.__name__}: {exc.what}", code.co_filename,
+    return S2SADError(f"{what} of {f.__name__}: {_in_user_terms(f, exc.what)}",
+                      code.co_filename,
                       code.co_firstlineno,
                       linecache.getline(code.co_filename, code.co_firstlineno) or None,
                       exc.hint)

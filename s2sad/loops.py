@@ -31,7 +31,7 @@ from typing import Any
 import gast
 import numpy as np
 
-from . import ir
+from . import ir, runtime
 from . import kinds as kinds_module
 from .errors import S2SADError
 from .loop_nodes import (
@@ -933,6 +933,8 @@ class _Lowering:
                      for a in args + list(keywords.values()))  # (np.concatenate([v, v]))
         if obj in (np.arange, np.linspace):
             return self.index_node(obj, args, keywords)
+        if obj is runtime.expand_to and len(args) == 2 and not keywords:
+            return self.expanded(args[0], args[1])
         if obj is np.eye and len(args) == 1 and not keywords:
             self.note_dim(args[0])
             to_float = self.ref(builtins.float)
@@ -1174,6 +1176,23 @@ class _Lowering:
             operands.append(self.operand(a, once))
             maps.append(m)
         return Map(build, operands, dims, maps)
+
+    def expanded(self, value, like) -> Map:
+        """``expand_to(value, like)`` (generated code: a cotangent or tangent that may still
+        be the number 0.0, at ``like``'s shape): ``value`` broadcast to ``like``'s extents,
+        whose elements are not read."""
+        dims = list(self.peek_dims(like))
+        have = self.peek_dims(value)
+        shift = len(dims) - len(have)
+        if shift < 0:
+            raise self.error("expand_to of more dimensions than its target's")
+        for k, d in enumerate(have):
+            if not self.is_one(d):
+                self.check_same(dims[k + shift], d)
+        m = [None if self.is_one(d) and not self.is_one(dims[k + shift]) else k + shift
+             for k, d in enumerate(have)]
+        node = self.operand(value, len(have) == len(dims) and None not in m)
+        return Map(lambda lw, a: a[0], [node], dims, [m])
 
     def peek_dims(self, atom) -> list:
         if isinstance(atom, gast.Name) and atom.id in self.pending:

@@ -75,7 +75,10 @@ class Transformed:
                 and path[1] not in self.extra and is_data(obj)}
 
 
-def wrt_names(f: Callable, params: list[str], wrt: Wrt) -> tuple[list[str], bool]:
+def wrt_names(f: Callable, params: list[str], wrt: Wrt,
+              allow_empty: bool = False) -> tuple[list[str], bool]:
+    """The parameter names ``wrt`` gives, and whether it named one (not a tuple).  Empty
+    only with ``allow_empty`` (a compiled primal: differentiated with respect to nothing)."""
     single = isinstance(wrt, (int, str))
     items = [wrt] if single else list(wrt)
     names = []
@@ -92,7 +95,7 @@ def wrt_names(f: Callable, params: list[str], wrt: Wrt) -> tuple[list[str], bool
                 raise S2SADError(f"wrt={w!r} is not a parameter of {f.__name__} "
                                  f"({', '.join(params)})")
             names.append(w)
-    if not names:
+    if not names and not allow_empty:
         raise S2SADError("wrt is empty: name at least one parameter")
     return names, single
 

@@ -1028,7 +1028,7 @@ def _build_module(f, wrt, kinds, split=False, forward=False, memory=None,
     from .checkpoint import parse_memory
 
     params = list(inspect.signature(f).parameters)
-    names, _ = wrt_names(f, params, wrt)
+    names, _ = wrt_names(f, params, wrt, allow_empty=wrt == ())
     kinds = dict(kinds or guess_kinds(f, params))
     # the adjoint specialized for the array arguments (of known rank), as the Python backend's
     t = transform(f, names, kinds={p: kind_of_type(k) for p, k in kinds.items()},
@@ -1096,7 +1096,7 @@ class WasmFunction:
         self.primal = primal
         self.verbose = verbose
         self.params = list(inspect.signature(f).parameters)
-        self.wrt_names, self.single = wrt_names(f, self.params, wrt)
+        self.wrt_names, self.single = wrt_names(f, self.params, wrt, allow_empty=primal)
         self.specialized: dict = {}
         self._by_types: dict = {}
         self._local = threading.local()  # per thread: type key -> (fast call, guard)
@@ -1443,7 +1443,7 @@ class WasmForward:
         if made is None:
             arg_kinds = {p: kinds_module.value_kind(a) for p, a in zip(self.params, primals)}
             fn, varied = hvp_function(self.f, arg_kinds)
-            made = self.specs[kinds] = (primal(self.f), WasmFunction(fn, 0, False, primal=True),
+            made = self.specs[kinds] = (primal(self.f), WasmFunction(fn, (), False, primal=True),
                                         [self.params.index(p) for p in varied])
         value_of, tangent_of, positions = made
 
@@ -1473,5 +1473,6 @@ def value_and_grad(f: Callable, wrt: Wrt = 0, verbose: bool = False,
 
 def primal(f: Callable) -> WasmFunction:
     """``f`` itself, compiled to WebAssembly (the module's primal export)."""
-    return WasmFunction(f, 0 if inspect.signature(f).parameters else (), with_value=False,
-                        primal=True)
+    # (differentiated with respect to nothing: the module's gradient export is empty, and a
+    # construct only its derivative would need is not refused)
+    return WasmFunction(f, (), with_value=False, primal=True)

@@ -724,10 +724,25 @@ def test_wasm_jvp_and_hvp_of_array_arguments():
                              s2sad.hvp(f, args, tangents)):
             np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
         assert all(np.array_equal(a, b) for a, b in zip(args, before))
-    # a tangent function outside the subset: refused at the user's function, not generated code
-    with pytest.raises(S2SADError, match="the Wasm jvp of smooth_in_place") as info:
-        s2sad.jvp(W.smooth_in_place, [np.ones(6), 0.7], [np.ones(6), 0.3], backend="wasm")
-    assert info.value.filename == W.__file__
+    # (it writes into its argument: its compiled primal is differentiated with respect to
+    # nothing -- it was with respect to the first argument, refused, and so was the jvp)
+    ys = np.linspace(-1.0, 1.0, 6)
+    value, tangent = s2sad.jvp(W.smooth_in_place, [ys, 0.7], [np.ones(6), 0.3],
+                               backend="wasm")
+    want_value, want = s2sad.jvp(W.smooth_in_place, [ys.copy(), 0.7], [np.ones(6), 0.3])
+    assert value == pytest.approx(want_value, rel=1e-12)
+    assert tangent == pytest.approx(want, rel=1e-9)
+    # a tangent function outside the subset: refused at the user's function, not generated
+    # code, its tangents said as such (not 'dc')
+    with pytest.raises(S2SADError, match="the Wasm jvp of sorted_squares") as info:
+        s2sad.jvp(sorted_squares, [np.array([0.3, -0.2, 0.5])], [np.ones(3)], backend="wasm")
+    assert info.value.filename == __file__
+    assert "the tangent of" in info.value.what and "'dc'" not in info.value.what
+
+
+def sorted_squares(x):
+    c = np.sort(x)
+    return np.sum(c * c)
 
 
 def test_wasm_hessian_is_the_python_hessian():
