@@ -146,8 +146,9 @@ def hvp_function(f: Callable, arg_kinds: dict) -> tuple[Callable, list[str]]:
 
 
 def _in_user_terms(f: Callable, text: str) -> str:
-    """``text`` with each quoted tangent name of the derived code (``'dc2'``, ``'d_t1'``)
-    said as the tangent of the user's variable or expression it stands for."""
+    """``text`` with each quoted name of the derived code said in ``f``'s terms: a tangent
+    (``'dc2'``: the tangent of 'c2'), a cotangent (``'bys3'``: the cotangent of 'ys3'), the
+    tape (``'_stack1'``), a temporary by the expression it holds."""
     import re
 
     from .parse import parse_function
@@ -158,17 +159,31 @@ def _in_user_terms(f: Callable, text: str) -> str:
         return text
     origins = fir.meta.get("origin", {})
 
-    def said(m):
-        n = m.group(1)
-        if "d" + n in fir.locals or "d" + n in fir.params:
-            return m.group(0)  # (the user's own name: a tangent's would be another)
-        if n in origins:
-            return f"the tangent of '{origins[n]}'"
+    def said(n: str, depth: int = 0) -> str | None:
+        if n in origins:  # (f's temporary: the derived code reads f's names as they are)
+            return f"'{origins[n]}'"
         if n in fir.locals or n in fir.params:
-            return f"the tangent of '{n}'"
-        return m.group(0)
+            return f"'{n}'"
+        if re.fullmatch(r"_stack\d*", n):
+            return "the tape"
+        if n.startswith("_old_") and said(n[5:], depth + 1) is not None:
+            return f"the earlier value of {said(n[5:], depth + 1)}"
+        if depth < 3 and len(n) > 1 and n[0] in "db":
+            inner = said(n[1:], depth + 1)
+            if inner is not None:
+                return ("the tangent of " if n[0] == "d" else "the cotangent of ") + inner
+        return None
 
-    return re.sub(r"'d(\w+)'", said, text)
+    def quoted(m):
+        n = m.group(1)
+        if re.fullmatch(r"\w+\.pop\(\)", n) and said(n[:-6]) is not None:
+            return f"a value popped from {said(n[:-6])}"
+        if not re.fullmatch(r"\w+", n) or (n in fir.locals or n in fir.params) and \
+                n not in origins:
+            return m.group(0)  # (the user's own name, or an expression)
+        return said(n) or m.group(0)
+
+    return re.sub(r"'([^'\s]+)'", quoted, text)
 
 
 def derived_refusal(f: Callable, what: str, exc: S2SADError) -> S2SADError:

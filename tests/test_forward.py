@@ -1078,3 +1078,21 @@ def test_a_gradient_of_a_gradient_at_a_singular_point_is_nan_not_an_exception():
     x, y, h = 0.7, -0.4, 1e-6
     want = (g(x + h, y) - g(x - h, y)) / (2 * h)
     assert s2sad.grad(g, wrt=0)(x, y) == pytest.approx(want, rel=1e-6)
+
+
+def _with_a_list(x, ys):
+    z = x * ys[0]
+    ys[1] = z
+    return z + ys[1]
+
+
+def test_refusals_in_derived_code_say_its_names_in_the_users_terms():
+    # a tangent, a cotangent, the tape, an old value: never the generated name itself
+    from s2sad.higher import _in_user_terms
+
+    text = ("writes through 'bys', which may share memory with '_stack.pop()', 'dz', "
+            "'_old_ys', 'bdz' and 'ys'")
+    assert _in_user_terms(_with_a_list, text) == (
+        "writes through the cotangent of 'ys', which may share memory with a value popped "
+        "from the tape, the tangent of 'z', the earlier value of 'ys', the cotangent of the "
+        "tangent of 'z' and 'ys'")
