@@ -178,12 +178,14 @@ def _in_user_terms(f: Callable, text: str) -> str:
         n = m.group(1)
         if re.fullmatch(r"\w+\.pop\(\)", n) and said(n[:-6]) is not None:
             return f"a value popped from {said(n[:-6])}"
-        if not re.fullmatch(r"\w+", n) or (n in fir.locals or n in fir.params) and \
-                n not in origins:
-            return m.group(0)  # (the user's own name, or an expression)
+        if not re.fullmatch(r"\w+", n):  # (an expression: its temporaries as f's own)
+            return "'" + re.sub(r"\b_t\d+\b", lambda w: origins.get(w.group(0), w.group(0)),
+                                n) + "'"
+        if (n in fir.locals or n in fir.params) and n not in origins:
+            return m.group(0)  # (the user's own name)
         return said(n) or m.group(0)
 
-    return re.sub(r"'([^'\s]+)'", quoted, text)
+    return re.sub(r"'([^']+)'", quoted, text)
 
 
 def derived_refusal(f: Callable, what: str, exc: S2SADError) -> S2SADError:

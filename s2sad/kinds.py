@@ -446,7 +446,8 @@ def _call_kind(e, env):
         return env.extra[obj]([kind_of(a, env) for a in e.args])
     args = [kind_of(a, env) for a in e.args]
     module = getattr(obj, "__module__", "") or ""
-    if module in ("s2sad.runtime", "s2sad.rules", "s2sad.wasm_emit"):
+    if module in ("s2sad.runtime", "s2sad.rules", "s2sad.wasm_emit") or \
+            module == "s2sad.forward" and getattr(obj, "__name__", "") == "reduction_jvp":
         return _helper_kind(getattr(obj, "__name__", ""), args)
     if obj is builtins.range:  # (a sequence of ints that cannot be changed)
         return Seq("tuple", INT)
@@ -527,8 +528,8 @@ def _helper_kind(name, args):
     if name in ("unbroadcast", "unreduce", "expand_to", "matmul_grad_a", "dot_grad_a",
                 "to_structure"):  # (shaped like their second argument)
         return args[1] if len(args) > 1 else None
-    if name in ("matmul_grad_b", "dot_grad_b", "max_grad"):  # (like their third)
-        return args[2] if len(args) > 2 else None
+    if name in ("matmul_grad_b", "dot_grad_b", "max_grad", "reduction_jvp"):  # (like their
+        return args[2] if len(args) > 2 else None  # third: reduction_jvp's is the reduction)
     if name == "var_grad":
         return args[1] if len(args) > 1 else None
     if name == "add":

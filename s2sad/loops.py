@@ -935,6 +935,9 @@ class _Lowering:
             return self.index_node(obj, args, keywords)
         if obj is runtime.expand_to and len(args) == 2 and not keywords:
             return self.expanded(args[0], args[1])
+        if getattr(obj, "__module__", None) == "s2sad.forward" and \
+                getattr(obj, "__name__", None) == "reduction_jvp" and len(args) == 6:
+            return self.extreme_tangent(args, keywords)
         if obj is np.eye and len(args) == 1 and not keywords:
             self.note_dim(args[0])
             to_float = self.ref(builtins.float)
@@ -1176,6 +1179,49 @@ class _Lowering:
             operands.append(self.operand(a, once))
             maps.append(m)
         return Map(build, operands, dims, maps)
+
+    def extreme_tangent(self, args, keywords) -> Node:
+        """``reduction_jvp(rule, dx, ans, axis, keepdims, x)`` of ``np.max``/``np.min``
+        (forward mode's tangent of a reduction: the rule's cotangent of ones times ``dx``,
+        summed): the mean of ``dx`` over the elements of ``x`` equal to ``ans`` along the axes
+        (max_grad shares a cotangent evenly among ties)."""
+        from . import rules
+
+        rule_func, dx, ans, axis, keep, x = args
+        extremes = {r.func for r in (rules.lookup(f) for f in (np.max, np.min, np.amax,
+                                                               np.amin)) if r is not None}
+        if self.fir.resolve(rule_func) not in extremes or \
+                set(keywords) - {"axis", "keepdims"}:
+            raise self.error("the tangent of a reduction other than max or min")
+        node = self.operand(x, once=False)
+        tangent = self.operand(dx, once=False)
+        nd = len(node.dims)
+        if len(tangent.dims) != nd:
+            raise self.error("the tangent of a reduction of another shape")
+        for a, b in zip(node.dims, tangent.dims):
+            self.check_same(a, b)
+        axes = self.axes_of(axis, nd, "max")
+        kept = isinstance(keep, gast.Constant) and bool(keep.value)
+        value = self.operand(ans, once=False)
+        # ans at x's index: its axes are x's but the reduced ones (of extent 1 when kept)
+        at = [k for k in range(nd) if kept or k not in axes]
+        value_map = [None if k in axes else k for k in at] if value.dims else []
+        to_float = self.ref(builtins.float)
+        ident = list(range(nd))
+
+        def hit(lw, a):
+            same = lw.let(gast.Compare(left=a[0], ops=[gast.Eq()], comparators=[a[1]]))
+            return lw.let(ir.call(to_float, same))
+
+        hits = Map(hit, [node, value], list(node.dims), [ident, value_map])
+        weighted = Map(lambda lw, a: lw.let(ir.binop(hit(lw, a[:2]), gast.Mult(), a[2])),
+                       [node, value, tangent], list(node.dims), [ident, value_map, ident])
+        dims = [ir.const(1) if k in axes else d for k, d in enumerate(node.dims)
+                if kept or k not in axes]
+        total = Reduce("sum", weighted, axes, kept, dims)
+        count = Reduce("sum", hits, axes, kept, dims)
+        return Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Div(), a[1])), [total, count],
+                   list(dims), [list(range(len(dims)))] * 2)
 
     def expanded(self, value, like) -> Map:
         """``expand_to(value, like)`` (generated code: a cotangent or tangent that may still

@@ -310,17 +310,19 @@ def test_a_gather_by_labels(labels):
 
 @pytest.mark.parametrize("f, shapes, wrt", [p for p in P.PROGRAMS if p[0] in (
     P.tanh_aw, P.softplus_loss, P.gmm_like, P.products, P.rebound, P.joined,
-    P.rolled, P.apart_axes)], ids=lambda p: getattr(p, "__name__", ""))
+    P.rolled, P.apart_axes, P.mlp_softmax, P.three_dimensional)],
+    ids=lambda p: getattr(p, "__name__", ""))
 def test_jvp_and_hvp_of_array_programs_on_wasm(f, shapes, wrt):
     # the tangent function of whole-array NumPy is whole-array NumPy: lowered the same way
     # (issue 10's Wasm forward mode over arrays; expand_to, which the tangents of np.cumsum
-    # and softplus call, is a broadcast); where it calls a helper of s2sad's (the tangent of
-    # a max with keepdims, of np.maximum), refused with f's line, a tangent said as such
+    # and softplus call, is a broadcast; the tangent of a max or min reduction, with or
+    # without keepdims, the mean of the tangent over the ties); where it calls a helper of
+    # s2sad's (the tangent of np.maximum), refused with f's line, a tangent said as such
     rng = np.random.default_rng(5)
     args = _arguments(shapes, dict(n=4, m=3, k=2), rng)
     tangents = tuple(rng.normal(size=np.shape(a)) if isinstance(a, np.ndarray) else 0.0
                      for a in args)
-    if f in (P.gmm_like, P.rebound):
+    if f is P.rebound:
         with pytest.raises(S2SADError) as info:
             s2sad.jvp(f, tuple(args), tangents, backend="wasm")
         assert info.value.lineno == f.__code__.co_firstlineno
@@ -453,3 +455,22 @@ def test_triangles_and_index_stores_outside_the_subset_are_refused():
         wasm.grad(masked)(x)
     assert "boolean mask" in info.value.what and info.value.source_line.strip() == \
         "t = x[x > 0.0]"
+
+
+def extremes(X):
+    return np.sum(np.max(X, axis=1) * X[:, 0]) + np.min(X) * np.sum(X.max(axis=0, keepdims=True))
+
+
+def test_the_wasm_tangent_of_max_and_min_shares_ties_as_the_python_one():
+    # max_grad shares a cotangent evenly among the elements that attain the extreme, and
+    # forward mode's tangent is the mean of the tangent over them: so is the lowered one
+    X = np.array([[1.0, 3.0, 3.0], [2.0, -1.0, 0.5], [-1.0, -1.0, 0.0]])
+    dX = np.random.default_rng(2).normal(size=X.shape)
+    got = s2sad.jvp(extremes, (X,), (dX,), backend="wasm")
+    want = s2sad.jvp(extremes, (X,), (dX,))
+    _close(got[0], want[0])
+    _close(got[1], want[1])
+    Y = np.random.default_rng(3).normal(size=(4, 3))  # (no ties: the hvp too)
+    dY = np.random.default_rng(4).normal(size=Y.shape)
+    _close(s2sad.hvp(extremes, (Y,), (dY,), backend="wasm")[0],
+           s2sad.hvp(extremes, (Y,), (dY,))[0])
