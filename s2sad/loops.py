@@ -937,7 +937,7 @@ class _Lowering:
             return self.expanded(args[0], args[1])
         if getattr(obj, "__module__", None) == "s2sad.forward" and \
                 getattr(obj, "__name__", None) == "reduction_jvp" and len(args) == 6:
-            return self.extreme_tangent(args, keywords)
+            return self.reduction_tangent(args, keywords)
         if obj is np.eye and len(args) == 1 and not keywords:
             self.note_dim(args[0])
             to_float = self.ref(builtins.float)
@@ -1180,19 +1180,26 @@ class _Lowering:
             maps.append(m)
         return Map(build, operands, dims, maps)
 
-    def extreme_tangent(self, args, keywords) -> Node:
-        """``reduction_jvp(rule, dx, ans, axis, keepdims, x)`` of ``np.max``/``np.min``
-        (forward mode's tangent of a reduction: the rule's cotangent of ones times ``dx``,
-        summed): the mean of ``dx`` over the elements of ``x`` equal to ``ans`` along the axes
-        (max_grad shares a cotangent evenly among ties)."""
+    def reduction_tangent(self, args, keywords) -> Node:
+        """``reduction_jvp(rule, dx, ans, axis, keepdims, x)`` (forward mode's tangent of a
+        reduction: the rule's cotangent of ones times ``dx``, summed) of ``np.max``/``min``
+        -- the mean of ``dx`` over the elements equal to ``ans`` along the axes (max_grad
+        shares a cotangent evenly among ties) -- and of ``np.var``/``std``: the sum of
+        ``2 (x - mean) dx`` over the count less ``ddof`` (over ``2 ans`` for std)."""
         from . import rules
 
         rule_func, dx, ans, axis, keep, x = args
-        extremes = {r.func for r in (rules.lookup(f) for f in (np.max, np.min, np.amax,
-                                                               np.amin)) if r is not None}
-        if self.fir.resolve(rule_func) not in extremes or \
-                set(keywords) - {"axis", "keepdims"}:
-            raise self.error("the tangent of a reduction other than max or min")
+        func = self.fir.resolve(rule_func)
+        how = None
+        for prims, name in (((np.max, np.min, np.amax, np.amin), "max"), ((np.var,), "var"),
+                            ((np.std,), "std")):
+            if func in {r.func for r in map(rules.lookup, prims) if r is not None}:
+                how = name
+        ddof = keywords.get("ddof", ir.const(0))
+        if how is None or set(keywords) - {"axis", "keepdims", "ddof"} or how == "max" and \
+                "ddof" in keywords or not (isinstance(ddof, gast.Constant) and
+                                           type(ddof.value) is int):
+            raise self.error("the tangent of a reduction other than max, min, var or std")
         node = self.operand(x, once=False)
         tangent = self.operand(dx, once=False)
         nd = len(node.dims)
@@ -1200,28 +1207,56 @@ class _Lowering:
             raise self.error("the tangent of a reduction of another shape")
         for a, b in zip(node.dims, tangent.dims):
             self.check_same(a, b)
-        axes = self.axes_of(axis, nd, "max")
+        axes = self.axes_of(axis, nd, how)
         kept = isinstance(keep, gast.Constant) and bool(keep.value)
         value = self.operand(ans, once=False)
-        # ans at x's index: its axes are x's but the reduced ones (of extent 1 when kept)
-        at = [k for k in range(nd) if kept or k not in axes]
-        value_map = [None if k in axes else k for k in at] if value.dims else []
-        to_float = self.ref(builtins.float)
-        ident = list(range(nd))
-
-        def hit(lw, a):
-            same = lw.let(gast.Compare(left=a[0], ops=[gast.Eq()], comparators=[a[1]]))
-            return lw.let(ir.call(to_float, same))
-
-        hits = Map(hit, [node, value], list(node.dims), [ident, value_map])
-        weighted = Map(lambda lw, a: lw.let(ir.binop(hit(lw, a[:2]), gast.Mult(), a[2])),
-                       [node, value, tangent], list(node.dims), [ident, value_map, ident])
         dims = [ir.const(1) if k in axes else d for k, d in enumerate(node.dims)
                 if kept or k not in axes]
+        ident, out = list(range(nd)), list(range(len(dims)))
+        # a value reduced along the axes, read at x's index: its axes are x's but the
+        # reduced ones (of extent 1 when kept)
+        at = [k for k in range(nd) if kept or k not in axes]
+        value_map = [None if k in axes else k for k in at] if value.dims else []
+        if how == "max":
+            to_float = self.ref(builtins.float)
+
+            def hit(lw, a):
+                same = lw.let(gast.Compare(left=a[0], ops=[gast.Eq()], comparators=[a[1]]))
+                return lw.let(ir.call(to_float, same))
+
+            hits = Map(hit, [node, value], list(node.dims), [ident, value_map])
+            weighted = Map(lambda lw, a: lw.let(ir.binop(hit(lw, a[:2]), gast.Mult(), a[2])),
+                           [node, value, tangent], list(node.dims), [ident, value_map, ident])
+            total = Reduce("sum", weighted, axes, kept, dims)
+            count = Reduce("sum", hits, axes, kept, dims)
+            return Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Div(), a[1])),
+                       [total, count], list(dims), [out, out])
+        mean = self.reduce("mean", x, [], {"axis": axis, "keepdims": ir.const(True)}
+                           if not (isinstance(axis, gast.Constant) and axis.value is None)
+                           else {})
+        if mean.dims:  # (computed once: an array made like the program's own)
+            name = self.local("mean")
+            self.stores[name] = 1
+            self.uses[name] = 2
+            self.pending[name] = (mean, self.block, self.index)
+            mean = self.node_of(ir.name(name), once=False)
+        mean_map = [None if self.is_one(d) else k for k, d in enumerate(mean.dims)]
+        weighted = Map(lambda lw, a: lw.let(ir.binop(lw.let(ir.binop(
+            lw.let(ir.binop(a[0], gast.Sub(), a[1])), gast.Mult(), a[2])), gast.Mult(),
+            ir.const(2.0))), [node, mean, tangent], list(node.dims), [ident, mean_map, ident])
         total = Reduce("sum", weighted, axes, kept, dims)
-        count = Reduce("sum", hits, axes, kept, dims)
-        return Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Div(), a[1])), [total, count],
-                   list(dims), [list(range(len(dims)))] * 2)
+        n = self.let(ir.binop(self.count([node.dims[k] for k in axes]), gast.Sub(), ddof))
+
+        def divided(lw, a):
+            v = lw.let(ir.binop(a[0], gast.Div(), n))
+            if how == "std":
+                v = lw.let(ir.binop(v, gast.Div(), lw.let(ir.binop(ir.const(2.0), gast.Mult(),
+                                                                   a[1]))))
+            return v
+
+        operands = [total] + ([value] if how == "std" else [])
+        return Map(divided, operands, list(dims), [out] + ([out if value.dims else []]
+                                                            if how == "std" else []))
 
     def expanded(self, value, like) -> Map:
         """``expand_to(value, like)`` (generated code: a cotangent or tangent that may still
@@ -1312,9 +1347,12 @@ class _Lowering:
         return Gather(base, picks, self.ref(builtins.int), dims, at_axis)
 
     def spread(self, how: str, atom, args, keywords) -> Node:
-        """``np.var`` / ``np.std`` (``ddof`` 0): the mean of the squared distances to the
-        mean (along ``axis``, kept as an array made here), then its square root."""
-        if set(keywords) - {"axis", "keepdims"} or args:
+        """``np.var`` / ``np.std`` (``ddof`` a constant): the mean of the squared distances to
+        the mean (along ``axis``, kept as an array made here; their sum over the count less
+        ``ddof``), then its square root."""
+        ddof = keywords.get("ddof", ir.const(0))
+        if set(keywords) - {"axis", "keepdims", "ddof"} or args or not (
+                isinstance(ddof, gast.Constant) and type(ddof.value) is int):
             raise self.error(f"np.{how} with these arguments")
         node = self.operand(atom, once=False)
         axis = keywords.get("axis")
@@ -1342,6 +1380,11 @@ class _Lowering:
         dims = [ir.const(1) if k in axes else d for k, d in enumerate(node.dims)
                 if kept or k not in axes]
         var = Reduce("mean", square, axes, kept, dims)
+        if ddof.value:  # (the sum over the count less ddof)
+            n = self.let(ir.binop(self.count([node.dims[k] for k in axes]), gast.Sub(), ddof))
+            var = Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Div(), n)),
+                      [Reduce("sum", square, axes, kept, dims)], list(dims),
+                      [list(range(len(dims)))])
         if how == "var":
             return var
         sqrt = self.ref(math.sqrt)

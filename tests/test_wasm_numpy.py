@@ -310,14 +310,15 @@ def test_a_gather_by_labels(labels):
 
 @pytest.mark.parametrize("f, shapes, wrt", [p for p in P.PROGRAMS if p[0] in (
     P.tanh_aw, P.softplus_loss, P.gmm_like, P.products, P.rebound, P.joined,
-    P.rolled, P.apart_axes, P.mlp_softmax, P.three_dimensional)],
+    P.rolled, P.apart_axes, P.mlp_softmax, P.three_dimensional, P.normalized)],
     ids=lambda p: getattr(p, "__name__", ""))
 def test_jvp_and_hvp_of_array_programs_on_wasm(f, shapes, wrt):
     # the tangent function of whole-array NumPy is whole-array NumPy: lowered the same way
     # (issue 10's Wasm forward mode over arrays; expand_to, which the tangents of np.cumsum
     # and softplus call, is a broadcast; the tangent of a max or min reduction, with or
-    # without keepdims, the mean of the tangent over the ties); where it calls a helper of
-    # s2sad's (the tangent of np.maximum), refused with f's line, a tangent said as such
+    # without keepdims, the mean of the tangent over the ties, of var and std); where it
+    # calls a helper of s2sad's (the tangent of np.maximum), refused with f's line, a
+    # tangent said as such
     rng = np.random.default_rng(5)
     args = _arguments(shapes, dict(n=4, m=3, k=2), rng)
     tangents = tuple(rng.normal(size=np.shape(a)) if isinstance(a, np.ndarray) else 0.0
@@ -474,3 +475,19 @@ def test_the_wasm_tangent_of_max_and_min_shares_ties_as_the_python_one():
     dY = np.random.default_rng(4).normal(size=Y.shape)
     _close(s2sad.hvp(extremes, (Y,), (dY,), backend="wasm")[0],
            s2sad.hvp(extremes, (Y,), (dY,))[0])
+
+
+def spreads(X):
+    return np.sum(np.std(X, axis=0, ddof=1) * X[0]) + np.var(X) + np.sum(
+        X.std(axis=1, keepdims=True) * X)
+
+
+def test_the_wasm_tangents_of_var_and_std_are_the_python_ones():
+    X = np.random.default_rng(6).normal(size=(4, 3))
+    dX = np.random.default_rng(7).normal(size=X.shape)
+    for got, want in [(s2sad.jvp(spreads, (X,), (dX,), backend="wasm"),
+                       s2sad.jvp(spreads, (X,), (dX,))),
+                      (s2sad.hvp(spreads, (X,), (dX,), backend="wasm"),
+                       s2sad.hvp(spreads, (X,), (dX,)))]:
+        for g, w in zip(got, want):
+            _close(g, w)
