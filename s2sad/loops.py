@@ -935,6 +935,13 @@ class _Lowering:
             return self.index_node(obj, args, keywords)
         if obj is runtime.expand_to and len(args) == 2 and not keywords:
             return self.expanded(args[0], args[1])
+        if obj is runtime.share_max and len(args) == 2 and not keywords:
+            return self.map(self.share_element, args)
+        if obj is runtime.clip_mask and len(args) == 3 and not keywords:
+            return self.clip_mask(args)
+        if obj is runtime.abs_jvp and len(args) == 3 and not keywords:  # (x real: sign(x) dx)
+            return self.map(lambda lw, a: lw.let(ir.binop(self.sign_element(lw, a[:1]),
+                                                          gast.Mult(), a[1])), args[:2])
         if getattr(obj, "__module__", None) == "s2sad.forward" and \
                 getattr(obj, "__name__", None) == "reduction_jvp" and len(args) == 6:
             return self.reduction_tangent(args, keywords)
@@ -987,14 +994,7 @@ class _Lowering:
             op = OPERATOR_UFUNCS[obj]
             return self.map(lambda lw, a: lw.let(ir.binop(a[0], op(), a[1])), args)
         if obj is np.sign and len(args) == 1:  # (float(x > 0) - float(x < 0): constant)
-            to_float = self.ref(builtins.float)
-
-            def sign(lw, a):
-                pos = lw.let(gast.Compare(left=a[0], ops=[gast.Gt()], comparators=[ir.const(0)]))
-                neg = lw.let(gast.Compare(left=a[0], ops=[gast.Lt()], comparators=[ir.const(0)]))
-                return lw.let(ir.binop(lw.let(ir.call(to_float, pos)), gast.Sub(),
-                                       lw.let(ir.call(to_float, neg))))
-            return self.map(sign, args)
+            return self.map(self.sign_element, args)
         if obj is np.square and len(args) == 1:
             return self.map(lambda lw, a: lw.let(ir.binop(a[0], gast.Mult(), a[0])), args)
         if obj is np.negative and len(args) == 1:
@@ -1192,14 +1192,15 @@ class _Lowering:
         func = self.fir.resolve(rule_func)
         how = None
         for prims, name in (((np.max, np.min, np.amax, np.amin), "max"), ((np.var,), "var"),
-                            ((np.std,), "std")):
+                            ((np.std,), "std"), ((np.linalg.norm,), "norm")):
             if func in {r.func for r in map(rules.lookup, prims) if r is not None}:
                 how = name
         ddof = keywords.get("ddof", ir.const(0))
-        if how is None or set(keywords) - {"axis", "keepdims", "ddof"} or how == "max" and \
-                "ddof" in keywords or not (isinstance(ddof, gast.Constant) and
-                                           type(ddof.value) is int):
-            raise self.error("the tangent of a reduction other than max, min, var or std")
+        if how is None or set(keywords) - {"axis", "keepdims", "ddof"} or how in (
+                "max", "norm") and "ddof" in keywords or not (
+                    isinstance(ddof, gast.Constant) and type(ddof.value) is int):
+            raise self.error("the tangent of a reduction other than max, min, var, std or "
+                             "the 2-norm")
         node = self.operand(x, once=False)
         tangent = self.operand(dx, once=False)
         nd = len(node.dims)
@@ -1231,6 +1232,12 @@ class _Lowering:
             count = Reduce("sum", hits, axes, kept, dims)
             return Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Div(), a[1])),
                        [total, count], list(dims), [out, out])
+        if how == "norm":  # (the 2-norm: sum(x dx) / ans)
+            products = Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Mult(), a[1])),
+                           [node, tangent], list(node.dims), [ident, ident])
+            total = Reduce("sum", products, axes, kept, dims)
+            return Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Div(), a[1])),
+                       [total, value], list(dims), [out, out if value.dims else []])
         mean = self.reduce("mean", x, [], {"axis": axis, "keepdims": ir.const(True)}
                            if not (isinstance(axis, gast.Constant) and axis.value is None)
                            else {})
@@ -1257,6 +1264,62 @@ class _Lowering:
         operands = [total] + ([value] if how == "std" else [])
         return Map(divided, operands, list(dims), [out] + ([out if value.dims else []]
                                                             if how == "std" else []))
+
+    def clip_mask(self, args) -> Node:
+        """``clip_mask(x, lo, hi)`` (the tangent of np.clip): 1 where ``x`` passes through
+        NumPy's ``minimum(maximum(x, lo), hi)``, 0 where a bound replaced it, nan where ``x``
+        is nan; a bound None is absent."""
+        bounds = [b is not None and not (isinstance(b, gast.Constant) and b.value is None)
+                  for b in args[1:]]
+        operands = [args[0]] + [b for b, given in zip(args[1:], bounds) if given]
+        to_float = self.ref(builtins.float)
+
+        def mask(lw, a):
+            x, rest = a[0], list(a[1:])
+            lo = rest.pop(0) if bounds[0] else None
+            hi = rest.pop(0) if bounds[1] else None
+
+            def compare(op, u, v):
+                return lw.let(ir.call(to_float, lw.let(gast.Compare(left=u, ops=[op],
+                                                                     comparators=[v]))))
+            above = below = ir.const(0.0)
+            if hi is not None:  # (maximum(x, lo) > hi; maximum is nan where lo is)
+                top = x if lo is None else where_element(
+                    lw, [lw.let(gast.Compare(left=x, ops=[gast.GtE()], comparators=[lo])),
+                         x, lo])
+                above = compare(gast.Gt(), top, hi)
+            if lo is not None:
+                below = lw.let(ir.binop(compare(gast.Lt(), x, lo), gast.Mult(), lw.let(
+                    ir.binop(ir.const(1.0), gast.Sub(), above))))
+            inside = lw.let(ir.binop(lw.let(ir.binop(ir.const(1.0), gast.Sub(), below)),
+                                     gast.Sub(), above))
+            return where_element(lw, [lw.let(gast.Compare(left=x, ops=[gast.Eq()],
+                                                          comparators=[x])), inside, x])
+
+        return self.map(mask, operands)
+
+    def sign_element(self, lw, a):
+        """``np.sign`` of one element: ``float(x > 0) - float(x < 0)``."""
+        to_float = lw.ref(builtins.float)
+        pos = lw.let(gast.Compare(left=a[0], ops=[gast.Gt()], comparators=[ir.const(0)]))
+        neg = lw.let(gast.Compare(left=a[0], ops=[gast.Lt()], comparators=[ir.const(0)]))
+        return lw.let(ir.binop(lw.let(ir.call(to_float, pos)), gast.Sub(),
+                               lw.let(ir.call(to_float, neg))))
+
+    def share_element(self, lw, a):
+        """``share_max(a, b)`` of one element (the tangents of np.maximum/minimum): 1 where
+        ``a`` is the larger, 1/2 on a tie, 0 elsewhere -- nan (``a + b``) where either is."""
+        to_float = lw.ref(builtins.float)
+
+        def compare(op, x, y):
+            return lw.let(gast.Compare(left=x, ops=[op], comparators=[y]))
+
+        larger = lw.let(ir.call(to_float, compare(gast.Gt(), a[0], a[1])))
+        tie = lw.let(ir.call(to_float, compare(gast.Eq(), a[0], a[1])))
+        share = lw.let(ir.add(larger, lw.let(ir.binop(ir.const(0.5), gast.Mult(), tie))))
+        nan = lw.let(ir.add(a[0], a[1]))
+        inner = where_element(lw, [compare(gast.Eq(), a[1], a[1]), share, nan])
+        return where_element(lw, [compare(gast.Eq(), a[0], a[0]), inner, nan])
 
     def expanded(self, value, like) -> Map:
         """``expand_to(value, like)`` (generated code: a cotangent or tangent that may still
@@ -1999,6 +2062,36 @@ def _inline(fir, h, args: list, s) -> list | None:
     return out
 
 
+def _copies_propagated(fir, found: dict) -> list:
+    """The top level with ``a = b`` of two array names dropped and ``a`` read as ``b`` when
+    neither is ever written element-wise or rebound (``a`` bound there only, ``b`` at most
+    once, before): one array with two names (a tangent ``dt4 = dX``), which the emitter
+    would refuse to copy."""
+    stores: Counter = Counter()
+    written: set = set()
+    for x in ir.walk_statements(fir.body):
+        for t in (x.targets if isinstance(x, gast.Assign) else
+                  [x.target] if isinstance(x, (gast.For, gast.AugAssign)) else []):
+            if isinstance(t, gast.Name):
+                stores[t.id] += 1
+            else:
+                written.add(ir.store_base(t))
+    renamed: dict = {}
+    body = []
+    for s in fir.body:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and \
+                isinstance(s.value, gast.Name):
+            a, b = s.targets[0].id, s.value.id
+            b = renamed.get(b, ir.name(b)).id
+            if kinds_module.is_array(found.get(a)) and stores[a] == 1 and \
+                    a not in fir.params and stores[b] <= (0 if b in fir.params else 1) and \
+                    not written & {a, b} and a not in renamed:
+                renamed[a] = ir.name(b)
+                continue
+        body.append(ir.substitute(s, renamed) if renamed else s)
+    return body if renamed else fir.body
+
+
 def _versions(fir, found: dict) -> list:
     """The top level with each array name the function rebinds there (``u = u + v``; every
     binding at the top, no other name sharing it) renamed at each binding after the first
@@ -2051,12 +2144,19 @@ def lower_arrays(fir, param_kinds: dict, env) -> Any:
         fir = replace(fir, body=body)
         found = kinds_module.infer(ir.clone(body), dict(param_kinds), kinds_module.Env(
             {}, env.resolve, fir.locals.__contains__, callee=env.callee, extra=env.extra))
+    body = _copies_propagated(fir, found)
+    if body is not fir.body:
+        fir = replace(fir, body=body)
     body = _versions(fir, found)
     if body is not fir.body:
         fir = replace(fir, body=body)
         env = kinds_module.Env({}, env.resolve, fir.locals.__contains__, callee=env.callee,
                                extra=env.extra)
         found = kinds_module.infer(ir.clone(body), dict(param_kinds), env)
+        # (t1 = t1 + 1.0 then t1 = _t12: versioned, t1_1 = _t12 is a copy of its own)
+        body = _copies_propagated(fir, found)
+        if body is not fir.body:
+            fir = replace(fir, body=body)
     lw = _Lowering(fir, found)
     try:
         body = lw.lower()
