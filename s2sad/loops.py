@@ -374,10 +374,15 @@ class _Lowering:
         return True
 
     def is_numpy(self, func) -> bool:
+        """Whether a call of ``func`` is NumPy's, math's or a builtin (or one of s2sad's
+        helpers lowered here, in tangent code): it keeps no array it is given."""
         obj = self.fir.resolve(func)
         return getattr(obj, "__module__", None) in ("numpy", "math") or \
             isinstance(obj, np.ufunc) or obj in (builtins.range, builtins.len,
-                                                 builtins.float, builtins.int)
+                                                 builtins.float, builtins.int) or \
+            obj in (runtime.expand_to, runtime.share_max, runtime.clip_mask,
+                    runtime.abs_jvp) or getattr(obj, "__module__", None) == "s2sad.forward" \
+            and getattr(obj, "__name__", None) == "reduction_jvp"
 
     # -- storing a node -------------------------------------------------------------------
     def materialize(self, n: str) -> None:
