@@ -1984,8 +1984,26 @@ def _inlined(fir, found: dict) -> list:
     inlined into (a recursion)."""
     from .parse import is_user_function, parse_function
 
+    def item_of(s):  # x = t[k]: (t, k)
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and \
+                isinstance(s.value, gast.Subscript) and isinstance(s.value.value, gast.Name) \
+                and isinstance(s.value.slice, gast.Constant) and \
+                type(s.value.slice.value) is int:
+            return s.value.value.id, s.value.slice.value
+        return None
+
+    loads = Counter(n.id for n in ir.walk_block(fir.body)
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
+    item_reads = Counter(item_of(x)[0] for x in ir.walk_statements(fir.body) if item_of(x))
+    items: dict = {}  # a tuple the function returned, read only by item: its atoms
     body, changed = [], False
     for s in fir.body:
+        read = item_of(s)
+        if read is not None and read[0] in items and -len(items[read[0]]) <= read[1] < \
+                len(items[read[0]]):  # (p, dp = g_jvp(...): each item bound by name)
+            body.append(ir.at(ir.assign(s.targets[0].id, ir.clone(items[read[0]][read[1]])),
+                              s))
+            continue
         call = s.value if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
             and isinstance(s.value, gast.Call) else None
         helper = fir.resolve(call.func) if call is not None else None
@@ -2002,6 +2020,13 @@ def _inlined(fir, found: dict) -> list:
             body.append(s)
             continue
         inlined = _inline(fir, h, call.args, s)
+        target = s.targets[0].id
+        if inlined and isinstance(inlined[-1], gast.Assign) and \
+                isinstance(inlined[-1].value, gast.Tuple) and \
+                inlined[-1].targets[0].id == target and loads[target] == item_reads[target] \
+                and all(isinstance(e, (gast.Name, gast.Constant))
+                        for e in inlined[-1].value.elts):
+            items[target] = inlined.pop().value.elts  # (a tuple read only by its items)
         for x in inlined or []:
             ir.set_anno(x, "inlined_from", chain | {helper})
         body.extend(inlined if inlined is not None else [s])
@@ -2012,7 +2037,8 @@ def _inlined(fir, found: dict) -> list:
 def _inline(fir, h, args: list, s) -> list | None:
     """``s`` (``t = h(*args)``) as ``h``'s statements (see _inlined); None when it cannot be."""
     hbody = h.body
-    if h.meta.get("nested") or h.meta.get("made") or h.closure or len(args) != len(h.params) \
+    # (a closure is fine: every free name must mean for f what it means for h, below)
+    if h.meta.get("nested") or h.meta.get("made") or len(args) != len(h.params) \
             or not hbody or not isinstance(hbody[-1], gast.Return) or any(
                 isinstance(x, (gast.Return, gast.FunctionDef))
                 for x in ir.walk_statements(hbody[:-1])) or any(
@@ -2035,9 +2061,11 @@ def _inline(fir, h, args: list, s) -> list | None:
     stores = Counter(t.id for x in ir.walk_statements(hbody) if isinstance(x, gast.Assign)
                      for t in x.targets if isinstance(t, gast.Name))
     # (the name it returns, assigned once, is the caller's target itself: no copy of an array)
+    # (not when the target is an argument: x = g(x) reads the old x to the end of g's body)
     into = result.id if isinstance(result, gast.Name) and stores[result.id] == 1 and \
         result.id not in h.params and not any(isinstance(x, (gast.For, gast.While, gast.If))
-                                              for x in hbody) else None
+                                              for x in hbody) and \
+        s.targets[0].id not in {n for a in args for n in ir.names_in(a)} else None
     renamed = {n: s.targets[0].id if n == into else fir.namer.numbered("_t")
                if n.startswith("_") else fir.namer.fresh(n) for n in sorted(names - set(given))}
     fir.locals |= set(renamed.values())
@@ -2051,13 +2079,14 @@ def _inline(fir, h, args: list, s) -> list | None:
         if p not in given:
             out.append(ir.assign(renamed[p], a))
     reads = {**given, **{old: ir.name(new) for old, new in renamed.items()}}
-    tail = [] if into else [ir.assign(s.targets[0].id, ir.clone(result))]
-    for x in ir.clone(hbody[:-1]) + tail:
+    for x in ir.clone(hbody[:-1]):
         x = ir.substitute(x, reads)
         for n in ir.walk(x):
             if isinstance(n, gast.Name) and type(n.ctx) is not gast.Load and n.id in renamed:
                 n.id = renamed[n.id]
         out.append(x)
+    if not into:  # (the caller's target is the caller's name: only the value is h's)
+        out.append(ir.assign(s.targets[0].id, ir.substitute(ir.clone(result), reads)))
     for x in out:  # (at the call's line: the function's own lines are of another file, maybe)
         for n in ir.walk(x):
             if "lineno" in n.__dict__ or isinstance(n, (gast.stmt, gast.expr)):

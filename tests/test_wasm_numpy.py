@@ -541,3 +541,21 @@ def test_an_array_bound_to_another_name_is_that_array():
     _close(value, expected[0])
     for g, e in zip(grads, expected[1]):
         _close(g, e)
+
+
+@pytest.mark.parametrize("f", [P.same_names_as_the_helper, P.rebound_by_a_helper])
+def test_a_helper_inlined_under_the_callers_names_is_exact_or_refused(f):
+    # the inlined body binds the caller's target only after it (x = g(x) reads the old x to
+    # the end of g's body; the caller's m is not g's m): equal to the Python backend, or
+    # refused with the line -- never another value
+    X, v = np.array([[0.3, -0.2, 0.5], [0.1, 0.4, -0.6]]), np.array([0.7, -0.1, 0.2])
+    args = (X, v) if f is P.same_names_as_the_helper else (v, v[::-1].copy())
+    expected = s2sad.value_and_grad(f, wrt=(0, 1))(*args)
+    try:
+        value, grads = wasm.value_and_grad(f, wrt=(0, 1))(*args)
+    except S2SADError as refusal:
+        assert refusal.lineno is not None and refusal.source_line
+        return
+    _close(value, expected[0])
+    for g, e in zip(grads, expected[1]):
+        _close(g, e)

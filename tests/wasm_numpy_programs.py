@@ -380,3 +380,27 @@ def triangle_after_a_loop(X, u):
 
 
 PROGRAMS.append((triangle_after_a_loop, [("n", "m"), ("n",)], (0, 1)))
+
+
+def _centred(a, axis):
+    m = np.mean(a, axis=axis, keepdims=True)
+    m = a - m  # (bound twice: the caller's name is bound to it after the body)
+    return m
+
+
+def same_names_as_the_helper(X, v):
+    m = _centred(X, 0)  # (m is the helper's local name too)
+    return np.sum(m * m) + np.sum(_centred(v, 0) * v)
+
+
+
+def _doubled_with_its_total(a):
+    r = a * 2.0
+    r[0] = np.sum(a)  # (reads a after r is bound: x = g(x) must not bind x before this)
+    return r
+
+
+def rebound_by_a_helper(x, w):
+    x = _doubled_with_its_total(x)
+    return np.sum(np.tanh(x * w))
+
