@@ -523,7 +523,7 @@ def _call_kind(e, env):
 def _helper_kind(name, args):
     """Kinds of what the runtime helpers that generated code calls return."""
     first = args[0] if args else None
-    if name in ("zeros_like", "copy_of", "tape_value", "fill_like"):
+    if name in ("zeros_like", "copy_of", "tape_value", "fill_like", "tangent_zero"):
         return first
     if name in ("unbroadcast", "unreduce", "expand_to", "matmul_grad_a", "dot_grad_a",
                 "to_structure"):  # (shaped like their second argument)

@@ -96,9 +96,12 @@ class _Lowering:
         for pos, st in enumerate(fir.body):
             if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name):
                 self.top_binds.setdefault(st.targets[0].id, []).append((pos, st.value))
-        # names bound to another name or passed to a call of a user's function (not NumPy's)
+        # names bound to another name or passed to a call of a user's function (not NumPy's);
+        # not those stored into an array's elements (x[i] = y copies y's elements)
         self.shared = {s.value.id for s in ir.walk_statements(fir.body)
-                       if isinstance(s, gast.Assign) and isinstance(s.value, gast.Name)} | {
+                       if isinstance(s, gast.Assign) and isinstance(s.value, gast.Name) and not (
+                           isinstance(s.targets[0], gast.Subscript) and
+                           kinds_module.is_array(kinds.get(ir.store_base(s.targets[0]))))} | {
             a.id for c in ir.walk_block(fir.body) if isinstance(c, gast.Call)
             and not self.is_numpy(c.func) for a in c.args if isinstance(a, gast.Name)}
 
@@ -502,6 +505,13 @@ class _Lowering:
         return result
 
     def statement(self, s, k: int) -> None:
+        if isinstance(s, gast.Assign) and isinstance(s.value, gast.Call) and \
+                len(s.value.args) == 1 and not s.value.keywords and \
+                self.fir.resolve(s.value.func) is runtime.tangent_zero and \
+                self.is_array(s.value.args[0]):
+            # (tangent code's zero tangent of an array: np.zeros_like, made like any)
+            s = ir.at(ir.assign(s.targets[0].id, ir.call(self.ref(np.zeros_like),
+                                                         s.value.args[0])), s)
         if isinstance(s, gast.Assign) and (self.into_view(s) or self.into_gather(s) or
                                            self.index_pair(s)):
             return

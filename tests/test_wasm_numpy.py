@@ -344,15 +344,17 @@ def test_a_gather_by_labels(labels):
 @pytest.mark.parametrize("f, shapes, wrt", [p for p in P.PROGRAMS if p[0] in (
     P.tanh_aw, P.softplus_loss, P.gmm_like, P.products, P.rebound, P.joined,
     P.rolled, P.apart_axes, P.mlp_softmax, P.three_dimensional, P.normalized,
-    P.constants_and_norms, P.sorted_values)], ids=lambda p: getattr(p, "__name__", ""))
+    P.constants_and_norms, P.sorted_values, P.history_rows)],
+    ids=lambda p: getattr(p, "__name__", ""))
 def test_jvp_and_hvp_of_array_programs_on_wasm(f, shapes, wrt):
     # the tangent function of whole-array NumPy is whole-array NumPy: lowered the same way
     # (issue 10's Wasm forward mode over arrays; expand_to, which the tangents of np.cumsum
     # and softplus call, is a broadcast; the tangent of a max or min reduction, with or
     # without keepdims, the mean of the tangent over the ties, of var, std and the 2-norm;
     # share_max, clip_mask and abs_jvp, the tangents of maximum/minimum, clip and abs, as
-    # element-wise maps); where it calls another helper of s2sad's (the tangent of np.sort),
-    # refused with f's line, a tangent said as such
+    # element-wise maps; tangent_zero of an array as np.zeros_like); where it calls another
+    # helper of s2sad's (the tangent of np.sort), refused with f's line, a tangent said as
+    # such
     rng = np.random.default_rng(5)
     args = _arguments(shapes, dict(n=4, m=3, k=2), rng)
     tangents = tuple(rng.normal(size=np.shape(a)) if isinstance(a, np.ndarray) else 0.0
