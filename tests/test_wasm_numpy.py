@@ -255,8 +255,9 @@ def test_an_array_in_wrt_that_the_value_does_not_read_gets_zeros():
     assert gy.shape == y.shape and not gy.any()
 
 
-@pytest.mark.parametrize("seed", range(30))
-def test_random_array_programs_equal_the_python_backend(seed, tmp_path):
+def _random_array_program(seed, tmp_path):
+    """The array fuzzer's program of ``seed`` (tests/array_fuzz.py), loaded from a file, its
+    source, arguments at extents drawn from the seed, and the random generator after them."""
     import importlib.util
 
     from array_fuzz import SHAPES, generate
@@ -269,17 +270,23 @@ def test_random_array_programs_equal_the_python_backend(seed, tmp_path):
     spec.loader.exec_module(module)
     rng = np.random.default_rng(seed)
     sizes = dict(n=int(rng.integers(2, 5)), m=int(rng.integers(2, 5)), k=int(rng.integers(1, 4)))
-    args = [rng.uniform(-0.9, 0.9, size=tuple(sizes[d] for d in SHAPES[p])) if SHAPES[p]
-            else 0.4 for p in "XYvuAs"]
+    args = tuple(rng.uniform(-0.9, 0.9, size=tuple(sizes[d] for d in SHAPES[p])) if SHAPES[p]
+                 else 0.4 for p in "XYvuAs")
+    return module.f, source, args, rng
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_array_programs_equal_the_python_backend(seed, tmp_path):
+    f, source, args, _ = _random_array_program(seed, tmp_path)
     wrt = tuple(range(6))
     try:
-        expected = s2sad.value_and_grad(module.f, wrt=wrt)(*args)
+        expected = s2sad.value_and_grad(f, wrt=wrt)(*args)
     except S2SADError:  # (np.unwrap has no rule: refused on both backends)
         with pytest.raises(S2SADError):
-            wasm.value_and_grad(module.f, wrt=wrt)(*args)
+            wasm.value_and_grad(f, wrt=wrt)(*args)
         return
     try:
-        value, grads = wasm.value_and_grad(module.f, wrt=wrt)(*args)
+        value, grads = wasm.value_and_grad(f, wrt=wrt)(*args)
     except S2SADError as refusal:  # only what is outside the subset, named with its line
         assert "t_out" in source and refusal.lineno is not None
         return
@@ -291,29 +298,16 @@ def test_random_array_programs_equal_the_python_backend(seed, tmp_path):
 @pytest.mark.parametrize("seed", range(30, 42))
 def test_random_array_programs_jvp_and_hvp_equal_the_python_backends(seed, tmp_path):
     # forward mode on Wasm (the tangent function lowered to loops) and reverse over it
-    import importlib.util
-
-    from array_fuzz import SHAPES, generate
-
-    source = generate(seed)
-    path = tmp_path / f"array_tangent_{seed}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    rng = np.random.default_rng(seed)
-    sizes = dict(n=int(rng.integers(2, 5)), m=int(rng.integers(2, 5)), k=int(rng.integers(1, 4)))
-    args = tuple(rng.uniform(-0.9, 0.9, size=tuple(sizes[d] for d in SHAPES[p])) if SHAPES[p]
-                 else 0.4 for p in "XYvuAs")
+    f, _, args, rng = _random_array_program(seed, tmp_path)
     tangents = tuple(rng.normal(size=np.shape(a)) if isinstance(a, np.ndarray) else 0.3
                      for a in args)
     for how in (s2sad.jvp, s2sad.hvp):
         try:
-            expected = how(module.f, args, tangents)
+            expected = how(f, args, tangents)
         except S2SADError:
             continue
         try:
-            got = how(module.f, args, tangents, backend="wasm")
+            got = how(f, args, tangents, backend="wasm")
         except S2SADError as refusal:  # (named at f, never quoting generated names)
             assert refusal.lineno is not None and "'_stack" not in refusal.what
             continue
