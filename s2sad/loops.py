@@ -602,21 +602,26 @@ class _Lowering:
         if base in value.reads and not self.safe_store(value, view):
             raise self.error(f"an expression of '{base}' stored into a slice of '{base}' "
                              "that may overlap what it reads", s)
-        if len(value.dims) > len(view.dims):
-            raise self.error(f"storing {len(value.dims)} dimensions into a slice of "
-                             f"{len(view.dims)}", s)
-        shift = len(view.dims) - len(value.dims)
+        self.store_by_loops(base, view.dims, value, lambda idx: view.key(self, idx), s,
+                            "a slice of ")
+        return True
+
+    def store_by_loops(self, name: str, dims: list, value: Node, key_of, s, what: str):
+        """``value`` (broadcast NumPy's way) stored element by element into ``name`` at
+        ``key_of(index)`` for each index of ``dims``, by loops."""
+        if len(value.dims) > len(dims):
+            raise self.error(f"storing {len(value.dims)} dimensions into {what}{len(dims)}", s)
+        shift = len(dims) - len(value.dims)
         for k, d in enumerate(value.dims):
             if not self.is_one(d):
-                self.check_same(view.dims[k + shift], d)
+                self.check_same(dims[k + shift], d)
 
         def body(idx):
             e = value.elem(self, [ir.const(0) if self.is_one(d) else idx[k + shift]
                                   for k, d in enumerate(value.dims)])
-            self.emit(ir.assign(ir.subscript(ir.name(base), view.key(self, idx), True), e))
+            self.emit(ir.assign(ir.subscript(ir.name(name), key_of(idx), True), e))
 
-        self.loops(view.dims, body)
-        return True
+        self.loops(dims, body)
 
     def into_gather(self, s) -> bool:
         """``ls[:, rows, cols] = v``: ``v``'s elements stored at the places the index arrays
@@ -641,20 +646,8 @@ class _Lowering:
         if name in value.reads or any(name in i.reads for i in place.indices):
             raise self.error(f"an expression of '{name}' stored into '{name}' at index arrays "
                              "(NumPy reads all of it before it stores)", s)
-        if len(value.dims) > len(place.dims):
-            raise self.error(f"storing {len(value.dims)} dimensions into {len(place.dims)}", s)
-        shift = len(place.dims) - len(value.dims)
-        for k, d in enumerate(value.dims):
-            if not self.is_one(d):
-                self.check_same(place.dims[k + shift], d)
-
-        def body(idx):
-            e = value.elem(self, [ir.const(0) if self.is_one(d) else idx[k + shift]
-                                  for k, d in enumerate(value.dims)])
-            key = target.key(self, place.at(self, idx))
-            self.emit(ir.assign(ir.subscript(ir.name(name), key, True), e))
-
-        self.loops(place.dims, body)
+        self.store_by_loops(name, place.dims, value,
+                            lambda idx: target.key(self, place.at(self, idx)), s, "")
         return True
 
     def index_pair(self, s) -> bool:
