@@ -446,8 +446,7 @@ def _call_kind(e, env):
         return env.extra[obj]([kind_of(a, env) for a in e.args])
     args = [kind_of(a, env) for a in e.args]
     module = getattr(obj, "__module__", "") or ""
-    if module in ("s2sad.runtime", "s2sad.rules", "s2sad.wasm_emit") or \
-            module == "s2sad.forward" and getattr(obj, "__name__", "") == "reduction_jvp":
+    if module in ("s2sad.runtime", "s2sad.rules", "s2sad.wasm_emit") or is_reduction_jvp(obj):
         return _helper_kind(getattr(obj, "__name__", ""), args)
     if obj is builtins.range:  # (a sequence of ints that cannot be changed)
         return Seq("tuple", INT)
@@ -518,6 +517,13 @@ def _call_kind(e, env):
     if any(isinstance(a, Array) for a in args):
         return Array(None)
     return OBJECT
+
+
+def is_reduction_jvp(obj) -> bool:
+    """Whether ``obj`` is forward mode's ``reduction_jvp`` (the tangent of a reduction, in
+    tangent code), told by its module and name: kinds does not import forward.py."""
+    return getattr(obj, "__module__", None) == "s2sad.forward" and \
+        getattr(obj, "__name__", None) == "reduction_jvp"
 
 
 def _helper_kind(name, args):
@@ -592,8 +598,7 @@ def _axis_rank(x, e, env, axis_pos, keep_pos=None):
         return Array(None)
     if keepdims:
         return Array(x.ndim)
-    ak = kind_of(axis, env)
-    n = 1 if is_int(ak) else len(ak.elts) if isinstance(ak, Seq) and ak.elts else None
+    n = _axes_count(axis, env)
     if n is None:
         return Array(None)
     rank = x.ndim - n
@@ -607,9 +612,15 @@ def _squeezed(x, axis, env):
     if not isinstance(x, Array) or x.ndim is None or axis is None or \
             isinstance(axis, gast.Constant) and axis.value is None:
         return Array(None, dtype)
-    ak = kind_of(axis, env)
-    n = 1 if is_int(ak) else len(ak.elts) if isinstance(ak, Seq) and ak.elts else None
+    n = _axes_count(axis, env)
     return Array(x.ndim - n if n is not None and n <= x.ndim else None, dtype)
+
+
+def _axes_count(axis, env) -> int | None:
+    """How many axes an ``axis`` argument names: 1 for an int, a tuple's length (None when
+    its kind does not say)."""
+    ak = kind_of(axis, env)
+    return 1 if is_int(ak) else len(ak.elts) if isinstance(ak, Seq) and ak.elts else None
 
 
 def _numpy_kind(obj, e, args, env):

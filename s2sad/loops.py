@@ -69,6 +69,9 @@ OPERATOR_UFUNCS = {np.add: gast.Add, np.subtract: gast.Sub, np.multiply: gast.Mu
 REDUCTIONS = {np.sum: "sum", np.mean: "mean", np.max: "max", np.amax: "max", np.min: "min",
               np.amin: "min", np.prod: "prod"}
 ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
+# s2sad's helpers that tangent code calls and the lowering computes element by element (with
+# reduction_jvp: kinds.is_reduction_jvp); none keeps an array it is given
+LOWERED_HELPERS = (runtime.expand_to, runtime.share_max, runtime.clip_mask, runtime.abs_jvp)
 
 
 class _Lowering:
@@ -383,9 +386,7 @@ class _Lowering:
         return getattr(obj, "__module__", None) in ("numpy", "math") or \
             isinstance(obj, np.ufunc) or obj in (builtins.range, builtins.len,
                                                  builtins.float, builtins.int) or \
-            obj in (runtime.expand_to, runtime.share_max, runtime.clip_mask,
-                    runtime.abs_jvp) or getattr(obj, "__module__", None) == "s2sad.forward" \
-            and getattr(obj, "__name__", None) == "reduction_jvp"
+            obj in LOWERED_HELPERS or kinds_module.is_reduction_jvp(obj)
 
     # -- storing a node -------------------------------------------------------------------
     def materialize(self, n: str) -> None:
@@ -950,8 +951,7 @@ class _Lowering:
         if obj is runtime.abs_jvp and len(args) == 3 and not keywords:  # (x real: sign(x) dx)
             return self.map(lambda lw, a: lw.let(ir.binop(self.sign_element(lw, a[:1]),
                                                           gast.Mult(), a[1])), args[:2])
-        if getattr(obj, "__module__", None) == "s2sad.forward" and \
-                getattr(obj, "__name__", None) == "reduction_jvp" and len(args) == 6:
+        if kinds_module.is_reduction_jvp(obj) and len(args) == 6:
             return self.reduction_tangent(args, keywords)
         if obj is np.eye and len(args) == 1 and not keywords:
             self.note_dim(args[0])
@@ -1246,15 +1246,7 @@ class _Lowering:
             total = Reduce("sum", products, axes, kept, dims)
             return Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Div(), a[1])),
                        [total, value], list(dims), [out, out if value.dims else []])
-        mean = self.reduce("mean", x, [], {"axis": axis, "keepdims": ir.const(True)}
-                           if not (isinstance(axis, gast.Constant) and axis.value is None)
-                           else {})
-        if mean.dims:  # (computed once: an array made like the program's own)
-            name = self.local("mean")
-            self.stores[name] = 1
-            self.uses[name] = 2
-            self.pending[name] = (mean, self.block, self.index)
-            mean = self.node_of(ir.name(name), once=False)
+        mean = self.mean_once(x, axis)
         mean_map = [None if self.is_one(d) else k for k, d in enumerate(mean.dims)]
         weighted = Map(lambda lw, a: lw.let(ir.binop(lw.let(ir.binop(
             lw.let(ir.binop(a[0], gast.Sub(), a[1])), gast.Mult(), a[2])), gast.Mult(),
@@ -1428,17 +1420,7 @@ class _Lowering:
         node = self.operand(atom, once=False)
         axis = keywords.get("axis")
         keep = keywords.get("keepdims")
-        mean = self.reduce("mean", atom, [], {"axis": axis, "keepdims": ir.const(True)}
-                           if axis is not None else {})
-        # the mean, computed once: a number here, or an array made like the program's own
-        if not mean.dims:
-            centred = Number(mean.elem(self, []))
-        else:
-            name = self.local("mean")
-            self.stores[name] = 1
-            self.uses[name] = 2
-            self.pending[name] = (mean, self.block, self.index)
-            centred = self.node_of(ir.name(name), once=False)
+        centred = self.mean_once(atom, axis)
         diff = Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Sub(), a[1])), [node, centred],
                     list(node.dims), [list(range(len(node.dims))),
                                       [k if not self.is_one(d) else None
@@ -1461,6 +1443,21 @@ class _Lowering:
         sqrt = self.ref(math.sqrt)
         return Map(lambda lw, a: lw.let(ir.call(sqrt, a[0])), [var], list(dims),
                     [list(range(len(dims)))])
+
+    def mean_once(self, atom, axis) -> Node:
+        """The mean of ``atom`` along ``axis`` (kept: of extent 1 there), computed once -- a
+        number here, or an array made like the program's own -- for what reads it at every
+        element (var, std and their tangents)."""
+        every = axis is None or isinstance(axis, gast.Constant) and axis.value is None
+        mean = self.reduce("mean", atom, [], {} if every else
+                           {"axis": axis, "keepdims": ir.const(True)})
+        if not mean.dims:
+            return Number(mean.elem(self, []))
+        name = self.local("mean")
+        self.stores[name] = 1
+        self.uses[name] = 2
+        self.pending[name] = (mean, self.block, self.index)
+        return self.node_of(ir.name(name), once=False)
 
     def axes_of(self, axis, nd: int, how: str) -> list:
         """The axes a reduction's ``axis`` names: all (None), one, or a tuple of constants."""
@@ -2174,22 +2171,23 @@ def lower_arrays(fir, param_kinds: dict, env) -> Any:
         return fir  # (ranks unknown: the emitter reports what it cannot compile)
     fir = replace(fir, namer=fir.namer.copy(), locals=set(fir.locals),
                   meta={**fir.meta, "origin": dict(fir.meta.get("origin", {}))})
+    def inferred(fir):  # (the kinds of a rewritten body, its new locals known)
+        return kinds_module.infer(ir.clone(fir.body), dict(param_kinds), kinds_module.Env(
+            {}, env.resolve, fir.locals.__contains__, callee=env.callee, extra=env.extra))
+
     for _ in range(8):  # (helpers that call helpers; a recursive one stays a call)
         body = _inlined(fir, found)
         if body is fir.body:
             break
         fir = replace(fir, body=body)
-        found = kinds_module.infer(ir.clone(body), dict(param_kinds), kinds_module.Env(
-            {}, env.resolve, fir.locals.__contains__, callee=env.callee, extra=env.extra))
+        found = inferred(fir)
     body = _copies_propagated(fir, found)
     if body is not fir.body:
         fir = replace(fir, body=body)
     body = _versions(fir, found)
     if body is not fir.body:
         fir = replace(fir, body=body)
-        env = kinds_module.Env({}, env.resolve, fir.locals.__contains__, callee=env.callee,
-                               extra=env.extra)
-        found = kinds_module.infer(ir.clone(body), dict(param_kinds), env)
+        found = inferred(fir)
         # (t1 = t1 + 1.0 then t1 = _t12: versioned, t1_1 = _t12 is a copy of its own)
         body = _copies_propagated(fir, found)
         if body is not fir.body:
