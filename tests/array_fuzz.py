@@ -26,10 +26,11 @@ BINARY = ["{} + {}", "{} - {}", "{} * {}", "{} / (2.0 + {} ** 2)", "np.maximum({
           "np.hypot({}, 1.0 + {})", "np.logaddexp({}, {})"]
 
 
-# a function of arrays of the program's own, called with an axis (inlined on Wasm: loops.py)
+# a function of arrays of the program's own, called with an axis (inlined on Wasm: loops.py);
+# its local t1 is also the caller's first name (inlined, the two must stay apart)
 LSE = """def lse(a, axis):
-    m = np.max(a, axis=axis, keepdims=True)
-    return np.log(np.sum(np.exp(a - m), axis=axis)) + np.squeeze(m, axis=axis)
+    t1 = np.max(a, axis=axis, keepdims=True)
+    return np.log(np.sum(np.exp(a - t1), axis=axis)) + np.squeeze(t1, axis=axis)
 """
 
 
