@@ -272,7 +272,8 @@ class Classifier:
             rule = self.variant(prim, args)
         if rule is not None:
             return Op("rule", operands, primitive=prim, rule=rule, node=node)
-        if not isinstance(prim, tuple) and prim in rules.LINEAR_HELPERS:
+        if not isinstance(prim, tuple) and (prim in rules.LINEAR_HELPERS or
+                                            prim in rules.HELPER_JVPS):
             return Op("helper", operands, primitive=prim, node=node)
         if isinstance(prim, types.FunctionType) and not rules.is_library(prim):
             op = Op("user", operands, primitive=prim, node=node)

@@ -28,6 +28,7 @@ import numpy as np
 from . import ir, kinds, rules
 from . import runtime as rt
 from .activity import analyze, describe
+from .aliases import MUTATING_METHODS, VIEW_FUNCTIONS, VIEW_METHODS
 from .ir import assign, call, clone, const, name, names_in, substitute
 from .parse import MISSING
 from .plan import _fold, template_mapping
@@ -225,6 +226,43 @@ def _pinv_jvp(a, da, ans):
 ANS = "\0ans"  # the result of the statement in a tangent expression (no name can be it)
 
 
+def _may_share(expr) -> bool:
+    """Whether ``expr`` may be (a view of) an object that exists before it is evaluated: a
+    name, an item, an attribute (``.T``), a view (``reshape``...) of one, or ``expand_to``
+    of one (which gives its argument back when the shapes agree)."""
+    while True:
+        if isinstance(expr, gast.Name):
+            return True
+        if isinstance(expr, (gast.Subscript, gast.Attribute)):
+            expr = expr.value
+            continue
+        if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute) and \
+                expr.func.attr in VIEW_METHODS:
+            expr = expr.func.value
+            continue
+        func = expr.func if isinstance(expr, gast.Call) else None
+        attr = func.attr if isinstance(func, gast.Attribute) else getattr(func, "id", None)
+        if attr in VIEW_FUNCTIONS or attr == "expand_to":
+            if not expr.args:
+                return False
+            expr = expr.args[0]
+            continue
+        return False
+
+
+def _writes_in_place(stmt) -> bool:
+    """Whether a statement writes into an object: a store into an item or attribute, an
+    augmented assignment, a call of a method that changes its object."""
+    for node in ir.walk(stmt):
+        if isinstance(node, (gast.Subscript, gast.Attribute)) and \
+                isinstance(node.ctx, gast.Store) or isinstance(node, gast.AugAssign):
+            return True
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
+                node.func.attr in MUTATING_METHODS:
+            return True
+    return False
+
+
 class Forwarder(Reverser):
     """Builds the tangent function of one FunctionIR for one ``wrt`` and argument kinds;
     ``output``: only that item of the returned tuple needs its tangent (hvp: the gradients,
@@ -234,6 +272,7 @@ class Forwarder(Reverser):
 
     def __init__(self, fir, wrt, context, param_kinds=None, output: int | None = None):
         super().__init__(fir, wrt, context, param_kinds)
+        self.writes_in_place = any(_writes_in_place(s) for s in self.fir.body)
         if output is not None:
             ret = self.fir.body[-1].value
             if isinstance(ret, gast.Tuple) and len(ret.elts) > output:
@@ -398,6 +437,12 @@ class Forwarder(Reverser):
             return [clone(s), ir.at(assign(dt, clone(value)), s)]  # (d_stack = [])
         if expr is None:  # no active operand: a zero of t's structure, once t is known
             return [clone(s), ir.at(assign(dt, self.zero_of(name(t))), s)]
+        if _may_share(expr) and not _may_share(value) and self.writes_in_place and \
+                not kinds.is_number(self.kinds.get(t)):
+            # a new object whose tangent folded to another's (x + 1.0 -> dx): a copy, so a
+            # write into t's does not reach the other (the caller's, or one still read)
+            expr = call(gast.Attribute(value=expr, attr="copy", ctx=gast.Load())) if \
+                self.is_array(t) else call(self.helper(rt.fresh_tangent), expr)
         if ANS not in names_in(expr):
             # the tangent first: from the operands' values before the statement
             return [ir.at(assign(dt, expr), s), clone(s)]
@@ -459,6 +504,9 @@ class Forwarder(Reverser):
             return self.rule_tangent(s, t, op)
         if kind == "mirror":
             return self.mirror(value, op)
+        if kind == "helper" and op.primitive in rules.HELPER_JVPS:
+            return call(self.helper(rules.HELPER_JVPS[op.primitive]),
+                        *[e for a in value.args for e in (clone(a), self.tan_or_zero(a))])
         if kind == "helper":
             linear, constant = rules.LINEAR_HELPERS[op.primitive]
             if op.primitive is rt.einsum_grad:
@@ -537,12 +585,14 @@ class Forwarder(Reverser):
         if (prim in REDUCTIONS or prim in rules.REDUCTIONS) and \
                 not self._pointwise(op, t, args):
             return self._reduction(s, t, op)
-        if prim is np.sort and not node.keywords and len(args) <= 2:
-            return call(self.helper(_sort_jvp), clone(args[0]), self.tan_or_zero(args[0]),
-                        *[clone(a) for a in args[1:]])
-        if prim is np.partition and not node.keywords and 2 <= len(args) <= 3:
-            return call(self.helper(_partition_jvp), clone(args[0]), self.tan_or_zero(args[0]),
-                        *[clone(a) for a in args[1:]])
+        if (prim is np.sort and len(args) <= 2 or prim is np.partition and
+                2 <= len(args) <= 3) and all(k.arg in ("axis", "kind") for k in node.keywords):
+            # (the kind of sort does not change the values, nor their order but at ties)
+            jvp = call(self.helper(_sort_jvp if prim is np.sort else _partition_jvp),
+                       clone(args[0]), self.tan_or_zero(args[0]), *[clone(a) for a in args[1:]])
+            jvp.keywords = [gast.keyword(arg="axis", value=clone(k.value))
+                            for k in node.keywords if k.arg == "axis"]
+            return jvp
         if prim is np.linalg.det and len(args) == 1:
             return call(self.helper(_det_jvp), clone(args[0]), self.tan_or_zero(args[0]),
                         name(ANS))

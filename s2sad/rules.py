@@ -591,7 +591,9 @@ from .runtime import (  # noqa: E402
     sinc_slope,
     slice_bounds,
     solve_grad_a,
+    solve_grad_a_jvp,
     solve_grad_b,
+    solve_grad_b_jvp,
     sort_grad,
     split_grad,
     split_like,
@@ -969,7 +971,7 @@ def _(g, ans, a):
 
 @adjoint_method("cumsum")
 @adjoint(np.cumsum)
-def _(g, ans, a, axis=None):
+def cumsum_rule(g, ans, a, axis=None):
     if axis is None:
         return np.reshape(np.flip(np.cumsum(np.flip(np.ravel(g)))), np.shape(a)), None
     return np.flip(np.cumsum(np.flip(g, axis), axis), axis), None
@@ -1079,7 +1081,7 @@ def _(g, ans, a, b):
 
 
 @adjoint(np.rollaxis)
-def _(g, ans, a, axis, start=0):
+def rollaxis_rule(g, ans, a, axis, start=0):
     n = np.ndim(a)
     axis, start = axis % n, start % (n + 1)
     return np.moveaxis(g, start if start <= axis else start - 1, axis), None, None
@@ -1490,10 +1492,18 @@ LINEAR_HELPERS: dict = {
     split_like: ((0,), ()), unstack: ((0,), ()), to_structure: ((0,), ()),
     concat_grad: ((0,), ()), repeat_grad: ((0,), ()), unsort: ((0,), ()),
     fill_like: ((1,), ()), unfill: ((0,), ()), extreme_grad: ((0,), ()),
-    var_grad: ((0, 1), ()), solve_grad_b: ((0,), (1,)),
+    var_grad: ((0, 1), ()),
     saved_item: ((0,), ()),  # (the old item of a dict: of the tangent dict, too)
     norm_input: ((0,), ()),  # (an identity that checks the order)
     # (the transposes of the DFTs: linear in the cotangent, x read for its shape)
     fft_grad: ((0,), ()), rfft_grad: ((0,), ()), irfft_grad: ((0,), ()),
     expand_to: ((0,), ()),  # (a cotangent that may be the number 0.0, given its shape)
+    # (a reordering or differencing of the cotangent: the order is piecewise constant)
+    sort_grad: ((0,), ()), diff_grad: ((0,), ()),
+    # (the two rules whose body is not one return, called as functions: a read for its shape)
+    cumsum_rule: ((0,), ()), rollaxis_rule: ((0,), ()),
 }
+
+#: helpers of generated code that are not linear, with the function computing their tangent
+#: from each argument and its tangent in turn (forward over reverse)
+HELPER_JVPS: dict = {solve_grad_a: solve_grad_a_jvp, solve_grad_b: solve_grad_b_jvp}

@@ -41,6 +41,16 @@ def tangent_zero(value: Any) -> Any:
     return 0.0
 
 
+def fresh_tangent(d: Any) -> Any:
+    """A tangent of its own for a new object whose tangent is another's (``y = x + 1.0``:
+    ``dx``), so that writing into one does not change the other."""
+    if isinstance(d, np.ndarray):
+        return d.copy()
+    if isinstance(d, (list, dict)):
+        return type(d)(d)
+    return d
+
+
 def expand_to(d: Any, ans: Any) -> Any:
     """A tangent ``d`` given the shape of the result ``ans`` it broadcasts to (a new array)."""
     shape = np.shape(ans)
@@ -348,6 +358,35 @@ def solve_grad_a(g: Any, ans: Any, a: Any) -> Any:
 
 def solve_grad_b(g: Any, a: Any) -> Any:
     return np.linalg.solve(np.swapaxes(a, -1, -2), g)
+
+
+def _solved_change(gb: Any, a: Any, da: Any) -> Any:
+    """``da^T gb``, the change of the right-hand side that ``solve(a^T, .)`` sees when ``a``
+    moves along ``da`` (``gb`` one vector or a stack of columns, as ``np.linalg.solve``)."""
+    daT = np.swapaxes(da, -1, -2)
+    if np.ndim(gb) == np.ndim(a) - 1:
+        return np.einsum("...ij,...j->...i", daT, gb)
+    return daT @ gb
+
+
+def solve_grad_b_jvp(g: Any, dg: Any, a: Any, da: Any) -> Any:
+    """The tangent of ``solve_grad_b(g, a) = solve(a^T, g)``: ``solve(a^T, dg - da^T gb)``."""
+    if np.ndim(da) == 0:  # (a not varied)
+        return np.linalg.solve(np.swapaxes(a, -1, -2), dg)
+    gb = solve_grad_b(g, a)
+    return np.linalg.solve(np.swapaxes(a, -1, -2), dg - _solved_change(gb, a, da))
+
+
+def solve_grad_a_jvp(g: Any, dg: Any, ans: Any, dans: Any, a: Any, da: Any) -> Any:
+    """The tangent of ``solve_grad_a(g, ans, a) = -gb ans^T`` (``gb = solve(a^T, g)``):
+    ``-(dgb ans^T + gb dans^T)``."""
+    gb = solve_grad_b(g, a)
+    dgb = solve_grad_b_jvp(g, dg, a, da)
+    dans = np.broadcast_to(dans, np.shape(ans))
+    if np.ndim(ans) == np.ndim(a) - 1:
+        return -(np.einsum("...i,...j->...ij", dgb, ans) +
+                 np.einsum("...i,...j->...ij", gb, dans))
+    return -(dgb @ np.swapaxes(ans, -1, -2) + gb @ np.swapaxes(dans, -1, -2))
 
 
 def untranspose(g: Any, axes: Any = None) -> Any:

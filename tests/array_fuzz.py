@@ -125,8 +125,10 @@ class _Program:
             self.history()
         elif kind < 0.925:
             self.loop_arrays()
-        elif kind < 0.94:
+        elif kind < 0.935:
             self.dead_in_loop()
+        elif kind < 0.95:
+            self.written_copy()
         elif kind < 0.96:  # outside the Wasm subset: refused with the line, never a crash
             self.lines.append("t_out = " + r.choice(OUTSIDE).format(self.pick(("n", "m")),
                                                                    self.pick(("m",))))
@@ -197,6 +199,20 @@ class _Program:
         self.lines.append(f"    P{k} = P{k} + 0.1 * T{k} * {self.operand(('n', 'm'))}")
         self.lines.append(f"    s = s + np.sum(T{k} * T{k}) * 0.1")
         self.pool[("n", "m")].append(f"P{k}")
+
+    def written_copy(self) -> None:
+        """A new array whose tangent and cotangent fold to its operand's (``X * 1.0``: ``dX``),
+        then written in place: forward mode wrote into the operand's tangent (the caller's)."""
+        r = self.rng
+        src = self.pick(("n", "m"))
+        self.count += 1
+        t = f"t{self.count}"
+        self.lines.append(f"{t} = {src} {r.choice(['* 1.0', '+ 0.0', '- 0.0', '/ 1.0'])}")
+        where = r.choice(["0", ":, 0", "1:", "::2", "-1, 1:"])
+        value = r.choice(UNARY).format(self.pick(("n", "m")))
+        self.lines.append(f"{t}[{where}] {r.choice(['=', '+=', '*='])} ({value})[{where}] * "
+                          f"{self.pick(())}")
+        self.pool[("n", "m")].append(t)
 
     def dead_in_loop(self) -> None:
         """A name bound before a loop, rebound in it to a reshaping expression of another
