@@ -512,6 +512,8 @@ def _tangent_like(primal, tangent, pname: str, fname: str):
         return type(primal)(_tangent_like(p, t, pname, fname) for p, t in zip(primal, tangent))
     if isinstance(primal, dict):
         return {k: _tangent_like(v, tangent[k], pname, fname) for k, v in primal.items()}
+    if isinstance(tangent, np.ndarray) and tangent.shape == () and tangent.dtype.kind in "fiu":
+        return float(tangent)  # (a 0-d array, as np.float64(x) * 1 or np.copy(x) give)
     if not isinstance(tangent, (int, float, np.floating, np.integer)) or \
             isinstance(tangent, bool):
         raise S2SADError(f"jvp of {fname}: the tangent of '{pname}' must be a number, got "

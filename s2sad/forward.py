@@ -250,6 +250,26 @@ def _may_share(expr) -> bool:
         return False
 
 
+def _stored_only(body) -> set:
+    """The names read only as the whole value of stores (``x[2:] = t``): their values are
+    copied into another array, never kept."""
+    stored, other = set(), set()
+    for s in ir.walk_statements(body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) and \
+                isinstance(s.value, gast.Name):
+            stored.add(s.value.id)
+            nodes = list(ir.walk(s.targets[0]))
+        elif isinstance(s, (gast.If, gast.While)):
+            nodes = list(ir.walk(s.test))
+        elif isinstance(s, gast.For):
+            nodes = list(ir.walk(s.iter))
+        else:
+            nodes = list(ir.walk(s))
+        other.update(n.id for n in nodes if isinstance(n, gast.Name) and
+                     isinstance(n.ctx, gast.Load))
+    return stored - other
+
+
 def _writes_in_place(stmt) -> bool:
     """Whether a statement writes into an object: a store into an item or attribute, an
     augmented assignment, a call of a method that changes its object."""
@@ -273,6 +293,7 @@ class Forwarder(Reverser):
     def __init__(self, fir, wrt, context, param_kinds=None, output: int | None = None):
         super().__init__(fir, wrt, context, param_kinds)
         self.writes_in_place = any(_writes_in_place(s) for s in self.fir.body)
+        self.stored_only = _stored_only(self.fir.body) if self.writes_in_place else set()
         if output is not None:
             ret = self.fir.body[-1].value
             if isinstance(ret, gast.Tuple) and len(ret.elts) > output:
@@ -438,7 +459,7 @@ class Forwarder(Reverser):
         if expr is None:  # no active operand: a zero of t's structure, once t is known
             return [clone(s), ir.at(assign(dt, self.zero_of(name(t))), s)]
         if _may_share(expr) and not _may_share(value) and self.writes_in_place and \
-                not kinds.is_number(self.kinds.get(t)):
+                not kinds.is_number(self.kinds.get(t)) and t not in self.stored_only:
             # a new object whose tangent folded to another's (x + 1.0 -> dx): a copy, so a
             # write into t's does not reach the other (the caller's, or one still read)
             expr = call(gast.Attribute(value=expr, attr="copy", ctx=gast.Load())) if \

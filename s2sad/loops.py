@@ -63,7 +63,8 @@ UNARY = {
     np.fabs: math.fabs,
 }
 BINARY = {np.arctan2: math.atan2, np.hypot: math.hypot, np.maximum: builtins.max,
-          np.minimum: builtins.min, np.power: builtins.pow}
+          np.minimum: builtins.min, np.power: builtins.pow,
+          runtime.power: runtime.power}  # (the rules' a ** b, in tangent code of arrays)
 OPERATOR_UFUNCS = {np.add: gast.Add, np.subtract: gast.Sub, np.multiply: gast.Mult,
                    np.divide: gast.Div, np.true_divide: gast.Div}
 REDUCTIONS = {np.sum: "sum", np.mean: "mean", np.max: "max", np.amax: "max", np.min: "min",
@@ -1200,15 +1201,16 @@ class _Lowering:
         func = self.fir.resolve(rule_func)
         how = None
         for prims, name in (((np.max, np.min, np.amax, np.amin), "max"), ((np.var,), "var"),
-                            ((np.std,), "std"), ((np.linalg.norm,), "norm")):
+                            ((np.std,), "std"), ((np.linalg.norm,), "norm"),
+                            ((np.prod,), "prod")):
             if func in {r.func for r in map(rules.lookup, prims) if r is not None}:
                 how = name
         ddof = keywords.get("ddof", ir.const(0))
         if how is None or set(keywords) - {"axis", "keepdims", "ddof"} or how in (
-                "max", "norm") and "ddof" in keywords or not (
+                "max", "norm", "prod") and "ddof" in keywords or not (
                     isinstance(ddof, gast.Constant) and type(ddof.value) is int):
-            raise self.error("the tangent of a reduction other than max, min, var, std or "
-                             "the 2-norm")
+            raise self.error("the tangent of a reduction other than max, min, prod, var, "
+                             "std or the 2-norm")
         node = self.operand(x, once=False)
         tangent = self.operand(dx, once=False)
         nd = len(node.dims)
@@ -1240,6 +1242,11 @@ class _Lowering:
             count = Reduce("sum", hits, axes, kept, dims)
             return Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Div(), a[1])),
                        [total, count], list(dims), [out, out])
+        if how == "prod":  # (sum(ans / x dx), as the rule's g * ans / x: nan at a zero)
+            shares = Map(lambda lw, a: lw.let(ir.binop(lw.let(ir.binop(a[1], gast.Div(), a[0])),
+                                                       gast.Mult(), a[2])),
+                         [node, value, tangent], list(node.dims), [ident, value_map, ident])
+            return Reduce("sum", shares, axes, kept, dims)
         if how == "norm":  # (the 2-norm: sum(x dx) / ans)
             products = Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Mult(), a[1])),
                            [node, tangent], list(node.dims), [ident, ident])
@@ -2131,21 +2138,25 @@ def _versions(fir, found: dict) -> list:
     binding at the top, no other name sharing it) renamed at each binding after the first
     (``u_1 = u + v``), so that every array the lowering makes has one name."""
     top_stores: Counter = Counter()
+    in_place: set[str] = set()  # (x *= 3.0 of a parameter: into its own elements)
     for s in fir.body:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             top_stores[s.targets[0].id] += 1
+            if ir.anno(s, "augmented"):
+                in_place.add(s.targets[0].id)
     nested = Counter(t.id for s in fir.body if not isinstance(s, gast.Assign)
                      for x in ir.walk_statements([s]) if isinstance(x, gast.Assign)
                      for t in x.targets if isinstance(t, gast.Name))
     shared = {s.value.id for s in ir.walk_statements(fir.body) if isinstance(s, gast.Assign)
               and isinstance(s.value, gast.Name)}
-    renamed = {n for n, c in top_stores.items() if c > 1 and not nested[n]
-               and kinds_module.is_array(found.get(n)) and n not in fir.params
-               and n not in shared}
+    # (a parameter's first binding is the call's: x = x * 3.0 is its second)
+    renamed = {n for n, c in top_stores.items() if c + (n in fir.params) > 1 and not nested[n]
+               and kinds_module.is_array(found.get(n)) and n not in shared
+               and not (n in fir.params and n in in_place)}
     if not renamed:
         return fir.body
     current: dict[str, Any] = {}
-    seen: set[str] = set()
+    seen: set[str] = renamed & set(fir.params)
     body = []
     for s in fir.body:
         s = ir.substitute(s, current) if current else s
@@ -2166,6 +2177,9 @@ def _versions(fir, found: dict) -> list:
 def lower_arrays(fir, param_kinds: dict, env) -> Any:
     """``fir`` with its whole-array NumPy statements lowered to element loops (see the module
     docstring); ``fir`` itself when it has none."""
+    from . import rules  # (rules imports this module's importers: read once it is loaded)
+
+    UNARY.setdefault(rules._log, rules._log)  # (the log of a ** b's rule, in tangent code)
     found = kinds_module.infer(ir.clone(fir.body), dict(param_kinds), env)
     if any(kinds_module.is_array(k) and k.ndim is None for k in param_kinds.values()):
         return fir  # (ranks unknown: the emitter reports what it cannot compile)

@@ -750,6 +750,30 @@ def _drop_dead_clears(body) -> list:
     return [s for s in out if s is not None]
 
 
+def _drop_self_stores(stmts) -> list:
+    """``dx[2:] = dx[2:]`` (the tangent of ``x[2:] = x[2:] + 1.0``, its temporary folded)
+    stores what is there: dropped (a target with a call in it is kept)."""
+    def same(s) -> bool:
+        if not (isinstance(s, gast.Assign) and len(s.targets) == 1 and
+                isinstance(s.targets[0], (gast.Name, gast.Subscript, gast.Attribute))):
+            return False
+        target = s.targets[0]
+        if any(isinstance(n, gast.Call) for n in ir.walk(target)):
+            return False
+        return gast.dump(ir.clone(s.value)) == gast.dump(_loaded(target))
+    kept = [s for s in stmts if not same(s)]
+    return kept or ([gast.Pass()] if stmts else [])
+
+
+def _loaded(target):
+    """``target`` read rather than stored."""
+    out = ir.clone(target)
+    for n in ir.walk(out):
+        if hasattr(n, "ctx") and isinstance(n.ctx, gast.Store):
+            n.ctx = gast.Load()
+    return out
+
+
 def _constant_index(index) -> bool:
     """Non-negative integer constants only: ``b[0]`` and ``b[-1]`` may be one element."""
     parts = index.elts if isinstance(index, gast.Tuple) else [index]
@@ -775,6 +799,7 @@ def _tidy(fdef, recomputed):
     fdef.body = forward + _visit_blocks(fdef.body[split:], lambda b: _fold_block(b, counts))
     fdef.body = _visit_blocks(fdef.body, lambda b: _merge_accumulations(b, counts))
     fdef.body = _drop_dead_clears(fdef.body)
+    fdef.body = _visit_blocks(fdef.body, _drop_self_stores)
     _signs(fdef)
     _memo.clear()
     return fdef

@@ -34,6 +34,8 @@ import numpy as np
 from . import ir, kinds, rules, wasm_math
 from . import runtime as tape
 from .errors import S2SADError
+from .loops import BINARY as NP_BINARY
+from .loops import UNARY as NP_UNARY
 from .wasm_checkpoint import OFF as CKPT_OFF
 from .wasm_checkpoint import CheckpointEmitter
 
@@ -811,6 +813,11 @@ class FunctionEmitter(CheckpointEmitter):
             return
         obj = self.resolve(func)
         args = e.args
+        if (obj in NP_UNARY or obj in NP_BINARY) and \
+                not any(isinstance(self.type_of(a), Arr) for a in args):
+            # NumPy's element-wise functions of numbers (in tangent code, which is not
+            # lowered: dx * np.cos(x)) are their scalar counterparts, as the lowering has them
+            obj = NP_UNARY.get(obj) or NP_BINARY[obj]
         if obj is builtins.len:
             arr = self.type_of(args[0])
             if not isinstance(arr, Arr):

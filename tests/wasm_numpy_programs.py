@@ -415,3 +415,16 @@ def history_rows(X, v):
 
 
 PROGRAMS.append((history_rows, [("n", "m"), ("m",)], (0, 1)))
+
+
+def rebinds_its_arguments(x, w):
+    # arguments rebound to new arrays (x = x * 3.0 was refused on Wasm: an array name
+    # assigned more than once), then written in place and read
+    x = np.tanh(x) * w
+    x = x * 3.0 + w
+    x[0] = x[1] * w[0]
+    w = w * x
+    return np.sum(x * w) + np.sum(np.sin(w))
+
+
+PROGRAMS.append((rebinds_its_arguments, [("m",), ("m",)], (0, 1)))
