@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import builtins
 import operator
+import types
 
 import gast
 import numpy as np
@@ -270,15 +271,17 @@ def _stored_only(body) -> set:
     return stored - other
 
 
-def _writes_in_place(stmt) -> bool:
+def _writes_in_place(stmt, resolve) -> bool:
     """Whether a statement writes into an object: a store into an item or attribute, an
-    augmented assignment, a call of a method that changes its object."""
+    augmented assignment, a call of a method that changes its object (not ``np.sort``:
+    a module's function)."""
     for node in ir.walk(stmt):
         if isinstance(node, (gast.Subscript, gast.Attribute)) and \
                 isinstance(node.ctx, gast.Store) or isinstance(node, gast.AugAssign):
             return True
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
-                node.func.attr in MUTATING_METHODS:
+                node.func.attr in MUTATING_METHODS and \
+                not isinstance(resolve(node.func.value), types.ModuleType):
             return True
     return False
 
@@ -292,7 +295,7 @@ class Forwarder(Reverser):
 
     def __init__(self, fir, wrt, context, param_kinds=None, output: int | None = None):
         super().__init__(fir, wrt, context, param_kinds)
-        self.writes_in_place = any(_writes_in_place(s) for s in self.fir.body)
+        self.writes_in_place = any(_writes_in_place(s, self.fir.resolve) for s in self.fir.body)
         self.stored_only = _stored_only(self.fir.body) if self.writes_in_place else set()
         if output is not None:
             ret = self.fir.body[-1].value

@@ -140,6 +140,17 @@ def hvp_function(f: Callable, arg_kinds: dict) -> tuple[Callable, list[str]]:
     jvp = ft.jvp
     bound = dict(zip(jvp.__code__.co_freevars,
                      (c.cell_contents for c in (jvp.__closure__ or ()))))
+    # the helpers its callees' tangent functions read (reduction_jvp, _vjp_max) bound here
+    # too, where the name is free: the Wasm lowering inlines a callee whose names all mean
+    # for the caller what they mean for it
+    todo = list(ft.callees.values())
+    while todo:
+        callee = todo.pop()
+        todo.extend(callee.callees.values())
+        code = callee.jvp.__code__
+        for n, c in zip(code.co_freevars, callee.jvp.__closure__ or ()):
+            if n not in bound and n not in jvp.__globals__:
+                bound[n] = c.cell_contents
     fn = compile_function(ast.unparse(tree) + "\n", name, jvp.__globals__, bound)
     fn.__doc__ = f"the tangent of {f.__name__} along its arguments' tangents (s2sad)"
     return fn, varied

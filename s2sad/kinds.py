@@ -446,7 +446,8 @@ def _call_kind(e, env):
         return env.extra[obj]([kind_of(a, env) for a in e.args])
     args = [kind_of(a, env) for a in e.args]
     module = getattr(obj, "__module__", "") or ""
-    if module in ("s2sad.runtime", "s2sad.rules", "s2sad.wasm_emit") or is_reduction_jvp(obj):
+    if module in ("s2sad.runtime", "s2sad.rules", "s2sad.wasm_emit") or is_reduction_jvp(obj) \
+            or is_forward_helper(obj, "_sort_jvp"):
         return _helper_kind(getattr(obj, "__name__", ""), args)
     if obj is builtins.range:  # (a sequence of ints that cannot be changed)
         return Seq("tuple", INT)
@@ -522,8 +523,13 @@ def _call_kind(e, env):
 def is_reduction_jvp(obj) -> bool:
     """Whether ``obj`` is forward mode's ``reduction_jvp`` (the tangent of a reduction, in
     tangent code), told by its module and name: kinds does not import forward.py."""
+    return is_forward_helper(obj, "reduction_jvp")
+
+
+def is_forward_helper(obj, name: str) -> bool:
+    """Whether ``obj`` is forward mode's helper ``name`` (``reduction_jvp``, ``_sort_jvp``)."""
     return getattr(obj, "__module__", None) == "s2sad.forward" and \
-        getattr(obj, "__name__", None) == "reduction_jvp"
+        getattr(obj, "__name__", None) == name
 
 
 def _helper_kind(name, args):
@@ -532,7 +538,7 @@ def _helper_kind(name, args):
     if name in ("zeros_like", "copy_of", "tape_value", "fill_like", "tangent_zero"):
         return first
     if name in ("unbroadcast", "unreduce", "expand_to", "matmul_grad_a", "dot_grad_a",
-                "to_structure"):  # (shaped like their second argument)
+                "to_structure", "_sort_jvp"):  # (shaped like their second argument)
         return args[1] if len(args) > 1 else None
     if name in ("matmul_grad_b", "dot_grad_b", "max_grad", "reduction_jvp"):  # (like their
         return args[2] if len(args) > 2 else None  # third: reduction_jvp's is the reduction)

@@ -387,7 +387,8 @@ class _Lowering:
         return getattr(obj, "__module__", None) in ("numpy", "math") or \
             isinstance(obj, np.ufunc) or obj in (builtins.range, builtins.len,
                                                  builtins.float, builtins.int) or \
-            obj in LOWERED_HELPERS or kinds_module.is_reduction_jvp(obj)
+            obj in LOWERED_HELPERS or obj is runtime.tangent_zero or \
+            kinds_module.is_reduction_jvp(obj) or kinds_module.is_forward_helper(obj, "_sort_jvp")
 
     # -- storing a node -------------------------------------------------------------------
     def materialize(self, n: str) -> None:
@@ -510,8 +511,10 @@ class _Lowering:
         if isinstance(s, gast.Assign) and isinstance(s.value, gast.Call) and \
                 len(s.value.args) == 1 and not s.value.keywords and \
                 self.fir.resolve(s.value.func) is runtime.tangent_zero and \
-                self.is_array(s.value.args[0]):
-            # (tangent code's zero tangent of an array: np.zeros_like, made like any)
+                self.is_array(s.value.args[0]) and self.block is self.top and \
+                not self.loops_before():
+            # (tangent code's zero tangent of an array: np.zeros_like, made like any -- by
+            # the emitter here, at the start; in a loop, by the call's lowering)
             s = ir.at(ir.assign(s.targets[0].id, ir.call(self.ref(np.zeros_like),
                                                          s.value.args[0])), s)
         if isinstance(s, gast.Assign) and (self.into_view(s) or self.into_gather(s) or
@@ -984,10 +987,12 @@ class _Lowering:
                 raise self.error("np.full with an array as its value")
             return Map(lambda lw, a: value.elem(lw, []), [], node.dims, [])
         if obj in (np.zeros_like, np.ones_like, np.empty_like, np.copy, np.zeros, np.ones,
-                   np.empty):
+                   np.empty, runtime.tangent_zero):
             if self.block is self.top and not self.loops_before():
                 return None  # made by the emitter (before the tape starts)
-            return self.made_here(obj, args, keywords)
+            # (tangent code's zero tangent of an array made in a loop: np.zeros_like)
+            return self.made_here(np.zeros_like if obj is runtime.tangent_zero else obj, args,
+                                  keywords)
         if not arrays and not (obj in UNARY or obj in BINARY or obj in OPERATOR_UFUNCS or
                                obj in (np.square, np.negative, np.clip)):
             return None  # (NumPy's functions of numbers: the scalar ones, below)
@@ -1031,6 +1036,9 @@ class _Lowering:
             return self.diff(args[0], keywords)
         if obj is np.sort and len(args) == 1 and set(keywords) <= {"axis"}:
             return self.sort(args[0], keywords)
+        if kinds_module.is_forward_helper(obj, "_sort_jvp") and len(args) == 2 and \
+                set(keywords) <= {"axis"}:  # (the tangent of np.sort: dx in x's order)
+            return self.sort(args[0], keywords, args[1])
         if obj is np.einsum and args and isinstance(args[0], gast.Constant) and \
                 isinstance(args[0].value, str) and not keywords:
             return self.einsum(args[0].value, args[1:])
@@ -1782,15 +1790,21 @@ class _Lowering:
         return Map(lambda lw, a: lw.let(ir.binop(a[0], gast.Sub(), a[1])), [ahead, behind],
                    list(ahead.dims), same)
 
-    def sort(self, atom, keywords) -> Node:
+    def sort(self, atom, keywords, values=None) -> Node:
         """``np.sort(x, axis=k)`` of a 1-d or 2-d array: along the axis, line by line, the
         order found by an insertion sort of indices (kept as floats: the Wasm backend's arrays
         are float64), which compares elements only -- nothing to differentiate --, then the
         elements gathered in that order, which is what the reverse pass differentiates (each
         cotangent back to its element).  Stable, and quadratic in the length at worst (meant
-        for the short arrays of scalar code)."""
+        for the short arrays of scalar code).  ``values``: gathered in the order that sorts
+        ``x`` instead (the tangent of the sort, ``_sort_jvp(x, dx)``)."""
         base = self.operand(atom, once=False)
         nd = len(base.dims)
+        gathered = base if values is None else self.operand(values, once=False)
+        if len(gathered.dims) != nd:
+            raise self.error("the tangent of a sort of another shape")
+        for a, b in zip(base.dims, gathered.dims):
+            self.check_same(a, b)
         if nd not in (1, 2):
             raise self.error("np.sort of an array that is not 1-d or 2-d")
         axis = self.axis_of([], keywords, "sort", -1, nd)
@@ -1850,9 +1864,10 @@ class _Lowering:
 
                 def gather(idx):
                     key = at(idx[0])
+                    k = lw.let(ir.subscript(ir.name(order), idx[0]))
                     lw.emit(ir.assign(ir.subscript(
                         ir.name(out), key[0] if nd == 1 else ir.tuple_of(key), True),
-                        element(idx[0])))
+                        gathered.elem(lw, at(lw.let(ir.call(to_int, k))))))
 
                 lw.loops([n], gather)
 
@@ -1860,7 +1875,7 @@ class _Lowering:
                 sort_line(None)
             else:
                 lw.loops([base.dims[1 - axis]], lambda idx: sort_line(idx[0]))
-        return Filled(list(base.dims), set(base.reads), fill)
+        return Filled(list(base.dims), set(base.reads) | set(gathered.reads), fill)
 
     def cumsum(self, atom, args, keywords) -> Node:
         """``np.cumsum(x, axis=k)``: a running sum along the axis, each line of the other
@@ -2051,11 +2066,24 @@ def _inline(fir, h, args: list, s) -> list | None:
                 for x in ir.walk_statements(hbody[:-1])) or any(
                 isinstance(a, gast.Starred) for a in args):
         return None
+    from .parse import MISSING
+
     names = set(h.params) | set(h.locals)
+    bind: dict = {}  # s2sad's helpers h reads that the caller has no name for
     for n in ir.walk_block(hbody):
-        if isinstance(n, gast.Name) and n.id not in names and (
-                n.id in fir.locals or n.id in fir.params or h.resolve(n) is not fir.resolve(n)):
-            return None  # (a global the caller sees otherwise, or hides with a local)
+        if not isinstance(n, gast.Name) or n.id in names:
+            continue
+        if n.id in fir.locals or n.id in fir.params:
+            return None  # (a global the caller hides with a local)
+        mine, theirs = fir.resolve(n), h.resolve(n)
+        if mine is MISSING and theirs is not MISSING and \
+                (getattr(theirs, "__module__", None) or "").startswith("s2sad."):
+            bind[n.id] = theirs  # (a tangent function's reduction_jvp, _vjp_max)
+        elif mine is not theirs:
+            return None  # (a global the caller sees otherwise)
+    if bind:
+        made = fir.meta["made"] = dict(fir.meta.get("made", {}))
+        made.update(bind)
     assigned = {t.id for x in ir.walk_statements(hbody) if isinstance(x, (gast.Assign, gast.For))
                 for t in ir.walk(x.targets[0] if isinstance(x, gast.Assign) else x.target)
                 if isinstance(t, gast.Name)}
@@ -2185,9 +2213,9 @@ def lower_arrays(fir, param_kinds: dict, env) -> Any:
         return fir  # (ranks unknown: the emitter reports what it cannot compile)
     fir = replace(fir, namer=fir.namer.copy(), locals=set(fir.locals),
                   meta={**fir.meta, "origin": dict(fir.meta.get("origin", {}))})
-    def inferred(fir):  # (the kinds of a rewritten body, its new locals known)
+    def inferred(fir):  # (the kinds of a rewritten body, its new locals and helpers known)
         return kinds_module.infer(ir.clone(fir.body), dict(param_kinds), kinds_module.Env(
-            {}, env.resolve, fir.locals.__contains__, callee=env.callee, extra=env.extra))
+            {}, fir.resolve, fir.locals.__contains__, callee=env.callee, extra=env.extra))
 
     for _ in range(8):  # (helpers that call helpers; a recursive one stays a call)
         body = _inlined(fir, found)
