@@ -251,39 +251,52 @@ def _may_share(expr) -> bool:
         return False
 
 
-def _stored_only(body) -> set:
-    """The names read only as the whole value of stores (``x[2:] = t``): their values are
-    copied into another array, never kept."""
-    stored, other = set(), set()
+def _root(expr) -> str | None:
+    """The name whose object ``expr`` may be (or be a view of, or hold): ``_may_share``'s."""
+    while _may_share(expr) and not isinstance(expr, gast.Name):
+        expr = expr.value if isinstance(expr, (gast.Subscript, gast.Attribute)) else \
+            expr.func.value if isinstance(expr.func, gast.Attribute) and \
+            expr.func.attr in VIEW_METHODS else expr.args[0]
+    return expr.id if isinstance(expr, gast.Name) else None
+
+
+def _written_through(body, resolve, ops: dict) -> set:
+    """The names whose object a statement may write into: stores into items or attributes,
+    augmented assignments, methods that change their object, calls that write an argument
+    -- and the names whose object those may be, a view of, or hold (``z = y`` with ``z``
+    written: ``y`` too; ``L = [y]`` with ``L`` written)."""
+    written: set = set()
+    binds: list = []  # (target, names its object may be, be a view of or hold)
     for s in ir.walk_statements(body):
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) and \
-                isinstance(s.value, gast.Name):
-            stored.add(s.value.id)
-            nodes = list(ir.walk(s.targets[0]))
-        elif isinstance(s, (gast.If, gast.While)):
-            nodes = list(ir.walk(s.test))
-        elif isinstance(s, gast.For):
-            nodes = list(ir.walk(s.iter))
-        else:
-            nodes = list(ir.walk(s))
-        other.update(n.id for n in nodes if isinstance(n, gast.Name) and
-                     isinstance(n.ctx, gast.Load))
-    return stored - other
-
-
-def _writes_in_place(stmt, resolve) -> bool:
-    """Whether a statement writes into an object: a store into an item or attribute, an
-    augmented assignment, a call of a method that changes its object (not ``np.sort``:
-    a module's function)."""
-    for node in ir.walk(stmt):
-        if isinstance(node, (gast.Subscript, gast.Attribute)) and \
-                isinstance(node.ctx, gast.Store) or isinstance(node, gast.AugAssign):
-            return True
-        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
-                node.func.attr in MUTATING_METHODS and \
-                not isinstance(resolve(node.func.value), types.ModuleType):
-            return True
-    return False
+        op = ops.get(id(s))
+        written.update(w for w in getattr(op, "writes", None) or () if w is not None)
+        if isinstance(s, gast.AugAssign):
+            written.add(ir.store_base(s.target))
+        if isinstance(s, gast.Assign):
+            for t in s.targets:
+                if not isinstance(t, gast.Name):
+                    written.add(ir.store_base(t))
+            if isinstance(s.targets[0], gast.Name):
+                value = s.value
+                parts = value.elts if isinstance(value, (gast.List, gast.Tuple)) else \
+                    value.values if isinstance(value, gast.Dict) else [value]
+                binds.append((s.targets[0].id, {_root(e) for e in parts} - {None}))
+        if isinstance(s, gast.For):
+            binds.append((ir.store_base(s.target), {_root(s.iter)} - {None}))
+        for node in ir.walk(s.test if isinstance(s, (gast.If, gast.While)) else
+                            s.iter if isinstance(s, gast.For) else s):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
+                    node.func.attr in MUTATING_METHODS and \
+                    not isinstance(resolve(node.func.value), types.ModuleType):
+                written.add(_root(node.func.value))
+    changed = True
+    while changed:  # (back along the bindings, to a fixed point)
+        changed = False
+        for target, roots in binds:
+            if target in written and not roots <= written:
+                written |= roots
+                changed = True
+    return written - {None}
 
 
 class Forwarder(Reverser):
@@ -295,8 +308,7 @@ class Forwarder(Reverser):
 
     def __init__(self, fir, wrt, context, param_kinds=None, output: int | None = None):
         super().__init__(fir, wrt, context, param_kinds)
-        self.writes_in_place = any(_writes_in_place(s, self.fir.resolve) for s in self.fir.body)
-        self.stored_only = _stored_only(self.fir.body) if self.writes_in_place else set()
+        self.written_through = _written_through(self.fir.body, self.fir.resolve, self.ops)
         if output is not None:
             ret = self.fir.body[-1].value
             if isinstance(ret, gast.Tuple) and len(ret.elts) > output:
@@ -461,8 +473,7 @@ class Forwarder(Reverser):
             return [clone(s), ir.at(assign(dt, clone(value)), s)]  # (d_stack = [])
         if expr is None:  # no active operand: a zero of t's structure, once t is known
             return [clone(s), ir.at(assign(dt, self.zero_of(name(t))), s)]
-        if _may_share(expr) and not _may_share(value) and self.writes_in_place and \
-                not kinds.is_number(self.kinds.get(t)) and t not in self.stored_only:
+        if _may_share(expr) and not _may_share(value) and t in self.written_through:
             # a new object whose tangent folded to another's (x + 1.0 -> dx): a copy, so a
             # write into t's does not reach the other (the caller's, or one still read)
             expr = call(gast.Attribute(value=expr, attr="copy", ctx=gast.Load())) if \
@@ -470,7 +481,8 @@ class Forwarder(Reverser):
         if ANS not in names_in(expr):
             # the tangent first: from the operands' values before the statement
             return [ir.at(assign(dt, expr), s), clone(s)]
-        if t not in names_in(value):  # the tangent reads the result: after it
+        if t not in names_in(expr):  # the tangent reads the result (not t's old value):
+            # after it (x = x + b: dx = expand_to(dx + db, x), x's new shape)
             return [clone(s), ir.at(assign(dt, substitute(expr, {ANS: name(t)})), s)]
         # t = f(t) whose tangent needs the new t: through a temporary
         tmp = self.names.numbered("_t")
