@@ -6,15 +6,15 @@ the ``source`` attribute and printed with ``verbose=True``.  ``jvp(f, primals, t
 is forward mode: the tangent computed next to each value, no tape.
 """
 
-from .api import grad, jvp, value_and_grad, vjp
+from .api import grad, jvp, make_jvp, value_and_grad, vjp
 from .checkpoint import checkpointed
 from .errors import S2SADError
 from .higher import hessian, hvp, jacobian
 from .rules import adjoint, nondifferentiable
 from .transform import transform
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "hvp", "hessian", "jacobian", "adjoint",
-           "nondifferentiable", "checkpointed", "S2SADError", "transform"]
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "make_jvp", "hvp", "hessian", "jacobian",
+           "adjoint", "nondifferentiable", "checkpointed", "S2SADError", "transform"]
 __version__ = "0.1.0"
 
 

@@ -591,6 +591,104 @@ def _nonzero(tangent) -> bool:
     return tangent != 0
 
 
+def make_jvp(f: Callable, wrt: Wrt = 0, verbose: bool = False,
+             backend: str = "python") -> Callable:
+    """Return ``f_jvp(*args, *tangents) -> (f(*args), tangent_out)``: forward mode of ``f``
+    along tangents of the ``wrt`` parameters (one per parameter, in ``wrt``'s order), the
+    generated tangent function itself behind a check of the argument types -- what
+    ``s2sad.jvp`` computes, for a loop of calls (a Newton-Krylov solver's products) without
+    its per-call sorting of which tangents are zero.  Built once per argument kinds, like
+    ``grad``; ``.source`` holds the tangent function, printed with ``verbose=True``."""
+    if backend != "wasm":
+        _check_backend(backend)
+    if not callable(f):
+        raise S2SADError(f"expected a function to differentiate, got {type(f).__name__}")
+    params = list(inspect.signature(f).parameters)
+    names, _ = wrt_names(f, params, wrt)
+    positions = [params.index(w) for w in names]
+    n, total = len(params), len(params) + len(names)
+    fname = getattr(f, "__name__", "f")
+    parse_function(f)  # (refusals that hold whatever the arguments: now)
+    specs: dict = {}  # spec_key(args and tangents) -> (tangent function, its guard)
+
+    def arguments(args) -> tuple:
+        """``args`` checked: primals, then a tangent per wrt parameter shaped like it."""
+        if len(args) != total:
+            raise S2SADError(f"{fname}_jvp takes {n} arguments and {len(names)} tangents "
+                             f"({', '.join(names)}), got {len(args)} values")
+        primals, tangents = args[:n], args[n:]
+        for p, k, tan in zip(names, positions, tangents):
+            refuse_integer_tangent(f, p, primals[k], tan)
+        return primals, tuple(_tangent_like(primals[k], tan, p, fname)
+                              for p, k, tan in zip(names, positions, tangents))
+
+    def build(args):
+        primals, tangents = arguments(args)
+        key = spec_key(primals + tangents)
+        entry = specs.get(key)
+        if entry is None or not entry[1]():
+            arg_kinds = {q: kinds.value_kind(a) for q, a in zip(params, primals)}
+            for p in names:
+                if not _varies(arg_kinds[p]):
+                    raise S2SADError(f"jvp of {fname}: '{p}' carries no tangent (an "
+                                     f"{type(primals[params.index(p)]).__name__})",
+                                     hint="give floats or float arrays for the wrt parameters")
+            t = transform_forward(f, names, kinds=arg_kinds)
+            # (the plain call: numbers and arrays varied, checked by type and shape)
+            plain = all(type(primals[k]) in (float, np.ndarray) for k in positions)
+            entry = specs[key] = (t.jvp, t.guard.fast(), plain)
+            f_jvp.source = t.full_source
+            if verbose:
+                print(t.full_source)
+        return entry[0], primals + tangents
+
+    def jvp_f(*args):
+        key = tuple(map(type, args))
+        if _STRUCTURED.isdisjoint(key):  # (numbers only: their types say it all)
+            entry = specs.get(key)
+            if entry is not None and entry[1]():
+                try:
+                    return entry[0](*args)
+                except AssertionError:
+                    raise assertion_of(f, args[:n]) from None
+        elif len(args) == total:
+            entry = specs.get(spec_key(args))
+            if entry is not None and entry[2] and entry[1]():
+                # (the types of these arguments and tangents were checked when it was built;
+                # the shapes of arrays are checked each call: a tangent that would broadcast
+                # is refused)
+                for j, k in enumerate(positions):
+                    if type(args[k]) is np.ndarray and args[k].shape != args[n + j].shape:
+                        break
+                else:
+                    return _run_jvp(f, entry[0], args, n)
+        call, checked = build(args)
+        return _run_jvp(f, call, checked, n)
+
+    if backend == "wasm":
+        def wasm_jvp(*args):
+            primals, tangents = arguments(args)
+            full = [0.0 if not isinstance(a, np.ndarray) else np.zeros(a.shape)
+                    for a in primals]
+            for k, tan in zip(positions, tangents):
+                full[k] = tan
+            return _wasm_forward(f)(primals, full)
+        f_jvp = built(wasm_jvp, "make_jvp", f, wrt, backend)
+    else:
+        f_jvp = built(jvp_f, "make_jvp", f, wrt, backend)
+    f_jvp.__name__ = f"{fname}_jvp"
+    f_jvp.__doc__ = f"Forward mode of {fname} along tangents of {', '.join(names)} (s2sad)."
+    f_jvp.source = None
+    return f_jvp
+
+
+def _run_jvp(f: Callable, call: Callable, args: tuple, n: int) -> tuple:
+    try:
+        return call(*args)
+    except AssertionError:
+        raise assertion_of(f, args[:n]) from None
+
+
 def jvp(f: Callable, primals, tangents, backend: str = "python",
         verbose: bool = False) -> tuple[Any, Any]:
     """``(f(*primals), tangent_out)``: the Jacobian-vector product of ``f`` at ``primals``

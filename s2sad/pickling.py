@@ -175,6 +175,12 @@ def _make_wasm(f, wrt, with_value, primal, memory=None):
     return WasmFunction(f, wrt, with_value, primal=primal, memory=memory)
 
 
+def _make_jvp(f, wrt, backend="python"):
+    from .api import make_jvp
+
+    return make_jvp(f, wrt=wrt, backend=backend)
+
+
 def _make_pullback(f, args, kwargs=None):
     from .api import vjp
 
@@ -186,4 +192,5 @@ MAKERS: dict[str, Callable] = {
     "grad": _make_grad,
     "value_and_grad": _make_value_and_grad,
     "wasm": _make_wasm,
+    "make_jvp": _make_jvp,
 }

@@ -210,6 +210,57 @@ def test_a_new_array_whose_tangent_folded_to_another_is_written_apart():
     assert tangent == pytest.approx(gx @ dx + 5.0 * x[0] * 0.4, rel=1e-12)
 
 
+SCALE = 2.0
+
+
+def scaled_newton(a):
+    x = a
+    step = 1.0
+    while abs(step) > 1e-12 * abs(x):
+        step = (x * x * x - a) / (3.0 * x * x)
+        x = x - step
+    return x * SCALE
+
+
+def test_make_jvp_is_the_tangent_function_built_once(capsys):
+    import pickle
+
+    global SCALE
+    fj = s2sad.make_jvp(scaled_newton, verbose=True)
+    assert fj(2.0, 1.0) == s2sad.jvp(scaled_newton, (2.0,), (1.0,))
+    # d/da of 2 a^(1/3): (2/3) a^(-2/3)
+    assert fj(2.0, 0.5)[1] == pytest.approx(0.5 * 2.0 / 3.0 * 2.0 ** (-2.0 / 3.0), rel=1e-12)
+    assert "def scaled_newton_jvp(a, da):" in capsys.readouterr().out
+    assert fj.source.startswith("def scaled_newton_jvp(a, da):")
+    assert fj(2.0, 1) == fj(2.0, 1.0)  # (an int tangent is a number)
+    SCALE = 3.0  # (a global it reads, changed: its guard sees it)
+    try:
+        assert fj(2.0, 1.0)[0] == pytest.approx(3.0 * 2.0 ** (1 / 3), rel=1e-12)
+    finally:
+        SCALE = 2.0
+    assert pickle.loads(pickle.dumps(fj))(2.0, 1.0) == fj(2.0, 1.0)
+    with pytest.raises(S2SADError, match="1 tangents"):
+        fj(2.0)
+    with pytest.raises(S2SADError, match="integer"):
+        fj(2, 1.0)
+
+
+def test_make_jvp_of_arrays_and_of_several_parameters():
+    rng = np.random.default_rng(4)
+    A, w = rng.normal(size=(5, 4)), rng.normal(size=4)
+    dA, dw = rng.normal(size=(5, 4)), rng.normal(size=4)
+    of_w = s2sad.make_jvp(NP.tanh_aw, wrt=1)
+    assert of_w(A, w, dw) == pytest.approx(s2sad.jvp(NP.tanh_aw, (A, w), (0.0, dw)), rel=1e-14)
+    both = s2sad.make_jvp(NP.tanh_aw, wrt=("w", "A"))  # (tangents in wrt's order)
+    assert both(A, w, dw, dA) == pytest.approx(s2sad.jvp(NP.tanh_aw, (A, w), (dA, dw)),
+                                               rel=1e-14)
+    with pytest.raises(S2SADError, match="has shape"):
+        of_w(A, w, dw[:2])  # (never broadcast)
+    assert of_w(A, w, 1.0) == pytest.approx(of_w(A, w, np.ones(4)), rel=1e-14)
+    on_wasm = s2sad.make_jvp(NP.tanh_aw, wrt=1, backend="wasm")
+    assert on_wasm(A, w, dw) == pytest.approx(of_w(A, w, dw), rel=1e-12)
+
+
 def vector_out(A, w):
     h = np.tanh(A @ w)
     return h * h + np.cumsum(h)
