@@ -1,8 +1,10 @@
 """Forward mode and second derivatives: run ``python -m bench.higher``.
 
 Measured side by side in one run (best of repeats, each a few calls):
-(a) jvp / primal and hvp / grad for the sin loop, the Newton loop and sum(tanh(A @ w)); the
-    sin loop's jvp on the Wasm backend beside its Wasm and Python primals;
+(a) jvp / primal (the tangent function made once by ``make_jvp``, as ``grad`` is, and through
+    ``s2sad.jvp`` at each call) and hvp / grad for the sin loop, the Newton loop and
+    sum(tanh(A @ w)); the sin loop's jvp on the Wasm backend beside its Wasm and Python
+    primals;
 (b) the Hessian of the GMM objective (d=2, K=5, n=1000) with respect to the means (10 x 10)
     by s2sad (ten Hessian-vector products, forward over reverse), autograd's ``hessian``
     and ``jax.hessian`` eager (when installed), each checked against s2sad's.
@@ -44,14 +46,20 @@ def ratios() -> list[tuple]:
     for label, f, args, tangents in cases:
         wrt = tuple(range(len(args)))
         g = s2sad.grad(f, wrt=wrt)
+        varied = [k for k, t in enumerate(tangents) if not (type(t) is float and t == 0.0)]
+        made = s2sad.make_jvp(f, wrt=tuple(varied))  # (built once: as grad is)
+        given = [tangents[k] for k in varied]
         s2sad.jvp(f, args, tangents)
+        made(*args, *given)
         s2sad.hvp(f, args, tangents)
         g(*args)
         primal = best(lambda: f(*args))
         forward = best(lambda: s2sad.jvp(f, args, tangents))
+        built = best(lambda: made(*args, *given))
         gradient = best(lambda: g(*args))
         hvp = best(lambda: s2sad.hvp(f, args, tangents))
-        out.append((label, forward / primal, gradient / primal, hvp / gradient))
+        out.append((label, built / primal, forward / primal, gradient / primal,
+                    hvp / gradient))
     return out
 
 
@@ -116,10 +124,10 @@ def gmm_hessians() -> list[tuple]:
 
 
 def main() -> None:
-    print("| program | jvp / primal | grad / primal | hvp / grad |")
-    print("|---|---|---|---|")
-    for label, j, g, h in ratios():
-        print(f"| {label} | {j:.2f} | {g:.2f} | {h:.2f} |")
+    print("| program | make_jvp / primal | s2sad.jvp / primal | grad / primal | hvp / grad |")
+    print("|---|---|---|---|---|")
+    for label, m, j, g, h in ratios():
+        print(f"| {label} | {m:.2f} | {j:.2f} | {g:.2f} | {h:.2f} |")
     py, wp, wj, wh, ph = wasm_forward()
     print(f"\nsin loop on Wasm: jvp {wj * 1e6:.1f} us, Wasm primal {wp * 1e6:.1f} us (jvp / "
           f"primal {wj / wp:.2f}), Python primal {py * 1e6:.1f} us (Wasm jvp {py / wj:.1f}x "

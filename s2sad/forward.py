@@ -32,7 +32,7 @@ from .activity import analyze, describe
 from .aliases import MUTATING_METHODS, VIEW_FUNCTIONS, VIEW_METHODS
 from .ir import assign, call, clone, const, name, names_in, substitute
 from .parse import MISSING
-from .plan import _fold, template_mapping
+from .plan import _fold, _rule_name, template_mapping
 from .reverse import Reverser
 
 # linear in their first (data) argument: the tangent is the primitive applied to its tangent
@@ -593,6 +593,17 @@ class Forwarder(Reverser):
             return self._linear(node, args)
         if prim in JOINTLY_LINEAR:
             return call(clone(node.func), *[self.tan_or_zero(a) for a in args])
+        if prim in (np.full, np.full_like) and len(args) == 2 and \
+                all(k.arg == "dtype" for k in node.keywords):
+            # (linear in the fill value: its tangent fills the same shape -- where the array
+            # made holds floats: np.full_like of an int array truncates)
+            made = self.kinds.get(t)
+            if not (isinstance(made, kinds.Array) and made.dtype == "float" or
+                    made == kinds.FLOAT):
+                raise self.fir.error(f"forward mode: {describe(op)} of an array that may "
+                                     "not hold floats", s, "give it dtype=float")
+            return call(clone(node.func), clone(args[0]), self.tan_or_zero(args[1]),
+                        keywords=[("dtype", name(self.helper(builtins.float)))])
         if isinstance(prim, tuple) and prim in BILINEAR_METHODS or \
                 not isinstance(prim, tuple) and prim in BILINEAR:
             bound, _ = self._bind_rule_args(s, op, rule)
@@ -803,6 +814,11 @@ class Forwarder(Reverser):
         active = [n for n in names if n in bound and self.tan(bound[n]) is not None]
         terms = []
         if template is None or renamed is None:
+            if self._may_broadcast(t, op.operands):
+                # (the rule's cotangents are summed back to each operand's shape: a tangent
+                # must be spread over the result's instead)
+                raise self.fir.error(f"forward mode: {describe(op)} of operands of different "
+                                     "shapes", s, "the reverse mode (s2sad.grad) has it")
             for n in active:
                 c = self.call_rule(rule, self.tan(bound[n]), name(ANS), op, keywords)
                 terms.append(ir.subscript(c, const(names.index(n))) if len(names) > 1 else c)
@@ -811,6 +827,9 @@ class Forwarder(Reverser):
                 expr = template[names.index(n)]
                 if isinstance(expr, gast.Constant) and expr.value is None:
                     continue
+                # (a cotangent summed back to a broadcast operand's shape, unbroadcast(e, lo)
+                # in clip's template: the tangent is e itself, spread over the result)
+                expr = _Unbroadcast(rule).visit(clone(expr))
                 mapping = template_mapping(rule, bound, renamed, self.tan(bound[n]),
                                            name(ANS))
                 terms.append(_fold(substitute(expr, mapping)))
@@ -833,6 +852,20 @@ class Forwarder(Reverser):
         c = call(fname, *[clone(a) for a in args], *[self.tan(args[k]) for k in positions])
         return ir.at(assign(gast.Tuple(elts=[name(t, True), name(self.tangent(t), True)],
                                        ctx=gast.Store()), c), s)
+
+
+class _Unbroadcast(gast.NodeTransformer):
+    """A rule's template with ``unbroadcast(e, x)`` read as ``e``."""
+
+    def __init__(self, rule) -> None:
+        self.rule = rule
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, gast.Name) and node.args and \
+                _rule_name(self.rule, node.func.id) is rt.unbroadcast:
+            return node.args[0]
+        return node
 
 
 def _sum(terms):

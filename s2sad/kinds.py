@@ -683,8 +683,11 @@ def _numpy_kind(obj, e, args, env):
         rank = _shape_rank(_arg_node(e, 0, "shape"), first, env)
         return Array(rank, "float")
     if name in ("zeros_like", "ones_like", "empty_like", "full_like"):
-        return Array(first.ndim, first.dtype) if isinstance(first, Array) else \
-            Array(None) if not isinstance(first, Scalar) else FLOAT
+        dtype = _arg_node(e, None, "dtype")
+        if dtype is not None:  # (dtype=float: a float array whatever the first one holds)
+            dtype = "float" if env.resolve(dtype) in (builtins.float, np.float64) else None
+        return Array(first.ndim, dtype or first.dtype) if isinstance(first, Array) else \
+            Array(None, dtype) if not isinstance(first, Scalar) else FLOAT
     if name in ("arange", "linspace", "logspace"):
         return Array(1, None if name == "arange" else "float")
     if name in ("eye", "identity", "outer", "tri", "diag_matrix"):

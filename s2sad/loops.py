@@ -72,7 +72,8 @@ REDUCTIONS = {np.sum: "sum", np.mean: "mean", np.max: "max", np.amax: "max", np.
 ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 # s2sad's helpers that tangent code calls and the lowering computes element by element (with
 # reduction_jvp: kinds.is_reduction_jvp); none keeps an array it is given
-LOWERED_HELPERS = (runtime.expand_to, runtime.share_max, runtime.clip_mask, runtime.abs_jvp)
+LOWERED_HELPERS = (runtime.expand_to, runtime.share_max, runtime.clip_mask, runtime.abs_jvp,
+                   runtime.clipped_below, runtime.clipped_above)
 
 
 class _Lowering:
@@ -952,6 +953,9 @@ class _Lowering:
             return self.map(self.share_element, args)
         if obj is runtime.clip_mask and len(args) == 3 and not keywords:
             return self.clip_mask(args)
+        if obj in (runtime.clipped_below, runtime.clipped_above) and 2 <= len(args) <= 3 and \
+                not keywords:
+            return self.clipped(args, obj is runtime.clipped_below)
         if obj is runtime.abs_jvp and len(args) == 3 and not keywords:  # (x real: sign(x) dx)
             return self.map(lambda lw, a: lw.let(ir.binop(self.sign_element(lw, a[:1]),
                                                           gast.Mult(), a[1])), args[:2])
@@ -980,8 +984,16 @@ class _Lowering:
                     op=gast.USub(), operand=gap))))))
                 return lw.let(ir.add(lw.let(ir.call(mx, a[0], a[1])), tail))
             return self.map(logaddexp, args)
-        if obj is np.full and len(args) == 2 and not keywords:  # (a constant: fusable)
-            node = self.made_here(np.zeros, args[:1], {})
+        if obj in (np.full, np.full_like) and len(args) == 2 and set(keywords) <= {"dtype"}:
+            # (a constant: fusable; full_like's dtype float, as in tangent code)
+            if "dtype" in keywords and self.fir.resolve(keywords["dtype"]) not in (
+                    builtins.float, np.float64) or obj is np.full_like and "dtype" not in \
+                    keywords:
+                # (arrays are passed as floats, an argument of ints too: full_like of it
+                # would fill with floats where NumPy truncates)
+                raise self.error(f"np.{obj.__name__} of an array that may hold integers "
+                                 "(give dtype=float)")
+            node = self.made_here(np.zeros if obj is np.full else np.zeros_like, args[:1], {})
             value = self.operand(args[1], once=False)
             if value.dims:
                 raise self.error("np.full with an array as its value")
@@ -1312,6 +1324,42 @@ class _Lowering:
                                                           comparators=[x])), inside, x])
 
         return self.map(mask, operands)
+
+    def clipped(self, args, below: bool) -> Node:
+        """``clipped_below(x, lo, hi)`` / ``clipped_above(x, lo, hi)`` (the tangents of
+        np.clip's bounds): 1 where the result is ``lo`` (``x < lo`` and not then above), where
+        it is ``hi`` (``maximum(x, lo) > hi``, nan-propagating as NumPy's maximum); a bound
+        None is absent."""
+        bounds = [b is not None and not (isinstance(b, gast.Constant) and b.value is None)
+                  for b in args[1:3]] + [False] * (3 - len(args))
+        operands = [args[0]] + [b for b, given in zip(args[1:], bounds) if given]
+        to_float = self.ref(builtins.float)
+
+        def element(lw, a):
+            x, rest = a[0], list(a[1:])
+            lo = rest.pop(0) if bounds[0] else None
+            hi = rest.pop(0) if bounds[1] else None
+
+            def compare(op, u, v):
+                return lw.let(ir.call(to_float, lw.let(gast.Compare(left=u, ops=[op],
+                                                                     comparators=[v]))))
+            above = ir.const(0.0)
+            if hi is not None:
+                top = x
+                if lo is not None:  # (maximum(x, lo): nan where either is)
+                    nan = lw.let(gast.Compare(left=x, ops=[gast.NotEq()], comparators=[x]))
+                    top = where_element(lw, [lw.let(gast.Compare(
+                        left=x, ops=[gast.GtE()], comparators=[lo])), x,
+                        where_element(lw, [nan, x, lo])])
+                above = compare(gast.Gt(), top, hi)
+            if not below:
+                return above
+            if lo is None:
+                return ir.const(0.0)
+            return lw.let(ir.binop(compare(gast.Lt(), x, lo), gast.Mult(), lw.let(
+                ir.binop(ir.const(1.0), gast.Sub(), above))))
+
+        return self.map(element, operands)
 
     def sign_element(self, lw, a):
         """``np.sign`` of one element: ``float(x > 0) - float(x < 0)``."""

@@ -563,6 +563,7 @@ from .runtime import (  # noqa: E402
     einsum_grad,
     extreme_grad,
     fft_grad,
+    fill_grad,
     fill_like,
     from_structure,
     gradient_grad,
@@ -1229,13 +1230,13 @@ def _(g, ans, a):
 
 
 @adjoint(np.full)
-def _(g, ans, shape, fill_value):
-    return None, unbroadcast(g, fill_value)
+def _(g, ans, shape, fill_value, dtype=None):
+    return None, fill_grad(g, ans, fill_value), None
 
 
 @adjoint(np.full_like)
-def _(g, ans, a, fill_value):
-    return None, unbroadcast(g, fill_value)
+def _(g, ans, a, fill_value, dtype=None):
+    return None, fill_grad(g, ans, fill_value), None
 
 
 @adjoint(np.linspace)
@@ -1500,6 +1501,7 @@ LINEAR_HELPERS: dict = {
     expand_to: ((0,), ()),  # (a cotangent that may be the number 0.0, given its shape)
     # (a reordering or differencing of the cotangent: the order is piecewise constant)
     sort_grad: ((0,), ()), diff_grad: ((0,), ()),
+    fill_grad: ((0,), ()),  # (the array made read for its dtype)
     # (the two rules whose body is not one return, called as functions: a read for its shape)
     cumsum_rule: ((0,), ()), rollaxis_rule: ((0,), ()),
 }

@@ -41,6 +41,15 @@ def tangent_zero(value: Any) -> Any:
     return 0.0
 
 
+def fill_grad(g: Any, ans: Any, fill_value: Any) -> Any:
+    """The cotangent of the fill value of ``np.full`` / ``np.full_like``: ``g`` summed back to
+    its shape -- none where the array made holds integers (``np.full_like(k, s)`` of an int
+    ``k`` truncates ``s``: a piecewise constant)."""
+    if np.asarray(ans).dtype.kind not in "fc":
+        return np.zeros(np.shape(fill_value)) if np.ndim(fill_value) else 0.0
+    return unbroadcast(g, fill_value)
+
+
 def fresh_tangent(d: Any) -> Any:
     """A tangent of its own for a new object whose tangent is another's (``y = x + 1.0``:
     ``dx``), so that writing into one does not change the other."""

@@ -1450,8 +1450,12 @@ class WasmForward:
         def copies():
             return [a.copy() if isinstance(a, np.ndarray) else a for a in primals]
 
-        ts = [np.asarray(tangents[k], dtype=np.float64) if isinstance(primals[k], np.ndarray)
-              else float(tangents[k]) for k in positions]
+        from .api import _tangent_like
+
+        # (checked as the Python backend's: a number's 0.0 for an array is its zeros)
+        ts = [np.ascontiguousarray(_tangent_like(primals[k], tangents[k], self.params[k],
+                                                 self.f.__name__)) if
+              isinstance(primals[k], np.ndarray) else float(tangents[k]) for k in positions]
         try:
             return value_of(*copies()), tangent_of(*copies(), *ts)
         except S2SADError as exc:

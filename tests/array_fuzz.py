@@ -159,9 +159,15 @@ class _Program:
                 self.new(("m",), f"{self.pick(('n', 'm'))}[-1] + {self.pick(('n', 'm'))}[0]")
             elif r.random() < 0.5:
                 self.new(("m",), f"np.clip({self.pick(('m',))}, -0.8, 0.9)")
-            else:  # traced bounds that may cross (lo > hi: NumPy gives hi)
+            elif r.random() < 0.5:  # traced bounds that may cross (lo > hi: NumPy gives hi)
                 self.new(("m",), f"np.clip({self.pick(('m',))}, a_min={self.pick(('m',))} - 0.2, "
                                  f"a_max={self.pick(('m',))} * 0.5)")
+            else:  # a traced number as a bound, and as a fill: broadcast (forward mode summed
+                # its tangent back to the number's shape, the cotangent's way)
+                self.new(("n", "m"), f"np.clip({self.pick(('n', 'm'))}, {self.pick(())} - 0.5, "
+                                     f"{self.pick(('m',))} * 0.5 + 0.3) + "
+                                     f"np.full_like({self.pick(('n', 'm'))}, "
+                                     f"{self.pick(())}, dtype=float)")
 
     def history(self) -> None:
         """Rows of an array made at the start, written whole (``H[1] = np.tanh(H[0] * v)``),

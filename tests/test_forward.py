@@ -210,6 +210,49 @@ def test_a_new_array_whose_tangent_folded_to_another_is_written_apart():
     assert tangent == pytest.approx(gx @ dx + 5.0 * x[0] * 0.4, rel=1e-12)
 
 
+def clipped_by_a_number(v, lo):
+    return np.sum(np.clip(v, lo, 0.6) * v) + np.sum(np.clip(v * v, None, lo + 0.2)) + \
+        np.sum(np.clip(v, v - lo, lo * v)) + np.sum(np.full_like(v, lo, dtype=float) * v) + \
+        np.sum(np.full(4, lo * lo) * v)
+
+
+@pytest.mark.parametrize("lo", [0.05, 0.35])
+def test_a_broadcast_operand_gets_its_tangent_spread_not_summed(lo):
+    # clip's template sums the cotangent of a bound back to its shape (unbroadcast): forward
+    # mode used it as is, and the tangent of a number bound lo became the sum over the
+    # array (1.2 where the derivative is -0.5); np.full/full_like had no forward rule
+    v = np.array([0.3, -0.4, 0.8, -0.1])
+    g = s2sad.grad(clipped_by_a_number, wrt=(0, 1))(v, lo)
+    rng = np.random.default_rng(int(lo * 100))
+    for tangents in [(0.0, 1.0), (rng.normal(size=4), 0.7)]:
+        want = float(np.sum(g[0] * tangents[0]) + g[1] * tangents[1])
+        fd = fd_or_none(clipped_by_a_number, (v, lo), tangents)
+        assert fd is not None and fd[0] == pytest.approx(want, rel=1e-6, abs=1e-8)
+        for backend in ("python", "wasm"):  # (clipped_below/above lowered on Wasm)
+            value, tangent = s2sad.jvp(clipped_by_a_number, (v, lo), tangents,
+                                       backend=backend)
+            assert tangent == pytest.approx(want, rel=1e-12, abs=1e-14)
+        for a, b in zip(s2sad.hvp(clipped_by_a_number, (v, lo), tangents),
+                        s2sad.hvp(clipped_by_a_number, (v, lo), tangents, backend="wasm")):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def fills_ints(x, k, s):
+    return np.sum(np.full_like(k, s) * x)
+
+
+def test_a_fill_truncated_to_an_integer_carries_no_derivative():
+    # np.full_like of an int array truncates its fill: the gradient said 1.0 (sum(x)) of a
+    # function that is 0 there; forward mode refuses it (its kinds do not say float), and
+    # the Wasm backend, which passes an int array as floats, refuses full_like without dtype
+    x, k = np.array([0.1, 0.2, 0.3, 0.4]), np.array([1, 2, 3, 4])
+    assert s2sad.value_and_grad(fills_ints, wrt=2)(x, k, 0.7) == (0.0, 0.0)
+    with pytest.raises(S2SADError, match="may not hold floats"):
+        s2sad.jvp(fills_ints, (x, k, 0.7), (0.0, 0, 1.0))
+    with pytest.raises(S2SADError, match="give dtype=float"):
+        s2sad.grad(fills_ints, wrt=2, backend="wasm")(x, k, 0.7)
+
+
 SCALE = 2.0
 
 
@@ -690,6 +733,8 @@ def _helper_cases():
         (rt.solve_grad_a, [n(size=3), n(size=3), n(size=(3, 3)) + 4 * np.eye(3)], {}),
         (rt.solve_grad_a, [n(size=(3, 2)), n(size=(3, 2)), n(size=(3, 3)) + 4 * np.eye(3)],
          {}),
+        (rt.fill_grad, [n(size=(3, 4)), n(size=(3, 4)), n(size=4)], {}),
+        (rt.fill_grad, [n(size=(3, 4)), n(size=(3, 4)), 1.5], {}),
         (rt.sort_grad, [n(size=(3, 4)), n(size=(3, 4))], {2: 0}),
         (rt.sort_grad, [n(size=5), n(size=5)], {}),
         (rt.diff_grad, [n(size=(2, 4))], {1: (3, 4), 2: 1, 3: 0}),
