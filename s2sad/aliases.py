@@ -39,8 +39,12 @@ VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "sque
                   "array_split", "hsplit", "vsplit", "flip", "fliplr", "flipud", "rot90"}
 UNKNOWN = ("?",)  # a view or element whose relation to its base cannot be written through
 # what a list, tuple or dict holds: a change of the container itself (append, xs[i] = v)
-# does not write it
+# does not write it; ("in", k): item k of a tuple display (unpacked by position)
 CONTAINED = ("in",)
+
+
+def _is_contained(step) -> bool:
+    return step[0] == "in"
 
 
 def _mutator_functions():
@@ -186,15 +190,18 @@ class Aliasing:
             return head
         return state
 
-    def elements(self, refs, of=None):
+    def elements(self, refs, of=None, index=None):
         """Objects held inside the objects ``refs`` (none when ``of``, the container's name,
         holds only numbers and strings): what a container is known to hold (its contained
-        refs), and -- for a container whose items are not all known -- any part of it."""
+        refs), and -- for a container whose items are not all known -- any part of it.
+        ``index``: the item at that position only, where a tuple display says it."""
         if of is not None and not self.elements_may_share(of):
             return frozenset()
         out = set()
         for o, p in refs:
-            if p and p[-1] == CONTAINED:
+            if p and _is_contained(p[-1]):
+                if index is not None and len(p[-1]) == 2 and p[-1][1] != index:
+                    continue  # (another item of a tuple made here)
                 out.add((o, p[:-1]))  # an item put in the container
             elif not (p == () and o[0] == "site" and o[1] in self.tracked):
                 out.add((o, _extend(p, UNKNOWN)))
@@ -205,12 +212,13 @@ class Aliasing:
         its contained refs say, until something unknown may change it."""
         self.tracked.add(id(s))
 
-    def contained(self, refs, of=None):
+    def contained(self, refs, of=None, index=None):
         """``refs`` as what a container now holds (put in it, or held by the items of
-        another container it was made from)."""
+        another container it was made from; ``index``: item ``index`` of a tuple)."""
         if of is not None and not self.elements_may_share(of):
             return frozenset()
-        return frozenset((o, _extend(p, CONTAINED)) for o, p in refs)
+        step = CONTAINED if index is None else ("in", index)
+        return frozenset((o, _extend(p, step)) for o, p in refs)
 
     def elements_may_share(self, name) -> bool:
         k = self.kind(name)
@@ -329,7 +337,9 @@ class Aliasing:
                 inner = self.contained(self.elements(refs, base))  # a slice: a new list
                 self.track(s)
                 return None if not inner else inner | self.fresh_marker(s)
-            return self.elements(refs)
+            index = value.slice.value if isinstance(value.slice, gast.Constant) and \
+                type(value.slice.value) is int and value.slice.value >= 0 else None
+            return self.elements(refs, index=index)
         if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) and \
                 value.value.id in self.locals:
             refs = self.refs_of(value.value, state)
@@ -338,10 +348,13 @@ class Aliasing:
             return self.elements(refs)
         if isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
             parts = value.values if isinstance(value, gast.Dict) else value.elts
+            # (a tuple's items by position: a tuple is never changed, nor reordered)
+            placed = isinstance(value, gast.Tuple) and \
+                not any(isinstance(e, gast.Starred) for e in parts)
             inner = frozenset()
-            for e in parts:
+            for k, e in enumerate(parts):
                 if isinstance(e, gast.Name) and self.may_share(e.id):
-                    inner |= self.contained(self.refs_of(e, state))
+                    inner |= self.contained(self.refs_of(e, state), index=k if placed else None)
             self.track(s)
             return None if not inner else inner | self.fresh_marker(s)
         if isinstance(value, gast.BinOp):
@@ -481,7 +494,7 @@ class Aliasing:
             self.tracked -= {o[1] for o, p in refs if o[0] == "site" and p == ()}
         if how == "method" or (how == "store" and _sets_an_item(s, n)):
             # the container itself changes, not what it holds
-            refs = frozenset(r for r in refs if not (r[1] and r[1][-1] == CONTAINED))
+            refs = frozenset(r for r in refs if not (r[1] and _is_contained(r[1][-1])))
         self.written_objects.setdefault(id(s), set()).update(o for o, _ in refs)
         for o, _ in refs:
             if o[0] == "global":
@@ -496,7 +509,7 @@ class Aliasing:
             shared = objs & {o for o, _ in state[m]}
             if not shared:
                 continue
-            if self.forward and all(p and p[-1] == CONTAINED for o, p in state[m]
+            if self.forward and all(p and _is_contained(p[-1]) for o, p in state[m]
                                     if o in shared):
                 continue  # m holds the object written: forward mode needs nothing more
             self.plans.setdefault(id(s), {})[m] = self.relation(s, n, m, state, how)
@@ -516,7 +529,7 @@ class Aliasing:
             (om, pm), = rm
             if on != om or not (on[0] == "param" or on[-1] == "recent"):
                 raise self.fir.error(where, s, hint)
-        if any(step in (UNKNOWN, CONTAINED) for step in pn + pm):
+        if any(step == UNKNOWN or _is_contained(step) for step in pn + pm):
             raise self.fir.error(where + " (through a view or an element s2sad cannot "
                                  "write through)", s, hint)
         if how not in ("store", "augmented"):
@@ -665,7 +678,7 @@ def _sets_an_item(s, n) -> bool:
 def _extend(path, step):
     """``path + (step,)``, kept finite (so the analysis of a loop reaches its fixed point):
     an unknown step after an unknown step adds nothing, and a long path ends unknown."""
-    if step in (UNKNOWN, CONTAINED) and path and path[-1] == step:
+    if (step == UNKNOWN or _is_contained(step)) and path and path[-1] == step:
         return path
     if len(path) >= MAX_PATH:
         return path[:MAX_PATH - 1] + (UNKNOWN,)
