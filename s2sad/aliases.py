@@ -108,6 +108,8 @@ class Aliasing:
     def run_analysis_only(self) -> None:
         body = self.fir.body
         self.liveness(body, set())
+        self.bound: dict[int, frozenset] = {}  # id(stmt) -> the names bound on every path
+        _bound_before(body, frozenset(self.fir.params), self.bound)
         state = {}
         for p in self.fir.params:
             if self.may_share(p):
@@ -512,6 +514,13 @@ class Aliasing:
             if self.forward and all(p and _is_contained(p[-1]) for o, p in state[m]
                                     if o in shared):
                 continue  # m holds the object written: forward mode needs nothing more
+            if m not in self.bound.get(id(s), ()):
+                # (bound on some paths only: a write repeated through it would meet it
+                # unbound on the others -- a generated gradient's w2 of one branch)
+                raise self.fir.error(f"writes through '{n}', which may share memory with "
+                                     f"'{m}', a name bound on some paths only", s,
+                                     f"copy it first ({m} = {n}.copy()) where it is bound, "
+                                     "or bind it on every path")
             self.plans.setdefault(id(s), {})[m] = self.relation(s, n, m, state, how)
 
     def relation(self, s, n, m, state, how):
@@ -673,6 +682,36 @@ def _sets_an_item(s, n) -> bool:
     target = s.targets[0] if isinstance(s, gast.Assign) else None
     return isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) and \
         target.value.id == n
+
+
+_ENDS = (gast.Return, gast.Raise, gast.Break, gast.Continue)
+
+
+def _bound_before(stmts, bound: frozenset, out: dict):
+    """Record, for each statement, the names bound on every path to it (``out``); the names
+    bound after ``stmts``, or None when they never fall through."""
+    for s in stmts:
+        out[id(s)] = bound
+        if isinstance(s, _ENDS):
+            return None
+        if isinstance(s, gast.If):
+            a = _bound_before(s.body, bound, out)
+            b = _bound_before(s.orelse, bound, out)
+            if a is None and b is None:
+                return None
+            bound = b if a is None else a if b is None else a & b
+        elif isinstance(s, (gast.For, gast.While)):  # (the body may not run)
+            inner = bound | ({t.id for t in ir.walk(s.target) if isinstance(t, gast.Name)}
+                             if isinstance(s, gast.For) else set())
+            _bound_before(s.body, frozenset(inner), out)
+            _bound_before(s.orelse, bound, out)
+        elif isinstance(s, (gast.Assign, gast.AugAssign)):
+            targets = s.targets if isinstance(s, gast.Assign) else [s.target]
+            bound = bound | {t.id for x in targets for t in ir.walk(x)
+                             if isinstance(t, gast.Name) and isinstance(t.ctx, gast.Store)}
+        elif isinstance(s, gast.FunctionDef):
+            bound = bound | {s.name}
+    return bound
 
 
 def _extend(path, step):

@@ -1285,6 +1285,21 @@ def test_hvp_of_fuzz_seeds_refused_once(tmp_path_factory, seed):
     np.testing.assert_allclose(s2sad.hvp(f, args, v), want, rtol=1e-6, atol=1e-8)
 
 
+def test_a_sharer_bound_on_some_paths_is_refused_not_a_crash(tmp_path_factory):
+    # fuzz 32611: w2 = barr1 in one branch; its generated gradient reads w2 in the adjoint
+    # sweep, so w2 is live where the forward transform of the gradient writes barr1 -- the
+    # write was repeated through w2 where it is unbound: UnboundLocalError from generated
+    # code; now refused with the line
+    import test_fuzz
+    from fuzz_programs import generate
+
+    f, path = test_fuzz.load(tmp_path_factory, 32611, generate(32611, True))
+    s2sad.grad(f, wrt=(0, 1))(0.5, 0.3)  # (the gradient itself is fine)
+    with pytest.raises(S2SADError, match="bound on some paths only") as info:
+        s2sad.hvp(f, (0.5, 0.3), (0.3, -0.7))
+    assert info.value.filename == path and info.value.lineno
+
+
 def angle_of(x, y):
     return math.atan2(y, x) + x * y
 
