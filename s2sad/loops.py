@@ -955,7 +955,7 @@ class _Lowering:
             return self.clip_mask(args)
         if obj in (runtime.clipped_below, runtime.clipped_above) and 2 <= len(args) <= 3 and \
                 not keywords:
-            return self.clipped(args, obj is runtime.clipped_below)
+            return self.clip_mask(args, "below" if obj is runtime.clipped_below else "above")
         if obj is runtime.abs_jvp and len(args) == 3 and not keywords:  # (x real: sign(x) dx)
             return self.map(lambda lw, a: lw.let(ir.binop(self.sign_element(lw, a[:1]),
                                                           gast.Mult(), a[1])), args[:2])
@@ -1292,12 +1292,15 @@ class _Lowering:
         return Map(divided, operands, list(dims), [out] + ([out if value.dims else []]
                                                             if how == "std" else []))
 
-    def clip_mask(self, args) -> Node:
+    def clip_mask(self, args, which: str = "inside") -> Node:
         """``clip_mask(x, lo, hi)`` (the tangent of np.clip): 1 where ``x`` passes through
         NumPy's ``minimum(maximum(x, lo), hi)``, 0 where a bound replaced it, nan where ``x``
-        is nan; a bound None is absent."""
+        is nan; ``which="below"`` / ``"above"``: ``clipped_below`` / ``clipped_above``, the
+        tangents of the bounds -- 1 where the result is ``lo`` (``x < lo`` and not then
+        above) / ``hi`` (``maximum(x, lo) > hi``, nan-propagating as NumPy's maximum).  A
+        bound None is absent."""
         bounds = [b is not None and not (isinstance(b, gast.Constant) and b.value is None)
-                  for b in args[1:]]
+                  for b in args[1:3]] + [False] * (3 - len(args))
         operands = [args[0]] + [b for b, given in zip(args[1:], bounds) if given]
         to_float = self.ref(builtins.float)
 
@@ -1310,40 +1313,6 @@ class _Lowering:
                 return lw.let(ir.call(to_float, lw.let(gast.Compare(left=u, ops=[op],
                                                                      comparators=[v]))))
             above = below = ir.const(0.0)
-            if hi is not None:  # (maximum(x, lo) > hi; maximum is nan where lo is)
-                top = x if lo is None else where_element(
-                    lw, [lw.let(gast.Compare(left=x, ops=[gast.GtE()], comparators=[lo])),
-                         x, lo])
-                above = compare(gast.Gt(), top, hi)
-            if lo is not None:
-                below = lw.let(ir.binop(compare(gast.Lt(), x, lo), gast.Mult(), lw.let(
-                    ir.binop(ir.const(1.0), gast.Sub(), above))))
-            inside = lw.let(ir.binop(lw.let(ir.binop(ir.const(1.0), gast.Sub(), below)),
-                                     gast.Sub(), above))
-            return where_element(lw, [lw.let(gast.Compare(left=x, ops=[gast.Eq()],
-                                                          comparators=[x])), inside, x])
-
-        return self.map(mask, operands)
-
-    def clipped(self, args, below: bool) -> Node:
-        """``clipped_below(x, lo, hi)`` / ``clipped_above(x, lo, hi)`` (the tangents of
-        np.clip's bounds): 1 where the result is ``lo`` (``x < lo`` and not then above), where
-        it is ``hi`` (``maximum(x, lo) > hi``, nan-propagating as NumPy's maximum); a bound
-        None is absent."""
-        bounds = [b is not None and not (isinstance(b, gast.Constant) and b.value is None)
-                  for b in args[1:3]] + [False] * (3 - len(args))
-        operands = [args[0]] + [b for b, given in zip(args[1:], bounds) if given]
-        to_float = self.ref(builtins.float)
-
-        def element(lw, a):
-            x, rest = a[0], list(a[1:])
-            lo = rest.pop(0) if bounds[0] else None
-            hi = rest.pop(0) if bounds[1] else None
-
-            def compare(op, u, v):
-                return lw.let(ir.call(to_float, lw.let(gast.Compare(left=u, ops=[op],
-                                                                     comparators=[v]))))
-            above = ir.const(0.0)
             if hi is not None:
                 top = x
                 if lo is not None:  # (maximum(x, lo): nan where either is)
@@ -1352,14 +1321,19 @@ class _Lowering:
                         left=x, ops=[gast.GtE()], comparators=[lo])), x,
                         where_element(lw, [nan, x, lo])])
                 above = compare(gast.Gt(), top, hi)
-            if not below:
+            if which == "above":
                 return above
-            if lo is None:
-                return ir.const(0.0)
-            return lw.let(ir.binop(compare(gast.Lt(), x, lo), gast.Mult(), lw.let(
-                ir.binop(ir.const(1.0), gast.Sub(), above))))
+            if lo is not None:
+                below = lw.let(ir.binop(compare(gast.Lt(), x, lo), gast.Mult(), lw.let(
+                    ir.binop(ir.const(1.0), gast.Sub(), above))))
+            if which == "below":
+                return below
+            inside = lw.let(ir.binop(lw.let(ir.binop(ir.const(1.0), gast.Sub(), below)),
+                                     gast.Sub(), above))
+            return where_element(lw, [lw.let(gast.Compare(left=x, ops=[gast.Eq()],
+                                                          comparators=[x])), inside, x])
 
-        return self.map(element, operands)
+        return self.map(mask, operands)
 
     def sign_element(self, lw, a):
         """``np.sign`` of one element: ``float(x > 0) - float(x < 0)``."""
