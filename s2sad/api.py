@@ -609,7 +609,8 @@ def make_jvp(f: Callable, wrt: Wrt = 0, verbose: bool = False,
     n, total = len(params), len(params) + len(names)
     fname = getattr(f, "__name__", "f")
     parse_function(f)  # (refusals that hold whatever the arguments: now)
-    specs: dict = {}  # spec_key(args and tangents) -> (tangent function, its guard)
+    specs: dict = {}  # spec_key(args and tangents) -> (tangent function, its guard, plain)
+    shaped: dict = {}  # types, arrays' shapes and dtypes -> (tangent function, its guard)
 
     def arguments(args) -> tuple:
         """``args`` checked: primals, then a tangent per wrt parameter shaped like it."""
@@ -651,18 +652,20 @@ def make_jvp(f: Callable, wrt: Wrt = 0, verbose: bool = False,
                     return entry[0](*args)
                 except AssertionError:
                     raise assertion_of(f, args[:n]) from None
-        elif len(args) == total:
-            entry = specs.get(spec_key(args))
-            if entry is not None and entry[2] and entry[1]():
-                # (the types of these arguments and tangents were checked when it was built;
-                # the shapes of arrays are checked each call: a tangent that would broadcast
-                # is refused)
-                for j, k in enumerate(positions):
-                    if type(args[k]) is np.ndarray and args[k].shape != args[n + j].shape:
-                        break
-                else:
-                    return _run_jvp(f, entry[0], args, n)
+        else:  # (arrays: by their shapes and dtypes too, checked when it was built)
+            entry = shaped.get(_shaped_key(args))
+            if entry is not None and entry[1]():
+                try:
+                    return entry[0](*args)
+                except AssertionError:
+                    raise assertion_of(f, args[:n]) from None
         call, checked = build(args)
+        if all(type(a) in (float, int, bool, np.ndarray) for a in args) and \
+                specs[spec_key(checked)][2] and all(c is a for c, a in zip(checked, args)):
+            # (numbers and arrays, the tangents as given: this call's shapes are the key)
+            if len(shaped) > 256:
+                shaped.clear()
+            shaped[_shaped_key(args)] = specs[spec_key(checked)][:2]
         return _run_jvp(f, call, checked, n)
 
     if backend == "wasm":
@@ -680,6 +683,12 @@ def make_jvp(f: Callable, wrt: Wrt = 0, verbose: bool = False,
     f_jvp.__doc__ = f"Forward mode of {fname} along tangents of {', '.join(names)} (s2sad)."
     f_jvp.source = None
     return f_jvp
+
+
+def _shaped_key(args) -> tuple:
+    """Numbers by type, arrays by shape and dtype (what a plain call of make_jvp's is built
+    for)."""
+    return tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a) for a in args])
 
 
 def _run_jvp(f: Callable, call: Callable, args: tuple, n: int) -> tuple:
