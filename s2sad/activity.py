@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gast
+import numpy as np
 
 from . import ir, kinds, rules, runtime
 from .ir import store_base, walk_statements
@@ -329,6 +330,15 @@ def classify_all(fir: FunctionIR, kinds_of: dict, env, body=None) -> dict:
     return out
 
 
+# a dtype= that keeps a value's derivative (another one truncates or drops part of it)
+FLOAT_DTYPES = (builtins.float, builtins.complex, np.float64, np.complex128)
+
+def _float_dtype(fir: FunctionIR, node) -> bool:
+    if isinstance(node, gast.Constant):
+        return node.value in ("float", "float64", "f8", "d", "complex", "complex128")
+    return fir.resolve(node) in FLOAT_DTYPES
+
+
 # -- activity ---------------------------------------------------------------------------------
 
 # the treatments through which a derivative flows from operands to the result (the others give
@@ -450,6 +460,15 @@ def check(fir: FunctionIR, ops: dict, act: Activity, body) -> None:
             raise fir.error(f"no derivative rule for {what}", s,
                             f"register one with @s2sad.adjoint({what.split(' ')[0]}) "
                             "or pass only constants to it")
+        if op.kind in ("rule", "helper") and target_active and varied and \
+                isinstance(op.node, gast.Call) and any(
+                    k.arg == "dtype" and not _float_dtype(fir, k.value)
+                    for k in op.node.keywords):
+            # (np.sum(x, dtype=int) truncates: piecewise constant, the rule's derivative
+            # is not its derivative)
+            raise fir.error(f"{describe(op)} with a dtype that may not be a float one, of "
+                            f"'{varied[0]}', which carries derivatives", s,
+                            "give dtype=float, or convert outside the function")
         if op.kind == "text" and target_active and varied:
             raise fir.error(f"the value of '{varied[0]}' flows into a string", s,
                             "s2sad does not differentiate through text: compute with the "

@@ -263,6 +263,35 @@ def test_a_fill_truncated_to_an_integer_carries_no_derivative():
         s2sad.grad(fills_ints, wrt=2, backend="wasm")(x, k, 0.7)
 
 
+def sums_truncated(x):
+    return float(np.sum(x, dtype=int)) * x[0]
+
+
+def products_truncated(x):
+    return float(np.prod(x, dtype=int)) * x[0]
+
+
+def as_ints(x):
+    return np.sum(np.asarray(x, dtype=int) * x)
+
+
+def as_floats(x):
+    return np.sum(np.asarray(x, dtype="float64") * x) + np.sum(x, dtype=float)
+
+
+@pytest.mark.parametrize("f", [sums_truncated, products_truncated, as_ints])
+def test_a_dtype_that_truncates_is_refused_in_both_modes(f):
+    # np.sum(x, dtype=int) is piecewise constant: the gradient was np.sum's ([1.5, 1.5,
+    # 1.5] where it is 0), the jvp of np.asarray(x, dtype=int) the truncated tangent
+    x = np.array([1.5, 2.7, -3.3])
+    for how in (lambda: s2sad.grad(f)(x), lambda: s2sad.jvp(f, (x,), (np.ones(3),))):
+        with pytest.raises(S2SADError, match="dtype that may not be a float one") as info:
+            how()
+        assert info.value.lineno == f.__code__.co_firstlineno + 1
+    x = np.array([1.5, 2.7, -3.3])
+    assert s2sad.jvp(as_floats, (x,), (np.ones(3),))[1] == pytest.approx(2 * x.sum() + 3.0)
+
+
 SCALE = 2.0
 
 
