@@ -227,37 +227,32 @@ def _pinv_jvp(a, da, ans):
 ANS = "\0ans"  # the result of the statement in a tangent expression (no name can be it)
 
 
-def _may_share(expr) -> bool:
-    """Whether ``expr`` may be (a view of) an object that exists before it is evaluated: a
-    name, an item, an attribute (``.T``), a view (``reshape``...) of one, or ``expand_to``
-    of one (which gives its argument back when the shapes agree)."""
+def _root(expr) -> str | None:
+    """The name whose object ``expr`` may be, be a view of, or hold -- a name, an item, an
+    attribute (``.T``), a view (``reshape``...) of one, or ``expand_to`` of one (which gives
+    its argument back when the shapes agree) --; None for an object made by ``expr``."""
     while True:
         if isinstance(expr, gast.Name):
-            return True
+            return expr.id
         if isinstance(expr, (gast.Subscript, gast.Attribute)):
             expr = expr.value
             continue
-        if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute) and \
-                expr.func.attr in VIEW_METHODS:
-            expr = expr.func.value
+        if not isinstance(expr, gast.Call):
+            return None
+        func = expr.func
+        if isinstance(func, gast.Attribute) and func.attr in VIEW_METHODS:
+            expr = func.value
             continue
-        func = expr.func if isinstance(expr, gast.Call) else None
         attr = func.attr if isinstance(func, gast.Attribute) else getattr(func, "id", None)
-        if attr in VIEW_FUNCTIONS or attr == "expand_to":
-            if not expr.args:
-                return False
+        if (attr in VIEW_FUNCTIONS or attr == "expand_to") and expr.args:
             expr = expr.args[0]
             continue
-        return False
+        return None
 
 
-def _root(expr) -> str | None:
-    """The name whose object ``expr`` may be (or be a view of, or hold): ``_may_share``'s."""
-    while _may_share(expr) and not isinstance(expr, gast.Name):
-        expr = expr.value if isinstance(expr, (gast.Subscript, gast.Attribute)) else \
-            expr.func.value if isinstance(expr.func, gast.Attribute) and \
-            expr.func.attr in VIEW_METHODS else expr.args[0]
-    return expr.id if isinstance(expr, gast.Name) else None
+def _may_share(expr) -> bool:
+    """Whether ``expr`` may be (a view of) an object that exists before it is evaluated."""
+    return _root(expr) is not None
 
 
 def _written_through(body, resolve, ops: dict) -> set:
