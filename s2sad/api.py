@@ -609,7 +609,7 @@ def make_jvp(f: Callable, wrt: Wrt = 0, verbose: bool = False,
     n, total = len(params), len(params) + len(names)
     fname = getattr(f, "__name__", "f")
     parse_function(f)  # (refusals that hold whatever the arguments: now)
-    specs: dict = {}  # spec_key(args and tangents) -> (tangent function, its guard, plain)
+    specs: dict = {}  # spec_key(args and tangents) -> (tangent function, its guard)
     shaped: dict = {}  # types, arrays' shapes and dtypes -> (tangent function, its guard)
 
     def arguments(args) -> tuple:
@@ -623,50 +623,44 @@ def make_jvp(f: Callable, wrt: Wrt = 0, verbose: bool = False,
         return primals, tuple(_tangent_like(primals[k], tan, p, fname)
                               for p, k, tan in zip(names, positions, tangents))
 
-    def build(args):
+    def build(args) -> tuple:
+        """The entry for ``args`` (made now if need be) and the arguments it takes."""
         primals, tangents = arguments(args)
         key = spec_key(primals + tangents)
         entry = specs.get(key)
         if entry is None or not entry[1]():
             arg_kinds = {q: kinds.value_kind(a) for q, a in zip(params, primals)}
-            for p in names:
+            for p, k in zip(names, positions):
                 if not _varies(arg_kinds[p]):
                     raise S2SADError(f"jvp of {fname}: '{p}' carries no tangent (an "
-                                     f"{type(primals[params.index(p)]).__name__})",
+                                     f"{type(primals[k]).__name__})",
                                      hint="give floats or float arrays for the wrt parameters")
             t = transform_forward(f, names, kinds=arg_kinds)
-            # (the plain call: numbers and arrays varied, checked by type and shape)
-            plain = all(type(primals[k]) in (float, np.ndarray) for k in positions)
-            entry = specs[key] = (t.jvp, t.guard.fast(), plain)
+            entry = specs[key] = (t.jvp, t.guard.fast())
             f_jvp.source = t.full_source
             if verbose:
                 print(t.full_source)
-        return entry[0], primals + tangents
+        return entry, primals + tangents
 
     def jvp_f(*args):
         key = tuple(map(type, args))
-        if _STRUCTURED.isdisjoint(key):  # (numbers only: their types say it all)
-            entry = specs.get(key)
-            if entry is not None and entry[1]():
-                try:
-                    return entry[0](*args)
-                except AssertionError:
-                    raise assertion_of(f, args[:n]) from None
-        else:  # (arrays: by their shapes and dtypes too, checked when it was built)
-            entry = shaped.get(_shaped_key(args))
-            if entry is not None and entry[1]():
-                try:
-                    return entry[0](*args)
-                except AssertionError:
-                    raise assertion_of(f, args[:n]) from None
-        call, checked = build(args)
-        if all(type(a) in (float, int, bool, np.ndarray) for a in args) and \
-                specs[spec_key(checked)][2] and all(c is a for c, a in zip(checked, args)):
-            # (numbers and arrays, the tangents as given: this call's shapes are the key)
-            if len(shaped) > 256:
-                shaped.clear()
-            shaped[_shaped_key(args)] = specs[spec_key(checked)][:2]
-        return _run_jvp(f, call, checked, n)
+        # (numbers only: their types say it all; arrays by their shapes and dtypes too,
+        # checked when the entry was built)
+        entry = specs.get(key) if _STRUCTURED.isdisjoint(key) else \
+            shaped.get(_shaped_key(args))
+        if entry is None or not entry[1]():
+            entry, checked = build(args)
+            if np.ndarray in key and all(t in (float, int, bool, np.ndarray) for t in key) \
+                    and all(c is a for c, a in zip(checked, args)):
+                # (numbers and arrays, the tangents as given: this call's shapes are a key)
+                if len(shaped) > 256:
+                    shaped.clear()
+                shaped[_shaped_key(args)] = entry
+            args = checked
+        try:
+            return entry[0](*args)
+        except AssertionError:
+            raise assertion_of(f, args[:n]) from None
 
     if backend == "wasm":
         def wasm_jvp(*args):
@@ -689,13 +683,6 @@ def _shaped_key(args) -> tuple:
     """Numbers by type, arrays by shape and dtype (what a plain call of make_jvp's is built
     for)."""
     return tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a) for a in args])
-
-
-def _run_jvp(f: Callable, call: Callable, args: tuple, n: int) -> tuple:
-    try:
-        return call(*args)
-    except AssertionError:
-        raise assertion_of(f, args[:n]) from None
 
 
 def jvp(f: Callable, primals, tangents, backend: str = "python",
