@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gast
-import numpy as np
 
 from . import ir, kinds, rules, runtime
 from .ir import store_base, walk_statements
@@ -330,15 +329,6 @@ def classify_all(fir: FunctionIR, kinds_of: dict, env, body=None) -> dict:
     return out
 
 
-# a dtype= that keeps a value's derivative (another one truncates or drops part of it)
-FLOAT_DTYPES = (builtins.float, builtins.complex, np.float64, np.complex128)
-
-def _float_dtype(fir: FunctionIR, node) -> bool:
-    if isinstance(node, gast.Constant):
-        return node.value in ("float", "float64", "f8", "d", "complex", "complex128")
-    return fir.resolve(node) in FLOAT_DTYPES
-
-
 # -- activity ---------------------------------------------------------------------------------
 
 # the treatments through which a derivative flows from operands to the result (the others give
@@ -462,7 +452,7 @@ def check(fir: FunctionIR, ops: dict, act: Activity, body) -> None:
                             "or pass only constants to it")
         if op.kind in ("rule", "helper") and target_active and varied and \
                 isinstance(op.node, gast.Call) and any(
-                    k.arg == "dtype" and not _float_dtype(fir, k.value)
+                    k.arg == "dtype" and kinds.dtype_of(k.value, fir.resolve) is None
                     for k in op.node.keywords):
             # (np.sum(x, dtype=int) truncates: piecewise constant, the rule's derivative
             # is not its derivative)

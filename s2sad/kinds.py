@@ -446,8 +446,7 @@ def _call_kind(e, env):
         return env.extra[obj]([kind_of(a, env) for a in e.args])
     args = [kind_of(a, env) for a in e.args]
     module = getattr(obj, "__module__", "") or ""
-    if module in ("s2sad.runtime", "s2sad.rules", "s2sad.wasm_emit") or is_reduction_jvp(obj) \
-            or is_forward_helper(obj, "_sort_jvp"):
+    if module in ("s2sad.runtime", "s2sad.rules", "s2sad.wasm_emit") or is_forward_helper(obj):
         return _helper_kind(getattr(obj, "__name__", ""), args)
     if obj is builtins.range:  # (a sequence of ints that cannot be changed)
         return Seq("tuple", INT)
@@ -520,16 +519,33 @@ def _call_kind(e, env):
     return OBJECT
 
 
+def dtype_of(node, resolve) -> str | None:
+    """What a ``dtype=`` argument says: ``"float"`` (``float``, ``np.float64``, ``"f8"``...),
+    ``"complex"``, or None for any other (one that may truncate)."""
+    if isinstance(node, gast.Constant):
+        return {"float": "float", "float64": "float", "f8": "float", "d": "float",
+                "complex": "complex", "complex128": "complex"}.get(node.value)
+    obj = resolve(node)
+    return "float" if obj in (builtins.float, np.float64) else \
+        "complex" if obj in (builtins.complex, np.complex128) else None
+
+
 def is_reduction_jvp(obj) -> bool:
     """Whether ``obj`` is forward mode's ``reduction_jvp`` (the tangent of a reduction, in
     tangent code), told by its module and name: kinds does not import forward.py."""
     return is_forward_helper(obj, "reduction_jvp")
 
 
-def is_forward_helper(obj, name: str) -> bool:
-    """Whether ``obj`` is forward mode's helper ``name`` (``reduction_jvp``, ``_sort_jvp``)."""
+# forward mode's helpers that tangent code calls and the Wasm lowering computes (kinds here,
+# loops.py there)
+FORWARD_HELPERS = ("reduction_jvp", "_sort_jvp")
+
+
+def is_forward_helper(obj, name: str | None = None) -> bool:
+    """Whether ``obj`` is forward mode's helper ``name`` (any of ``FORWARD_HELPERS`` when
+    None)."""
     return getattr(obj, "__module__", None) == "s2sad.forward" and \
-        getattr(obj, "__name__", None) == name
+        getattr(obj, "__name__", None) in ((name,) if name else FORWARD_HELPERS)
 
 
 def _helper_kind(name, args):
@@ -685,7 +701,7 @@ def _numpy_kind(obj, e, args, env):
     if name in ("zeros_like", "ones_like", "empty_like", "full_like"):
         dtype = _arg_node(e, None, "dtype")
         if dtype is not None:  # (dtype=float: a float array whatever the first one holds)
-            dtype = "float" if env.resolve(dtype) in (builtins.float, np.float64) else None
+            dtype = "float" if dtype_of(dtype, env.resolve) == "float" else None
         return Array(first.ndim, dtype or first.dtype) if isinstance(first, Array) else \
             Array(None, dtype) if not isinstance(first, Scalar) else FLOAT
     if name in ("arange", "linspace", "logspace"):

@@ -70,10 +70,10 @@ OPERATOR_UFUNCS = {np.add: gast.Add, np.subtract: gast.Sub, np.multiply: gast.Mu
 REDUCTIONS = {np.sum: "sum", np.mean: "mean", np.max: "max", np.amax: "max", np.min: "min",
               np.amin: "min", np.prod: "prod"}
 ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
-# s2sad's helpers that tangent code calls and the lowering computes element by element (with
-# reduction_jvp: kinds.is_reduction_jvp); none keeps an array it is given
+# s2sad's helpers that tangent code calls and the lowering computes (with forward mode's
+# own: kinds.is_forward_helper); none keeps an array it is given
 LOWERED_HELPERS = (runtime.expand_to, runtime.share_max, runtime.clip_mask, runtime.abs_jvp,
-                   runtime.clipped_below, runtime.clipped_above)
+                   runtime.clipped_below, runtime.clipped_above, runtime.tangent_zero)
 
 
 class _Lowering:
@@ -388,8 +388,7 @@ class _Lowering:
         return getattr(obj, "__module__", None) in ("numpy", "math") or \
             isinstance(obj, np.ufunc) or obj in (builtins.range, builtins.len,
                                                  builtins.float, builtins.int) or \
-            obj in LOWERED_HELPERS or obj is runtime.tangent_zero or \
-            kinds_module.is_reduction_jvp(obj) or kinds_module.is_forward_helper(obj, "_sort_jvp")
+            obj in LOWERED_HELPERS or kinds_module.is_forward_helper(obj)
 
     # -- storing a node -------------------------------------------------------------------
     def materialize(self, n: str) -> None:
@@ -986,9 +985,9 @@ class _Lowering:
             return self.map(logaddexp, args)
         if obj in (np.full, np.full_like) and len(args) == 2 and set(keywords) <= {"dtype"}:
             # (a constant: fusable; full_like's dtype float, as in tangent code)
-            if "dtype" in keywords and self.fir.resolve(keywords["dtype"]) not in (
-                    builtins.float, np.float64) or obj is np.full_like and "dtype" not in \
-                    keywords:
+            if "dtype" in keywords and kinds_module.dtype_of(
+                    keywords["dtype"], self.fir.resolve) != "float" or \
+                    obj is np.full_like and "dtype" not in keywords:
                 # (arrays are passed as floats, an argument of ints too: full_like of it
                 # would fill with floats where NumPy truncates)
                 raise self.error(f"np.{obj.__name__} of an array that may hold integers "
