@@ -365,6 +365,12 @@ class Forwarder(Reverser):
                     # an inactive item (a trip count) popped from an active list: its
                     # tangent list drops the item too
                     return [clone(s)] + self.list_change(ir.expr_stmt(s.value), op)
+                if op is not None and op.kind == "mirror":
+                    # (an inactive value taken from an active accumulator, the tail of a
+                    # cotangent list no tangent reaches: the tangent list drops it too)
+                    mirrored = self.mirror(s.value, op)
+                    return [clone(s)] + ([ir.at(ir.expr_stmt(mirrored), s)] if mirrored
+                                         else [])
                 return [clone(s)]
             return self.assign(s, t, op)
         if isinstance(s, gast.Assign):  # a store: b[i] = v

@@ -1314,6 +1314,23 @@ def test_hvp_of_fuzz_seeds_refused_once(tmp_path_factory, seed):
     np.testing.assert_allclose(s2sad.hvp(f, args, v), want, rtol=1e-6, atol=1e-8)
 
 
+def popped_then_extended(x):
+    xs = [x * 0.5, x]
+    half = xs.pop() * 0.5
+    xs += [math.tanh(x)]
+    return half * x
+
+
+def test_hvp_drops_the_tail_of_a_tangent_list_no_tangent_reaches():
+    # fuzz 11 (scalar, with features): the gradient takes the tail `xs +=` added back from
+    # bxs (take_tail) into a cotangent nothing reads; its tangent dropped the statement,
+    # so dbxs kept the item and the next read of it was one place off: hvp 0.5 where
+    # d2/dx2 (x * x / 2) is 1
+    assert s2sad.hvp(popped_then_extended, (0.3,), (1.0,)) == pytest.approx((1.0,),
+                                                                             rel=1e-14)
+    assert s2sad.hessian(popped_then_extended)(-1.7) == pytest.approx(1.0, rel=1e-14)
+
+
 def test_a_sharer_bound_on_some_paths_is_refused_not_a_crash(tmp_path_factory):
     # fuzz 32611: w2 = barr1 in one branch; its generated gradient reads w2 in the adjoint
     # sweep, so w2 is live where the forward transform of the gradient writes barr1 -- the
