@@ -21,6 +21,7 @@ import gast
 import numpy as np
 
 from . import ir, kinds
+from .dispatch import EntryPoint
 from .errors import S2SADError
 from .nested import derivative_recipe, innermost, source_for_call, source_function
 from .parse import parse_function
@@ -650,12 +651,14 @@ def make_jvp(f: Callable, wrt: Wrt = 0, verbose: bool = False,
             shaped.get(_shaped_key(args))
         if entry is None or not entry[1]():
             entry, checked = build(args)
-            if np.ndarray in key and all(t in (float, int, bool, np.ndarray) for t in key) \
-                    and all(c is a for c, a in zip(checked, args)):
-                # (numbers and arrays, the tangents as given: this call's shapes are a key)
-                if len(shaped) > 256:
-                    shaped.clear()
-                shaped[_shaped_key(args)] = entry
+            if all(c is a for c, a in zip(checked, args)):
+                if np.ndarray in key and all(t in (float, int, bool, np.ndarray) for t in key):
+                    # (numbers and arrays, the tangents as given: this call's shapes are a key)
+                    if len(shaped) > 256:
+                        shaped.clear()
+                    shaped[_shaped_key(args)] = entry
+                # (the next calls like this one check their arguments inline)
+                entry_point.install(args, *entry)
             args = checked
         try:
             return entry[0](*args)
@@ -672,7 +675,9 @@ def make_jvp(f: Callable, wrt: Wrt = 0, verbose: bool = False,
             return _wasm_forward(f)(primals, full)
         f_jvp = built(wasm_jvp, "make_jvp", f, wrt, backend)
     else:
-        f_jvp = built(jvp_f, "make_jvp", f, wrt, backend)
+        entry_point = EntryPoint(f"{fname}_jvp", total, jvp_f,
+                                 lambda args: assertion_of(f, args[:n]))
+        f_jvp = built(entry_point.function, "make_jvp", f, wrt, backend)
     f_jvp.__name__ = f"{fname}_jvp"
     f_jvp.__doc__ = f"Forward mode of {fname} along tangents of {', '.join(names)} (s2sad)."
     f_jvp.source = None

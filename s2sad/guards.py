@@ -163,7 +163,10 @@ def compile_check(firs: list, pinned: list = ()) -> Callable[[], bool]:
               "    except Exception:\n        return False\n")
     namespace: dict[str, Any] = {}
     exec(compile(source, "<s2sad guard>", "exec"), env, namespace)
-    return namespace["_guard"]
+    guard = namespace["_guard"]
+    # (for a caller that tests it inline: its expression, read in env)
+    guard.expression, guard.env = body, env
+    return guard
 
 
 def compile_reader(items: list) -> Callable[[], tuple]:
