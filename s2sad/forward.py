@@ -721,7 +721,8 @@ class Forwarder(Reverser):
         arrays = [a for a in args if isinstance(a, gast.Name) and not
                   kinds.is_number(kinds.kind_of(a, self.env))]
         active_numbers = [a for a in args if self.tan(a) is not None and a not in arrays]
-        return not (len(arrays) == 1 and self.tan(arrays[0]) is not None and
+        # (x * x: one array, whatever the count of its uses)
+        return not (len({a.id for a in arrays}) == 1 and self.tan(arrays[0]) is not None and
                     not active_numbers)
 
     def _linear(self, node, args):
@@ -741,6 +742,13 @@ class Forwarder(Reverser):
             first = new.args[0]
             if self.tan(first) is None:
                 return None
+            prim = self.fir.resolve(new.func)
+            if prim in (np.sum, np.mean) and self.is_array(first.id):
+                # np.sum(dx, ...) of an ndarray is dx.sum(...), without the microsecond of
+                # np.sum's own dispatch (what a small array's tangent spends most on)
+                return call(gast.Attribute(value=self.tan(first), attr=prim.__name__,
+                                           ctx=gast.Load()), *new.args[1:],
+                            keywords=[(k.arg, k.value) for k in new.keywords])
             new.args[0] = self.tan(first)
             return new
         if new.keywords:  # the data argument by keyword: np.sum(a=x)

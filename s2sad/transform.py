@@ -18,6 +18,7 @@ from typing import Any
 import gast
 
 from . import kinds as kinds_module
+from .collect import collect
 from .emit import compile_function, split_vjp, to_source
 from .errors import S2SADError
 from .guards import Guard, is_data
@@ -225,11 +226,30 @@ class Forward:
 _FORWARD_CACHE: weakref.WeakKeyDictionary[Callable, dict] = weakref.WeakKeyDictionary()
 
 
-def _tidied(fdef, namer, injected: dict, recomputed=frozenset()):
+def _tidied(fdef, namer, injected: dict, recomputed=frozenset(), namespace=None):
     """A tidied copy of ``fdef`` (tidy rewrites statements in place: the IR given stays
-    flat), told which injected helpers change their first argument."""
+    flat), told which helpers change their first argument: injected ones, and those of
+    ``namespace`` ``fdef`` calls (a generated gradient's own ``take_tail``, in its tangent)."""
     mutating = {n for n, obj in injected.items() if obj in MUTATING_HELPERS}
+    if namespace is not None:
+        mutating |= {n.id for n in walk(fdef) if isinstance(n, gast.Name) and
+                     any(namespace.get(n.id) is h for h in MUTATING_HELPERS)}
     return tidy(clone(fdef), namer, recomputed, mutating)
+
+
+def _collected(fdef, fwd):
+    """``fdef`` with its tangents of numbers collected by tangent (``collect``)."""
+    local = {n.id for n in walk(fdef) if isinstance(n, gast.Name) and
+             not isinstance(n.ctx, gast.Load)}
+
+    def is_number(n: str) -> bool | None:
+        if n not in local:
+            return None
+        k = fwd.kinds.get(n, fwd.kinds.get(fwd.names.primal_of.get(n)))
+        return k is not None and kinds_module.is_number(k)
+
+    collect(fdef, set(fwd.names.primal_of), is_number)
+    return fdef
 
 
 def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | None = None,
@@ -267,7 +287,8 @@ def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | Non
                                               ctx, kinds, output)
                 # printed tidied (single-use temporaries and their tangents folded); fdef
                 # itself stays flat for the Wasm emitter and the Hessian's split
-                source = to_source(_tidied(fdef, fwd.names, injected))
+                source = to_source(_collected(_tidied(fdef, fwd.names, injected,
+                                                      namespace=f.__globals__), fwd))
             except (S2SADError, RecursionError):
                 raise
             except Exception as exc:  # a bug of ours: still say where it happened

@@ -4,7 +4,7 @@ def sin_loop_jvp_x(x, n, dx):
     for i in range(n):
         _t1 = x * i
         _t2 = math.sin(_t1)
-        ds = ds + (dx * i * math.cos(_t1) * x + dx * _t2)
+        ds = ds + dx * (i * math.cos(_t1) * x + _t2)
         s = s + _t2 * x
     return s, ds
 

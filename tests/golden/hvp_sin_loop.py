@@ -21,8 +21,8 @@ def sin_loop_grad_x_jvp_x(x, n, b_out, dx):
         _t10 = bs * x
         _t11 = x * i
         _t12 = math.cos(_t11)
-        dbx = dbx + d_t2 * bs + (dx * bs * _t12 - dx * i * math.sin(_t11) *
-            _t10) * i
+        dbx = dbx + d_t2 * bs + dx * (bs * _t12 - i * math.sin(_t11) * _t10
+            ) * i
         bx = bx + bs * _t2 + _t10 * _t12 * i
     return (s, bx), (0.0, dbx)
 
