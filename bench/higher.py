@@ -1,6 +1,6 @@
 """Forward mode and second derivatives: run ``python -m bench.higher``.
 
-Measured side by side in one run (best of repeats, each a few calls):
+Measured side by side in one run (best of rounds that time each function in turn):
 (a) jvp / primal (the tangent function made once by ``make_jvp``, as ``grad`` is, and through
     ``s2sad.jvp`` at each call) and hvp / grad for the sin loop, the Newton loop and
     sum(tanh(A @ w)); the sin loop's jvp on the Wasm backend beside its Wasm and Python
@@ -34,6 +34,28 @@ def best(fn, repeat=7, number=3) -> float:
     return min(times)
 
 
+def side_by_side(fns, rounds=9, span=0.01) -> list[float]:
+    """Seconds per call of each of ``fns``, the best of ``rounds`` rounds that each time
+    every function in turn (so a slow spell of the machine falls on all of them), each
+    timing as many calls as take about ``span`` seconds (a microsecond call timed three
+    times at a go is mostly the timer)."""
+    numbers = []
+    for fn in fns:
+        t0, count = time.perf_counter(), 0
+        while time.perf_counter() - t0 < span / 4:
+            fn()
+            count += 1
+        numbers.append(max(1, 4 * count))
+    times = [[] for _ in fns]
+    for _ in range(rounds):
+        for fn, number, out in zip(fns, numbers, times):
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            out.append((time.perf_counter() - t0) / number)
+    return [min(t) for t in times]
+
+
 def ratios() -> list[tuple]:
     P = load()
     rng = np.random.default_rng(0)
@@ -53,11 +75,10 @@ def ratios() -> list[tuple]:
         made(*args, *given)
         s2sad.hvp(f, args, tangents)
         g(*args)
-        primal = best(lambda: f(*args))
-        forward = best(lambda: s2sad.jvp(f, args, tangents))
-        built = best(lambda: made(*args, *given))
-        gradient = best(lambda: g(*args))
-        hvp = best(lambda: s2sad.hvp(f, args, tangents))
+        primal, forward, built, gradient, hvp = side_by_side([
+            lambda: f(*args), lambda: s2sad.jvp(f, args, tangents),
+            lambda: made(*args, *given), lambda: g(*args),
+            lambda: s2sad.hvp(f, args, tangents)])
         out.append((label, built / primal, forward / primal, gradient / primal,
                     hvp / gradient))
     return out
