@@ -12,6 +12,7 @@ Measured side by side in one run (best of rounds that time each function in turn
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from pathlib import Path
@@ -47,12 +48,18 @@ def side_by_side(fns, rounds=9, span=0.01) -> list[float]:
             count += 1
         numbers.append(max(1, 4 * count))
     times = [[] for _ in fns]
-    for _ in range(rounds):
-        for fn, number, out in zip(fns, numbers, times):
-            t0 = time.perf_counter()
-            for _ in range(number):
-                fn()
-            out.append((time.perf_counter() - t0) / number)
+    collecting = gc.isenabled()
+    gc.disable()  # (as timeit does: a collection set off by one function's garbage is not
+    try:          # charged to the next)
+        for _ in range(rounds):
+            for fn, number, out in zip(fns, numbers, times):
+                t0 = time.perf_counter()
+                for _ in range(number):
+                    fn()
+                out.append((time.perf_counter() - t0) / number)
+    finally:
+        if collecting:
+            gc.enable()
     return [min(t) for t in times]
 
 
