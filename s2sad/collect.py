@@ -9,8 +9,9 @@ tidy folds single-use tangents into their users, so a tangent of a number can re
 scalar tangent's time is its count of operations.
 
 Only arithmetic (``+ - * /``, unary minus) over names that hold numbers is rewritten: a
-coefficient may also be a call or a subscript that reads no tangent (``math.cos(x * i)``),
-provided every local it reads holds a number; anything else leaves the statement as it was.
+coefficient may also be a call, a subscript, a power or a conditional expression that reads
+no tangent (``math.cos(x * i)``, ``x ** 2``), provided every local it reads holds a number;
+anything else leaves the statement as it was.
 A sum of several tangents scaled or divided as a whole stays one term (``(dx * c - da) / b``,
 not ``c / b * dx - da / b``).
 """
@@ -105,8 +106,8 @@ def _form(e, tangents, is_number):
     if any(isinstance(n, gast.Name) and (n.id in tangents or is_number(n.id) is False)
            for n in gast.walk(e)):
         raise _Skip
-    if isinstance(e, (gast.Call, gast.Subscript, gast.Attribute)):
-        return None  # (math.cos(x * i), xs[i] of numbers: a coefficient)
+    if isinstance(e, (gast.Call, gast.Subscript, gast.Attribute, gast.BinOp, gast.IfExp)):
+        return None  # (math.cos(x * i), xs[i], x ** 2 of numbers: a coefficient)
     raise _Skip
 
 

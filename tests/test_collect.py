@@ -22,7 +22,9 @@ def coefficients(depth):
         return leaf
     inner = coefficients(depth - 1)
     return st.one_of(leaf, st.tuples(inner, st.sampled_from("+-*"), inner).map(
-        lambda t: f"({t[0]} {t[1]} {t[2]})"), inner.map(lambda c: f"math.cos({c})"))
+        lambda t: f"({t[0]} {t[1]} {t[2]})"), inner.map(lambda c: f"math.cos({c})"),
+        inner.map(lambda c: f"({c}) ** 2"), st.tuples(inner, inner).map(
+            lambda t: f"({t[0]} if {t[1]} > 0 else 1.5)"))
 
 
 def linear(depth):
@@ -66,6 +68,10 @@ def test_collect_factors_repeated_tangents():
     assert collected("(dx * x + dx * x) * x + dx * z - dy") == "dx * ((x + x) * x + z) - dy\n"
     # (a sum of several tangents divided as a whole stays one term)
     assert collected("(dx * x - dy) / z + dx") == "(dx * x - dy) / z + dx\n"
+    assert collected("dx * x ** 2 + dx * (y if x > 0 else z)") == \
+        "dx * (x ** 2 + (y if x > 0 else z))\n"
+    # a tangent in a power: not arithmetic the rewrite knows, left as it is
+    assert collected("dx ** 1 * x + dx * x") == "dx ** 1 * x + dx * x\n"
     # not arithmetic over numbers: left as it is
     assert collected("np.sum(dx * x) + dx * x") == "np.sum(dx * x) + dx * x\n"
 
