@@ -21,6 +21,7 @@ writes explicit, so that every later pass may keep its simple view:
 
 from __future__ import annotations
 
+import builtins
 import weakref
 from dataclasses import dataclass, field
 
@@ -566,18 +567,24 @@ class Aliasing:
                 b = self.liveness(s.orelse, live)
                 live = a | b | set(ir.loads_in(s.test))
             elif isinstance(s, (gast.For, gast.While)):
+                # (range(n) reads n once, before the loop, and holds an int: n is not live
+                # in the body for it -- a trip count popped from a generated gradient's tape,
+                # whose objects a write in the loop may otherwise seem to reach)
+                once = set(ir.loads_in(s.iter)) if isinstance(s, gast.For) and \
+                    isinstance(s.iter, gast.Call) and \
+                    self.fir.resolve(s.iter.func) is builtins.range else set()
                 head = set(live)
                 for _ in range(50):
                     inner = self.liveness(s.body, head | live)
                     if isinstance(s, gast.For):
-                        inner = (inner - {s.target.id}) | set(ir.loads_in(s.iter))
+                        inner = (inner - {s.target.id}) | (set(ir.loads_in(s.iter)) - once)
                     else:
                         inner = inner | set(ir.loads_in(s.test))
                     new = head | inner
                     if new == head:
                         break
                     head = new
-                live = head
+                live = head | once
             else:
                 defs, uses = _defs_uses(s)
                 live = (live - defs) | uses

@@ -1331,6 +1331,40 @@ def test_hvp_drops_the_tail_of_a_tangent_list_no_tangent_reaches():
     assert s2sad.hessian(popped_then_extended)(-1.7) == pytest.approx(1.0, rel=1e-14)
 
 
+def rebuilt_each_trip(x, y):
+    a = x * 0.5
+    b = y + 0.1
+    c = 0.3
+    n = 0
+    while n < 4:
+        n += 1
+        h = np.zeros((6, 2))
+        for t in range(2, 5):
+            for j in range(2):
+                h[t + 1, j] = math.tanh(math.sin(h[t, j]) * c) + 0.1
+        h[1, 1] = y - x
+        a = a * 0.5 + float(np.sum(h * h)) * 0.1
+    w = np.array([y, max(b, -1.9), -c])
+    if math.cos(b) > y * float(np.sum(w)):
+        if math.cos(float(np.dot(w, w)) * 0.1) > -math.exp(math.sin(x)):
+            c = c * 0.5 + float(np.sum(w * w)) * 0.1
+    return math.cos(a) + a * b - c
+
+
+def test_hvp_of_a_gradient_that_pops_a_trip_count_beside_arrays():
+    # fuzz 489 (and six more of 800 seeds): the gradient's reversed loop is
+    # `for _ in range(_stack.pop())`; the trip count, an object popped from a tape that also
+    # holds h, was taken to be live through the loop, so restoring h's items seemed to write
+    # through it -- refused.  range(n) reads n once: it is not live in the loop.
+    args, v = (0.3, 0.4), (1.0, 0.5)
+    g = s2sad.grad(rebuilt_each_trip, wrt=(0, 1))
+    h = 1e-6
+    want = (np.array(g(args[0] + h * v[0], args[1] + h * v[1])) -
+            np.array(g(args[0] - h * v[0], args[1] - h * v[1]))) / (2 * h)
+    np.testing.assert_allclose(s2sad.hvp(rebuilt_each_trip, args, v), want, rtol=1e-6,
+                               atol=1e-8)
+
+
 def test_a_sharer_bound_on_some_paths_is_refused_not_a_crash(tmp_path_factory):
     # fuzz 32611: w2 = barr1 in one branch; its generated gradient reads w2 in the adjoint
     # sweep, so w2 is live where the forward transform of the gradient writes barr1 -- the
