@@ -1284,16 +1284,18 @@ def written_through_a_view(x, y):
     return float(np.sum(a * a))
 
 
+def assert_hvp_is_the_difference_of_gradients(f, args=(0.3, 0.4), v=(1.0, 0.5), h=1e-6):
+    """hvp of a function of two numbers against central differences of its gradient."""
+    g = s2sad.grad(f, wrt=(0, 1))
+    want = (np.array(g(args[0] + h * v[0], args[1] + h * v[1])) -
+            np.array(g(args[0] - h * v[0], args[1] - h * v[1]))) / (2 * h)
+    np.testing.assert_allclose(s2sad.hvp(f, args, v), want, rtol=1e-6, atol=1e-8)
+
+
 def test_hvp_of_a_function_that_writes_through_a_view():
     # the gradient keeps the view's values (v = copy_of(a[1:])): read again, copy_of of an
     # array is a new array -- the alias analysis took it for a's view and refused
-    args, v = (0.3, 0.4), (1.0, 0.5)
-    g = s2sad.grad(written_through_a_view, wrt=(0, 1))
-    h = 1e-6
-    want = (np.array(g(args[0] + h * v[0], args[1] + h * v[1])) -
-            np.array(g(args[0] - h * v[0], args[1] - h * v[1]))) / (2 * h)
-    np.testing.assert_allclose(s2sad.hvp(written_through_a_view, args, v), want, rtol=1e-6,
-                               atol=1e-8)
+    assert_hvp_is_the_difference_of_gradients(written_through_a_view)
 
 
 @pytest.mark.parametrize("seed", [31267, 31312])
@@ -1306,12 +1308,7 @@ def test_hvp_of_fuzz_seeds_refused_once(tmp_path_factory, seed):
     from fuzz_programs import generate
 
     f, _ = test_fuzz.load(tmp_path_factory, seed, generate(seed))
-    args, v = (0.3, 0.4), (1.0, 0.5)
-    g = s2sad.grad(f, wrt=(0, 1))
-    h = 1e-6
-    want = (np.array(g(args[0] + h * v[0], args[1] + h * v[1])) -
-            np.array(g(args[0] - h * v[0], args[1] - h * v[1]))) / (2 * h)
-    np.testing.assert_allclose(s2sad.hvp(f, args, v), want, rtol=1e-6, atol=1e-8)
+    assert_hvp_is_the_difference_of_gradients(f)
 
 
 def popped_then_extended(x):
@@ -1356,13 +1353,7 @@ def test_hvp_of_a_gradient_that_pops_a_trip_count_beside_arrays():
     # `for _ in range(_stack.pop())`; the trip count, an object popped from a tape that also
     # holds h, was taken to be live through the loop, so restoring h's items seemed to write
     # through it -- refused.  range(n) reads n once: it is not live in the loop.
-    args, v = (0.3, 0.4), (1.0, 0.5)
-    g = s2sad.grad(rebuilt_each_trip, wrt=(0, 1))
-    h = 1e-6
-    want = (np.array(g(args[0] + h * v[0], args[1] + h * v[1])) -
-            np.array(g(args[0] - h * v[0], args[1] - h * v[1]))) / (2 * h)
-    np.testing.assert_allclose(s2sad.hvp(rebuilt_each_trip, args, v), want, rtol=1e-6,
-                               atol=1e-8)
+    assert_hvp_is_the_difference_of_gradients(rebuilt_each_trip)
 
 
 def test_a_sharer_bound_on_some_paths_is_refused_not_a_crash(tmp_path_factory):
