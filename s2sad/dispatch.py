@@ -3,10 +3,11 @@
 Looking an entry up by a key made of the arguments' types (a tuple built, hashed and found in
 a dict, then a guard called) costs about 0.6 us a call: most of the time of a microsecond
 primal's tangent.  ``EntryPoint`` is a function compiled for the last specialization a call
-found: ``type(a0) is _t0 and ...`` (arrays: type, shape and dtype) and the guard's own
+found: ``type(a0) is _e_t0 and ...`` (arrays: type, shape and dtype) and the guard's own
 expression, inline, then the specialization itself; any other call takes the general path,
-which finds or builds its entry and installs it here.  Installing swaps the function's code,
-so the object handed out (and pickled by its recipe) stays the same.
+which finds or builds its entry and installs it here.  Installing swaps the function's code
+and its keyword-only defaults (the values the checks read, as locals), so the object handed
+out (and pickled by its recipe) stays the same.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class EntryPoint:
         self.function = self._compile(None)
         self._general_code = self.function.__code__
 
-    def _compile(self, test: str | None, guard: str = "True"):
+    def _compile(self, test: str | None, guard: str = "True", bound=()):
         params = ", ".join(self.params)
         call = f"_e_fast({params})"
         given = "(" + "".join(p + ", " for p in self.params) + ")"
@@ -64,8 +65,9 @@ class EntryPoint:
             f"                return {call}\n"
             f"            except AssertionError:\n"
             f"                raise _e_on_assert({given}) from None\n")
-        signature = "".join(p + "=_e_missing, " for p in self.params)
-        source = (f"def {self.name}({signature}*more):\n{fast}"
+        signature = "".join(p + "=_e_missing, " for p in self.params) + "*more" + \
+            "".join(", " + n for n in bound)
+        source = (f"def {self.name}({signature}):\n{fast}"
                   f"    return _e_general(*_e_given({given}, more))\n")
         made: dict[str, Any] = {}
         exec(compile(source, f"<s2sad {self.name}>", "exec"), self.namespace, made)
@@ -90,9 +92,14 @@ class EntryPoint:
         expression = getattr(guard, "expression", None)
         if expression is None:
             bound["_e_guard"], expression = guard, "_e_guard()"
-        else:
-            bound.update(guard.env)
-        # (calls in between take the general path: never the new checks with the old entry)
+        code = self._compile(" and ".join(checks), expression, sorted(bound)).__code__
+        # What the checks compare with and the entry called are keyword-only parameters
+        # whose defaults are these values: a call binds them together with the code when it
+        # starts, so a call running while another thread installs an entry sees the old
+        # pair or the new one, never the new checks with the old entry (calls in between
+        # take the general path).  The guard's expression reads names of its own (numbered
+        # across guards), added to the namespace and never rebound.
+        self.namespace.update(getattr(guard, "env", {}))
         self.function.__code__ = self._general_code
-        self.namespace.update(bound)
-        self.function.__code__ = self._compile(" and ".join(checks), expression).__code__
+        self.function.__kwdefaults__ = bound
+        self.function.__code__ = code

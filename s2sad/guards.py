@@ -23,6 +23,7 @@ rule makes the next call transform again.  The predicate is a single generated e
 from __future__ import annotations
 
 import builtins
+import itertools
 import types
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -112,6 +113,10 @@ def path_expression(fir, path: tuple, bind: Callable[[Any, str], str],
     return expr
 
 
+_NUMBERS = itertools.count()  # (a guard's names are its own: dispatch.EntryPoint reads the
+# expressions of several in one namespace)
+
+
 def compile_check(firs: list, pinned: list = ()) -> Callable[[], bool]:
     """One generated function: ``True`` while every read of ``firs`` holds and every pinned
     value is the same."""
@@ -124,7 +129,7 @@ def compile_check(firs: list, pinned: list = ()) -> Callable[[], bool]:
     def bind(value: Any, stem: str) -> str:
         if id(value) in bound and env[bound[id(value)]] is value:
             return bound[id(value)]
-        name = f"_{stem}{len(env)}"
+        name = f"_{stem}{next(_NUMBERS)}"
         env[name] = value
         bound[id(value)] = name
         return name
