@@ -361,16 +361,12 @@ class Forwarder(Reverser):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             t = s.targets[0].id
             if not self.active(t):
-                if op is not None and op.kind == "list" and op.method == "pop":
-                    # an inactive item (a trip count) popped from an active list: its
-                    # tangent list drops the item too
-                    return [clone(s)] + self.list_change(ir.expr_stmt(s.value), op)
-                if op is not None and op.kind == "mirror":
-                    # (an inactive value taken from an active accumulator, the tail of a
-                    # cotangent list no tangent reaches: the tangent list drops it too)
-                    mirrored = self.mirror(s.value, op)
-                    return [clone(s)] + ([ir.at(ir.expr_stmt(mirrored), s)] if mirrored
-                                         else [])
+                if op is not None and (op.kind == "list" and op.method == "pop" or
+                                       op.kind == "mirror"):
+                    # an inactive value taken from an active list or accumulator (a trip
+                    # count popped; the tail of a cotangent list no tangent reaches): the
+                    # tangent list drops it too, as for the call on its own
+                    return [clone(s)] + self.effect(ir.at(ir.expr_stmt(s.value), s), op)
                 return [clone(s)]
             return self.assign(s, t, op)
         if isinstance(s, gast.Assign):  # a store: b[i] = v
@@ -380,16 +376,21 @@ class Forwarder(Reverser):
             target = clone(s.targets[0])
             target.value = self._retarget(target.value, base)
             return [clone(s), ir.at(assign(target, self.tan_or_zero(s.value)), s)]
-        if isinstance(s, gast.Expr) and op is not None and op.kind == "list":
-            return [clone(s)] + self.list_change(s, op)
-        if isinstance(s, gast.Expr) and op is not None and op.kind == "mirror":
-            mirrored = self.mirror(s.value, op)
-            return [clone(s)] + ([ir.at(ir.expr_stmt(mirrored), s)] if mirrored else [])
+        if isinstance(s, gast.Expr) and op is not None and op.kind in ("list", "mirror"):
+            return [clone(s)] + self.effect(s, op)
         if isinstance(s, gast.Expr) and op is not None and op.kind == "user" and \
                 any(self.active(a.id) for a in op.operands):
             raise self.fir.error(f"forward mode: {describe(op)} called for its effect on "
                                  "active arguments", s, "return the new values instead")
         return [clone(s)]
+
+    def effect(self, s, op) -> list:
+        """The tangent statements of the expression statement ``s``, a call that changes an
+        active list (``xs.append(v)``) or accumulator (``take_tail(bxs, n)``)."""
+        if op.kind == "list":
+            return self.list_change(s, op)
+        mirrored = self.mirror(s.value, op)
+        return [ir.at(ir.expr_stmt(mirrored), s)] if mirrored else []
 
     def _retarget(self, node, base):
         """``b`` in a store target ``b[i][j]`` replaced by its tangent."""
