@@ -171,7 +171,7 @@ def _transform(f, wrt_names, _ctx, kinds, memory=None, lowered=False) -> Transfo
                                           ctx, kinds)
             name = fdef.name
             recomputed = {d.targets[0].id for ds in rev.recomputed.values() for d in ds}
-            adjoint_ir = _tidied(fdef, rev.names, injected, recomputed)
+            adjoint_ir = _tidied(fdef, rev.names, injected, f.__globals__, recomputed)
             source = to_source(adjoint_ir)
         except (S2SADError, RecursionError):
             raise
@@ -226,14 +226,15 @@ class Forward:
 _FORWARD_CACHE: weakref.WeakKeyDictionary[Callable, dict] = weakref.WeakKeyDictionary()
 
 
-def _tidied(fdef, namer, injected: dict, recomputed=frozenset(), namespace=None):
+def _tidied(fdef, namer, injected: dict, namespace: dict, recomputed=frozenset()):
     """A tidied copy of ``fdef`` (tidy rewrites statements in place: the IR given stays
-    flat), told which helpers change their first argument: injected ones, and those of
-    ``namespace`` ``fdef`` calls (a generated gradient's own ``take_tail``, in its tangent)."""
+    flat), told which helpers change their first argument: injected ones, and those of the
+    transformed function's ``namespace`` ``fdef`` calls (a generated gradient's own
+    ``take_tail``, in its tangent: the hvp's)."""
     mutating = {n for n, obj in injected.items() if obj in MUTATING_HELPERS}
-    if namespace is not None:
-        mutating |= {n.id for n in walk(fdef) if isinstance(n, gast.Name) and
-                     any(namespace.get(n.id) is h for h in MUTATING_HELPERS)}
+    helpers = {id(h) for h in MUTATING_HELPERS}
+    mutating |= {n.id for n in walk(fdef) if isinstance(n, gast.Name) and
+                 id(namespace.get(n.id)) in helpers}
     return tidy(clone(fdef), namer, recomputed, mutating)
 
 
@@ -288,7 +289,7 @@ def transform_forward(f: Callable, wrt_names: Sequence[str], _ctx: Context | Non
                 # printed tidied (single-use temporaries and their tangents folded); fdef
                 # itself stays flat for the Wasm emitter and the Hessian's split
                 source = to_source(_collected(_tidied(fdef, fwd.names, injected,
-                                                      namespace=f.__globals__), fwd))
+                                                      f.__globals__), fwd))
             except (S2SADError, RecursionError):
                 raise
             except Exception as exc:  # a bug of ours: still say where it happened
