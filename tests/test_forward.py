@@ -1011,47 +1011,59 @@ def test_wasm_hessian_is_the_python_hessian():
             np.testing.assert_allclose(g, x, rtol=1e-9, atol=1e-12)
 
 
+def _hvp_checked(seed, f, g) -> bool:
+    """hvp of a feature program along a random direction at the first of its points where
+    f is finite, against central differences of the gradient -- where those converge and
+    agree at two steps (False: not checked: refused, a kink, no such point)."""
+    import test_fuzz
+
+    rng = np.random.default_rng(seed)
+    for point in test_fuzz.points(seed):
+        try:
+            with np.errstate(all="ignore"):
+                value, _ = g(*point)
+        except (*test_fuzz.ERRORS, S2SADError):  # (f's own jvp refusing an int's tangent)
+            continue
+        if not np.isfinite(value) or abs(value) > 1e4:
+            continue
+        vx, vy = (float(v) for v in rng.normal(size=2))
+        try:
+            with np.errstate(all="ignore"):
+                hv = s2sad.hvp(f, point, (vx, vy))
+        except S2SADError as err:
+            assert err.lineno and "internal error" not in err.what, (seed, err)
+            return False
+        diffs = []
+        for h in (1e-4, 1e-5):
+            with np.errstate(all="ignore"):
+                hi = g(point[0] + h * vx, point[1] + h * vy)[1]
+                lo = g(point[0] - h * vx, point[1] - h * vy)[1]
+            diffs.append([(a - b) / (2 * h) for a, b in zip(hi, lo)])
+        if not all(math.isclose(a, b, rel_tol=1e-3, abs_tol=1e-4) for a, b in zip(*diffs)):
+            return False  # (a kink near the point: differences do not converge)
+        for a, b in zip(hv, diffs[1]):
+            assert a == pytest.approx(b, rel=1e-3, abs=1e-3 * (1 + abs(b))), (seed, point)
+        return True
+    return False
+
+
 def test_random_programs_hvp_matches_differences_of_the_gradient(tmp_path_factory):
     """The fuzzer's feature programs (lists, dicts, aliases, views, generated-looking names):
     hvp along a random direction against central differences of the gradient, where those
     converge and agree at two steps; hvp refused is allowed, wrong is not."""
-    import math
-
-    import test_fuzz
-
-    exact = 0
     count = int(os.environ.get("S2SAD_HVP_FUZZ", "60"))
-    for seed, f, g in _feature_programs(tmp_path_factory, 2000, count):
-        rng = np.random.default_rng(seed)
-        for point in test_fuzz.points(seed):
-            try:
-                with np.errstate(all="ignore"):
-                    value, _ = g(*point)
-            except (*test_fuzz.ERRORS, S2SADError):  # (f's own jvp refusing an int's tangent)
-                continue
-            if not np.isfinite(value) or abs(value) > 1e4:
-                continue
-            vx, vy = (float(v) for v in rng.normal(size=2))
-            try:
-                with np.errstate(all="ignore"):
-                    hv = s2sad.hvp(f, point, (vx, vy))
-            except S2SADError as err:
-                assert err.lineno and "internal error" not in err.what, (seed, err)
-                break
-            diffs = []
-            for h in (1e-4, 1e-5):
-                with np.errstate(all="ignore"):
-                    hi = g(point[0] + h * vx, point[1] + h * vy)[1]
-                    lo = g(point[0] - h * vx, point[1] - h * vy)[1]
-                diffs.append([(a - b) / (2 * h) for a, b in zip(hi, lo)])
-            if not all(math.isclose(a, b, rel_tol=1e-3, abs_tol=1e-4)
-                       for a, b in zip(*diffs)):
-                break  # (a kink near the point: differences do not converge)
-            for a, b in zip(hv, diffs[1]):
-                assert a == pytest.approx(b, rel=1e-3, abs=1e-3 * (1 + abs(b))), (seed, point)
-            exact += 1
-            break
+    exact = sum(_hvp_checked(seed, f, g)
+                for seed, f, g in _feature_programs(tmp_path_factory, 2000, count))
     assert exact >= 20, exact
+
+
+@pytest.mark.parametrize("seed", [11, 220, 489])
+def test_hvp_of_feature_programs_once_wrong_or_refused(tmp_path_factory, seed):
+    # 11, 220: a cotangent list's tail taken into a cotangent no tangent reaches, not taken
+    # from its tangent list (hvp 0.5 where it is 1 in the reduced case); 489: a trip count
+    # popped from the tape, taken to be live through the reversed loop (refused)
+    (_, f, g), = _feature_programs(tmp_path_factory, seed, 1)
+    assert _hvp_checked(seed, f, g)
 
 
 def store_then_sum(bs, t):
