@@ -3,8 +3,8 @@
 Measured side by side in one run (best of rounds that time each function in turn):
 (a) jvp / primal (the tangent function made once by ``make_jvp``, as ``grad`` is, and through
     ``s2sad.jvp`` at each call) and hvp / grad for the sin loop, the Newton loop and
-    sum(tanh(A @ w)); the sin loop's jvp on the Wasm backend beside its Wasm and Python
-    primals;
+    sum(tanh(A @ w)); the sin loop's jvp and hvp on the Wasm backend beside its Wasm and
+    Python primals (timed the same way);
 (b) the Hessian of the GMM objective (d=2, K=5, n=1000) with respect to the means (10 x 10)
     by s2sad (ten Hessian-vector products, forward over reverse), autograd's ``hessian``
     and ``jax.hessian`` eager (when installed), each checked against s2sad's.
@@ -101,10 +101,11 @@ def wasm_forward() -> tuple[float, float, float, float, float]:
     s2sad.jvp(P.sin_loop, (0.3,), (1.0,), backend="wasm")
     s2sad.hvp(P.sin_loop, (0.3,), (1.0,), backend="wasm")
     primal(0.3)
-    return (best(lambda: P.sin_loop(0.3)), best(lambda: primal(0.3)),
-            best(lambda: s2sad.jvp(P.sin_loop, (0.3,), (1.0,), backend="wasm")),
-            best(lambda: s2sad.hvp(P.sin_loop, (0.3,), (1.0,), backend="wasm")),
-            best(lambda: s2sad.hvp(P.sin_loop, (0.3,), (1.0,))))
+    return tuple(side_by_side([
+        lambda: P.sin_loop(0.3), lambda: primal(0.3),
+        lambda: s2sad.jvp(P.sin_loop, (0.3,), (1.0,), backend="wasm"),
+        lambda: s2sad.hvp(P.sin_loop, (0.3,), (1.0,), backend="wasm"),
+        lambda: s2sad.hvp(P.sin_loop, (0.3,), (1.0,))]))
 
 
 def gmm_hessians() -> list[tuple]:
